@@ -1,0 +1,57 @@
+"""The ``explain`` command.
+
+    $ explain models                      # the book's models
+    $ explain record hello-lstm -o t.safetensors
+    $ explain show t.safetensors
+    $ explain render lstm-cell --still --quality low
+
+Errors a user can act on (bad file, unknown model, bad option) print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from explain import __version__
+from explain.commands import MODULES
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for; printed as one line, exit status 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="explain",
+        description="Record what happens inside PyTorch RNNs and CNNs, and redraw the book's figures with it.",
+    )
+    parser.add_argument("--version", action="version", version=f"explain {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in MODULES:
+        importlib.import_module(f"explain.commands.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    from explain.recording.api import RecordingError
+    from explain.trace import TraceFileError
+
+    try:
+        return int(args.handler(args) or 0)
+    except (UsageError, TraceFileError, RecordingError, FileNotFoundError) as error:
+        print(f"explain {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"explain {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

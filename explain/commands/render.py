@@ -1,0 +1,5 @@
+"""Placeholder until its issue lands: registers no commands yet."""
+
+
+def register(subparsers) -> None:
+    return None

@@ -1,0 +1,1 @@
+"""Reusable Manim pieces (imports manim: never imported by ``import explain``)."""

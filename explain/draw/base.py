@@ -1,0 +1,67 @@
+"""TraceScene: the base of every scene; it reads a Trace and never runs a model it was not handed.
+
+    class LSTMCellScene(TraceScene):
+        default_model = "hello-lstm"          # used when no trace is given
+        def construct(self):
+            f = self.trace["l2.fwd.f"]        # real values
+            self.add(self.caption("Forget gate", "망각 게이트"))
+            self.pause()                      # a slide boundary with --slides
+
+Options reach a scene as keyword arguments (``explain render`` passes them); run by ``manim`` or
+``manim-slides`` directly, a scene uses its defaults: the built-in book model's trace, English.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manim import DOWN, Text, config
+from manim_slides import Slide
+
+from explain.draw import theme
+from explain.trace import Trace
+
+
+class TraceScene(Slide):
+    """A Manim scene (and manim-slides Slide) driven by one Trace."""
+
+    #: name of the book model (explain.models) recorded when no trace is given
+    default_model: str | None = None
+
+    def __init__(self, *args: Any, trace: Trace | None = None, lang: str = "en", options: dict | None = None, **kwargs: Any):
+        if lang not in ("en", "ko"):
+            raise ValueError(f"lang must be 'en' or 'ko', got {lang!r}")
+        self._trace = trace
+        self.lang = lang
+        self.options = dict(options or {})
+        super().__init__(*args, **kwargs)
+        config.background_color = theme.BACKGROUND
+
+    @property
+    def trace(self) -> Trace:
+        """The scene's Trace: the one given, else the default book model recorded once."""
+        if self._trace is None:
+            if self.default_model is None:
+                raise ValueError(f"{type(self).__name__} needs a trace (it has no built-in model)")
+            from explain import models
+
+            self._trace = models.load(self.default_model).record()
+        return self._trace
+
+    def say(self, english: str, korean: str) -> str:
+        """The caption in the scene's language."""
+        return korean if self.lang == "ko" else english
+
+    def text(self, english: str, korean: str | None = None, *, size: float = 28, color=theme.INK, **kwargs: Any) -> Text:
+        """A Pango Text in the theme's font, in the scene's language."""
+        content = english if korean is None else self.say(english, korean)
+        return Text(content, font=theme.FONT, font_size=size, color=color, **kwargs)
+
+    def caption(self, english: str, korean: str, *, size: float = 26) -> Text:
+        """A caption line at the bottom of the frame."""
+        return self.text(english, korean, size=size).to_edge(DOWN, buff=0.3)
+
+    def pause(self, notes: str = "") -> None:
+        """End a step: a slide boundary in presentations, a short wait in videos."""
+        self.wait(0.5)
+        self.next_slide(notes=notes)

@@ -1,0 +1,52 @@
+"""Colours, fonts and value→colour scales shared by every scene.
+
+    >>> from explain.draw.theme import value_color
+    >>> value_color(0.0, "sigmoid").to_hex(), value_color(1.0, "sigmoid").to_hex()
+    ('#FFFFFF', '#1F5FA8')
+
+The look follows the book's (colah-style) figures on a light page: yellow rectangles are learned
+layers, pink circles are pointwise operations, values are strips of coloured cells whose scale
+is always shown (sigmoid gates 0→1, tanh values −1→1).
+"""
+
+from __future__ import annotations
+
+from manim import ManimColor, interpolate_color
+
+BACKGROUND = ManimColor("#FFFFFF")
+INK = ManimColor("#1B1B1B")
+MUTED = ManimColor("#6B6B6B")
+LAYER_FILL = ManimColor("#F9E79F")  # yellow learned-layer boxes (σ, tanh)
+LAYER_STROKE = ManimColor("#B7950B")
+POINTWISE_FILL = ManimColor("#F5B7B1")  # pink pointwise operations (×, +, tanh)
+POINTWISE_STROKE = ManimColor("#C0392B")
+MODULE_FILL = ManimColor("#EAF2F8")  # the rounded cell / module box
+CELL_LINE = ManimColor("#1B1B1B")
+HIGHLIGHT = ManimColor("#E67E22")
+GRADIENT = ManimColor("#8E44AD")
+
+NEGATIVE = ManimColor("#B03A2E")  # −1 on a tanh scale
+ZERO = ManimColor("#FFFFFF")
+POSITIVE = ManimColor("#1F5FA8")  # +1 on a tanh scale, 1 on a sigmoid scale
+
+# One family for Latin and Hangul so English and Korean captions look alike (fonts-noto-cjk).
+FONT = "Noto Sans CJK KR"
+MONO_FONT = "DejaVu Sans Mono"
+
+SCALES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+def value_color(value: float, scale: str | tuple[float, float] = "tanh") -> ManimColor:
+    """The colour of ``value`` on a named scale ("sigmoid" 0→1, "tanh" −1→1) or a (low, high) range.
+
+    Values outside the range are clipped; ranges that include 0 are diverging around white.
+    """
+    low, high = SCALES[scale] if isinstance(scale, str) else scale
+    if high <= low:
+        high = low + 1e-12
+    value = min(max(float(value), low), high)
+    if low < 0 < high:
+        if value < 0:
+            return interpolate_color(ZERO, NEGATIVE, value / low)
+        return interpolate_color(ZERO, POSITIVE, value / high)
+    return interpolate_color(ZERO, POSITIVE, (value - low) / (high - low))

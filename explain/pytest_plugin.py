@@ -1,0 +1,1 @@
+"""The pytest plugin (registered via the ``pytest11`` entry point); its fixtures arrive with the testing issue."""

@@ -1,0 +1,135 @@
+"""``explain.record``: one recorded forward pass, or every call inside a ``with`` block.
+
+    >>> import torch, explain
+    >>> model = torch.nn.LSTM(3, 2, num_layers=2)
+    >>> tr = explain.record(model, torch.randn(4, 1, 3))
+    >>> tr.names()[:3]
+    ['l0.fwd.x', 'l0.fwd.i', 'l0.fwd.f']
+    >>> with explain.record(model) as tr:           # the book calls its LSTM one step at a time
+    ...     state = None
+    ...     for x_t in torch.randn(5, 1, 1, 3):
+    ...         out, state = model(x_t, state)
+    >>> tr["l1.fwd.h"].shape
+    torch.Size([5, 1, 2])
+
+Two installers do the work: :mod:`explain.recording.recurrent` owns nn.LSTM/GRU/RNN and their
+cells (gates recomputed from the real forward, verified against it); :mod:`explain.recording.features`
+owns every other module (outputs, plus the parts of residual additions and concatenations).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+import explain
+from explain.trace import Trace, name_matcher
+
+
+class RecordingError(RuntimeError):
+    """The recording cannot be trusted or cannot be made (a clear message says why)."""
+
+
+NameFilter = str | Iterable[str] | Callable[[str], bool] | None
+
+
+class Recording:
+    """Shared state of one recording: the Trace being filled, the name filter and options.
+
+    Installers call :meth:`add` / :meth:`append_time`, which respect the filter, and describe
+    the modules they saw in ``trace.meta["modules"]`` via :meth:`describe_module`.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        names: NameFilter = None,
+        grads: bool = False,
+        loss: Callable[[Any], torch.Tensor] | None = None,
+        tokens: list[str] | None = None,
+    ):
+        if not isinstance(model, torch.nn.Module):
+            raise TypeError(f"explain.record needs a torch.nn.Module, got {type(model).__name__}")
+        self.model = model
+        self.wants = name_matcher(names)
+        self.grads = grads
+        self.loss = loss
+        meta: dict[str, Any] = {
+            "model": type(model).__name__,
+            "modules": {},
+            "versions": {"torch": torch.__version__.split("+")[0], "explain": explain.__version__},
+        }
+        if tokens is not None:
+            meta["tokens"] = [str(token) for token in tokens]
+        self.trace = Trace(meta=meta)
+        self._handles: list[Any] = []
+        self._finishers: list[Callable[[], None]] = []
+
+    def add(self, name: str, tensor: torch.Tensor) -> None:
+        """Store ``tensor`` (detached, on the CPU) under ``name`` if the filter wants it."""
+        if self.wants(name):
+            self.trace[name] = tensor.detach().to("cpu")
+
+    def append_time(self, name: str, tensor: torch.Tensor) -> None:
+        """Append ``tensor`` ([T, ...]) along time under ``name`` if the filter wants it."""
+        if self.wants(name):
+            self.trace.append_time(name, tensor.detach().to("cpu"))
+
+    def describe_module(self, qualified_name: str, description: dict[str, Any]) -> None:
+        """Record a module's configuration (JSON-able) in ``meta["modules"]``."""
+        self.trace.meta["modules"].setdefault(qualified_name, {}).update(description)
+
+    def note_unseen(self, message: str) -> None:
+        """Say in ``meta["unseen"]`` what could not be analysed (the outputs are still recorded)."""
+        unseen = self.trace.meta.setdefault("unseen", [])
+        if message not in unseen:
+            unseen.append(message)
+
+    def on_finish(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` when the recording ends (e.g. to compute gradients)."""
+        self._finishers.append(callback)
+
+    def __enter__(self) -> Trace:
+        from explain.recording import features, recurrent
+
+        owned = recurrent.install(self)
+        self._handles.extend(owned.handles)
+        self._handles.extend(features.install(self, skip=owned.modules))
+        return self.trace
+
+    def __exit__(self, *exc_info) -> None:
+        for handle in self._handles:
+            handle.remove()
+        self._handles.clear()
+        if exc_info[0] is None:
+            for finish in self._finishers:
+                finish()
+
+
+def record(
+    model: torch.nn.Module,
+    *inputs: Any,
+    names: NameFilter = None,
+    grads: bool = False,
+    loss: Callable[[Any], torch.Tensor] | None = None,
+    tokens: list[str] | None = None,
+    **kwargs: Any,
+) -> Trace | Recording:
+    """Record ``model(*inputs, **kwargs)``; with no inputs, return a context manager instead.
+
+    - ``names``: a glob, list of globs or predicate; only matching names are kept.
+    - ``grads``: also record dL/dh_t per time step of recurrent modules (``q.l0.fwd.grad_h``),
+      for ``loss(output)`` or, without ``loss``, the sum of the output.
+    - ``tokens``: labels of the time steps (e.g. the characters read), kept in ``meta["tokens"]``.
+
+    The returned Trace's ``output`` is what the model returned.
+    """
+    recording = Recording(model, names=names, grads=grads, loss=loss, tokens=tokens)
+    if not inputs and not kwargs:
+        return recording
+    with recording as trace:
+        trace.output = model(*inputs, **kwargs)
+    return trace

@@ -1,0 +1,351 @@
+"""The Trace: what a recording saw, as names → tensors, plus JSON metadata.
+
+    >>> import torch, explain
+    >>> tr = explain.Trace({"lstm.l0.fwd.h": torch.zeros(3, 1, 4)}, meta={"note": "demo"})
+    >>> tr.names()
+    ['lstm.l0.fwd.h']
+    >>> tr["lstm.l0.fwd.h"].shape
+    torch.Size([3, 1, 4])
+
+Tensors are kept in execution order, time first for recurrent quantities ([T, B, H]) and as the
+module returned them otherwise ([B, C, H, W] feature maps). A Trace saves to a safetensors file
+with its metadata as JSON; loading never unpickles (see :func:`load`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import html
+import json
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+SCHEMA_VERSION = 1
+_META_KEY = "explain"
+# Names under this prefix hold what the model itself returned (see Trace.output).
+OUTPUT_PREFIX = "@output"
+
+_RECURRENT_NAME = re.compile(r"^(?P<module>.*?)\.?l(?P<layer>\d+)\.(?P<direction>fwd|bwd)\.(?P<quantity>[^.]+)$")
+
+
+class TraceFileError(ValueError):
+    """A trace file that cannot be read: missing, truncated, corrupt, foreign or too new."""
+
+
+def recurrent_parts(name: str) -> dict[str, Any] | None:
+    """Split a recurrent name into its parts, or None for other names.
+
+    >>> recurrent_parts("model.lstm.l1.bwd.f")
+    {'module': 'model.lstm', 'layer': 1, 'direction': 'bwd', 'quantity': 'f'}
+    """
+    match = _RECURRENT_NAME.match(name)
+    if match is None:
+        return None
+    parts = match.groupdict()
+    parts["layer"] = int(parts["layer"])
+    return parts
+
+
+def name_matcher(names: str | Iterable[str] | Callable[[str], bool] | None) -> Callable[[str], bool]:
+    """A predicate from a name filter: None (all), a glob, a list of globs or a callable.
+
+    >>> name_matcher("lstm.*.f")("lstm.l0.fwd.f"), name_matcher(["a", "b*"])("c")
+    (True, False)
+    """
+    if names is None:
+        return lambda name: True
+    if callable(names):
+        return names
+    patterns = [names] if isinstance(names, str) else list(names)
+    return lambda name: any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+class Trace(Mapping):
+    """Names → tensors in execution order, with JSON-able ``meta`` and the model's ``output``.
+
+    >>> tr = Trace({"conv1": torch.ones(1, 2, 3, 3)})
+    >>> "conv1" in tr, len(tr), tr.meta["schema"]
+    (True, 1, 1)
+    """
+
+    def __init__(
+        self,
+        tensors: Mapping[str, torch.Tensor] | None = None,
+        meta: Mapping[str, Any] | None = None,
+        output: Any = None,
+    ):
+        self._tensors: dict[str, torch.Tensor] = {}
+        self.meta: dict[str, Any] = {"schema": SCHEMA_VERSION}
+        self.meta.update(meta or {})
+        self.output = output
+        for name, tensor in (tensors or {}).items():
+            self[name] = tensor
+
+    # -- the mapping ---------------------------------------------------------------------------
+
+    def __getitem__(self, name: str) -> torch.Tensor:
+        try:
+            return self._tensors[name]
+        except KeyError:
+            close = [n for n in self._tensors if name in n or n in name][:5]
+            hint = f"; similar: {', '.join(close)}" if close else ""
+            raise KeyError(f"no tensor named {name!r} in this trace ({len(self)} names{hint})") from None
+
+    def __setitem__(self, name: str, tensor: torch.Tensor) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f"trace names are non-empty strings, got {name!r}")
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"trace values are torch.Tensor, got {type(tensor).__name__} for {name!r}")
+        self._tensors[name] = tensor
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tensors)
+
+    def __len__(self) -> int:
+        return len(self._tensors)
+
+    def names(self, pattern: str | Iterable[str] | Callable[[str], bool] | None = None) -> list[str]:
+        """Names in execution order, optionally filtered by a glob, globs or a predicate.
+
+        >>> Trace({"a.l0.fwd.h": torch.zeros(1), "b": torch.zeros(1)}).names("a.*")
+        ['a.l0.fwd.h']
+        """
+        keep = name_matcher(pattern)
+        return [name for name in self._tensors if keep(name)]
+
+    def append_time(self, name: str, tensor: torch.Tensor) -> None:
+        """Append ``tensor`` ([T, ...]) to ``name`` along time; a new name starts the sequence.
+
+        >>> tr = Trace(); tr.append_time("h", torch.zeros(2, 1)); tr.append_time("h", torch.ones(1, 1))
+        >>> tr["h"].shape
+        torch.Size([3, 1])
+        """
+        if name in self._tensors:
+            previous = self._tensors[name]
+            if previous.shape[1:] != tensor.shape[1:]:
+                raise ValueError(
+                    f"{name}: a call with shape {tuple(tensor.shape[1:])} cannot be appended to earlier "
+                    f"calls with shape {tuple(previous.shape[1:])} (batch or size changed between calls)"
+                )
+            tensor = torch.cat([previous, tensor])
+        self[name] = tensor
+
+    # -- selection -----------------------------------------------------------------------------
+
+    def select(
+        self,
+        names: str | Iterable[str] | Callable[[str], bool] | None = None,
+        *,
+        module: str | None = None,
+        layer: int | None = None,
+        direction: str | None = None,
+        time: int | slice | None = None,
+        units: int | slice | Iterable[int] | None = None,
+        batch: int | slice | None = None,
+    ) -> Trace:
+        """A new Trace with the chosen names and, for recurrent names, chosen steps and units.
+
+        ``time``, ``batch`` and ``units`` index the [T, B, H] axes of recurrent quantities and
+        leave other tensors whole; an integer keeps its axis (length 1).
+
+        >>> tr = Trace({"rnn.l0.fwd.h": torch.arange(24.).reshape(4, 2, 3), "fc": torch.ones(2)})
+        >>> sub = tr.select(layer=0, time=slice(1, 3), units=[0, 2])
+        >>> sub.names(), sub["rnn.l0.fwd.h"].shape
+        (['rnn.l0.fwd.h'], torch.Size([2, 2, 2]))
+        """
+        keep = name_matcher(names)
+        recurrent_filter = any(v is not None for v in (module, layer, direction))
+        as_index = lambda sel: slice(sel, sel + 1) if isinstance(sel, int) else sel  # noqa: E731
+        chosen: dict[str, torch.Tensor] = {}
+        for name, tensor in self._tensors.items():
+            if not keep(name):
+                continue
+            parts = recurrent_parts(name)
+            if parts is None:
+                if recurrent_filter:
+                    continue
+                chosen[name] = tensor
+                continue
+            if (module is not None and parts["module"] != module) or (
+                layer is not None and parts["layer"] != layer
+            ) or (direction is not None and parts["direction"] != direction):
+                continue
+            if time is not None:
+                tensor = tensor[as_index(time)]
+            if batch is not None and tensor.dim() >= 2:
+                tensor = tensor[:, as_index(batch)]
+            if units is not None and tensor.dim() >= 3:
+                unit_index = as_index(units)
+                if not isinstance(unit_index, slice):
+                    unit_index = torch.as_tensor(list(unit_index), dtype=torch.long)
+                tensor = tensor[..., unit_index]
+            chosen[name] = tensor
+        return Trace(chosen, meta=self.meta, output=self.output)
+
+    # -- display -------------------------------------------------------------------------------
+
+    def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
+        rows = []
+        for name, tensor in self._tensors.items():
+            values = tensor.detach().float()
+            finite = values[torch.isfinite(values)] if values.numel() else values
+            if finite.numel():
+                stats = (f"{finite.min().item():.4g}", f"{finite.mean().item():.4g}", f"{finite.max().item():.4g}")
+            else:
+                stats = ("-", "-", "-")
+            shape = "×".join(str(s) for s in tensor.shape) or "scalar"
+            rows.append((name, shape, str(tensor.dtype).removeprefix("torch."), *stats))
+        return rows
+
+    def summary(self) -> str:
+        """A table of every name with its shape, dtype and min/mean/max.
+
+        >>> print(Trace({"x": torch.tensor([1., 3.])}).summary().splitlines()[2])
+        x     2      float32  1    2     3
+        """
+        header = ("name", "shape", "dtype", "min", "mean", "max")
+        rows = [header, *self._rows()]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self)} tensors: {', '.join(list(self._tensors)[:4])}{', …' if len(self) > 4 else ''})"
+
+    def _repr_html_(self) -> str:
+        header = ("name", "shape", "dtype", "min", "mean", "max")
+        head = "".join(f"<th>{h}</th>" for h in header)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self._rows()
+        )
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    # -- the file ------------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the trace as safetensors with JSON metadata, atomically; returns the path.
+
+        Identical traces give byte-identical files.
+        """
+        from safetensors.torch import save
+
+        path = Path(path)
+        tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._tensors.items()}
+        output_tensors = _flatten_output(self.output)
+        tensors.update({_output_name(key): value for key, value in output_tensors.items()})
+        meta = dict(self.meta, schema=SCHEMA_VERSION, names=list(self._tensors), output=sorted(output_tensors))
+        try:
+            header = json.dumps(meta, sort_keys=True, ensure_ascii=False)
+        except TypeError as error:
+            raise TypeError(f"trace metadata must be JSON-able: {error}") from None
+        data = save(tensors, metadata={_META_KEY: header})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return path
+
+
+def _flatten_output(output: Any, path: str = "") -> dict[str, torch.Tensor]:
+    """Tensors inside a model's output keyed by their position path ("" for a bare tensor).
+
+    >>> sorted(_flatten_output((torch.zeros(1), (torch.ones(1), None))))
+    ['0', '1.0']
+    """
+    if isinstance(output, torch.Tensor):
+        return {path: output.detach().to("cpu").contiguous()}
+    if hasattr(output, "data") and hasattr(output, "batch_sizes"):  # a PackedSequence
+        output = tuple(output)
+    flat: dict[str, torch.Tensor] = {}
+    if isinstance(output, (tuple, list)):
+        for index, item in enumerate(output):
+            flat.update(_flatten_output(item, f"{path}.{index}" if path else str(index)))
+    return flat
+
+
+def _unflatten_output(flat: Mapping[str, torch.Tensor]) -> Any:
+    """Nested tuples back from :func:`_flatten_output` (None where nothing was saved).
+
+    >>> _unflatten_output({"0": torch.zeros(1), "1.1": torch.ones(1)})
+    (tensor([0.]), (None, tensor([1.])))
+    """
+    if not flat:
+        return None
+    if "" in flat:
+        return flat[""]
+    groups: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in flat.items():
+        head, _, rest = key.partition(".")
+        groups.setdefault(int(head), {})[rest] = value
+    return tuple(_unflatten_output(groups.get(index, {})) for index in range(max(groups) + 1))
+
+
+def load(path: str | os.PathLike) -> Trace:
+    """Read a trace file written by :meth:`Trace.save`; never unpickles.
+
+    Any problem with the file (missing, truncated, not safetensors, not a trace, newer schema)
+    raises one :class:`TraceFileError` that names the file and the problem.
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_bytes
+
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise TraceFileError(f"{path}: cannot read trace file ({error.strerror or error})") from None
+    try:
+        tensors = load_bytes(data)
+        header = _read_header(data)
+    except (SafetensorError, ValueError, OSError, RuntimeError) as error:
+        raise TraceFileError(f"{path}: not a readable safetensors file ({_first_line(error)})") from None
+    raw_meta = (header.get("__metadata__") or {}).get(_META_KEY)
+    if raw_meta is None:
+        raise TraceFileError(f"{path}: a safetensors file, but not an explain trace (no '{_META_KEY}' metadata)")
+    try:
+        meta = json.loads(raw_meta)
+        schema = int(meta["schema"])
+        names = list(meta["names"])
+        output_keys = list(meta.get("output", []))
+    except (ValueError, KeyError, TypeError) as error:
+        raise TraceFileError(f"{path}: trace metadata is corrupt ({_first_line(error)})") from None
+    if schema > SCHEMA_VERSION:
+        raise TraceFileError(
+            f"{path}: trace schema {schema} is newer than this explain understands ({SCHEMA_VERSION}); "
+            "upgrade explain to read it"
+        )
+    missing = [name for name in names + [_output_name(k) for k in output_keys] if name not in tensors]
+    if missing:
+        raise TraceFileError(f"{path}: trace is incomplete, missing tensors {missing[:5]}")
+    output = _unflatten_output({key: tensors[_output_name(key)] for key in output_keys})
+    meta = {key: value for key, value in meta.items() if key not in ("names", "output")}
+    return Trace({name: tensors[name] for name in names}, meta=meta, output=output)
+
+
+def _output_name(key: str) -> str:
+    """The file name of one output tensor: "@output" for a bare tensor, "@output.0.1" inside tuples."""
+    return f"{OUTPUT_PREFIX}.{key}" if key else OUTPUT_PREFIX
+
+
+def _read_header(data: bytes) -> dict:
+    """The JSON header of a safetensors byte string (validated by safetensors before this)."""
+    size = int.from_bytes(data[:8], "little")
+    return json.loads(data[8 : 8 + size])
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -1,0 +1,53 @@
+"""The scenes: one module per figure family, each listing its scenes in ``SCENES``.
+
+    >>> from scenes import catalogue
+    >>> spec = catalogue()["lstm-cell"]          # doctest: +SKIP
+    >>> spec.module, spec.class_name              # doctest: +SKIP
+    ('scenes.lstm', 'LSTMCellScene')
+
+A scene module declares, e.g.::
+
+    SCENES = [SceneSpec("lstm-cell", "LSTMCellScene", "The LSTM cell gate by gate (figure 5)", "hello-lstm")]
+
+``catalogue()`` reads those declarations without importing manim (it parses the modules).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """A scene's public name, its class in the module, a one-line summary and its default model."""
+
+    name: str
+    class_name: str
+    summary: str
+    default_model: str | None = None
+    module: str = ""
+
+    def load(self):
+        """Import the module (and manim) and return the scene class."""
+        return getattr(importlib.import_module(self.module), self.class_name)
+
+
+def catalogue() -> dict[str, SceneSpec]:
+    """Every scene by name, in module order, read from the ``SCENES`` list of each module."""
+    found: dict[str, SceneSpec] = {}
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        if path.name.startswith("_"):
+            continue
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SCENES" for t in node.targets):
+                for call in node.value.elts:
+                    args = [ast.literal_eval(a) for a in call.args]
+                    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+                    spec = SceneSpec(*args, **kwargs, module=f"scenes.{path.stem}")
+                    if spec.name in found:
+                        raise ValueError(f"scene name {spec.name!r} is declared twice")
+                    found[spec.name] = spec
+    return found
