@@ -5,7 +5,7 @@
         def construct(self):
             f = self.trace["l2.fwd.f"]        # real values
             self.add(self.caption("Forget gate", "망각 게이트"))
-            self.pause()                      # a slide boundary with --slides
+            self.pause()                      # a step; a slide boundary with --slides
 
 Options reach a scene as keyword arguments (``explain render`` passes them); run by ``manim`` or
 ``manim-slides`` directly, a scene uses its defaults: the built-in book model's trace, English.
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, Text, config
-from manim_slides import Slide
+from manim import DOWN, Scene, Text
 
 from explain.draw import theme
 from explain.trace import Trace
 
 
-class TraceScene(Slide):
-    """A Manim scene (and manim-slides Slide) driven by one Trace."""
+class TraceScene(Scene):
+    """A Manim scene driven by one Trace; :func:`as_slides` turns it into a manim-slides Slide."""
 
     #: name of the book model (explain.models) recorded when no trace is given
     default_model: str | None = None
@@ -35,7 +34,7 @@ class TraceScene(Slide):
         self.lang = lang
         self.options = dict(options or {})
         super().__init__(*args, **kwargs)
-        config.background_color = theme.BACKGROUND
+        self.camera.background_color = theme.BACKGROUND
 
     @property
     def trace(self) -> Trace:
@@ -62,6 +61,19 @@ class TraceScene(Slide):
         return self.text(english, korean, size=size).to_edge(DOWN, buff=0.3)
 
     def pause(self, notes: str = "") -> None:
-        """End a step: a slide boundary in presentations, a short wait in videos."""
+        """End a step: a short wait in videos, and a slide boundary in presentations."""
         self.wait(0.5)
-        self.next_slide(notes=notes)
+        next_slide = getattr(self, "next_slide", None)
+        if next_slide is not None:
+            next_slide(notes=notes)
+
+
+def as_slides(scene_class: type[TraceScene]) -> type[TraceScene]:
+    """The same scene as a manim-slides ``Slide``: each :meth:`TraceScene.pause` becomes a slide.
+
+    >>> from scenes.lstm import LSTMCellScene          # doctest: +SKIP
+    >>> as_slides(LSTMCellScene)().render()            # doctest: +SKIP
+    """
+    from manim_slides import Slide
+
+    return type(scene_class.__name__, (Slide, scene_class), {"__module__": scene_class.__module__})
