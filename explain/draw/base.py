@@ -36,15 +36,23 @@ class TraceScene(Scene):
         super().__init__(*args, **kwargs)
         self.camera.background_color = theme.BACKGROUND
 
+    @classmethod
+    def default_trace(cls) -> Trace:
+        """The trace used when none is given: the default book model, recorded the book's way.
+
+        Scenes that need a special recording (gradients, a generation run) override this.
+        """
+        if cls.default_model is None:
+            raise ValueError(f"{cls.__name__} needs a trace (it has no built-in model)")
+        from explain import models
+
+        return models.load(cls.default_model).record()
+
     @property
     def trace(self) -> Trace:
-        """The scene's Trace: the one given, else the default book model recorded once."""
+        """The scene's Trace: the one given, else :meth:`default_trace`, recorded once."""
         if self._trace is None:
-            if self.default_model is None:
-                raise ValueError(f"{type(self).__name__} needs a trace (it has no built-in model)")
-            from explain import models
-
-            self._trace = models.load(self.default_model).record()
+            self._trace = self.default_trace()
         return self._trace
 
     def say(self, english: str, korean: str) -> str:

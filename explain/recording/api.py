@@ -28,6 +28,10 @@ import explain
 from explain.trace import Trace, name_matcher
 
 
+#: Names under this prefix hold the tensors the model was called with.
+INPUT_PREFIX = "@input"
+
+
 class RecordingError(RuntimeError):
     """The recording cannot be trusted or cannot be made (a clear message says why)."""
 
@@ -125,11 +129,15 @@ def record(
       for ``loss(output)`` or, without ``loss``, the sum of the output.
     - ``tokens``: labels of the time steps (e.g. the characters read), kept in ``meta["tokens"]``.
 
-    The returned Trace's ``output`` is what the model returned.
+    The returned Trace's ``output`` is what the model returned; tensor inputs are kept as
+    ``@input.0``, ``@input.1``, … (e.g. the image a CNN figure starts from).
     """
     recording = Recording(model, names=names, grads=grads, loss=loss, tokens=tokens)
     if not inputs and not kwargs:
         return recording
     with recording as trace:
+        for index, value in enumerate(inputs):
+            if isinstance(value, torch.Tensor):
+                trace[f"{INPUT_PREFIX}.{index}"] = value.detach().to("cpu")
         trace.output = model(*inputs, **kwargs)
     return trace
