@@ -1,1 +1,231 @@
-"""The pytest plugin (registered via the ``pytest11`` entry point); its fixtures arrive with the testing issue."""
+"""Trace regression fixtures for pytest (registered through the ``pytest11`` entry point).
+
+    def test_hello_lstm(trace_regression):
+        trace_regression.check(explain.record(model, x), "hello-lstm", tolerances={"*.grad_h": (1e-4, 1e-6)})
+
+- ``pytest --trace-update`` writes every checked fixture that is missing or changed in any way
+  (also within tolerance), and the test passes; without it a missing fixture fails the test.
+- Fixtures live in ``fixtures/<test module>/<name>.safetensors`` beside the test file; the ini
+  option ``trace_regression_dir`` (relative to the rootdir) replaces ``<test dir>/fixtures``.
+  The default name is the test's name.
+- On a difference the test fails with :meth:`explain.testing.TraceDifference.report` and the
+  obtained trace is written beside the fixture as ``<name>.obtained.safetensors`` (removed again
+  once the test passes); ``explain diff`` compares the two.
+- Comparison and tolerances are those of :func:`explain.testing.compare_traces` (strict
+  per-dtype defaults; ``rtol``/``atol`` for all names; ``tolerances={glob: (rtol, atol)}``).
+- The terminal summary lists fixtures created and updated, and stale fixtures: files in the
+  fixture directory of a test module whose tests all ran and passed, that no test checked.
+  Files are written atomically (:meth:`explain.Trace.save`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from explain.trace import Trace, load
+
+FIXTURE_SUFFIX = ".safetensors"
+OBTAINED_SUFFIX = ".obtained.safetensors"
+
+
+@dataclass
+class _SessionState:
+    """What the plugin saw during one session, for the terminal summary."""
+
+    update: bool
+    checked: set[Path] = field(default_factory=set)
+    created: list[Path] = field(default_factory=list)
+    updated: list[Path] = field(default_factory=list)
+    unchanged: int = 0
+    items_per_module: dict[Path, int] = field(default_factory=dict)
+    passed_per_module: dict[Path, int] = field(default_factory=dict)
+    partial_modules: set[Path] = field(default_factory=set)
+
+
+_STATE = pytest.StashKey[_SessionState]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("explain", "explain trace regression fixtures")
+    group.addoption(
+        "--trace-update",
+        action="store_true",
+        default=False,
+        help="write every checked trace fixture that is missing or changed (even within tolerance)",
+    )
+    parser.addini(
+        "trace_regression_dir",
+        "directory for trace fixtures, relative to the rootdir (default: 'fixtures' beside each test file); "
+        "each test module gets a subdirectory",
+        default="",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_STATE] = _SessionState(update=bool(config.getoption("trace_update")))
+    config.pluginmanager.register(_SessionTracker(config), "explain-trace-regression-session")
+
+
+def fixture_dir(config: pytest.Config, test_file: Path) -> Path:
+    """Where the fixtures of the tests in ``test_file`` live.
+
+        fixture_dir(config, Path("tests/test_models.py"))  # → tests/fixtures/test_models
+    """
+    configured = config.getini("trace_regression_dir")
+    base = Path(config.rootpath, configured) if configured else test_file.parent / "fixtures"
+    return base / test_file.stem
+
+
+class TraceRegression:
+    """The ``trace_regression`` fixture: compare a trace with its stored fixture, or write it.
+
+        trace_regression.check(trace)                          # fixture named after the test
+        trace_regression.check(trace, "mnist-cnn", names="conv*", rtol=1e-4)
+    """
+
+    def __init__(self, request: pytest.FixtureRequest):
+        self._config = request.config
+        self._state = request.config.stash[_STATE]
+        self._default_name = _safe_name(request.node.name)
+        self.datadir = fixture_dir(request.config, Path(request.node.path))
+
+    def path(self, name: str | None = None) -> Path:
+        """The fixture file for ``name`` (default: the test's name)."""
+        return self.datadir / f"{_safe_name(name) if name else self._default_name}{FIXTURE_SUFFIX}"
+
+    def check(
+        self,
+        trace: Trace,
+        name: str | None = None,
+        *,
+        rtol: float | None = None,
+        atol: float | None = None,
+        names: str | Iterable[str] | None = None,
+        tolerances: Mapping[str, tuple[float, float]] | None = None,
+    ) -> None:
+        """Compare ``trace`` (only ``names``, if given) with the fixture ``name``; fail with a report if they differ."""
+        from explain.testing import compare_traces, traces_identical
+
+        if not isinstance(trace, Trace):
+            raise TypeError(f"trace_regression.check needs an explain.Trace, got {type(trace).__name__}")
+        if names is not None:
+            trace = trace.select(names)
+        fixture = self.path(name)
+        obtained = fixture.with_name(fixture.name.removesuffix(FIXTURE_SUFFIX) + OBTAINED_SUFFIX)
+        key = fixture.resolve()
+        if key in self._state.checked:
+            raise ValueError(f"{fixture} is checked twice in this session; give each check its own name")
+        self._state.checked.add(key)
+
+        if self._state.update:
+            if not fixture.exists():
+                trace.save(fixture)
+                self._state.created.append(fixture)
+            elif not traces_identical(trace, load(fixture)):
+                trace.save(fixture)
+                self._state.updated.append(fixture)
+            else:
+                self._state.unchanged += 1
+            obtained.unlink(missing_ok=True)
+            return
+
+        if not fixture.exists():
+            trace.save(obtained)
+            pytest.fail(
+                f"no trace fixture {fixture}; run pytest with --trace-update to create it "
+                f"(the obtained trace is in {obtained})",
+                pytrace=False,
+            )
+        difference = compare_traces(trace, fixture, rtol=rtol, atol=atol, tolerances=tolerances)
+        if difference:
+            trace.save(obtained)
+            difference.obtained_label = str(obtained)
+            pytest.fail(
+                f"{difference.report()}\n"
+                f"inspect: explain diff {fixture} {obtained}\n"
+                "accept the obtained trace: pytest --trace-update",
+                pytrace=False,
+            )
+        obtained.unlink(missing_ok=True)
+        self._state.unchanged += 1
+
+
+@pytest.fixture
+def trace_regression(request: pytest.FixtureRequest) -> TraceRegression:
+    """Compare traces with fixtures stored beside the test (see :class:`TraceRegression`)."""
+    return TraceRegression(request)
+
+
+# -- the session: what was checked, and which modules ran completely -------------------------
+
+
+class _SessionTracker:
+    """Per-session hooks: count collected and passed tests per module, print the summary."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.state = config.stash[_STATE]
+        self.module_of: dict[str, Path] = {}
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        for item in session.items:
+            module = Path(item.path)
+            self.module_of[item.nodeid] = module
+            self.state.items_per_module[module] = self.state.items_per_module.get(module, 0) + 1
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.state.partial_modules.update(Path(item.path) for item in items)
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        module = self.module_of.get(report.nodeid)
+        if module is not None and report.when == "call" and report.passed:
+            self.state.passed_per_module[module] = self.state.passed_per_module.get(module, 0) + 1
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        state = self.state
+        stale = stale_fixtures(self.config)
+        if not (state.checked or stale):
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("trace regression")
+        write(f"{len(state.created)} created, {len(state.updated)} updated, {state.unchanged} unchanged")
+        for label, paths in (("created", state.created), ("updated", state.updated)):
+            for path in paths:
+                write(f"  {label}: {_relative(path, self.config)}")
+        if stale:
+            write(f"{len(stale)} stale trace fixture(s), checked by no test (delete them if obsolete):")
+            for path in stale:
+                write(f"  stale: {_relative(path, self.config)}")
+
+
+def stale_fixtures(config: pytest.Config) -> list[Path]:
+    """Fixture files of completely run, all-passing test modules that no test checked."""
+    state = config.stash[_STATE]
+    stale = []
+    for module, count in state.items_per_module.items():
+        if module in state.partial_modules or state.passed_per_module.get(module, 0) < count:
+            continue
+        directory = fixture_dir(config, module)
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.glob(f"*{FIXTURE_SUFFIX}")):
+            if not path.name.endswith(OBTAINED_SUFFIX) and path.resolve() not in state.checked:
+                stale.append(path)
+    return stale
+
+
+def _relative(path: Path, config: pytest.Config) -> str:
+    try:
+        return str(path.resolve().relative_to(config.rootpath.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _safe_name(name: str) -> str:
+    """A file name from a test or fixture name: test_a[x-1] → test_a-x-1."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.")
