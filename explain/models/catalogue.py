@@ -1,0 +1,229 @@
+"""The catalogue of book models and :func:`load`, which returns a ready :class:`Example`.
+
+    >>> from explain.models import catalogue, load
+    >>> catalogue()["mnist-cnn"][:37]
+    'The MNIST CNN (p.72): 28→24→20→10→6→3'
+    >>> ex = load("vgg16", base_dim=64, trained=False)     # the course's large variant
+    >>> ex.inputs[0].shape
+    torch.Size([1, 3, 224, 224])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from explain.models import data, weights
+from explain.models.cnn import CIFARCNN, MNISTCNN
+from explain.models.googlenet import GoogLeNet
+from explain.models.recurrent import CharRNN, HelloRNN, hello_lstm, hello_lstm_zero_state
+from explain.models.resnet import ResNet
+from explain.models.vgg import VGG
+from explain.trace import Trace
+
+CHAR_TEXT = "Beautiful is better than ugly."
+
+
+@dataclass
+class Example:
+    """A book model ready to run: the model (eval mode), its inputs and how the book calls it.
+
+    >>> ex = load("mnist-cnn")
+    >>> ex.run(ex.model, *ex.inputs).shape
+    torch.Size([1, 10])
+    """
+
+    name: str
+    model: nn.Module
+    inputs: tuple
+    tokens: list[str] | None
+    description: str
+    trained: bool
+    #: how the weights were trained and what they reached (loss, accuracy, free run)
+    info: dict[str, Any] = field(default_factory=dict)
+    #: the book's way of running the model on ``inputs`` (e.g. one step per call); returns the output
+    run: Callable[..., Any] = lambda model, *inputs: model(*inputs)
+
+    def record(self, **record_kwargs: Any) -> Trace:
+        """Record :attr:`run` with ``explain.record`` (its keyword arguments pass through)."""
+        from explain.recording.api import record
+
+        if self.tokens is not None:
+            record_kwargs.setdefault("tokens", self.tokens)
+        with torch.set_grad_enabled(bool(record_kwargs.get("grads"))):
+            with record(self.model, **record_kwargs) as trace:
+                trace.output = self.run(self.model, *self.inputs)
+        trace.meta["example"] = self.name
+        return trace
+
+
+# -- how the book runs each family -------------------------------------------------------------
+
+
+def _run_hello_lstm(model: nn.LSTM, steps: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+    """69 calls ``model(x_t, (h, c))`` with seq_len 1, batch 1; returns (outputs [T, 1, 35], (h, c))."""
+    outputs = []
+    for x_t in steps:
+        out, state = model(x_t.unsqueeze(0), state)
+        outputs.append(out)
+    return torch.cat(outputs), state
+
+
+def _run_stepwise(model: nn.Module, steps: torch.Tensor, state: Any):
+    """One call per step ``model(x_t, state)`` (hand-written RNN, char models); returns (outputs, state)."""
+    outputs = []
+    for x_t in steps:
+        out, state = model(x_t, state)
+        outputs.append(out)
+    return torch.stack(outputs), state
+
+
+def _hello_steps(text: str | None) -> tuple[torch.Tensor, list[str]]:
+    text = data.HELLO_SENTENCE if text is None else text
+    unknown = sorted({ch for ch in text if ch not in data.HELLO_VOCAB[:-2]})
+    if unknown or not text:
+        raise ValueError(f"the hello models read lowercase text over {data.HELLO_VOCAB[:-2]!r}; not {''.join(unknown)!r}")
+    indices = [data.HELLO_VOCAB.index(ch) for ch in data.START + text]
+    return torch.eye(len(data.HELLO_VOCAB))[indices].unsqueeze(1), ["<s>", *text]
+
+
+def _hello_lstm_example(model, text, image):
+    steps, tokens = _hello_steps(text)
+    return (steps, hello_lstm_zero_state()), tokens, _run_hello_lstm
+
+
+def _hello_rnn_example(model, text, image):
+    steps, tokens = _hello_steps(text)
+    return (steps, model.init_hidden()), tokens, _run_stepwise
+
+
+def _char_example(model, text, image):
+    text = CHAR_TEXT if text is None else text
+    if not text:
+        raise ValueError("the char models need a non-empty --text")
+    return (data.printable_indices(text).view(-1, 1), model.init_hidden()), list(text), _run_stepwise
+
+
+def _image_example(channels: int, size: int):
+    def example(model, text, image):
+        if image is None:
+            image = data.shapes_image(size, channels)
+        image = image.unsqueeze(0) if image.dim() == 3 else image
+        if tuple(image.shape[1:]) != (channels, size, size):
+            raise ValueError(f"this model takes {channels}×{size}×{size} images, got {'×'.join(map(str, image.shape[1:]))}")
+        return (image.float(),), None, lambda model, image: model(image)
+
+    return example
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A catalogue entry: its description, how to build it, and how to make its example."""
+
+    description: str
+    build: Callable[..., nn.Module]
+    example: Callable[[nn.Module, dict[str, Any]], Callable]
+    #: options the builder accepts (e.g. base_dim); the committed weights use the defaults
+    options: tuple[str, ...] = ()
+
+
+MODELS: dict[str, ModelSpec] = {
+    "hello-rnn": ModelSpec(
+        "The hand-written RNN (i2h, i2o on cat(x, h), hidden 35) reading 'hello pytorch…' one step per call; trained",
+        lambda: HelloRNN(),
+        lambda options: _hello_rnn_example,
+    ),
+    "hello-lstm": ModelSpec(
+        "nn.LSTM(35, 35, 3) reading 'hello pytorch…' one step per call, 69 steps, no decoder; trained, reproduces the sentence",
+        hello_lstm,
+        lambda options: _hello_lstm_example,
+    ),
+    "char-rnn": ModelSpec(
+        "Embedding(100,70) → nn.RNN(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
+        lambda: CharRNN("rnn"),
+        lambda options: _char_example,
+    ),
+    "char-gru": ModelSpec(
+        "Embedding(100,70) → nn.GRU(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
+        lambda: CharRNN("gru"),
+        lambda options: _char_example,
+    ),
+    "char-lstm": ModelSpec(
+        "Embedding(100,70) → nn.LSTM(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
+        lambda: CharRNN("lstm"),
+        lambda options: _char_example,
+    ),
+    "mnist-cnn": ModelSpec(
+        "The MNIST CNN (p.72): 28→24→20→10→6→3, 3 convs, 2 max-pools, 2 linear; trained on upscaled 8×8 digits",
+        MNISTCNN,
+        lambda options: _image_example(1, 28),
+    ),
+    "cifar-cnn": ModelSpec(
+        "The CIFAR-10 CNN: 3 × [Conv3×3 ×2 → MP2], 16…256 channels, 3×32×32; untrained (seeded init)",
+        CIFARCNN,
+        lambda options: _image_example(3, 32),
+    ),
+    "vgg16": ModelSpec(
+        "The book's VGG-16, base_dim 16 (options base_dim, image_size 224|32, num_classes); untrained (seeded init)",
+        lambda base_dim=16, image_size=224, num_classes=10: VGG(base_dim, num_classes, image_size),
+        lambda options: _image_example(3, options.get("image_size", 224)),
+        ("base_dim", "image_size", "num_classes"),
+    ),
+    "googlenet": ModelSpec(
+        "The book's GoogLeNet (9 inception modules), base_dim 16 at 224×224 (options base_dim, num_classes); untrained (seeded init)",
+        lambda base_dim=16, num_classes=10: GoogLeNet(base_dim, num_classes),
+        lambda options: _image_example(3, 224),
+        ("base_dim", "num_classes"),
+    ),
+    "resnet50": ModelSpec(
+        "The book's ResNet-50 (BottleNeck, projection shortcuts, downsampling at stage ends), base_dim 16 at 224×224; untrained (seeded init)",
+        lambda base_dim=16, num_classes=10: ResNet(base_dim, num_classes),
+        lambda options: _image_example(3, 224),
+        ("base_dim", "num_classes"),
+    ),
+}
+
+
+def catalogue() -> dict[str, str]:
+    """Every book model's name → one-line description, in the book's order (chapter 6, then 5)."""
+    return {name: spec.description for name, spec in MODELS.items()}
+
+
+def load(
+    name: str,
+    trained: bool = True,
+    *,
+    text: str | None = None,
+    image: torch.Tensor | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> Example:
+    """The book model ``name`` in eval mode, with its example input (``text`` / ``image`` replace it).
+
+    ``trained=True`` loads the committed weights where they exist (models marked "untrained" get
+    their seeded initialisation either way); ``options`` (e.g. ``base_dim=64``) build a variant,
+    which is never trained. Unknown names or options raise ValueError.
+    """
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    spec = MODELS[name]
+    unknown = sorted(set(options) - set(spec.options))
+    if unknown:
+        accepted = ", ".join(spec.options) or "none"
+        raise ValueError(f"{name} has no option {', '.join(unknown)} (options: {accepted})")
+    torch.manual_seed(seed)
+    model = spec.build(**options)
+    examples: dict[str, torch.Tensor] = {}
+    info: dict[str, Any] = {}
+    is_trained = trained and not options and weights.exists(name)
+    if is_trained:
+        examples, info = weights.load(name, model)
+    model.eval()
+    if image is None and "image" in examples:
+        image = examples["image"][:1]
+    inputs, tokens, run = spec.example(options)(model, text, image)
+    return Example(name, model, inputs, tokens, spec.description, is_trained, info, run)
