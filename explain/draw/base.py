@@ -15,10 +15,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, Scene, Text
+from manim import DOWN, Scene, Text, config
 
 from explain.draw import theme
 from explain.trace import Trace
+
+
+class SceneInputError(ValueError):
+    """A trace or option a scene cannot use; its message is one line the user can act on.
+
+    >>> raise SceneInputError("the trace has no LSTM (no names like 'l0.fwd.f')")  # doctest: +SKIP
+    """
 
 
 class TraceScene(Scene):
@@ -47,6 +54,19 @@ class TraceScene(Scene):
         from explain import models
 
         return models.load(cls.default_model).record()
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        """Raise :class:`SceneInputError` if ``trace`` or ``options`` cannot drive this scene.
+
+        ``explain render`` calls it before rendering, so a wrong trace file costs one clear line,
+        not a traceback from the middle of an animation. Scenes override it.
+        """
+
+    @property
+    def is_still(self) -> bool:
+        """True when only the last frame is kept: scenes then stop at their most informative frame."""
+        return bool(config.save_last_frame and not config.write_to_movie)
 
     @property
     def trace(self) -> Trace:

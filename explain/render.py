@@ -1,0 +1,292 @@
+"""Render a scene from the catalogue into ``renders/``: video, GIF, still or HTML slides.
+
+    >>> from explain.render import render_scene
+    >>> render_scene("lstm-cell", still=True)                    # doctest: +SKIP
+    PosixPath('renders/lstm-cell-still.png')
+    >>> render_scene("gru-cell", lang="ko", fmt="gif")           # doctest: +SKIP
+    PosixPath('renders/gru-cell-ko.gif')
+    >>> render_all(jobs=2)                                       # doctest: +SKIP
+
+Manim runs in this process under ``tempconfig`` (its global config is restored afterwards); its
+own progress bar shows while frames are written. Output names are
+``<scene>[-<lang>][-still].<ext>``; the language is named only when it is not English.
+:func:`render_all` renders every scene in parallel processes and skips the ones whose inputs
+(scene sources, default-model weights, options) have not changed since the last run; the hashes
+live in ``<out_dir>/.render-cache.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+from explain.cli import UsageError
+from explain.trace import Trace, load
+
+#: --quality → manim's quality names (480p15, 720p30, 1080p60)
+QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality"}
+FORMATS = ("mp4", "gif", "png")
+LANGUAGES = ("en", "ko")
+CACHE_FILE = ".render-cache.json"
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def output_name(name: str, *, lang: str = "en", still: bool = False, fmt: str = "mp4", slides: bool = False) -> str:
+    """The file name a render gets.
+
+    >>> output_name("lstm-cell", still=True, fmt="png"), output_name("gru-cell", lang="ko", slides=True)
+    ('lstm-cell-still.png', 'gru-cell-ko.html')
+    """
+    parts = [name] + ([lang] if lang != "en" else []) + (["still"] if still else [])
+    return "-".join(parts) + "." + ("html" if slides else fmt)
+
+
+def scene_spec(name: str):
+    """The catalogue entry of scene ``name``, or a UsageError listing the scenes."""
+    from scenes import catalogue
+
+    scenes = catalogue()
+    if name not in scenes:
+        raise UsageError(f"unknown scene {name!r}; scenes: {', '.join(scenes) or '(none yet)'}")
+    return scenes[name]
+
+
+def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
+    """The trace to draw: the one given (a Trace or a trace file), else the scene's built-in one."""
+    if isinstance(trace, Trace):
+        return trace
+    if trace is not None:
+        path = Path(trace)
+        if not path.is_file():
+            raise UsageError(f"no trace file {str(path)!r} (make one with: explain record MODEL -o {path.name})")
+        return load(path)
+    try:
+        return scene_class.default_trace()
+    except (ValueError, FileNotFoundError, ImportError) as error:
+        raise UsageError(f"{scene_class.__name__}: cannot record its built-in trace: {error}") from None
+
+
+def render_scene(
+    name: str,
+    trace: Trace | str | Path | None = None,
+    *,
+    quality: str = "low",
+    still: bool = False,
+    lang: str = "en",
+    slides: bool = False,
+    fmt: str = "mp4",
+    out_dir: str | Path = "renders",
+    options: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> Path:
+    """Render scene ``name`` and return the path of the file written (see the module docstring).
+
+    ``fmt="png"`` means a still; ``still`` writes the scene's last frame (scenes stop at their most
+    informative frame when :attr:`TraceScene.is_still`). ``slides`` writes one HTML presentation.
+    """
+    _check_choice("quality", quality, QUALITIES)
+    _check_choice("format", fmt, FORMATS)
+    _check_choice("lang", lang, LANGUAGES)
+    still = still or fmt == "png"
+    if still and slides:
+        raise UsageError("--still and --slides exclude each other (a still has no slides)")
+    fmt = "png" if still else fmt
+    from explain.draw.base import SceneInputError
+
+    spec = scene_spec(name)
+    scene_class = spec.load()
+    options = dict(options or {})
+    try:
+        trace = resolve_trace(scene_class, trace)
+        scene_class.check(trace, options)
+    except SceneInputError as error:
+        raise UsageError(f"{name}: {error}") from None
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / output_name(name, lang=lang, still=still, fmt=fmt, slides=slides)
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as work:
+        settings = _manim_settings(Path(work), quality=quality, still=still, fmt=fmt, progress=progress)
+        try:
+            if slides:
+                _render_slides(scene_class, trace, lang, options, settings, Path(work), target)
+            else:
+                written = _render_plain(scene_class, trace, lang, options, settings, still)
+                shutil.move(str(written), target)
+        except SceneInputError as error:
+            raise UsageError(f"{name}: {error}") from None
+    return target
+
+
+def _check_choice(what: str, value: str, choices) -> None:
+    if value not in choices:
+        raise UsageError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def _manim_settings(work: Path, *, quality: str, still: bool, fmt: str, progress: bool) -> dict[str, Any]:
+    settings: dict[str, Any] = {
+        "quality": QUALITIES[quality],
+        "media_dir": str(work / "media"),
+        "disable_caching": True,
+        "preview": False,
+        "verbosity": "WARNING",
+        "progress_bar": "display" if progress else "none",
+        "save_last_frame": still,
+        "write_to_movie": not still,
+    }
+    if not still:
+        settings["format"] = fmt
+    return settings
+
+
+def _render_plain(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, still: bool) -> Path:
+    from manim import tempconfig
+
+    with tempconfig(settings):
+        scene = scene_class(trace=trace, lang=lang, options=options)
+        scene.render()
+        writer = scene.renderer.file_writer
+        if still:
+            return Path(writer.image_file_path)
+        return Path(writer.gif_file_path if settings.get("format") == "gif" else writer.movie_file_path)
+
+
+def _render_slides(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, work: Path, target: Path) -> None:
+    """Render as a manim-slides Slide, then convert its slides into one HTML file with videos inside."""
+    from manim import tempconfig
+
+    from explain.draw.base import as_slides
+
+    slides_dir = work / "slides"
+    slide_class = as_slides(scene_class)
+    logging.getLogger("manim-slides").setLevel(logging.WARNING)
+    with tempconfig(settings):
+        slide_class(trace=trace, lang=lang, options=options, output_folder=slides_dir).render()
+    command = [sys.executable, "-m", "manim_slides", "convert", scene_class.__name__, str(target)]
+    command += ["--folder", str(slides_dir), "--one-file", "-ctitle=" + target.stem]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0 or not target.is_file():
+        last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"manim-slides convert failed: {last_line}")
+
+
+# -- every scene, in parallel, skipping what did not change ----------------------------------
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    """What :func:`render_all` did for one scene: ``path`` written or kept, or ``error``."""
+
+    name: str
+    path: Path | None
+    skipped: bool = False
+    seconds: float = 0.0
+    error: str = ""
+
+
+def input_hash(name: str, settings: dict[str, Any]) -> str:
+    """A hash of everything a render of ``name`` depends on: sources, weights and settings.
+
+    Sources are the scene's module and the drawing package; the data is the default model's
+    weights file (every weights file when the scene has no default model).
+    """
+    spec = scene_spec(name)
+    digest = hashlib.sha256(json.dumps({"scene": name, **settings}, sort_keys=True, default=str).encode())
+    scene_file = _PACKAGE.parent / Path(*spec.module.split(".")).with_suffix(".py")
+    files = [scene_file, *sorted((_PACKAGE / "draw").glob("*.py"))]
+    weights_dir = _PACKAGE / "models" / "weights"
+    if spec.default_model:
+        files.append(weights_dir / f"{spec.default_model}.safetensors")
+    else:
+        files.extend(sorted(weights_dir.glob("*.safetensors")))
+    for file in files:
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes() if file.is_file() else b"<missing>")
+    return digest.hexdigest()
+
+
+def render_all(
+    names: list[str] | None = None,
+    *,
+    jobs: int = 2,
+    force: bool = False,
+    out_dir: str | Path = "renders",
+    report: Callable[[RenderResult], None] = lambda result: None,
+    **settings: Any,
+) -> list[RenderResult]:
+    """Render every scene (or ``names``) from its built-in trace in ``jobs`` processes.
+
+    ``settings`` are :func:`render_scene`'s keywords (quality, still, lang, slides, fmt, options).
+    A scene whose :func:`input_hash` matches the cache and whose output exists is skipped unless
+    ``force``. ``report`` is called as each scene finishes.
+    """
+    from scenes import catalogue
+
+    if "trace" in settings:
+        raise UsageError("--all renders each scene from its built-in model; --trace is for one scene")
+    names = list(catalogue()) if names is None else names
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cache_path = out_dir / CACHE_FILE
+    cache = _read_cache(cache_path)
+    results: list[RenderResult] = []
+    pending: dict[str, str] = {}
+    for name in names:
+        key = input_hash(name, settings)
+        fmt = settings.get("fmt", "mp4")
+        still = settings.get("still", False) or fmt == "png"
+        target = out_dir / output_name(
+            name, lang=settings.get("lang", "en"), still=still, fmt="png" if still else fmt, slides=settings.get("slides", False)
+        )
+        if not force and cache.get(target.name) == key and target.is_file():
+            results.append(RenderResult(name, target, skipped=True))
+            report(results[-1])
+        else:
+            pending[name] = key
+    if pending:
+        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+            futures = {pool.submit(_render_timed, name, out_dir, settings): name for name in pending}
+            for future in as_completed(futures):
+                result = future.result()
+                if result.error == "":
+                    cache[result.path.name] = pending[result.name]
+                    _write_cache(cache_path, cache)
+                results.append(result)
+                report(result)
+    order = {name: index for index, name in enumerate(names)}
+    return sorted(results, key=lambda result: order[result.name])
+
+
+def _render_timed(name: str, out_dir: Path, settings: dict[str, Any]) -> RenderResult:
+    """One scene in a worker process; failures come back as a result, never as a dead pool."""
+    start = time.perf_counter()
+    try:
+        path = render_scene(name, out_dir=out_dir, progress=False, **settings)
+    except Exception as error:  # noqa: BLE001 - reported per scene, the others go on
+        return RenderResult(name, None, seconds=time.perf_counter() - start, error=f"{type(error).__name__}: {error}")
+    return RenderResult(name, path, seconds=time.perf_counter() - start)
+
+
+def _read_cache(path: Path) -> dict[str, str]:
+    try:
+        cache = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _write_cache(path: Path, cache: dict[str, str]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(cache, indent=1, sort_keys=True), encoding="utf-8")
+    temporary.replace(path)

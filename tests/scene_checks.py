@@ -1,0 +1,67 @@
+"""Helpers for scene tests: render a low-resolution still, compare it with a committed reference.
+
+    png = render_still("lstm-cell", trace, tmp_path, lang="ko", options={"units": [0, 1, 2]})
+    assert_matches_reference(png, "lstm-cell-ko")        # tests/references/lstm-cell-ko.png
+
+References are stored small (REFERENCE_SIZE) and compared with a tolerance, like ManimCE's own
+frame-comparison tests: a few anti-aliased pixels may differ, a moved box or a changed colour may
+not. After an intended change, look at the new stills, then refresh the references with
+
+    EXPLAIN_UPDATE_REFERENCES=1 .venv/bin/pytest -m render
+
+and commit them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+REFERENCES = Path(__file__).with_name("references")
+#: references are kept at this size (width, height): small files, and immune to sub-pixel text shifts
+REFERENCE_SIZE = (320, 180)
+#: mean absolute difference (0–255) allowed over the whole image
+MEAN_TOLERANCE = 2.5
+#: share of pixels allowed to differ by more than PIXEL_THRESHOLD
+PIXEL_SHARE = 0.01
+PIXEL_THRESHOLD = 48
+
+
+def render_still(name: str, trace, tmp_path: Path, lang: str = "en", options: dict | None = None) -> Path:
+    """Render scene ``name``'s still at low quality into ``tmp_path`` and return the PNG."""
+    from explain.render import render_scene
+
+    return render_scene(name, trace, still=True, lang=lang, options=options, out_dir=tmp_path, progress=False)
+
+
+def _small(png: Path) -> np.ndarray:
+    from PIL import Image
+
+    with Image.open(png) as image:
+        return np.asarray(image.convert("RGB").resize(REFERENCE_SIZE, Image.Resampling.BOX), dtype=np.int16)
+
+
+def assert_matches_reference(png: Path, name: str) -> None:
+    """Compare ``png`` with ``tests/references/<name>.png``; with EXPLAIN_UPDATE_REFERENCES=1, rewrite it."""
+    from PIL import Image
+
+    reference = REFERENCES / f"{name}.png"
+    current = _small(png)
+    if os.environ.get("EXPLAIN_UPDATE_REFERENCES") == "1":
+        REFERENCES.mkdir(exist_ok=True)
+        Image.fromarray(current.astype(np.uint8)).save(reference, optimize=True)
+        return
+    assert reference.is_file(), f"no reference {reference}; look at {png}, then run EXPLAIN_UPDATE_REFERENCES=1 pytest -m render"
+    expected = np.asarray(Image.open(reference).convert("RGB"), dtype=np.int16)
+    difference = np.abs(current - expected).max(axis=2)
+    mean, share = float(difference.mean()), float((difference > PIXEL_THRESHOLD).mean())
+    if mean > MEAN_TOLERANCE or share > PIXEL_SHARE:
+        diff_png = png.with_name(png.stem + "-diff.png")
+        Image.fromarray((255 - np.clip(difference * 3, 0, 255)).astype(np.uint8)).save(diff_png)
+        raise AssertionError(
+            f"{png.name} differs from {reference.name}: mean difference {mean:.2f} (allowed {MEAN_TOLERANCE}), "
+            f"{share:.2%} pixels off (allowed {PIXEL_SHARE:.0%}); see {diff_png}; if intended, refresh with "
+            "EXPLAIN_UPDATE_REFERENCES=1 pytest -m render"
+        )
