@@ -1,0 +1,260 @@
+"""Feature maps on screen: a map as a pixel image, a grid of channels, a grid of numbers.
+
+    >>> import numpy as np
+    >>> from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, NumberGrid, format_shape
+    >>> fmap = FeatureMap(np.random.rand(24, 24), height=1.5)     # white → blue, nearest-neighbour
+    >>> grid = FeatureMapGrid(np.random.randn(16, 24, 24), channels=range(8), columns=4)
+    >>> grid.channels[-1], grid.values.shape
+    (7, (8, 24, 24))
+    >>> NumberGrid([[0.1, -0.5], [0.3, 0.9]]).values.shape       # a small patch with its numbers
+    (2, 2)
+    >>> format_shape((16, 24, 24))
+    '16×24×24'
+
+Colours follow :func:`explain.draw.theme.value_color`: a map with negative values uses a diverging
+scale symmetric around 0 (red ← white → blue), a non-negative map a sequential one (white → blue),
+so a :class:`~explain.draw.strip.ScaleBar` of the same ``scale`` is its legend. A 3-channel map
+(an RGB input picture) is drawn in its own colours. Every value drawn is kept on the object
+(``values``) so tests can compare the screen with the trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from manim import (
+    DOWN,
+    RESAMPLING_ALGORITHMS,
+    RIGHT,
+    UP,
+    Group,
+    ImageMobject,
+    Rectangle,
+    Square,
+    Text,
+    VGroup,
+)
+
+from explain.draw import theme
+from explain.draw.strip import format_value
+
+Scale = str | tuple[float, float]
+
+
+def format_shape(shape: Sequence[int]) -> str:
+    """A tensor shape as the book writes it: "16×24×24" (a leading batch axis is the caller's to drop).
+
+    >>> format_shape([1, 28, 28]), format_shape((100,))
+    ('1×28×28', '100')
+    """
+    return "×".join(str(int(size)) for size in shape)
+
+
+def channels_label(channels: Sequence[int], total: int, lang: str = "en") -> str:
+    """Which channels are shown: "channels 0–7 of 16", "all 16 channels", "channels 0, 3, 5 of 16".
+
+    >>> channels_label(range(8), 16), channels_label(range(16), 16), channels_label([0, 3, 5], 16, "ko")
+    ('channels 0–7 of 16', 'all 16 channels', '채널 0, 3, 5 (전체 16개)')
+    """
+    channels = [int(c) for c in channels]
+    if channels == list(range(total)):
+        return f"전체 {total}개 채널" if lang == "ko" else f"all {total} channels"
+    contiguous = len(channels) > 2 and channels == list(range(channels[0], channels[-1] + 1))
+    which = f"{channels[0]}–{channels[-1]}" if contiguous else ", ".join(map(str, channels))
+    return f"채널 {which} (전체 {total}개)" if lang == "ko" else f"channels {which} of {total}"
+
+
+def map_scale(values: np.ndarray, kind: str = "auto") -> tuple[float, float]:
+    """The colour range of a map: (−m, m) if it has negative values ("diverging"), else (0, max).
+
+    >>> map_scale(np.array([-2.0, 1.0])), map_scale(np.array([0.0, 3.0])), map_scale(np.zeros(3))
+    ((-2.0, 2.0), (0.0, 3.0), (0.0, 1.0))
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if kind not in ("auto", "diverging", "sequential"):
+        raise ValueError(f"kind must be 'auto', 'diverging' or 'sequential', got {kind!r}")
+    largest = float(np.abs(values).max()) if values.size else 0.0
+    largest = largest if largest > 0 else 1.0
+    if kind == "diverging" or (kind == "auto" and values.size and values.min() < 0):
+        return (-largest, largest)
+    return (0.0, largest)
+
+
+def map_rgba(values: np.ndarray, scale: Scale) -> np.ndarray:
+    """Pixels ([H, W, 4] uint8) of a 2-D map on a scale: the vectorised :func:`theme.value_color`.
+
+    >>> map_rgba(np.array([[0.0, 1.0]]), "sigmoid")[0, :, :3].tolist()
+    [[255, 255, 255], [31, 95, 168]]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"a feature map is 2-D (H×W), got shape {values.shape}")
+    low, high = theme.SCALES[scale] if isinstance(scale, str) else scale
+    if high <= low:
+        high = low + 1e-12
+    clipped = np.clip(values, low, high)[..., None]
+    white, positive, negative = (np.array(c.to_rgb()) for c in (theme.ZERO, theme.POSITIVE, theme.NEGATIVE))
+    if low < 0 < high:
+        rgb = np.where(
+            clipped < 0,
+            white + (negative - white) * (clipped / low),
+            white + (positive - white) * (clipped / high),
+        )
+    else:
+        rgb = white + (positive - white) * ((clipped - low) / (high - low))
+    rgba = np.concatenate([rgb, np.ones_like(clipped)], axis=-1)
+    return np.round(rgba * 255).astype(np.uint8)
+
+
+def picture_rgba(values: np.ndarray) -> np.ndarray:
+    """Pixels of a 3×H×W picture (e.g. a normalised CIFAR input), stretched to its own min…max."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 3 or values.shape[0] != 3:
+        raise ValueError(f"a picture is 3×H×W, got shape {values.shape}")
+    low, high = values.min(), values.max()
+    rgb = (values - low) / (high - low if high > low else 1.0)
+    rgba = np.concatenate([np.moveaxis(rgb, 0, -1), np.ones(values.shape[1:] + (1,))], axis=-1)
+    return np.round(rgba * 255).astype(np.uint8)
+
+
+class FeatureMap(Group):
+    """One map (H×W) as a pixel image with a thin border; a 3×H×W map is drawn as an RGB picture.
+
+    >>> m = FeatureMap(np.arange(6.0).reshape(2, 3), height=1.0)
+    >>> m.scale_range, round(float(m.width), 2)
+    ((0.0, 5.0), 1.5)
+
+    ``scale`` is "sigmoid", "tanh", a (low, high) pair, or None for :func:`map_scale` of the values.
+    Pixels stay square and sharp (nearest-neighbour) at every size.
+    """
+
+    def __init__(self, values, *, height: float = 1.0, scale: Scale | None = None, border: bool = True):
+        super().__init__()
+        self.values = np.asarray(values, dtype=np.float64)
+        if self.values.ndim == 3 and self.values.shape[0] == 1:
+            self.values = self.values[0]
+        if self.values.ndim == 3:
+            self.scale_range = (float(self.values.min()), float(self.values.max()))
+            pixels = picture_rgba(self.values)
+        else:
+            self.scale_range = map_scale(self.values) if scale is None else _as_range(scale)
+            pixels = map_rgba(self.values, self.scale_range)
+        self.image = ImageMobject(pixels)
+        self.image.set_resampling_algorithm(RESAMPLING_ALGORITHMS["nearest"])
+        self.image.height = height
+        self.add(self.image)
+        self.border = Rectangle(width=self.image.width, height=height, stroke_color=theme.MUTED, stroke_width=1.5)
+        self.border.move_to(self.image)
+        if border:
+            self.add(self.border)
+
+    def pixel_rect(self, row: int, col: int, rows: int = 1, cols: int = 1, *, color=theme.HIGHLIGHT) -> Rectangle:
+        """An outline over pixels [row:row+rows, col:col+cols] of this map (e.g. a kernel window)."""
+        h, w = self.values.shape[-2:]
+        size = self.image.height / h
+        rect = Rectangle(width=cols * size, height=rows * size, stroke_color=color, stroke_width=3)
+        top_left = self.image.get_corner(UP + (-RIGHT))
+        return rect.move_to(top_left + RIGHT * (col + cols / 2) * size + DOWN * (row + rows / 2) * size)
+
+
+class FeatureMapGrid(Group):
+    """Chosen channels of a C×H×W tensor in rows, one shared colour scale, labelled with what is shown.
+
+    >>> g = FeatureMapGrid(np.random.rand(32, 20, 20), channels=[0, 1, 2, 3], columns=2, map_height=0.6)
+    >>> len(g.maps), g.channels, g.scale_range[0]
+    (4, [0, 1, 2, 3], 0.0)
+
+    ``channel_label`` ("channels 0–3 of 32", below) and ``shape_label`` ("32×20×20", above) are
+    separate members so a scene can move them; ``lang`` picks English or Korean.
+    """
+
+    def __init__(
+        self,
+        maps,
+        *,
+        channels: Iterable[int] | None = None,
+        columns: int = 8,
+        map_height: float = 0.5,
+        gap: float = 0.06,
+        scale: Scale | None = None,
+        lang: str = "en",
+        label_size: float = 18,
+    ):
+        super().__init__()
+        self.tensor = np.asarray(maps, dtype=np.float64)
+        if self.tensor.ndim == 4 and self.tensor.shape[0] == 1:
+            self.tensor = self.tensor[0]
+        if self.tensor.ndim != 3:
+            raise ValueError(f"a grid of feature maps needs C×H×W (or 1×C×H×W), got shape {self.tensor.shape}")
+        total = self.tensor.shape[0]
+        self.channels = list(range(total)) if channels is None else [int(c) for c in channels]
+        bad = [c for c in self.channels if not 0 <= c < total]
+        if bad or not self.channels:
+            raise ValueError(f"channels must be chosen among 0–{total - 1}, got {self.channels}")
+        self.scale_range = map_scale(self.tensor[self.channels]) if scale is None else _as_range(scale)
+        self.maps = Group(*[FeatureMap(self.tensor[c], height=map_height, scale=self.scale_range) for c in self.channels])
+        self.maps.arrange_in_grid(cols=min(columns, len(self.maps)), buff=gap)
+        self.add(self.maps)
+        self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
+        self.shape_label.next_to(self.maps, UP, buff=0.1)
+        self.channel_label = Text(
+            channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size * 0.85, color=theme.MUTED
+        )
+        self.channel_label.next_to(self.maps, DOWN, buff=0.08)
+        self.add(self.shape_label, self.channel_label)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The shown maps, [len(channels), H, W]."""
+        return self.tensor[self.channels]
+
+
+class NumberGrid(VGroup):
+    """A small 2-D patch as coloured squares with their numbers (a kernel, a window of an input).
+
+    >>> g = NumberGrid([[1.0, -2.0], [0.5, 0.0]], cell=0.5)
+    >>> bool(g.cell(1, 0).get_y() < g.cell(0, 0).get_y()), g.scale_range
+    (True, (-2.0, 2.0))
+    """
+
+    def __init__(self, values, *, cell: float = 0.42, scale: Scale | None = None, digits: int = 2, show_values: bool = True):
+        super().__init__()
+        self.values = np.asarray(values, dtype=np.float64)
+        if self.values.ndim != 2:
+            raise ValueError(f"a number grid is 2-D, got shape {self.values.shape}")
+        self.scale_range = map_scale(self.values) if scale is None else _as_range(scale)
+        self.cell_size = cell
+        rows, cols = self.values.shape
+        self.cells = VGroup(
+            *[
+                Square(side_length=cell, stroke_color=theme.MUTED, stroke_width=1)
+                .set_fill(theme.value_color(self.values[r, c], self.scale_range), opacity=1)
+                .shift(RIGHT * cell * c + DOWN * cell * r)
+                for r in range(rows)
+                for c in range(cols)
+            ]
+        )
+        self.add(self.cells)
+        self.numbers = VGroup()
+        if show_values:
+            self.numbers = VGroup(*[self._number(v, square, digits) for v, square in zip(self.values.flat, self.cells)])
+            fit = min(1.0, min(cell * 0.84 / number.width for number in self.numbers))
+            for number, square in zip(self.numbers, self.cells):
+                number.scale(fit).move_to(square)
+            self.add(self.numbers)
+
+    def cell(self, row: int, col: int) -> Square:
+        """The square at (row, col)."""
+        return self.cells[row * self.values.shape[1] + col]
+
+    def _number(self, value: float, square: Square, digits: int) -> Text:
+        text = Text(format_value(value, digits), font=theme.MONO_FONT, font_size=self.cell_size * 40).move_to(square)
+        low, high = self.scale_range
+        strong = abs(value) > 0.6 * max(abs(low), abs(high))
+        return text.set_color(theme.BACKGROUND if strong else theme.INK)
+
+
+def _as_range(scale: Scale) -> tuple[float, float]:
+    low, high = theme.SCALES[scale] if isinstance(scale, str) else scale
+    return (float(low), float(high))

@@ -1,0 +1,65 @@
+"""Layer boxes for network diagrams: a box with the layer's name and, under it, its output shape.
+
+    >>> from explain.draw.layers import LayerBox, layer_kind
+    >>> box = LayerBox("Conv 5×5 · 16", "16×24×24", kind="conv")
+    >>> box.kind, layer_kind("MaxPool2d"), layer_kind("ReLU")
+    ('conv', 'pool', 'pointwise')
+
+Colours follow the book's figures: learned layers (conv, linear) are yellow, operations without
+parameters (ReLU, pooling) pink, inputs and outputs the pale module colour.
+"""
+
+from __future__ import annotations
+
+from manim import DOWN, RoundedRectangle, Text, VGroup
+
+from explain.draw import theme
+
+_FILLS = {
+    "conv": (theme.LAYER_FILL, theme.LAYER_STROKE),
+    "linear": (theme.LAYER_FILL, theme.LAYER_STROKE),
+    "pointwise": (theme.POINTWISE_FILL, theme.POINTWISE_STROKE),
+    "pool": (theme.POINTWISE_FILL, theme.POINTWISE_STROKE),
+    "data": (theme.MODULE_FILL, theme.MUTED),
+}
+
+_KINDS = {"Conv": "conv", "Linear": "linear", "Pool": "pool", "ReLU": "pointwise", "Sigmoid": "pointwise", "Tanh": "pointwise"}
+
+
+def layer_kind(module_type: str) -> str:
+    """The drawing kind of a module type name: "conv", "linear", "pool", "pointwise" or "data".
+
+    >>> layer_kind("Conv2d"), layer_kind("Linear"), layer_kind("AdaptiveAvgPool2d"), layer_kind("Flatten")
+    ('conv', 'linear', 'pool', 'data')
+    """
+    for fragment, kind in _KINDS.items():
+        if fragment in module_type:
+            return kind
+    return "data"
+
+
+class LayerBox(VGroup):
+    """A rounded box labelled ``name``; ``shape`` (e.g. "16×24×24") written under it if given.
+
+    >>> round(float(LayerBox("ReLU", kind="pointwise", width=1.0).box.width), 2)
+    1.0
+
+    ``box`` and ``name_text`` / ``shape_text`` are members, so arrows can attach to ``box``.
+    """
+
+    def __init__(self, name: str, shape: str | None = None, *, kind: str = "conv", width: float = 1.6, height: float = 0.55, size: float = 20):
+        super().__init__()
+        if kind not in _FILLS:
+            raise ValueError(f"kind must be one of {', '.join(_FILLS)}, got {kind!r}")
+        self.kind = kind
+        fill, stroke = _FILLS[kind]
+        self.box = RoundedRectangle(corner_radius=0.08, width=width, height=height, stroke_color=stroke, stroke_width=2)
+        self.box.set_fill(fill, opacity=1)
+        self.name_text = Text(name, font=theme.FONT, font_size=size, color=theme.INK)
+        self.name_text.scale_to_fit_width(min(self.name_text.width, width * 0.9)).move_to(self.box)
+        self.add(self.box, self.name_text)
+        self.shape_text = VGroup()
+        if shape is not None:
+            self.shape_text = Text(shape, font=theme.MONO_FONT, font_size=size * 0.8, color=theme.MUTED)
+            self.shape_text.next_to(self.box, DOWN, buff=0.08)
+            self.add(self.shape_text)
