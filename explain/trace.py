@@ -240,6 +240,7 @@ class Trace(Mapping):
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._tensors.items()}
         output_tensors = _flatten_output(self.output)
         tensors.update({_output_name(key): value for key, value in output_tensors.items()})
+        tensors = _unshared(tensors)
         meta = dict(self.meta, schema=SCHEMA_VERSION, names=list(self._tensors), output=sorted(output_tensors))
         try:
             header = json.dumps(meta, sort_keys=True, ensure_ascii=False)
@@ -258,6 +259,23 @@ class Trace(Mapping):
             Path(temporary).unlink(missing_ok=True)
             raise
         return path
+
+
+def _unshared(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Copies where tensors share memory (safetensors refuses shared storage; a recording shares it).
+
+    >>> t = torch.zeros(2)
+    >>> shared = _unshared({"a": t, "b": t, "c": t[1:]})
+    >>> shared["a"] is t, shared["b"] is t
+    (True, False)
+    """
+    seen: set[int] = set()
+    result = {}
+    for name, tensor in tensors.items():
+        storage = tensor.untyped_storage().data_ptr()
+        result[name] = tensor.clone() if storage in seen and tensor.numel() else tensor
+        seen.add(storage)
+    return result
 
 
 def _flatten_output(output: Any, path: str = "") -> dict[str, torch.Tensor]:
