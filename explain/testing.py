@@ -94,6 +94,7 @@ class TraceDifference:
     meta: list[tuple[str, Any, Any]] = field(default_factory=list)
     expected_label: str = "expected"
     obtained_label: str = "obtained"
+    compared: int = 0
 
     def __bool__(self) -> bool:
         return any((self.values, self.missing, self.added, self.shapes, self.dtypes, self.meta))
@@ -108,7 +109,7 @@ class TraceDifference:
             (len(self.meta), "metadata change", "metadata changes"),
         ]
         parts = [f"{n} {one if n == 1 else many}" for n, one, many in counts if n]
-        return f"traces differ: {', '.join(parts)}" if parts else "traces agree"
+        return f"traces differ: {', '.join(parts)}" if parts else f"traces agree ({self.compared} names compared)"
 
     def report(self) -> str:
         """The headline, then one line per difference (long lists are cut at REPORT_LIMIT)."""
@@ -158,6 +159,7 @@ def compare_traces(
     expected_tensors = _comparable_tensors(expected_trace, keep)
     difference.missing = [name for name in expected_tensors if name not in obtained_tensors]
     difference.added = [name for name in obtained_tensors if name not in expected_tensors]
+    difference.compared = sum(name in obtained_tensors for name in expected_tensors)
     for name, want in expected_tensors.items():
         got = obtained_tensors.get(name)
         if got is None:
