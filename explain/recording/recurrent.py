@@ -1,0 +1,422 @@
+"""Exact recording of nn.LSTM / nn.GRU / nn.RNN and nn.LSTMCell / GRUCell / RNNCell.
+
+    >>> import torch, explain
+    >>> model = torch.nn.LSTM(4, 3, num_layers=2, bidirectional=True)
+    >>> tr = explain.record(model, torch.randn(6, 2, 4))
+    >>> tr["l1.bwd.f"].shape, tr["l1.fwd.x"].shape       # [T, B, H]; layer 1 reads both directions
+    (torch.Size([6, 2, 3]), torch.Size([6, 2, 6]))
+
+What is recorded, for a module at qualified name ``q`` (``q.`` is omitted for the root):
+
+- nn.LSTM: ``q.l{k}.{fwd|bwd}.{x,i,f,g,o,c,h}``; nn.GRU: ``x,r,z,n,h``; nn.RNN: ``x,h``.
+  Shapes are time first, ``[T, B, ·]``, whatever ``batch_first`` says; an unbatched input ``(T, in)``
+  is recorded with B = 1. ``x`` is the layer's input (layer k ≥ 1 reads layer k-1's output, both
+  directions concatenated, forward first); with ``proj_size`` ``h`` has proj_size units, ``c`` and
+  the gates hidden_size. Step t of ``bwd`` is the reverse direction at input position t.
+- cells: ``q.{x,i,f,g,o,c,h}`` / ``q.{x,r,z,n,h}`` / ``q.{x,h}``, one step per call, ``[T, B, ·]``.
+- Repeated calls of a module append along T (69 one-step calls give T = 69).
+- PackedSequence input: sequences are laid out in the caller's batch order, padded to the longest;
+  padded steps hold 0 in every quantity, and a bool ``q.valid`` [T, B] is True at real steps
+  (``q.valid`` exists once any call of the module was packed; unpacked calls are all True).
+- ``grads=True`` adds ``q.l{k}.{dir}.grad_h`` (cells: ``q.grad_h``), the total dL/dh_t through time
+  (see :mod:`explain.recording.recurrent_grads`).
+
+How: the module runs its own fused forward. A forward hook reads the input, the initial state and
+the output; the last layer's h is the output, lower layers' h come from PyTorch's fused kernel run
+one layer at a time (for a single step they are the module's h_n). Every gate of every step then
+follows from two large matrix products per layer and direction (:mod:`recurrent_math`).
+
+Trust: the recomputed h of every step, and the final h_n (and c_n), are compared with what the
+module returned; a deviation beyond :data:`recurrent_math.TOLERANCE` (relative to max(1, |values|);
+float32 2e-5, float64 1e-10, float16 1e-2, bfloat16 5e-2, half precision recomputed in float32)
+raises :class:`RecordingError` naming module, layer, direction and the largest deviation.
+
+Refused with a one-line :class:`RecordingError` before the module runs: dropout between layers in
+train mode (it cannot be reproduced from outside: call ``model.eval()`` or use ``dropout=0``), an
+input with the wrong number of features, dimensions or dtype, NaN or Inf in the input or initial
+state (a recording of non-finite values could not be verified), and subclasses that replace
+``forward`` (their computation is unknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from explain.recording import recurrent_math
+from explain.recording.api import RecordingError
+
+_LAYERED_FORWARDS = {nn.LSTM.forward, nn.GRU.forward, nn.RNN.forward}
+_CELL_MODES = {nn.LSTMCell.forward: "LSTM", nn.GRUCell.forward: "GRU", nn.RNNCell.forward: "RNN"}
+
+
+@dataclass
+class Owned:
+    """What :func:`install` hooked: removable ``handles`` and the recorded ``modules``."""
+
+    handles: list = field(default_factory=list)
+    modules: set = field(default_factory=set)
+
+
+def install(recording) -> Owned:
+    """Hook every recurrent module of ``recording.model``; the feature recorder skips ``modules``."""
+    owned = Owned()
+    for qualified_name, module in recording.model.named_modules():
+        if isinstance(module, nn.RNNBase):
+            recorder: _Recorder = _LayersRecorder(recording, qualified_name, module)
+        elif isinstance(module, nn.RNNCellBase):
+            recorder = _CellRecorder(recording, qualified_name, module)
+        else:
+            continue
+        owned.modules.add(module)
+        owned.handles.append(module.register_forward_pre_hook(recorder.check, with_kwargs=True))
+        owned.handles.append(module.register_forward_hook(recorder.record, with_kwargs=True))
+    return owned
+
+
+def _arguments(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """(input, hx) from a recurrent module's call, positional or by keyword."""
+    values = list(args) + [kwargs.get(key) for key in ("input", "hx")[len(args) :]]
+    return values[0], values[1]
+
+
+class _Recorder:
+    """Shared checks and naming for one recurrent module at qualified name ``name``."""
+
+    input_dims: tuple[int, int]
+
+    def __init__(self, recording, name: str, module: nn.Module):
+        self.recording = recording
+        self.name = name
+        self.module = module
+        self.prefix = f"{name}." if name else ""
+        self.mode = self._mode()
+        self.calls = 0
+        self.steps = 0
+
+    def _mode(self) -> str | None:
+        """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
+        raise NotImplementedError
+
+    def fail(self, message: str) -> RecordingError:
+        label = f"{self.name or '(root)'} ({type(self.module).__name__})"
+        return RecordingError(f"{label}: {message}")
+
+    def check(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        """Refuse, before the module runs, what cannot be recorded exactly."""
+        if self.mode is None:
+            raise self.fail(
+                "this subclass replaces forward(), so its computation is unknown and cannot be recorded; "
+                "record a plain nn.LSTM/GRU/RNN (or cell) instead"
+            )
+        value, hx = _arguments(args, kwargs)
+        data = value.data if isinstance(value, PackedSequence) else value
+        if not isinstance(data, Tensor):
+            raise self.fail(f"input must be a tensor or PackedSequence, got {type(value).__name__}")
+        weight = self.module.weight_ih_l0 if isinstance(self.module, nn.RNNBase) else self.module.weight_ih
+        if not data.is_floating_point():
+            raise self.fail(
+                f"input has dtype {data.dtype} but needs {weight.dtype} features "
+                "(token ids? put an nn.Embedding or one-hot encoding in front)"
+            )
+        if data.dtype != weight.dtype:
+            raise self.fail(
+                f"input is {data.dtype} but the weights are {weight.dtype}; convert one of them "
+                f"(x.to({weight.dtype}) or module.to({data.dtype}))"
+            )
+        allowed = (2,) if isinstance(value, PackedSequence) else self.input_dims
+        if data.dim() not in allowed:
+            raise self.fail(
+                f"input has {data.dim()} dimensions {tuple(data.shape)}; expected {' or '.join(map(str, allowed))}"
+            )
+        if data.shape[-1] != self.module.input_size:
+            raise self.fail(
+                f"input has {data.shape[-1]} features per step but the module expects input_size={self.module.input_size}"
+            )
+        for label, tensor in [("input", data), *[("initial state", t) for t in _tensors(hx)]]:
+            if not bool(torch.isfinite(tensor).all()):
+                raise self.fail(f"the {label} contains NaN or Inf; a recording of non-finite values cannot be verified")
+
+    def verify(self, what: str, recomputed: Tensor, actual: Tensor, valid: Tensor | None = None) -> None:
+        """Raise if ``recomputed`` and ``actual`` differ beyond the dtype's tolerance."""
+        deviation = torch.sub(recomputed, actual.to(recomputed.dtype)).abs_()
+        if valid is not None:
+            deviation.masked_fill_(~valid.unsqueeze(-1), 0)
+        worst = deviation.max().item() if deviation.numel() else 0.0
+        scale = max(1.0, actual.abs().max().item() if actual.numel() else 0.0)
+        allowed = recurrent_math.tolerance(self.dtype) * scale
+        if not worst <= allowed:  # also catches NaN
+            where = ""
+            if deviation.numel() and worst == worst:
+                index = torch.unravel_index(deviation.argmax(), deviation.shape)
+                where = " at [" + ", ".join(str(int(i)) for i in index) + "]"
+            raise self.fail(
+                f"{what}: the recomputation differs from the module's own output by {worst:.3g}{where} "
+                f"(tolerance {allowed:.3g} for {str(self.dtype).removeprefix('torch.')}); the recording "
+                "cannot be trusted (a modified forward, hooks or weights changed in place?)"
+            )
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.module.parameters()).dtype
+
+    def store(self, name: str, tensor: Tensor) -> None:
+        self.recording.append_time(self.prefix + name, tensor)
+
+    def wants_any(self, names) -> bool:
+        return any(self.recording.wants(self.prefix + name) for name in names)
+
+    def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        raise NotImplementedError
+
+
+def _tensors(hx: Any) -> list[Tensor]:
+    if hx is None:
+        return []
+    return list(hx) if isinstance(hx, (tuple, list)) else [hx]
+
+
+@dataclass
+class _Call:
+    """One call of a layered module, normalised: time first, caller's batch order, explicit states."""
+
+    x: Tensor  # [T, B, in]
+    output: Tensor  # [T, B, D·H_out]
+    h0: Tensor  # [L·D, B, H_out]
+    c0: Tensor | None  # [L·D, B, H] (LSTM)
+    h_n: Tensor
+    c_n: Tensor | None
+    packed: PackedSequence | None = None  # the input, when packed
+    lengths: Tensor | None = None  # [B]
+    valid: Tensor | None = None  # [T, B] bool
+
+
+class _LayersRecorder(_Recorder):
+    """nn.LSTM / nn.GRU / nn.RNN: every layer and direction."""
+
+    input_dims = (2, 3)
+
+    def _mode(self) -> str | None:
+        return self.module.mode if type(self.module).forward in _LAYERED_FORWARDS else None
+
+    def check(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        if module.training and module.dropout > 0 and module.num_layers > 1:
+            raise self.fail(
+                f"dropout={module.dropout} between layers is active in train mode and cannot be reproduced "
+                "from outside; call model.eval() before recording, or build the module with dropout=0"
+            )
+        super().check(module, args, kwargs)
+
+    def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        with torch.no_grad():
+            call = self._normalise(*_arguments(args, kwargs), output)
+            self._record_layers(call)
+        self._describe(call)
+        self.calls += 1
+        self.steps += call.x.shape[0]
+        return None
+
+    def _normalise(self, value: Any, hx: Any, output: Any) -> _Call:
+        module = self.module
+        out, state = output
+        h_n, c_n = (state if self.mode == "LSTM" else (state, None))
+        h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
+        lengths = valid = packed = None
+        if isinstance(value, PackedSequence):
+            packed = value
+            x, lengths = pad_packed_sequence(value)
+            out = pad_packed_sequence(out)[0]
+            valid = torch.arange(x.shape[0]).unsqueeze(1) < lengths.unsqueeze(0)
+        elif value.dim() == 2:  # unbatched (T, in): B = 1
+            x, out = value.unsqueeze(1), out.unsqueeze(1)
+            h_n, h0 = h_n.unsqueeze(1), None if h0 is None else h0.unsqueeze(1)
+            if c_n is not None:
+                c_n, c0 = c_n.unsqueeze(1), None if c0 is None else c0.unsqueeze(1)
+        elif module.batch_first:
+            x, out = value.transpose(0, 1), out.transpose(0, 1)
+        else:
+            x = value
+        if h0 is None:
+            h0 = torch.zeros_like(h_n)
+        if c0 is None and c_n is not None:
+            c0 = torch.zeros_like(c_n)
+        return _Call(x, out, h0, c0, h_n, c_n, packed, lengths, valid)
+
+    def _record_layers(self, call: _Call) -> None:
+        module = self.module
+        directions = 2 if module.bidirectional else 1
+        hidden_out = module.proj_size or module.hidden_size
+        compute = recurrent_math.compute_dtype(self.dtype)
+        packed_data = None if call.packed is None else call.packed.data
+        layer_input = call.x
+        wanted = [
+            self.wants_any(f"l{k}.{d}.{q}" for d in ("fwd", "bwd") for q in self.quantities())
+            for k in range(module.num_layers)
+        ]
+        deepest = max((k for k, w in enumerate(wanted) if w), default=-1)
+        for layer in range(deepest + 1):
+            states = slice(layer * directions, (layer + 1) * directions)
+            if layer == module.num_layers - 1:
+                layer_output = call.output
+            elif call.x.shape[0] == 1 and call.packed is None:  # one step: the final states are the outputs
+                layer_output = call.h_n[states].transpose(0, 1).reshape(1, call.x.shape[1], -1)
+            else:
+                layer_output, packed_data = self._run_layer(layer, packed_data, layer_input, call, states)
+            if wanted[layer]:
+                x = layer_input.clone(memory_format=torch.contiguous_format)  # stays as it was
+                for direction in range(directions):
+                    h = layer_output[..., direction * hidden_out : (direction + 1) * hidden_out]
+                    self._record_direction(call, layer, direction, x, h.clone(), compute)
+            layer_input = layer_output
+
+    def _run_layer(self, layer, packed_data, layer_input, call, states) -> tuple[Tensor, Tensor | None]:
+        hx = call.h0[states] if call.c0 is None else (call.h0[states], call.c0[states])
+        if call.packed is None:
+            return recurrent_math.run_layer(self.module, layer, layer_input, hx), None
+        packed = call.packed
+        order = packed.sorted_indices
+        if order is not None:
+            hx = tuple(t.index_select(1, order) for t in hx) if isinstance(hx, tuple) else hx.index_select(1, order)
+        data = recurrent_math.run_layer(self.module, layer, packed_data, hx, packed.batch_sizes)
+        padded = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices))[0]
+        return padded, data
+
+    def quantities(self) -> tuple[str, ...]:
+        return recurrent_math.QUANTITIES[self.mode]
+
+    def _record_direction(self, call: _Call, layer: int, direction: int, x: Tensor, h: Tensor, compute) -> None:
+        index = layer * (2 if self.module.bidirectional else 1) + direction
+        reverse = direction == 1
+        label = f"layer {layer} {'bwd' if reverse else 'fwd'}"
+        weights = recurrent_math.layer_weights(self.module, layer, direction).to(compute)
+        c0 = None if call.c0 is None else call.c0[index].to(compute)
+        pad = None if call.valid is None else ~call.valid
+        result = recurrent_math.recompute(
+            self.mode, x.to(compute), h.to(compute), call.h0[index].to(compute), c0, weights, reverse, pad, call.lengths
+        )
+        self.verify(f"{label} h", result["h"], h, call.valid)
+        last = _final_steps(call, reverse, x.shape[0])
+        self.verify(f"{label} h_n", result["h"][last], call.h_n[index])
+        if call.c_n is not None:
+            self.verify(f"{label} c_n", result["c"][last], call.c_n[index])
+        result["x"], result["h"] = x, h
+        names = f"l{layer}.{'bwd' if reverse else 'fwd'}."
+        for quantity in self.quantities():
+            tensor = result[quantity].to(self.dtype)
+            if pad is not None and quantity not in ("x", "h"):  # padded x and h are already 0
+                tensor = tensor.masked_fill(pad.unsqueeze(-1), 0)
+            self.store(names + quantity, tensor)
+
+    def _describe(self, call: _Call) -> None:
+        module = self.module
+        description = {
+            "type": type(module).__name__,
+            "mode": self.mode,
+            "input_size": module.input_size,
+            "hidden_size": module.hidden_size,
+            "num_layers": module.num_layers,
+            "bidirectional": module.bidirectional,
+            "proj_size": module.proj_size,
+            "batch_first": module.batch_first,
+            "bias": module.bias,
+            "dropout": module.dropout,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "calls": self.calls + 1,
+            "steps": self.steps + call.x.shape[0],
+            "batch": call.x.shape[1],
+            "quantities": list(self.quantities()),
+        }
+        if self.mode.startswith("RNN_"):
+            description["nonlinearity"] = module.nonlinearity
+        previous = self.recording.trace.meta["modules"].get(self.name, {})
+        description["packed"] = bool(previous.get("packed")) or call.packed is not None
+        if description["packed"]:
+            self._record_valid(call)
+        self.recording.describe_module(self.name, description)
+
+    def _record_valid(self, call: _Call) -> None:
+        valid = call.valid if call.valid is not None else torch.ones(call.x.shape[:2], dtype=torch.bool)
+        name = self.prefix + "valid"
+        if self.steps and name not in self.recording.trace:  # earlier calls were unpacked: all real
+            self.recording.append_time(name, torch.ones(self.steps, valid.shape[1], dtype=torch.bool))
+        self.recording.append_time(name, valid)
+
+
+def _final_steps(call: _Call, reverse: bool, steps: int) -> tuple[Tensor, Tensor]:
+    """Index of each sequence's final step: t = 0 in reverse, else its last real step."""
+    batch = call.x.shape[1]
+    if reverse:
+        time = torch.zeros(batch, dtype=torch.long)
+    elif call.lengths is None:
+        time = torch.full((batch,), steps - 1, dtype=torch.long)
+    else:
+        time = call.lengths - 1
+    return time, torch.arange(batch)
+
+
+class _CellRecorder(_Recorder):
+    """nn.LSTMCell / GRUCell / RNNCell: one step per call."""
+
+    input_dims = (1, 2)
+
+    def _mode(self) -> str | None:
+        mode = _CELL_MODES.get(type(self.module).forward)
+        if mode == "RNN":
+            return "RNN_TANH" if self.module.nonlinearity == "tanh" else "RNN_RELU"
+        return mode
+
+    def quantities(self) -> tuple[str, ...]:
+        return recurrent_math.QUANTITIES[self.mode]
+
+    def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        value, hx = _arguments(args, kwargs)
+        with torch.no_grad():
+            h, c = (output if self.mode == "LSTM" else (output, None))
+            x = value.unsqueeze(0) if value.dim() == 1 else value  # [B, in]
+            h1, c1 = h.reshape(x.shape[0], -1), None if c is None else c.reshape(x.shape[0], -1)
+            h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
+            h0 = torch.zeros_like(h1) if h0 is None else h0.reshape(h1.shape)
+            if self.mode == "LSTM":
+                c0 = torch.zeros_like(c1) if c0 is None else c0.reshape(c1.shape)
+            if self.wants_any(self.quantities()):
+                self._record_step(x, h1, c1, h0, c0)
+        self.calls += 1
+        self.steps += 1
+        self.recording.describe_module(self.name, self._description(x.shape[0]))
+        return None
+
+    def _record_step(self, x: Tensor, h1: Tensor, c1: Tensor | None, h0: Tensor, c0: Tensor | None) -> None:
+        compute = recurrent_math.compute_dtype(self.dtype)
+        weights = recurrent_math.layer_weights(self.module).to(compute)
+        as_step = lambda t: t.to(compute).unsqueeze(0)  # noqa: E731  [1, B, ·]
+        result = recurrent_math.recompute(
+            self.mode, as_step(x), as_step(h1), h0.to(compute), None if c0 is None else c0.to(compute), weights, False
+        )
+        self.verify("h", result["h"][0], h1)
+        if c1 is not None:
+            self.verify("c", result["c"][0], c1)
+        result["x"], result["h"] = x.unsqueeze(0).clone(), h1.unsqueeze(0).clone()
+        for quantity in self.quantities():
+            self.store(quantity, result[quantity].to(self.dtype))
+
+    def _description(self, batch: int) -> dict[str, Any]:
+        module = self.module
+        description = {
+            "type": type(module).__name__,
+            "mode": self.mode,
+            "input_size": module.input_size,
+            "hidden_size": module.hidden_size,
+            "bias": module.bias,
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "calls": self.calls,
+            "steps": self.steps,
+            "batch": batch,
+            "quantities": list(self.quantities()),
+        }
+        if self.mode.startswith("RNN_"):
+            description["nonlinearity"] = module.nonlinearity
+        return description

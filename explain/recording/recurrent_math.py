@@ -1,0 +1,242 @@
+"""The recurrent equations over whole sequences: gates of every step from a few large products.
+
+    >>> import torch
+    >>> lstm = torch.nn.LSTM(3, 4)
+    >>> x = torch.randn(5, 2, 3)
+    >>> out, (h_n, c_n) = lstm(x)
+    >>> w = layer_weights(lstm, layer=0, direction=0)
+    >>> h0 = torch.zeros(2, 4)
+    >>> q = recompute("LSTM", x, out.detach(), h0, h0, w, reverse=False)
+    >>> sorted(q), bool((q["h"] - out).abs().max() < 1e-5)
+    (['c', 'f', 'g', 'h', 'i', 'o'], True)
+
+Given a layer's input ``x`` [T, B, in] and the hidden state sequence ``h`` [T, B, H] that the
+module itself produced (its output, or a fused single-layer run of PyTorch's own kernel for
+lower layers), every step's pre-activation is ``x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh``: two
+large matrix products over all steps at once. Only LSTM's cell state needs a loop over time (one
+in-place multiply-add per step). The recomputed ``h`` (``"h"`` in the result) is compared with
+the module's own ``h`` by the caller; it is not stored.
+
+Equations are PyTorch's (shared/BOOK.md §1): LSTM gates i, f, g, o; GRU r, z, n with
+``n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))`` and ``h = (1 - z) ⊙ n + z ⊙ h_{t-1}``;
+RNN ``h = tanh|relu(W_ih x + b_ih + W_hh h_{t-1} + b_hh)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+#: The quantities recorded per layer and direction (cells: per call), in recording order.
+QUANTITIES = {
+    "LSTM": ("x", "i", "f", "g", "o", "c", "h"),
+    "GRU": ("x", "r", "z", "n", "h"),
+    "RNN_TANH": ("x", "h"),
+    "RNN_RELU": ("x", "h"),
+}
+
+#: Largest accepted deviation between the recomputation and the module, relative to
+#: max(1, largest magnitude of the compared values). Half precision is recomputed in float32 and
+#: compared with the module's rounded values, hence the looser bounds.
+TOLERANCE = {
+    torch.float64: 1e-10,
+    torch.float32: 2e-5,
+    torch.float16: 1e-2,
+    torch.bfloat16: 5e-2,
+}
+
+
+def tolerance(dtype: torch.dtype) -> float:
+    """The relative tolerance for a module's dtype (see :data:`TOLERANCE`).
+
+    >>> tolerance(torch.float32)
+    2e-05
+    """
+    try:
+        return TOLERANCE[dtype]
+    except KeyError:
+        raise TypeError(f"recurrent modules are recorded in {sorted(map(str, TOLERANCE))}, not {dtype}") from None
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype the recomputation runs in: float16/bfloat16 are recomputed in float32."""
+    return torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+
+
+@dataclass(frozen=True)
+class LayerWeights:
+    """One layer and direction's parameters, detached; biases are None when ``bias=False``.
+
+    ``w_hr`` is the LSTM projection (``proj_size > 0``), else None.
+    """
+
+    w_ih: Tensor
+    w_hh: Tensor
+    b_ih: Tensor | None
+    b_hh: Tensor | None
+    w_hr: Tensor | None = None
+
+    def to(self, dtype: torch.dtype) -> LayerWeights:
+        convert = lambda t: None if t is None else t.to(dtype)  # noqa: E731
+        return LayerWeights(*(convert(t) for t in (self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_hr)))
+
+
+def layer_weights(module: torch.nn.Module, layer: int | None = None, direction: int = 0) -> LayerWeights:
+    """The parameters of ``layer``/``direction`` of an nn.LSTM/GRU/RNN, or of a cell (layer None).
+
+    >>> layer_weights(torch.nn.GRU(3, 4), 0).w_ih.shape
+    torch.Size([12, 3])
+    """
+    suffix = "" if layer is None else f"_l{layer}{'_reverse' if direction else ''}"
+    get = lambda name: _detached(getattr(module, f"{name}{suffix}", None))  # noqa: E731
+    return LayerWeights(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr"))
+
+
+def _detached(tensor: Tensor | None) -> Tensor | None:
+    return None if tensor is None else tensor.detach()
+
+
+def previous_states(h: Tensor, h0: Tensor, reverse: bool, lengths: Tensor | None = None) -> Tensor:
+    """h_{t-1} for every step t: ``h`` shifted by one step in the direction of travel.
+
+    The reverse direction reads from the end, so its "previous" state is h_{t+1}; with per-sequence
+    ``lengths`` (packed input) each sequence's reverse pass starts from ``h0`` at its own last step.
+
+    >>> previous_states(torch.tensor([[[1.]], [[2.]]]), torch.tensor([[0.]]), reverse=False).flatten()
+    tensor([0., 1.])
+    """
+    previous = torch.empty_like(h)
+    if reverse:
+        previous[-1] = h0
+        previous[:-1] = h[1:]
+        if lengths is not None:
+            short = torch.nonzero(lengths < h.shape[0]).flatten()
+            if short.numel():
+                previous[lengths[short] - 1, short] = h0[short]
+    else:
+        previous[0] = h0
+        previous[1:] = h[:-1]
+    return previous
+
+
+def recompute(
+    mode: str,
+    x: Tensor,
+    h: Tensor,
+    h0: Tensor,
+    c0: Tensor | None,
+    weights: LayerWeights,
+    reverse: bool,
+    pad: Tensor | None = None,
+    lengths: Tensor | None = None,
+) -> dict[str, Tensor]:
+    """Every quantity of one layer and direction, plus the recomputed ``"h"`` for verification.
+
+    ``x`` [T, B, in], ``h`` [T, B, H_out] (the module's hidden states), ``h0``/``c0`` [B, ·];
+    ``mode`` is "LSTM", "GRU", "RNN_TANH" or "RNN_RELU". With packed input, ``pad`` [T, B] marks
+    padded steps and ``lengths`` [B] gives each sequence's length; padded steps of the result are
+    not meaningful (the caller zeroes them).
+    """
+    h_prev = previous_states(h, h0, reverse, lengths)
+    steps, batch = x.shape[:2]
+    x2d, h2d = x.reshape(steps * batch, -1), h_prev.view(steps * batch, -1)
+    if mode == "LSTM":
+        return _lstm(x2d, h2d, c0, weights, reverse, pad, lengths, (steps, batch))
+    if mode == "GRU":
+        return _gru(x2d, h2d, weights, (steps, batch))
+    pre = _linear(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh))
+    pre.addmm_(h2d, weights.w_hh.t())
+    activation = torch.tanh_ if mode == "RNN_TANH" else torch.relu_
+    return {"h": activation(pre).view(steps, batch, -1)}
+
+
+def _lstm(x2d, h2d, c0, weights, reverse, pad, lengths, shape) -> dict[str, Tensor]:
+    gates = _linear(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh))
+    gates.addmm_(h2d, weights.w_hh.t())
+    gates = gates.view(*shape, -1)
+    hidden = gates.shape[-1] // 4
+    gates[..., : 2 * hidden].sigmoid_()
+    gates[..., 2 * hidden : 3 * hidden].tanh_()
+    gates[..., 3 * hidden :].sigmoid_()
+    i, f, g, o = gates.split(hidden, dim=-1)
+    c = cell_states(i, f, g, c0, reverse, pad)
+    h = o * torch.tanh(c)
+    if weights.w_hr is not None:
+        h = torch.matmul(h, weights.w_hr.t())
+    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+
+
+def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad: Tensor | None = None) -> Tensor:
+    """c_t = f_t ⊙ c_{t-1} + i_t ⊙ g_t for every step (one in-place multiply-add per step).
+
+    With ``pad`` (packed input) the reverse pass starts from ``c0`` at each sequence's last real
+    step: padded steps are made to carry ``c0`` (``u = c0``, ``f = 0`` there; ``f`` is modified).
+
+    >>> one = torch.ones(2, 1, 1)
+    >>> cell_states(one, one / 2, one, torch.zeros(1, 1), reverse=False).flatten()
+    tensor([1.0000, 1.5000])
+    """
+    c = torch.mul(i, g)
+    if pad is not None and reverse:
+        c[pad] = c0.expand_as(c)[pad]
+        f[pad] = 0
+    steps = list(zip(c.unbind(0), f.unbind(0)))
+    if reverse:
+        steps.reverse()
+    previous = c0
+    for c_t, f_t in steps:
+        c_t.addcmul_(f_t, previous)
+        previous = c_t
+    return c
+
+
+def _gru(x2d, h2d, weights, shape) -> dict[str, Tensor]:
+    from_input = _linear(x2d, weights.w_ih, weights.b_ih).view(*shape, -1)
+    from_hidden = _linear(h2d, weights.w_hh, weights.b_hh).view(*shape, -1)
+    hidden = from_input.shape[-1] // 3
+    rz = from_input[..., : 2 * hidden].add_(from_hidden[..., : 2 * hidden]).sigmoid_()
+    r, z = rz.split(hidden, dim=-1)
+    n = from_input[..., 2 * hidden :].addcmul_(r, from_hidden[..., 2 * hidden :]).tanh_()
+    h_prev = h2d.view(*shape, -1)
+    h = torch.addcmul(n, z, h_prev - n)  # (1 - z) n + z h_{t-1}
+    return {"r": r, "z": z, "n": n, "h": h}
+
+
+def _linear(x2d: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    if bias is None:
+        return torch.mm(x2d, weight.t())
+    return torch.addmm(bias, x2d, weight.t())
+
+
+def _sum(a: Tensor | None, b: Tensor | None) -> Tensor | None:
+    return None if a is None else a + b
+
+
+_FUSED = {
+    "LSTM": torch._VF.lstm,
+    "GRU": torch._VF.gru,
+    "RNN_TANH": torch._VF.rnn_tanh,
+    "RNN_RELU": torch._VF.rnn_relu,
+}
+
+
+def run_layer(module: torch.nn.RNNBase, layer: int, x: Tensor, hx, batch_sizes: Tensor | None = None) -> Tensor:
+    """One layer's output (both directions) from PyTorch's own fused kernel, without dropout.
+
+    ``x`` is time first [T, B, in] (or a PackedSequence's data with ``batch_sizes``); ``hx`` is
+    this layer's initial state [D, B, H] (a pair (h, c) for LSTM, in the packed data's order).
+
+    >>> gru = torch.nn.GRU(3, 4, num_layers=2)
+    >>> run_layer(gru, 0, torch.randn(5, 2, 3), torch.zeros(1, 2, 4)).shape
+    torch.Size([5, 2, 4])
+    """
+    suffixes = (f"_l{layer}", f"_l{layer}_reverse")
+    params = [getattr(module, name) for name in module._flat_weights_names if name.endswith(suffixes)]
+    fused = _FUSED[module.mode]
+    if batch_sizes is None:
+        result = fused(x, hx, params, module.bias, 1, 0.0, False, module.bidirectional, False)
+    else:
+        result = fused(x, batch_sizes, hx, params, module.bias, 1, 0.0, False, module.bidirectional)
+    return result[0]
