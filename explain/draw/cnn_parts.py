@@ -1,0 +1,176 @@
+"""Pieces shared by the VGG, Inception and ResNet scenes: steps, map thumbnails, channel stacks.
+
+    >>> import numpy as np
+    >>> from explain.draw.cnn_parts import StackedMap, strongest_channel
+    >>> maps = np.zeros((4, 8, 8)); maps[2] += 1.0
+    >>> strongest_channel(maps)
+    2
+    >>> card = StackedMap(maps, channel=2, height=1.0, sheets=3)
+    >>> card.channel, len(card.sheets)
+    (2, 3)
+
+A :class:`StackedMap` is one real channel of a C×H×W tensor drawn in front of a few offset
+"sheets" that stand for the other channels (more sheets, more channels), the usual picture of a
+CNN layer. :func:`run_steps` plays a scene's steps in order and stops after ``options["step"]``
+(so a still of any step can be rendered and looked at).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from manim import DOWN, RIGHT, UP, FadeIn, FadeOut, Group, Rectangle, Text, VGroup
+
+from explain.draw import theme
+from explain.draw.feature_maps import FeatureMap
+
+
+def strongest_channel(maps: np.ndarray) -> int:
+    """The channel with the largest mean absolute value (the one with most to show)."""
+    maps = np.asarray(maps, dtype=np.float64)
+    return int(np.abs(maps).reshape(maps.shape[0], -1).mean(axis=1).argmax())
+
+
+def sheets_for(channels: int, smallest: int = 8, most: int = 6) -> int:
+    """How many sheets stand for ``channels``: one more each time the channels double.
+
+    >>> sheets_for(16), sheets_for(32), sheets_for(512)
+    (1, 2, 6)
+    """
+    return max(0, min(most, round(math.log2(max(channels, 1) / smallest))))
+
+
+def map_height(size: int, largest: int = 224, tallest: float = 1.5, shortest: float = 0.5) -> float:
+    """Drawn height of an H×H map: shrinks by a fixed step each time the resolution halves.
+
+    >>> map_height(224), map_height(7)
+    (1.5, 0.5)
+    """
+    halvings = math.log2(max(largest, 1) / max(size, 1))
+    return max(shortest, tallest - halvings * (tallest - shortest) / 5)
+
+
+class StackedMap(Group):
+    """One channel of a C×H×W tensor, with ``sheets`` offset outlines behind it for the others."""
+
+    def __init__(self, maps, *, channel: int | None = None, height: float = 1.0, sheets: int | None = None, offset: float = 0.07):
+        super().__init__()
+        self.tensor = np.asarray(maps, dtype=np.float64)
+        if self.tensor.ndim == 4:
+            self.tensor = self.tensor[0]
+        if self.tensor.ndim != 3:
+            raise ValueError(f"a stacked map needs C×H×W, got shape {self.tensor.shape}")
+        picture = self.tensor.shape[0] == 3 and channel is None and sheets == 0
+        self.channel = None if picture else (strongest_channel(self.tensor) if channel is None else int(channel))
+        self.front = FeatureMap(self.tensor if picture else self.tensor[self.channel], height=height)
+        count = sheets_for(self.tensor.shape[0]) if sheets is None else sheets
+        self.sheets = VGroup(
+            *[
+                Rectangle(width=self.front.width, height=height, stroke_color=theme.MUTED, stroke_width=1)
+                .set_fill(theme.MODULE_FILL, opacity=1)
+                .move_to(self.front)
+                .shift((UP + RIGHT) * offset * (count - index))
+                for index in range(count)
+            ]
+        )
+        self.add(self.sheets, self.front)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The channel shown in front (or the picture)."""
+        return self.front.values
+
+
+def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
+    """A small label centred under ``mobject``."""
+    return Text(text, font=font, font_size=size, color=color).next_to(mobject, DOWN, buff=buff)
+
+
+def fit_width(mobject, width: float):
+    """Scale ``mobject`` down (never up) so it is at most ``width`` wide."""
+    if mobject.width > width:
+        mobject.scale_to_fit_width(width)
+    return mobject
+
+
+def thousands(value: int) -> str:
+    """ "1,550,314": counts with thousands separators.
+
+    >>> thousands(34944)
+    '34,944'
+    """
+    return f"{int(value):,}"
+
+
+def millions(value: int) -> str:
+    """ "303.5 M" for large counts, plain digits below a million.
+
+    >>> millions(303464448), millions(4640)
+    ('303.5 M', '4,640')
+    """
+    return f"{value / 1e6:.1f} M" if value >= 1_000_000 else thousands(value)
+
+
+def chosen_step(options: dict, count: int) -> int:
+    """The 1-based step ``options["step"]`` asks for (default: the last), checked against ``count``.
+
+    >>> chosen_step({}, 3), chosen_step({"step": "2"}, 3)
+    (3, 2)
+    """
+    value = options.get("step", count)
+    try:
+        step = int(value)
+    except (TypeError, ValueError):
+        step = 0
+    if not 1 <= step <= count:
+        raise ValueError(f"option step must be a whole number from 1 to {count}, got {value!r}")
+    return step
+
+
+def run_steps(scene, steps: Sequence[Callable[[], None]]) -> None:
+    """Play ``steps`` in order with a pause after each, up to step ``options["step"]`` (1-based).
+
+    Each step clears the previous step's figure itself, so a still (``scene.is_still``) runs only
+    the chosen step: its last frame is the same, without building the frames before it.
+    """
+    last = chosen_step(scene.options, len(steps))
+    for step in steps[last - 1 : last] if scene.is_still else steps[:last]:
+        step()
+        scene.pause()
+
+
+def reveal(scene, *mobjects, run_time: float = 0.5) -> None:
+    """Fade ``mobjects`` in; in a still just add them (no animation to compute)."""
+    if scene.is_still:
+        scene.add(*mobjects)
+    else:
+        scene.play(*[FadeIn(m) for m in mobjects], run_time=run_time)
+
+
+def dismiss(scene, *mobjects, run_time: float = 0.4) -> None:
+    """Fade out whichever of ``mobjects`` are on screen (None and absent ones are skipped)."""
+    present = [m for m in mobjects if m is not None and m in scene.mobjects]
+    if present and not scene.is_still:
+        scene.play(*[FadeOut(m) for m in present], run_time=run_time)
+    scene.remove(*present)
+
+
+
+def record_book_cnn(name: str, names=None):
+    """Record book model ``name`` on its example image, keeping the image as ``@input.0``."""
+    from explain import models, record
+
+    example = models.load(name)
+    return record(example.model, *example.inputs, names=names)
+
+
+def set_caption(scene, english: str, korean: str) -> None:
+    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``)."""
+    caption = fit_width(scene.caption(english, korean, size=24), 13.4)
+    old = getattr(scene, "current_caption", None)
+    if old is not None:
+        scene.remove(old)
+    scene.current_caption = caption
+    scene.add(caption)

@@ -1,0 +1,257 @@
+"""VGG, depth vs performance (figure 8): 3×3 blocks, channel doubling, receptive field, parameters.
+
+    explain render vgg --still                      # the stack with its parameter counts
+    explain render vgg --option step=2 --still      # two 3×3 convs see 5×5 pixels of the input
+
+Steps: (1) the stack of blocks with the real maps and shapes (channels double, resolution
+halves); (2) one value after two stacked 3×3 convs sees a 5×5 window of the real input, and two
+3×3 convs cost fewer parameters than one 5×5 with the same channels; (3) the parameters of each
+block and of the head, computed from the trace's layer configurations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Group, Line, Rectangle, VGroup
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.cnn_numbers import INPUT, Block, conv_blocks, parameter_count, receptive_field, stack_versus_single
+from explain.draw.cnn_parts import (
+    StackedMap,
+    dismiss,
+    fit_width,
+    label_under,
+    map_height,
+    record_book_cnn,
+    reveal,
+    run_steps,
+    set_caption,
+    thousands,
+)
+from explain.draw.feature_maps import FeatureMap, format_shape
+from explain.draw.layers import LayerBox
+from explain.trace import Trace
+from scenes import SceneSpec
+
+SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field and parameters (figure 8)", "vgg16")]
+
+CARD = 1.55
+
+
+def equal_width_pair(blocks: list[Block]) -> list:
+    """The first two consecutive convs of one block with the same channels in and out (C→C→C)."""
+    for block in blocks:
+        for first, second in zip(block.convs, block.convs[1:]):
+            if first.in_channels == first.out_channels == second.out_channels:
+                return [first, second]
+    return blocks[0].convs[:2]
+
+
+def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
+    """Row and column of the strongest value at least ``margin`` cells from every border."""
+    inner = np.abs(maps)[margin:-margin, margin:-margin]
+    row, col = np.unravel_index(int(inner.argmax()), inner.shape)
+    return int(row) + margin, int(col) + margin
+
+
+class VGGScene(TraceScene):
+    """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
+
+    default_model = "vgg16"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        return record_book_cnn(cls.default_model)
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        try:
+            blocks = conv_blocks(trace)
+        except (ValueError, KeyError) as error:
+            raise SceneInputError(f"the vgg scene needs a CNN trace with its layer configs: {error}") from None
+        if INPUT not in trace:
+            raise SceneInputError("the vgg scene needs the input image in the trace (record with explain.record(model, image))")
+        if len(blocks[0].convs) < 2:
+            raise SceneInputError(f"the first block {blocks[0].name!r} has one conv; the figure needs two stacked 3×3 convs")
+
+    def construct(self):
+        self.check(self.trace, self.options)
+        self.blocks = conv_blocks(self.trace)
+        self.parameters = parameter_count(self.trace)
+        self.shown: dict = {}
+        self.figure = None
+        self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만 쌓아 깊게", size=30).to_edge(UP, buff=0.3)
+        self.add(self.title)
+        run_steps(self, [self.show_stack, self.show_receptive_field, self.show_parameters])
+
+    # -- step 1: the stack -------------------------------------------------------------------
+
+    def stack(self) -> Group:
+        """Input card, one card per block (conv box, pool box, strongest real map, shape), head card."""
+        picture = self.trace[INPUT][0].numpy()
+        cards = [self._input_card(picture)]
+        self.shown["maps"] = {}
+        for block in self.blocks:
+            cards.append(self._block_card(block))
+        cards.append(self._head_card())
+        group = Group(*cards).arrange(RIGHT, buff=0.28, aligned_edge=UP)
+        fit_width(group, 13.4)
+        return group.next_to(self.title, DOWN, buff=0.35)
+
+    def _input_card(self, picture: np.ndarray) -> Group:
+        header = LayerBox(self.say("input", "입력"), kind="data", width=CARD, height=0.45, size=18)
+        image = FeatureMap(picture, height=map_height(picture.shape[-1]))
+        image.next_to(header, DOWN, buff=0.55)
+        shape = label_under(image, format_shape(picture.shape))
+        return Group(header, image, shape)
+
+    def _block_card(self, block: Block) -> Group:
+        kernel = block.convs[0].kernel_text
+        header = LayerBox(f"{kernel} conv ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
+        pool = LayerBox(self.say("max-pool 2×2", "최대 풀링 2×2"), kind="pool", width=CARD, height=0.32, size=14)
+        pool.next_to(header, DOWN, buff=0.08)
+        maps = self.trace[block.name][0].numpy()
+        card_map = StackedMap(maps, height=map_height(maps.shape[-1]))
+        card_map.next_to(pool, DOWN, buff=0.15)
+        self.shown["maps"][block.name] = (card_map.channel, card_map.values)
+        shape = label_under(card_map, format_shape(block.shape_out))
+        change = VGroup(
+            self.text(f"{block.shape_in[0]}→{block.shape_out[0]} ch", f"{block.shape_in[0]}→{block.shape_out[0]} 채널", size=15, color=theme.MUTED),
+            self.text(f"{block.shape_in[1]}→{block.shape_out[1]} px", f"{block.shape_in[1]}→{block.shape_out[1]} 픽셀", size=15, color=theme.MUTED),
+        ).arrange(DOWN, buff=0.05)
+        change.next_to(shape, DOWN, buff=0.08)
+        return Group(header, pool, card_map, shape, change)
+
+    def _head_card(self) -> Group:
+        header = LayerBox(self.say("linear ×", "선형 ×") + str(len(self.linears())), kind="linear", width=CARD, height=0.45, size=18)
+        sizes = [self.linears()[0]["in_features"]] + [d["out_features"] for d in self.linears()]
+        chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
+        chain.next_to(header, DOWN, buff=0.25)
+        return Group(header, chain)
+
+    def linears(self) -> list[dict]:
+        """The Linear layers' configs, in execution order."""
+        modules = self.trace.meta.get("modules", {})
+        return [modules[n] for n in self.trace.names() if str(modules.get(n, {}).get("type", "")).endswith("Linear")]
+
+    def show_stack(self) -> None:
+        self.figure = self.stack()
+        if self.is_still:
+            self.add(self.figure)
+        for card in [] if self.is_still else self.figure:
+            self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
+        set_caption(self, 
+            "Each block: 3×3 convs, then 2×2 max-pooling: channels double, resolution halves",
+            "블록마다 3×3 합성곱 뒤 2×2 최대 풀링: 채널은 두 배, 해상도는 절반",
+        )
+
+    # -- step 2: receptive field -------------------------------------------------------------
+
+    def show_receptive_field(self) -> None:
+        dismiss(self, self.figure)
+        block = self.blocks[0]
+        first, second = block.convs[:2]
+        side = receptive_field([first, second])
+        out_maps = self.trace[second.name][0].numpy()
+        channel = int(np.abs(out_maps).reshape(out_maps.shape[0], -1).mean(axis=1).argmax())
+        window = side + 2
+        row, col = field_centre(out_maps[channel], margin=window // 2 + 1)
+        half = window // 2
+        crop = (slice(row - half, row + half + 1), slice(col - half, col + half + 1))
+        picture = self.trace[INPUT][0].numpy()[:, crop[0], crop[1]]
+        middle = self.trace[first.name][0].numpy()
+        middle_channel = int(np.abs(middle[:, crop[0], crop[1]]).reshape(middle.shape[0], -1).mean(axis=1).argmax())
+        self.shown["field"] = {"centre": (row, col), "side": side, "channel": channel, "middle_channel": middle_channel}
+        panels = [
+            (FeatureMap(picture, height=2.4), side, self.say(f"input {format_shape(picture.shape[1:])} crop", f"입력 {format_shape(picture.shape[1:])} 부분")),
+            (FeatureMap(middle[middle_channel][crop], height=2.4), side - 2, self.say(f"{first.name}, ch {middle_channel}", f"{first.name}, 채널 {middle_channel}")),
+            (FeatureMap(out_maps[channel][crop], height=2.4), 1, self.say(f"{second.name}, ch {channel}", f"{second.name}, 채널 {channel}")),
+        ]
+        group = Group()
+        outlines = []
+        for fmap, size, label in panels:
+            start = half - size // 2
+            outline = fmap.pixel_rect(start, start, size, size)
+            outlines.append(outline)
+            group.add(Group(fmap, outline, label_under(fmap, label, size=16, font=theme.FONT)))
+        group.arrange(RIGHT, buff=1.0).next_to(self.title, DOWN, buff=0.5)
+        links = VGroup(
+            *[
+                Line(left.get_corner(UP + RIGHT), right.get_corner(UP + LEFT), color=theme.HIGHLIGHT, stroke_width=2)
+                for left, right in zip(outlines, outlines[1:])
+            ],
+            *[
+                Line(left.get_corner(DOWN + RIGHT), right.get_corner(DOWN + LEFT), color=theme.HIGHLIGHT, stroke_width=2)
+                for left, right in zip(outlines, outlines[1:])
+            ],
+        )
+        reveal(self, group)
+        reveal(self, links, run_time=0.4)
+        pair = equal_width_pair(self.blocks)
+        versus = stack_versus_single(Block("pair", pair, (), ()))
+        self.shown["pair"] = versus
+        c = pair[0].in_channels
+        stacked = sum(conv.parameters for conv in versus.stack)
+        lines = VGroup(
+            self.text(
+                f"{side}×{side}: one value of {second.name} sees {side}×{side} input pixels through two 3×3 convs",
+                f"{side}×{side}: {second.name}의 값 하나는 3×3 합성곱 두 번을 거쳐 입력 {side}×{side} 픽셀을 본다",
+                size=20,
+            ),
+            self.text(
+                f"two 3×3 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = {thousands(stacked)} parameters",
+                f"3×3 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = {thousands(stacked)}개 파라미터",
+                size=20,
+            ),
+            self.text(
+                f"one 5×5 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack, and one more ReLU",
+                f"5×5 한 개 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적고 ReLU가 하나 더",
+                size=20,
+            ),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+        fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
+        reveal(self, lines)
+        self.figure = Group(group, links, lines)
+        set_caption(self, 
+            "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
+            "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 본다",
+        )
+
+    # -- step 3: parameters ------------------------------------------------------------------
+
+    def block_parameters(self) -> list[tuple[str, int]]:
+        """(label, parameters) per block and for the linear head, from the layer configs."""
+        rows = [(block.name, block.parameters) for block in self.blocks]
+        rows.append(("linear", self.parameters.linear))
+        return rows
+
+    def show_parameters(self) -> None:
+        dismiss(self, self.figure)
+        cards = self.stack()
+        reveal(self, cards)
+        rows = self.block_parameters()
+        self.shown["parameters"] = rows
+        largest = max(count for _, count in rows)
+        bars = VGroup()
+        base = cards.get_bottom()[1] - 1.75
+        for card, (_, count) in zip(list(cards)[1:], rows):
+            height = max(0.03, 1.3 * count / largest)
+            bar = Rectangle(width=CARD * 0.5, height=height, stroke_width=0).set_fill(theme.LAYER_STROKE, opacity=0.8)
+            bar.move_to([card.get_x(), base + height / 2, 0])
+            number = label_under(bar, thousands(count), size=15, color=theme.INK, buff=0.06)
+            bars.add(VGroup(bar, number))
+        label = self.text("parameters", "파라미터", size=16, color=theme.MUTED)
+        label.move_to([cards[0].get_x(), base + 0.3, 0])
+        total = self.text(
+            f"convolutions {thousands(self.parameters.conv)} + linear {thousands(self.parameters.linear)} = {thousands(self.parameters.total)} parameters",
+            f"합성곱 {thousands(self.parameters.conv)} + 선형 {thousands(self.parameters.linear)} = 파라미터 {thousands(self.parameters.total)}개",
+            size=20,
+        )
+        fit_width(total, 13.2).next_to(bars, DOWN, buff=0.15)
+        reveal(self, VGroup(bars, label, total))
+        self.figure = Group(cards, bars, label, total)
+        set_caption(self, 
+            "Parameters per block, counted from the model's layers: the deep 3×3 blocks hold most of them",
+            "블록별 파라미터 (모델의 층 설정에서 계산): 깊은 3×3 블록에 대부분이 있다",
+        )
