@@ -1,0 +1,188 @@
+"""What recurrent figures read from a trace: hidden states, gradient norms, labels (no manim).
+
+    >>> import torch
+    >>> from explain import Trace
+    >>> tr = Trace({"rnn.l0.fwd.h": torch.arange(12.).reshape(3, 1, 4)}, meta={"tokens": ["h", "i", "!"]})
+    >>> find_recurrent(tr, "h"), layers_of(tr, "rnn")
+    ('rnn', [0])
+    >>> hidden_states(tr, "rnn", 0, steps=[0, 2], units=[1, 3])
+    [[1.0, 3.0], [9.0, 11.0]]
+    >>> step_labels(tr, 3)
+    ['h', 'i', '!']
+
+Every function returns plain lists of floats, so tests compare what a scene shows with the trace,
+and a trace that lacks a needed name raises :class:`MissingValues` with one line saying what to record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+
+from explain.trace import Trace, recurrent_parts
+
+#: quantities that identify each recurrent kind (an RNN has only x and h)
+KIND_MARKERS = {"lstm": "c", "gru": "z"}
+
+
+class MissingValues(ValueError):
+    """The trace lacks names a figure needs; the message says which and how to record them."""
+
+
+def recurrent_name(module: str, layer: int, quantity: str, direction: str = "fwd") -> str:
+    """The trace name of one recurrent quantity.
+
+    >>> recurrent_name("rnn", 1, "grad_h"), recurrent_name("", 0, "h")
+    ('rnn.l1.fwd.grad_h', 'l0.fwd.h')
+    """
+    stem = f"l{layer}.{direction}.{quantity}"
+    return f"{module}.{stem}" if module else stem
+
+
+def recurrent_quantities(trace: Trace) -> dict[str, set[str]]:
+    """Each recurrent module in the trace → the quantities recorded for it (in name order).
+
+    >>> recurrent_quantities(Trace({"a.l0.fwd.h": torch.zeros(1), "a.l0.fwd.c": torch.zeros(1)}))
+    {'a': {'c', 'h'}}
+    """
+    found: dict[str, set[str]] = {}
+    for name in trace.names():
+        parts = recurrent_parts(name)
+        if parts is not None:
+            found.setdefault(parts["module"], set()).add(parts["quantity"])
+    return found
+
+
+def kind_of(trace: Trace, module: str) -> str:
+    """"lstm", "gru" or "rnn", from the quantities recorded for ``module``."""
+    quantities = recurrent_quantities(trace).get(module, set())
+    return next((kind for kind, marker in KIND_MARKERS.items() if marker in quantities), "rnn")
+
+
+def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *, what: str = "this figure") -> str:
+    """The first recurrent module that recorded ``quantity`` (and is of ``kind``, if given)."""
+    for module, quantities in recurrent_quantities(trace).items():
+        if quantity in quantities and (kind is None or kind_of(trace, module) == kind):
+            return module
+    wanted = f"an nn.{kind.upper()} " if kind else "a recurrent module "
+    how = " (record with grads=True)" if quantity.startswith("grad") else ""
+    raise MissingValues(
+        f"{what} needs {wanted}with names like 'rnn.l0.fwd.{quantity}'{how}; "
+        f"this trace has {_some_names(trace)}"
+    )
+
+
+def layers_of(trace: Trace, module: str, quantity: str = "h") -> list[int]:
+    """The layers of ``module`` that recorded ``quantity`` (forward direction), in order."""
+    return sorted(
+        parts["layer"]
+        for name in trace.names()
+        if (parts := recurrent_parts(name)) is not None
+        and parts["module"] == module
+        and parts["quantity"] == quantity
+        and parts["direction"] == "fwd"
+    )
+
+
+def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h") -> int:
+    """How many time steps ``module``'s layer recorded."""
+    return int(_tensor(trace, module, layer, quantity).shape[0])
+
+
+def hidden_states(
+    trace: Trace,
+    module: str,
+    layer: int,
+    *,
+    steps: Sequence[int],
+    units: Sequence[int],
+    quantity: str = "h",
+    batch: int = 0,
+) -> list[list[float]]:
+    """``quantity`` of ``module``'s layer at each of ``steps``, for ``units`` of batch item ``batch``."""
+    tensor = _tensor(trace, module, layer, quantity)
+    _check_indices(tensor.shape[0], steps, "time step", module)
+    _check_indices(tensor.shape[-1], units, "unit", module)
+    rows = tensor.detach().float()[list(steps), batch][:, list(units)]
+    return rows.tolist()
+
+
+def grad_norms(trace: Trace, module: str, layer: int, *, batch: int = 0) -> list[float]:
+    """||dL/dh_t|| of ``module``'s layer for every t (needs a trace recorded with grads=True)."""
+    tensor = _tensor(trace, module, layer, "grad_h")
+    return torch.linalg.vector_norm(tensor.detach().float()[:, batch], dim=-1).tolist()
+
+
+def step_labels(trace: Trace, count: int, *, offset: int = 0) -> list[str]:
+    """Labels of time steps ``offset … offset+count-1``: ``meta["tokens"]`` if recorded, else "t=…"."""
+    tokens = trace.meta.get("tokens") or []
+    return [str(tokens[t]) if t < len(tokens) else f"t={t}" for t in range(offset, offset + count)]
+
+
+def spread(count: int, total: int) -> list[int]:
+    """``count`` indices out of ``total``: all of them if they fit, else the first ``count``.
+
+    >>> spread(3, 10), spread(5, 2)
+    ([0, 1, 2], [0, 1])
+    """
+    return list(range(min(count, total)))
+
+
+def parse_indices(value: str | int | Iterable[int] | None, default: list[int], *, what: str) -> list[int]:
+    """Indices from an option: None → ``default``; 5 → [5]; "0-3,7" → [0, 1, 2, 3, 7]; a list as is.
+
+    >>> parse_indices("0-3,7", [], what="units"), parse_indices(None, [1], what="units")
+    ([0, 1, 2, 3, 7], [1])
+    """
+    if value is None:
+        return list(default)
+    if isinstance(value, int):
+        return [value]
+    if not isinstance(value, str):
+        return [int(v) for v in value]
+    indices: list[int] = []
+    try:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            low, _, high = part.partition("-")
+            indices.extend(range(int(low), int(high) + 1) if high else [int(low)])
+    except ValueError:
+        raise MissingValues(f"{what} must look like '0-3,7', got {value!r}") from None
+    if not indices:
+        raise MissingValues(f"{what} must name at least one index, got {value!r}")
+    return indices
+
+
+def describe_indices(indices: Sequence[int], total: int) -> str:
+    """ "0–9 of 100" for a run, "0, 4, 9 of 100" otherwise, "all 35" when every index is shown.
+
+    >>> describe_indices(range(10), 100), describe_indices([0, 4], 9), describe_indices(range(3), 3)
+    ('0–9 of 100', '0, 4 of 9', 'all 3')
+    """
+    indices = list(indices)
+    if indices == list(range(total)):
+        return f"all {total}"
+    if len(indices) > 2 and indices == list(range(indices[0], indices[-1] + 1)):
+        return f"{indices[0]}–{indices[-1]} of {total}"
+    return f"{', '.join(map(str, indices))} of {total}"
+
+
+def _tensor(trace: Trace, module: str, layer: int, quantity: str) -> torch.Tensor:
+    name = recurrent_name(module, layer, quantity)
+    if name not in trace:
+        how = " (record with grads=True)" if quantity.startswith("grad") else ""
+        raise MissingValues(f"the trace has no {name!r}{how}; it has {_some_names(trace)}")
+    return trace[name]
+
+
+def _check_indices(size: int, indices: Sequence[int], what: str, module: str) -> None:
+    bad = [i for i in indices if not 0 <= i < size]
+    if bad:
+        raise MissingValues(f"{what} {bad[0]} is out of range: {module or 'the module'} has {size} ({what}s 0–{size - 1})")
+
+
+def _some_names(trace: Trace) -> str:
+    names = trace.names()
+    if not names:
+        return "no names"
+    return ", ".join(names[:4]) + (f", … ({len(names)} names)" if len(names) > 4 else "")

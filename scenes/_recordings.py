@@ -1,0 +1,66 @@
+"""The special recordings some recurrent scenes draw from (gradients, teacher forcing, generation).
+
+    >>> from scenes._recordings import gradient_trace, char_flow_trace      # doctest: +SKIP
+    >>> gradient_trace("char-rnn")["rnn.l1.fwd.grad_h"].shape               # doctest: +SKIP
+    torch.Size([29, 1, 100])
+
+The models run here, as the book runs them (one character per call); the scenes only read the
+traces. Each trace is an ordinary Trace and can be saved and given back with ``--trace``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from explain.trace import Trace
+
+#: the line of the Zen of Python the char models read (as in explain.models)
+TEXT = "Beautiful is better than ugly."
+
+
+def gradient_trace(model: str, *, text: str = TEXT, loss_at: str = "all") -> Trace:
+    """Record ``model`` (a char model) reading ``text[:-1]`` with dL/dhₜ for next-character targets.
+
+    ``loss_at="all"``: L = Σₜ cross-entropy(yₜ, text[t+1]) (what training minimises);
+    ``loss_at="last"``: only the last step's loss, so ||dL/dhₜ|| shows how far back it reaches.
+    ``meta["targets"]`` holds the target characters.
+    """
+    from explain import models
+    from explain.models.data import printable_indices
+
+    if loss_at not in ("all", "last"):
+        raise ValueError(f"loss_at must be 'all' or 'last', got {loss_at!r}")
+    example = models.load(model, text=text[:-1])
+    targets = printable_indices(text[1:])
+
+    def loss(output) -> torch.Tensor:
+        logits = output[0].reshape(len(targets), -1)
+        if loss_at == "last":
+            return F.cross_entropy(logits[-1:], targets[-1:])
+        return F.cross_entropy(logits, targets, reduction="sum")
+
+    trace = example.record(grads=True, loss=loss)
+    trace.meta["targets"] = list(text[1:])
+    trace.meta["loss"] = loss_at
+    return trace
+
+
+def prefixed(trace: Trace, prefix: str) -> dict[str, torch.Tensor]:
+    """The trace's tensors with ``prefix.`` in front of every name (to merge two recordings).
+
+    >>> sorted(prefixed(Trace({"rnn.l0.fwd.h": torch.zeros(1)}), "lstm"))
+    ['lstm.rnn.l0.fwd.h']
+    """
+    return {f"{prefix}.{name}": trace[name] for name in trace.names()}
+
+
+def rnn_versus_lstm_trace(*, text: str = TEXT) -> Trace:
+    """char-rnn and char-lstm on the same text, loss at the last step, in one trace.
+
+    Names are prefixed ``rnn.`` and ``lstm.`` (``rnn.rnn.l1.fwd.grad_h``, ``lstm.rnn.l1.fwd.grad_h``).
+    """
+    rnn = gradient_trace("char-rnn", text=text, loss_at="last")
+    lstm = gradient_trace("char-lstm", text=text, loss_at="last")
+    meta = {key: rnn.meta[key] for key in ("tokens", "targets", "loss") if key in rnn.meta}
+    return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta=meta)
