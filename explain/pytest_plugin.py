@@ -107,8 +107,13 @@ class TraceRegression:
         atol: float | None = None,
         names: str | Iterable[str] | None = None,
         tolerances: Mapping[str, tuple[float, float]] | None = None,
+        ignore_meta: Iterable[str] = ("versions",),
     ) -> None:
-        """Compare ``trace`` (only ``names``, if given) with the fixture ``name``; fail with a report if they differ."""
+        """Compare ``trace`` (only ``names``, if given) with the fixture ``name``; fail with a report if they differ.
+
+        ``ignore_meta`` lists metadata keys (dotted for nested ones) that neither fail a
+        comparison nor trigger a rewrite under ``--trace-update``.
+        """
         from explain.testing import compare_traces, traces_identical
 
         if not isinstance(trace, Trace):
@@ -126,7 +131,7 @@ class TraceRegression:
             if not fixture.exists():
                 trace.save(fixture)
                 self._state.created.append(fixture)
-            elif not traces_identical(trace, load(fixture)):
+            elif not traces_identical(trace, load(fixture), ignore_meta=ignore_meta):
                 trace.save(fixture)
                 self._state.updated.append(fixture)
             else:
@@ -141,7 +146,9 @@ class TraceRegression:
                 f"(the obtained trace is in {obtained})",
                 pytrace=False,
             )
-        difference = compare_traces(trace, fixture, rtol=rtol, atol=atol, tolerances=tolerances)
+        difference = compare_traces(
+            trace, fixture, rtol=rtol, atol=atol, tolerances=tolerances, ignore_meta=ignore_meta
+        )
         if difference:
             trace.save(obtained)
             difference.obtained_label = str(obtained)

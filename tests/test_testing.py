@@ -187,3 +187,28 @@ def test_a_single_perturbation_is_always_found_where_it_is(shape, seed, delta):
     assert value.largest == pytest.approx(abs(float(obtained[name][index] - values[index])))
     if len(shape) == 3:
         assert value.first_step == index[0]
+
+
+def test_cli_diff_exit_status_and_report(tmp_path, capsys):
+    from explain.cli import main
+
+    expected = lstm_trace()
+    expected.save(tmp_path / "a.safetensors")
+    perturbed(expected, "lstm.l0.fwd.f", (1, 0, 2), 1e-3).save(tmp_path / "b.safetensors")
+    a, b = str(tmp_path / "a.safetensors"), str(tmp_path / "b.safetensors")
+
+    assert main(["diff", a, a]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "traces agree (6 names compared)"
+    assert main(["diff", a, b]) == 1
+    out = capsys.readouterr().out
+    assert out == compare_traces(b, a).report() + "\n"
+    assert "t=1 (token 'e'), batch 0, unit 2" in out
+    assert main(["diff", a, b, "--tolerance", "lstm.*=1e-2,0"]) == 0
+    assert main(["diff", a, b, "--names", "conv*", "fc"]) == 0
+    assert main(["diff", a, b, "--rtol", "0.01", "--atol", "0"]) == 0
+    capsys.readouterr()
+    assert main(["diff", a, str(tmp_path / "nothing.safetensors")]) == 2
+    assert "nothing.safetensors: cannot read trace file" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["diff", a, b, "--tolerance", "lstm.*=0.1"])
+    assert "expected GLOB=RTOL,ATOL" in capsys.readouterr().err
