@@ -115,6 +115,14 @@ def test_names_shapes_and_metadata_changes_are_reported(suite):
     )
 
 
+def test_ignored_metadata_neither_fails_nor_rewrites(suite):
+    suite.record()
+    suite.set_params(hidden=5)
+    suite.set_check(ignore_meta=["hidden", "versions"])
+    suite.run().assert_outcomes(passed=2)
+    suite.run("--trace-update").stdout.fnmatch_lines(["*0 created, 0 updated, 2 unchanged*"])
+
+
 def test_update_rewrites_changes_within_tolerance(suite):
     suite.record()
     suite.set_params(c_delta=1e-7)  # within the float32 default tolerance
