@@ -80,14 +80,14 @@ def gates(
 
     LSTM: f, i, g (C̃), o; GRU: r, z, n. One heatmap each (units × time) with its colour bar.
     """
-    return layer(trace, prefix, [q for q in GATES if _has(trace, prefix, q)] or list(GATES), batch=batch, units=units, fig=fig)
+    return layer(trace, prefix, [q for q in GATES if _has(trace, prefix, q)], batch=batch, units=units, fig=fig)
 
 
 def states(
     trace: Trace, prefix: str, *, batch: int = 0, units: Sequence[int] | None = None, fig: PanelFigure | None = None
 ) -> PanelFigure:
     """Cell state c (LSTM) and hidden state h of one recurrent layer or cell over time."""
-    return layer(trace, prefix, [q for q in STATES if _has(trace, prefix, q)] or ["h"], batch=batch, units=units, fig=fig)
+    return layer(trace, prefix, [q for q in STATES if _has(trace, prefix, q)], batch=batch, units=units, fig=fig)
 
 
 def layer(
@@ -112,25 +112,23 @@ def layer(
     missing = [name for name in names if name not in trace]
     if missing or not names:
         raise PlotError(
-            f"no {', '.join(missing) or f'quantities under {prefix!r}'} in this trace; "
+            f"no {', '.join(missing) or f'gates or states under {prefix!r}'} in this trace; "
             f"recurrent layers in it: {', '.join(recurrent_layers(trace)) or 'none'}"
         )
-    tokens = trace.meta.get("tokens") or []
     fig = fig if fig is not None else _new_figure(10, 0.6 + 1.9 * len(names))
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names):
         values = _time_major(trace, name, batch)
         unit_index = _checked(units, values.shape[1], f"units of {name}")
         data = values[:, unit_index].T.numpy()
-        low, high, cmap = _scale(name.rpartition(".")[2], data)
-        image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest", origin="lower")
         quantity_name = name.rpartition(".")[2]
+        low, high, cmap = _scale(quantity_name, data)
+        image = ax.imshow(data, aspect="auto", cmap=cmap, vmin=low, vmax=high, interpolation="nearest", origin="lower")
         ax.set_title(f"{name}: {DESCRIPTIONS.get(quantity_name, quantity_name)}", fontsize=10, loc="left")
         ax.set_ylabel("unit")
         _label_units(ax, unit_index)
         fig.colorbar(image, ax=ax, fraction=0.03, pad=0.01)
-    axes[-1].set_xlabel(f"time step (batch {batch})" + (" and token read" if tokens else ""))
-    _label_time(axes[-1], int(_time_major(trace, names[0], batch).shape[0]), tokens)
+    _label_time(axes[-1], len(values), trace.meta.get("tokens") or [], batch)
     return fig
 
 
@@ -323,14 +321,14 @@ def _scale(quantity_name: str, data) -> tuple[float, float, LinearSegmentedColor
     return -limit, limit, DIVERGING_MAP
 
 
-def _label_time(ax, steps: int, tokens: Sequence[str]) -> None:
+def _label_time(ax, steps: int, tokens: Sequence[str], batch: int) -> None:
+    """Time steps on the x axis, labelled with the tokens read when the trace has one per step."""
     every = max(1, -(-steps // MAX_TIME_LABELS))
     ticks = list(range(0, steps, every))
     ax.set_xticks(ticks)
-    if len(tokens) == steps:
-        ax.set_xticklabels([_visible(tokens[t]) for t in ticks], fontsize=7)
-    else:
-        ax.set_xticklabels([str(t) for t in ticks], fontsize=7)
+    with_tokens = len(tokens) == steps
+    ax.set_xticklabels([_visible(tokens[t]) if with_tokens else str(t) for t in ticks], fontsize=7)
+    ax.set_xlabel(f"time step (batch {batch})" + (" and token read" if with_tokens else ""))
 
 
 def _label_units(ax, unit_index: list[int]) -> None:

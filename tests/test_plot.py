@@ -122,3 +122,14 @@ def test_the_command_line_does_not_import_matplotlib_until_plotting():
     code = "import sys, explain.cli; explain.cli.build_parser(); import explain.testing; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_time_axis_without_tokens_is_numbered_and_missing_layers_are_named():
+    trace = Trace({"cell.i": torch.rand(3, 1, 2), "cell.h": torch.rand(3, 1, 2)}, meta={"tokens": ["only", "two"]})
+    fig = plot.gates(trace, "cell")
+    assert [label.get_text() for label in fig.axes[0].get_xticklabels()] == ["0", "1", "2"]
+    assert fig.axes[0].get_xlabel() == "time step (batch 0)"
+    with pytest.raises(plot.PlotError, match=r"no gates or states under 'rnn.l0.fwd' in this trace; recurrent layers in it: none"):
+        plot.gates(trace, "rnn.l0.fwd")
+    with pytest.raises(plot.PlotError, match=r"no cell.c in this trace"):
+        plot.layer(trace, "cell", ["c"])
