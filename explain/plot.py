@@ -4,7 +4,7 @@
     >>> from explain import plot
     >>> tr = explain.record(torch.nn.LSTM(3, 4), torch.randn(6, 1, 3), tokens=list("hello!"))
     >>> fig = plot.gates(tr, "l0.fwd")          # f, i, g, o: units × time, tokens on the time axis
-    >>> fig = plot.show(tr, ["l0.fwd", "l0.fwd.h"]); fig.savefig("trace.png")
+    >>> fig = plot.show(tr, ["l0.fwd", "l0.fwd.h"]); fig.savefig("trace.png")  # doctest: +SKIP
 
 Every view takes an optional ``fig`` (a matplotlib Figure or SubFigure) to draw into and returns
 it; without one it makes a new Figure (not managed by pyplot, so nothing is kept alive behind
