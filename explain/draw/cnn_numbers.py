@@ -307,17 +307,9 @@ def inception(trace: Trace, name: str) -> Inception:
         convs = [] if module is None else convs_under(trace, module)
         branches.append(Branch(index, module, convs, pooled, tuple(part.shape[1:])))
         index += 1
-    shape_in = _input_shape(trace, name)
-    return Inception(name, shape_in, shape_of(trace, f"{name}@concat"), branches)
-
-
-def _input_shape(trace: Trace, name: str) -> tuple[int, ...]:
-    """A module's input shape: its first convolution's in-channels at the module's resolution."""
-    if f"{name}@x" in trace:
-        return shape_of(trace, f"{name}@x")
-    first = convs_under(trace, name)[0]
-    out = shape_of(trace, first.name)
-    return (first.in_channels, out[1] * first.stride[0], out[2] * first.stride[1])
+    shape_out = shape_of(trace, f"{name}@concat")
+    in_channels = convs_under(trace, name)[0].in_channels  # an inception module keeps H and W
+    return Inception(name, (in_channels, *shape_out[1:]), shape_out, branches)
 
 
 # -- ResNet ------------------------------------------------------------------------------------
@@ -379,3 +371,20 @@ def stages(trace: Trace) -> dict[str, list[Residual]]:
     for name in residual_modules(trace):
         grouped.setdefault(parent(name), []).append(residual(trace, name))
     return grouped
+
+
+def module_input(trace: Trace, name: str) -> str | None:
+    """The recorded tensor that fed module ``name``: its ``@x`` part, else the last map recorded
+    before the module's first output (hooks fire when a module ends) with the input's shape."""
+    if f"{name}@x" in trace:
+        return f"{name}@x"
+    names = trace.names()
+    inside = [i for i, n in enumerate(names) if n.startswith(name + ".") or n.startswith(name + "@")]
+    if not inside:
+        return None
+    first = convs_under(trace, name)[0]
+    for candidate in reversed(names[: inside[0]]):
+        shape = shape_of(trace, candidate)
+        if len(shape) == 3 and shape[0] == first.in_channels:
+            return candidate
+    return INPUT if INPUT in trace else None

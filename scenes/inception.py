@@ -1,0 +1,314 @@
+"""Inception (figure 9): 1×1 convs, the naive module's cost, 1×1 compression, the real branches.
+
+    explain render inception --still                              # branches and concatenation
+    explain render inception --option module=layer_3.0 --option step=3 --still
+
+Steps: (1) a 1×1 conv is a fully connected layer applied to every pixel's channel vector (the
+real vectors of one pixel); (2) the naive module (1×1, 3×3, 5×5 and pooling side by side) and
+what it costs; (3) the book's module with 1×1 compression before the 3×3/5×5 and after the pool,
+and the saving; (4) the four branches' real feature maps and their concatenation. Every count
+comes from the trace's layer configs and shapes (see :mod:`explain.draw.cnn_numbers`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Rectangle, VGroup
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.cnn_numbers import Inception, concat_modules, inception, module_input
+from explain.draw.cnn_parts import (
+    StackedMap,
+    dismiss,
+    fit_width,
+    label_under,
+    millions,
+    record_book_cnn,
+    reveal,
+    run_steps,
+    set_caption,
+    thousands,
+)
+from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
+from explain.draw.layers import LayerBox
+from explain.draw.strip import ScaleBar, ValueStrip
+from explain.trace import Trace
+from scenes import SceneSpec
+
+SCENES = [SceneSpec("inception", "InceptionScene", "Inception: 1×1 convs, naive vs compressed cost, real branches (figure 9)", "googlenet")]
+
+BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
+UNITS = 10
+
+
+def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNITS) -> dict:
+    """One pixel's channel vector before and after the first branch's 1×1 conv (the strongest output pixel)."""
+    conv = module.branches[0].convs[0]
+    out = trace[conv.name][0]
+    row, col = np.unravel_index(int(out.abs().sum(0).argmax()), out.shape[1:])
+    x = trace[source][0][:, row, col]
+    return {
+        "pixel": (int(row), int(col)),
+        "x": x[:units].tolist(),
+        "y": out[:units, row, col].tolist(),
+        "in_channels": x.shape[0],
+        "out_channels": out.shape[0],
+        "conv": conv.name,
+    }
+
+
+class InceptionScene(TraceScene):
+    """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
+
+    default_model = "googlenet"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        return record_book_cnn(cls.default_model)
+
+    @classmethod
+    def chosen_module(cls, trace: Trace, options: dict) -> str:
+        modules = concat_modules(trace)
+        if not modules:
+            raise SceneInputError("the inception scene needs a trace with inception modules (names like 'layer_2.0@concat')")
+        name = str(options.get("module", modules[0]))
+        if name not in modules:
+            raise SceneInputError(f"module {name!r} is not an inception module of this trace; choose one of {', '.join(modules)}")
+        return name
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        name = cls.chosen_module(trace, options)
+        try:
+            found = inception(trace, name)
+        except (ValueError, KeyError) as error:
+            raise SceneInputError(f"the inception scene cannot read {name!r}: {error}") from None
+        if len(found.branches) != 4 or any(b.module is None for b in found.branches):
+            raise SceneInputError(f"{name!r} does not have four recorded branches matching its child modules")
+
+    def construct(self):
+        self.check(self.trace, self.options)
+        self.module = inception(self.trace, self.chosen_module(self.trace, self.options))
+        self.channels_per_map = int(self.options.get("channels", 4))
+        self.shown: dict = {"module": self.module}
+        self.figure = None
+        self.title = self.text(
+            f"Inception module {self.module.name}", f"인셉션 모듈 {self.module.name}", size=30
+        ).to_edge(UP, buff=0.3)
+        self.add(self.title)
+        run_steps(self, [self.show_one_by_one, self.show_naive, self.show_compressed, self.show_branches])
+
+    # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------
+
+    def show_one_by_one(self) -> None:
+        dismiss(self, self.figure)
+        source = module_input(self.trace, self.module.name)
+        values = pixel_vectors(self.trace, self.module, source)
+        self.shown["pixel"] = values
+        row, col = values["pixel"]
+        before = StackedMap(self.trace[source][0].numpy(), height=2.2)
+        after = StackedMap(self.trace[values["conv"]][0].numpy(), channel=0, height=2.2)
+        marks = [m.front.pixel_rect(row, col) for m in (before, after)]
+        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.38, show_values=True)
+        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.38, show_values=True)
+        n_in, n_out = values["in_channels"], values["out_channels"]
+        box = LayerBox(self.say(f"1×1 conv\n{n_in}→{n_out}", f"1×1 합성곱\n{n_in}→{n_out}"), kind="conv", width=2.0, height=1.0, size=20)
+        parts = Group(Group(before, marks[0]), x_strip, box, y_strip, Group(after, marks[1])).arrange(RIGHT, buff=0.8)
+        parts.next_to(self.title, DOWN, buff=0.6)
+        arrows = VGroup(*[_arrow(a, b) for a, b in zip(parts, parts[1:])])
+        labels = VGroup(
+            label_under(before, f"{source} {format_shape(self.trace[source].shape[1:])}", size=15),
+            label_under(x_strip, f"x[:, {row}, {col}]", size=15),
+            label_under(y_strip, f"y[:, {row}, {col}]", size=15),
+            label_under(after, f"{values['conv']} {format_shape(self.trace[values['conv']].shape[1:])}", size=15),
+        )
+        notes = VGroup(
+            self.text(channels_label(range(len(values["x"])), n_in, self.lang), size=14, color=theme.MUTED).next_to(labels[1], DOWN, buff=0.05),
+            self.text(channels_label(range(len(values["y"])), n_out, self.lang), size=14, color=theme.MUTED).next_to(labels[2], DOWN, buff=0.05),
+        )
+        equation = self.text(
+            f"y[:, i, j] = W · x[:, i, j] + b     W: {n_out}×{n_in}, the same for every pixel (i, j)",
+            f"y[:, i, j] = W · x[:, i, j] + b     W: {n_out}×{n_in}, 모든 픽셀 (i, j)에 같은 W",
+            size=22,
+        )
+        fit_width(equation, 13).next_to(VGroup(labels, notes), DOWN, buff=0.35)
+        fit_width(parts, 13.4)
+        self.figure = Group(parts, arrows, labels, notes, equation)
+        reveal(self, self.figure)
+        set_caption(
+            self,
+            "A 1×1 convolution is a fully connected layer across channels, applied at every pixel",
+            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층이다",
+        )
+
+    # -- steps 2 and 3: naive and compressed modules with their costs -------------------------
+
+    def diagram(self, compressed: bool) -> Group:
+        """Input → four branch rows → concatenation; the book's module, or the naive one."""
+        module, c = self.module, self.module.shape_in[0]
+        size = f"{module.shape_in[1]}×{module.shape_in[2]}"
+        source = LayerBox(self.say("input", "입력") + f" {c}×{size}", kind="data", width=2.3, height=0.5, size=18)
+        rows = []
+        naive = {conv.name: conv for conv in module.naive_convs()}
+        for branch in module.branches:
+            cells: list = [None, None]
+            if branch.pooled:
+                pool = LayerBox(self.say("max-pool 3×3", "최대 풀링 3×3"), kind="pool", width=2.1, height=0.5, size=19)
+                cells = [pool, _conv_box(branch.convs[-1])] if compressed else [None, pool]
+            elif compressed:
+                if len(branch.convs) > 1:
+                    cells[0] = _conv_box(branch.convs[0])
+                cells[1] = _conv_box(branch.convs[-1])
+            else:
+                cells[1] = _conv_box(naive[branch.convs[-1].name])
+            rows.append(cells)
+        channels = module.shape_out[0] if compressed else module.naive_channels()
+        target = LayerBox(self.say("concatenate", "연결") + f" {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
+        grid = Group()
+        for index, cells in enumerate(rows):
+            for column, cell in enumerate(cells):
+                if cell is not None:
+                    cell.move_to([-2.2 + 2.7 * column, 1.9 - 0.85 * index, 0])
+                    grid.add(cell)
+        source.move_to([-5.4, 1.9 - 0.85 * 1.5, 0])
+        target.move_to([4.6, source.get_y(), 0])
+        arrows = VGroup()
+        for cells in rows:
+            present = [cell for cell in cells if cell is not None]
+            chain = [source, *present, target]
+            for start, end in zip(chain, chain[1:]):
+                arrows.add(_arrow(start.box, end.box, buff=0.08))
+        figure = Group(arrows, source, grid, target)
+        return figure.next_to(self.title, DOWN, buff=0.45)
+
+    def cost_lines(self, compressed: bool) -> VGroup:
+        module = self.module
+        naive, real = module.naive, module.compressed
+        if not compressed:
+            c = module.shape_in[0]
+            widths = " + ".join(str(c if b.pooled else b.shape[0]) for b in module.branches)
+            lines = [
+                self.text(
+                    f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds)}번, 파라미터 {thousands(naive.parameters)}개",
+                    size=22,
+                ),
+                self.text(
+                    f"output channels {widths} = {module.naive_channels()}: pooling keeps all {c} input channels",
+                    f"출력 채널 {widths} = {module.naive_channels()}: 풀링이 입력 채널 {c}개를 모두 남긴다",
+                    size=22,
+                ),
+            ]
+        else:
+            lines = [
+                self.text(
+                    f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds)}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    size=22,
+                ),
+                self.text(
+                    f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
+                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
+                    f"단순한 모듈: {millions(naive.multiply_adds)}번, {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%}, {1 - real.parameters / naive.parameters:.0%} 절약",
+                    size=22,
+                ),
+            ]
+        group = VGroup(*lines).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+        return fit_width(group, 13.2)
+
+    def show_naive(self) -> None:
+        self.show_module(compressed=False)
+        set_caption(
+            self,
+            "Naive module: 1×1, 3×3, 5×5 and pooling side by side on the full input is expensive",
+            "단순한 모듈: 전체 입력에 1×1, 3×3, 5×5, 풀링을 나란히 쓰면 비싸다",
+        )
+
+    def show_compressed(self) -> None:
+        self.show_module(compressed=True)
+        set_caption(
+            self,
+            "1×1 convs compress the channels before the 3×3 and 5×5 and after the pooling",
+            "3×3, 5×5 앞과 풀링 뒤에서 1×1 합성곱이 채널을 줄인다",
+        )
+
+    def show_module(self, compressed: bool) -> None:
+        dismiss(self, self.figure)
+        diagram = self.diagram(compressed)
+        costs = self.cost_lines(compressed).next_to(diagram, DOWN, buff=0.6)
+        self.figure = Group(diagram, costs)
+        reveal(self, diagram)
+        reveal(self, costs)
+
+    # -- step 4: the real branches and their concatenation ------------------------------------
+
+    def show_branches(self) -> None:
+        dismiss(self, self.figure)
+        module = self.module
+        grids = Group()
+        self.shown["branches"] = []
+        for branch in module.branches:
+            maps = self.trace[f"{module.name}@branch{branch.index}"][0].numpy()
+            count = min(self.channels_per_map, maps.shape[0])
+            grid = FeatureMapGrid(maps, channels=range(count), columns=2, map_height=0.85, lang=self.lang, label_size=16)
+            kind = self.say("max-pool → 1×1", "풀링 → 1×1") if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)
+            heading = self.text(f"branch {branch.index}: {kind}", f"가지 {branch.index}: {kind}", size=18, color=BRANCH_COLORS[branch.index])
+            heading.next_to(grid, UP, buff=0.12)
+            grids.add(Group(heading, grid))
+            self.shown["branches"].append(grid.values)
+        grids.arrange(RIGHT, buff=0.55, aligned_edge=UP).next_to(self.title, DOWN, buff=0.35)
+        fit_width(grids, 13.2)
+        bar = self.concat_bar().next_to(grids, DOWN, buff=0.4)
+        scale = ScaleBar((0.0, 1.0), length=1.6).with_title(
+            self.say("0 → the largest value shown in each branch", "0 → 가지마다 보인 값 중 최댓값")
+        )
+        scale.next_to(bar, DOWN, buff=0.25)
+        self.figure = Group(grids, bar, scale)
+        reveal(self, grids)
+        reveal(self, bar, scale)
+        set_caption(
+            self,
+            f"The four branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
+            f"네 가지를 채널 방향으로 이어 붙여 {module.name}의 출력 {format_shape(module.shape_out)}",
+        )
+
+    def concat_bar(self) -> VGroup:
+        """The concatenation as one bar of channels, a coloured segment per branch."""
+        total = self.module.shape_out[0]
+        length = 11.0
+        segments, labels, start = VGroup(), VGroup(), 0
+        for branch in self.module.branches:
+            width = length * branch.shape[0] / total
+            segment = Rectangle(width=width, height=0.35, stroke_color=theme.BACKGROUND, stroke_width=2)
+            segment.set_fill(BRANCH_COLORS[branch.index], opacity=0.85)
+            segment.move_to(RIGHT * (start + width / 2))
+            span = f"{sum(b.shape[0] for b in self.module.branches[: branch.index])}–{sum(b.shape[0] for b in self.module.branches[: branch.index + 1]) - 1}"
+            labels.add(self.text(f"{branch.shape[0]}", size=16, color=theme.BACKGROUND).move_to(segment))
+            segments.add(segment)
+            start += width
+            self.shown.setdefault("spans", []).append(span)
+        title = self.text(
+            f"{self.module.name}@concat: {' + '.join(str(b.shape[0]) for b in self.module.branches)} = {total} channels",
+            f"{self.module.name}@concat: {' + '.join(str(b.shape[0]) for b in self.module.branches)} = 채널 {total}개",
+            size=18,
+        )
+        group = VGroup(segments, labels)
+        title.next_to(group, UP, buff=0.1)
+        return VGroup(title, group).move_to(UP * 0)
+
+
+def _conv_box(conv) -> LayerBox:
+    return LayerBox(f"{conv.kernel_text} conv, {conv.out_channels}", kind="conv", width=2.1, height=0.5, size=19)
+
+
+def _arrow(start, end, buff: float = 0.12) -> Arrow:
+    return Arrow(
+        start.get_right(), end.get_left(), buff=buff, color=theme.MUTED, stroke_width=2.5, max_tip_length_to_length_ratio=0.2, tip_length=0.14
+    )
+
+
+def _range(values) -> tuple[float, float]:
+    largest = max(abs(v) for v in values) or 1.0
+    return (-largest, largest) if min(values) < 0 else (0.0, largest)
