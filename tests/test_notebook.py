@@ -27,6 +27,7 @@ def venv_kernel(directory: Path) -> str:
 @pytest.mark.slow
 def test_notebook_runs_headless(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the notebook saves its trace
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     kernel = venv_kernel(tmp_path / "jupyter")
     notebook = nbformat.read(NOTEBOOK, as_version=4)
