@@ -40,6 +40,8 @@ from explain.draw import theme
 from explain.draw.strip import format_value
 
 Scale = str | tuple[float, float]
+#: RGBA of pixels not computed yet (see :meth:`FeatureMap.reveal`)
+NOT_COMPUTED = np.array([238, 238, 238, 255], dtype=np.uint8)
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -65,16 +67,30 @@ def channels_label(channels: Sequence[int], total: int, lang: str = "en") -> str
     return f"채널 {which} (전체 {total}개)" if lang == "ko" else f"channels {which} of {total}"
 
 
-def map_scale(values: np.ndarray, kind: str = "auto") -> tuple[float, float]:
-    """The colour range of a map: (−m, m) if it has negative values ("diverging"), else (0, max).
+def nice_ceiling(value: float) -> float:
+    """``value`` rounded up to two significant digits, so a scale's end reads "0.34", not "0.33963".
 
-    >>> map_scale(np.array([-2.0, 1.0])), map_scale(np.array([0.0, 3.0])), map_scale(np.zeros(3))
-    ((-2.0, 2.0), (0.0, 3.0), (0.0, 1.0))
+    >>> nice_ceiling(0.33963), nice_ceiling(3.2572), nice_ceiling(2.0), nice_ceiling(0.0)
+    (0.34, 3.3, 2.0, 0.0)
+    """
+    if value <= 0:
+        return 0.0
+    step = 10.0 ** (np.floor(np.log10(value)) - 1)
+    return float(round(np.ceil(round(value / step, 9)) * step, 12))
+
+
+def map_scale(values: np.ndarray, kind: str = "auto") -> tuple[float, float]:
+    """The colour range of a map: (−m, m) if it has negative values ("diverging"), else (0, m).
+
+    ``m`` is the largest magnitude rounded up by :func:`nice_ceiling` (1 for an all-zero map).
+
+    >>> map_scale(np.array([-2.0, 1.0])), map_scale(np.array([0.0, 0.33963])), map_scale(np.zeros(3))
+    ((-2.0, 2.0), (0.0, 0.34), (0.0, 1.0))
     """
     values = np.asarray(values, dtype=np.float64)
     if kind not in ("auto", "diverging", "sequential"):
         raise ValueError(f"kind must be 'auto', 'diverging' or 'sequential', got {kind!r}")
-    largest = float(np.abs(values).max()) if values.size else 0.0
+    largest = nice_ceiling(float(np.abs(values).max())) if values.size else 0.0
     largest = largest if largest > 0 else 1.0
     if kind == "diverging" or (kind == "auto" and values.size and values.min() < 0):
         return (-largest, largest)
@@ -140,6 +156,7 @@ class FeatureMap(Group):
         else:
             self.scale_range = map_scale(self.values) if scale is None else _as_range(scale)
             pixels = map_rgba(self.values, self.scale_range)
+        self.pixels = pixels
         self.image = ImageMobject(pixels)
         self.image.set_resampling_algorithm(RESAMPLING_ALGORITHMS["nearest"])
         self.image.height = height
@@ -148,6 +165,17 @@ class FeatureMap(Group):
         self.border.move_to(self.image)
         if border:
             self.add(self.border)
+
+    def reveal(self, count: int) -> None:
+        """Show only the first ``count`` pixels in reading order; the rest are pale "not computed yet".
+
+        >>> m = FeatureMap(np.ones((2, 2))); m.reveal(1)
+        >>> m.image.pixel_array[:, :, 0].tolist()
+        [[31, 238], [238, 238]]
+        """
+        h, w = self.values.shape[-2:]
+        shown = (np.arange(h * w) < count).reshape(h, w)
+        self.image.pixel_array[:] = np.where(shown[..., None], self.pixels, NOT_COMPUTED)
 
     def pixel_rect(self, row: int, col: int, rows: int = 1, cols: int = 1, *, color=theme.HIGHLIGHT) -> Rectangle:
         """An outline over pixels [row:row+rows, col:col+cols] of this map (e.g. a kernel window)."""
@@ -236,23 +264,36 @@ class NumberGrid(VGroup):
             ]
         )
         self.add(self.cells)
-        self.numbers = VGroup()
+        #: the numbers as written on screen, row by row
+        self.texts = [format_value(v, digits) for v in self.values.flat] if show_values else []
+        self.numbers = VGroup(*self._number_glyphs())
         if show_values:
-            self.numbers = VGroup(*[self._number(v, square, digits) for v, square in zip(self.values.flat, self.cells)])
             fit = min(1.0, min(cell * 0.84 / number.width for number in self.numbers))
-            for number, square in zip(self.numbers, self.cells):
-                number.scale(fit).move_to(square)
+            for number, square, value in zip(self.numbers, self.cells, self.values.flat):
+                number.scale(fit).move_to(square).set_color(self._ink(value))
             self.add(self.numbers)
 
     def cell(self, row: int, col: int) -> Square:
         """The square at (row, col)."""
         return self.cells[row * self.values.shape[1] + col]
 
-    def _number(self, value: float, square: Square, digits: int) -> Text:
-        text = Text(format_value(value, digits), font=theme.MONO_FONT, font_size=self.cell_size * 40).move_to(square)
+    def _number_glyphs(self) -> list[VGroup]:
+        """One glyph group per number, cut from a single Text (one Pango layout instead of one per cell)."""
+        if not self.texts:
+            return []
+        line = Text(" ".join(self.texts), font=theme.MONO_FONT, font_size=self.cell_size * 40)
+        glyphs = line.submobjects
+        if len(glyphs) != sum(len(text) for text in self.texts):  # a font that merges glyphs: set each alone
+            return [Text(text, font=theme.MONO_FONT, font_size=self.cell_size * 40) for text in self.texts]
+        groups, start = [], 0
+        for text in self.texts:
+            groups.append(VGroup(*glyphs[start : start + len(text)]))
+            start += len(text)
+        return groups
+
+    def _ink(self, value: float):
         low, high = self.scale_range
-        strong = abs(value) > 0.6 * max(abs(low), abs(high))
-        return text.set_color(theme.BACKGROUND if strong else theme.INK)
+        return theme.BACKGROUND if abs(value) > 0.6 * max(abs(low), abs(high)) else theme.INK
 
 
 def _as_range(scale: Scale) -> tuple[float, float]:
