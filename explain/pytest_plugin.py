@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from explain.testing import DEFAULT_IGNORED_META, compare_traces, traces_identical
 from explain.trace import Trace, load
 
 FIXTURE_SUFFIX = ".safetensors"
@@ -38,7 +39,7 @@ class _SessionState:
     """What the plugin saw during one session, for the terminal summary."""
 
     update: bool
-    checked: set[Path] = field(default_factory=set)
+    checked: dict[Path, str] = field(default_factory=dict)  # fixture → the test that checked it
     created: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
     unchanged: int = 0
@@ -89,8 +90,9 @@ class TraceRegression:
     """
 
     def __init__(self, request: pytest.FixtureRequest):
-        self._config = request.config
         self._state = request.config.stash[_STATE]
+        self._test = request.node.nodeid
+        self._checked_here: set[Path] = set()
         self._default_name = _safe_name(request.node.name)
         self.datadir = fixture_dir(request.config, Path(request.node.path))
 
@@ -107,15 +109,14 @@ class TraceRegression:
         atol: float | None = None,
         names: str | Iterable[str] | None = None,
         tolerances: Mapping[str, tuple[float, float]] | None = None,
-        ignore_meta: Iterable[str] = ("versions",),
+        ignore_meta: Iterable[str] | None = None,
     ) -> None:
         """Compare ``trace`` (only ``names``, if given) with the fixture ``name``; fail with a report if they differ.
 
         ``ignore_meta`` lists metadata keys (dotted for nested ones) that neither fail a
-        comparison nor trigger a rewrite under ``--trace-update``.
+        comparison nor trigger a rewrite under ``--trace-update`` (default: ``versions``).
         """
-        from explain.testing import compare_traces, traces_identical
-
+        ignore_meta = DEFAULT_IGNORED_META if ignore_meta is None else tuple(ignore_meta)
         if not isinstance(trace, Trace):
             raise TypeError(f"trace_regression.check needs an explain.Trace, got {type(trace).__name__}")
         if names is not None:
@@ -123,9 +124,12 @@ class TraceRegression:
         fixture = self.path(name)
         obtained = fixture.with_name(fixture.name.removesuffix(FIXTURE_SUFFIX) + OBTAINED_SUFFIX)
         key = fixture.resolve()
-        if key in self._state.checked:
-            raise ValueError(f"{fixture} is checked twice in this session; give each check its own name")
-        self._state.checked.add(key)
+        other_test = self._state.checked.get(key, self._test)
+        if key in self._checked_here or other_test != self._test:
+            by = "this test" if other_test == self._test else other_test
+            raise ValueError(f"{fixture} is already checked by {by}; give each check its own name")
+        self._checked_here.add(key)
+        self._state.checked[key] = self._test
 
         if self._state.update:
             if not fixture.exists():

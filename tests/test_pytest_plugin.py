@@ -185,4 +185,20 @@ def test_a_fixture_checked_twice_is_an_error(pytester):
     )
     result = pytester.runpytest("-p", "no:cacheprovider", "--trace-update")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*same.safetensors is checked twice in this session*"])
+    result.stdout.fnmatch_lines(["*same.safetensors is already checked by this test; give each check its own name*"])
+
+
+def test_two_tests_sharing_a_fixture_is_an_error(pytester):
+    pytester.makepyfile(
+        """
+        import torch, explain
+        def test_one(trace_regression):
+            trace_regression.check(explain.Trace({"x": torch.ones(1)}), "shared")
+        def test_two(trace_regression):
+            trace_regression.check(explain.Trace({"x": torch.ones(1)}), "shared")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--trace-update")
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["*shared.safetensors is already checked by test_two_tests_sharing_a_fixture_is_an_error.py::test_one*"])
+
