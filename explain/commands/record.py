@@ -1,5 +1,147 @@
-"""Placeholder until its issue lands: registers no commands yet."""
+"""``explain models``, ``explain record`` and ``explain show``.
+
+    $ explain models                                        # the book's models, one line each
+    $ explain record hello-lstm -o hello.safetensors        # the book's run, recorded
+    $ explain record mnist-cnn --image digit.png -o digit.safetensors
+    $ explain record resnet50 --filter 'layer_2.*' -o r.safetensors
+    $ explain record vgg16 --base-dim 64 -o vgg64.safetensors          # the large, untrained variant
+    $ explain record my_net.py:build -o mine.safetensors    # build() returns (model, inputs)
+    $ explain show hello.safetensors                        # the summary table
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from explain.cli import UsageError
 
 
 def register(subparsers) -> None:
-    return None
+    listing = subparsers.add_parser("models", help="list the book's models")
+    listing.set_defaults(handler=list_models)
+
+    record = subparsers.add_parser("record", help="record a book model (or FILE.py:FACTORY) into a trace file")
+    record.add_argument("model", help="a book model (see: explain models) or path/to/file.py:factory")
+    record.add_argument("-o", "--out", required=True, metavar="FILE", help="trace file to write (.safetensors)")
+    record.add_argument("--text", help="text the recurrent models read instead of their example")
+    record.add_argument("--image", metavar="FILE", help="an image file the CNNs read instead of their example")
+    record.add_argument("--filter", nargs="+", metavar="GLOB", help="record only names matching these globs")
+    record.add_argument("--base-dim", type=int, help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
+    record.add_argument("--image-size", type=int, help="VGG input size, 224 or 32; untrained")
+    record.add_argument("--untrained", action="store_true", help="seeded initial weights instead of the trained ones")
+    record.set_defaults(handler=record_command)
+
+    show = subparsers.add_parser("show", help="print a trace file's summary table")
+    show.add_argument("trace", metavar="FILE", help="a trace file")
+    show.set_defaults(handler=show_command)
+
+
+def list_models(args) -> int:
+    from explain.models import catalogue
+
+    entries = catalogue()
+    width = max(map(len, entries))
+    for name, description in entries.items():
+        print(f"{name.ljust(width)}  {description}")
+    return 0
+
+
+def record_command(args) -> int:
+    import explain
+
+    if ":" in args.model and args.model.split(":", 1)[0].endswith(".py"):
+        if any(value is not None for value in (args.text, args.image, args.base_dim, args.image_size)) or args.untrained:
+            raise UsageError("--text, --image, --base-dim, --image-size and --untrained apply to book models only")
+        model, inputs = _from_factory(args.model)
+        trace = explain.record(model, *inputs, names=args.filter)
+    else:
+        trace = _book_example(args).record(names=args.filter)
+    path = trace.save(args.out)
+    print(f"wrote {len(trace)} tensors to {path}")
+    return 0
+
+
+def show_command(args) -> int:
+    import explain
+
+    trace = explain.load(args.trace)
+    print(trace.summary())
+    for message in trace.meta.get("unseen", []):
+        print(f"unseen: {message}")
+    return 0
+
+
+def _book_example(args):
+    from explain import models
+
+    options = {key: value for key, value in (("base_dim", args.base_dim), ("image_size", args.image_size)) if value is not None}
+    if args.model not in models.catalogue():
+        raise UsageError(f"unknown model {args.model!r}; see: explain models (or give path/to/file.py:factory)")
+    probe = models.load(args.model, trained=False, **_checked(args.model, options))
+    image = None
+    if args.image is not None:
+        if probe.tokens is not None:
+            raise UsageError(f"{args.model} reads text, not images (use --text)")
+        image = read_image(args.image, tuple(probe.inputs[0].shape[1:]))
+    elif args.text is not None and probe.tokens is None:
+        raise UsageError(f"{args.model} reads images, not text (use --image)")
+    try:
+        return models.load(args.model, trained=not args.untrained, text=args.text, image=image, **options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _checked(name: str, options: dict[str, Any]) -> dict[str, Any]:
+    from explain import models
+
+    accepted = models.MODELS[name].options
+    unknown = [key.replace("_", "-") for key in options if key not in accepted]
+    if unknown:
+        raise UsageError(f"{name} has no --{', --'.join(unknown)} option")
+    return options
+
+
+def read_image(path: str, shape: tuple[int, int, int]) -> torch.Tensor:
+    """An image file as a [1, C, H, W] tensor in [0, 1], converted and resized to ``shape`` (C, H, W)."""
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise UsageError("--image needs Pillow: pip install pillow") from None
+    channels, height, width = shape
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
+            data = torch.tensor(list(image.getdata()), dtype=torch.float32)
+    except FileNotFoundError:
+        raise
+    except (UnidentifiedImageError, OSError) as error:
+        raise UsageError(f"{path}: not a readable image ({error})") from None
+    return (data / 255.0).view(height, width, channels).permute(2, 0, 1).unsqueeze(0)
+
+
+def _from_factory(spec: str) -> tuple[torch.nn.Module, tuple]:
+    """Import ``path/to/file.py`` and call ``factory()``; it must return (model, inputs)."""
+    file, _, factory_name = spec.rpartition(":")
+    path = Path(file)
+    if not path.is_file():
+        raise UsageError(f"{file}: no such file")
+    module_spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        module_spec.loader.exec_module(module)
+    finally:
+        sys.path.pop(0)
+    factory = getattr(module, factory_name, None)
+    if not callable(factory):
+        raise UsageError(f"{file} has no function {factory_name!r}")
+    made = factory()
+    if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)):
+        raise UsageError(f"{spec} must return (model, inputs), got {type(made).__name__}")
+    model, inputs = made
+    return model, inputs if isinstance(inputs, (tuple, list)) else (inputs,)
