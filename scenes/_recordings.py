@@ -64,3 +64,52 @@ def rnn_versus_lstm_trace(*, text: str = TEXT) -> Trace:
     lstm = gradient_trace("char-lstm", text=text, loss_at="last")
     meta = {key: rnn.meta[key] for key in ("tokens", "targets", "loss") if key in rnn.meta}
     return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta=meta)
+
+
+def char_flow_trace(model: str = "char-lstm", *, text: str = TEXT, prime: str = "Beautiful is", length: int = 12) -> Trace:
+    """Teacher forcing and free-running generation of a char model, as the scene char-flow reads them.
+
+    The teacher-forced pass reads ``text[:-1]`` one character per call (recorded: the RNN's states
+    under ``rnn.l{k}.fwd.*``); then the model reads ``prime`` and generates ``length`` characters,
+    each time feeding its most likely next character back in. Added tensors (indices into
+    ``meta["vocab"]``): ``teacher.input``, ``teacher.target`` [T], ``teacher.logits`` [T, V];
+    ``free.input``, ``free.output`` [G], ``free.logits`` [G, V], and the generated steps' states
+    ``free.rnn.l{k}.fwd.h``. ``meta["prime"]`` is the prime.
+    """
+    from explain import models
+    from explain.models.data import PRINTABLE, printable_indices
+
+    example = models.load(model, text=text[:-1])
+    trace = example.record()
+    trace["teacher.input"] = printable_indices(text[:-1])
+    trace["teacher.target"] = printable_indices(text[1:])
+    trace["teacher.logits"] = trace.output[0].reshape(len(text) - 1, -1).detach()
+    generation = _generate(example.model, printable_indices(prime), length)
+    for name, tensor in prefixed(generation, "free").items():
+        trace[name] = tensor
+    trace.meta.update(vocab=PRINTABLE, prime=prime, targets=list(text[1:]))
+    return trace
+
+
+@torch.no_grad()
+def _generate(model, prime: torch.Tensor, length: int) -> Trace:
+    """Read ``prime``, then feed back the most likely character ``length`` times, recording those steps.
+
+    The trace holds the generated steps' states (``rnn.l{k}.fwd.h`` …) and ``input``, ``output``,
+    ``logits`` per generated step.
+    """
+    from explain import record
+
+    hidden = model.init_hidden()
+    for index in prime[:-1]:
+        _, hidden = model(index.view(1), hidden)
+    current, inputs, outputs, logits = prime[-1], [], [], []
+    with record(model) as trace:
+        for _ in range(length):
+            step_logits, hidden = model(current.view(1), hidden)
+            inputs.append(current)
+            current = step_logits[0].argmax()
+            outputs.append(current)
+            logits.append(step_logits[0])
+    trace["input"], trace["output"], trace["logits"] = torch.stack(inputs), torch.stack(outputs), torch.stack(logits)
+    return trace

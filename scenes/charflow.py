@@ -1,0 +1,250 @@
+"""Figure 7: characters → one-hot → embedding → RNN → decoder; teacher forcing, then generation.
+
+    $ explain render char-flow --still
+    $ explain render char-flow --trace char-flow.safetensors --lang ko --option steps=0-3
+
+The scene reads what a char model did, recorded by ``scenes._recordings.char_flow_trace`` (the
+default): ``teacher.input``, ``teacher.target`` [T] and ``teacher.logits`` [T, V] of a teacher-forced
+pass, ``free.input``, ``free.output`` [G] and ``free.logits`` [G, V] of a free-running generation
+(indices into ``meta["vocab"]``), and the states ``{q}.l{k}.fwd.h`` of the teacher-forced pass.
+Options: ``steps`` (teacher-forced steps, default "0-4"), ``generated`` (how many generated steps,
+default 5).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Text, VGroup, VMobject
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.captions import fitted_caption, recaption
+from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link
+from explain.draw.recurrent_values import (
+    MissingValues,
+    describe_indices,
+    find_recurrent,
+    hidden_states,
+    kind_of,
+    layers_of,
+    parse_indices,
+    recurrent_name,
+)
+from explain.draw.strip import ScaleBar, ValueStrip, show_token
+from explain.trace import Trace
+from scenes import SceneSpec
+
+SCENES = [
+    SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm"),
+]
+
+NEEDED = ("teacher.input", "teacher.target", "teacher.logits", "free.input", "free.output", "free.logits")
+MAX_COLUMNS = 6
+STATE_UNITS = 6
+
+
+def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything char-flow shows, from the trace: characters, one-hot rows, predictions, states.
+
+    ``teacher`` / ``free`` hold per-step ``inputs``, ``outputs`` (the most likely next character),
+    ``probabilities`` (its softmax probability) and, for teacher forcing, ``targets``.
+    """
+    options = options or {}
+    missing = [name for name in NEEDED if name not in trace]
+    vocab = trace.meta.get("vocab")
+    if missing or not vocab:
+        what = ", ".join(missing) if missing else "meta['vocab']"
+        raise MissingValues(f"char-flow needs {what}: record with scenes._recordings.char_flow_trace (explain render char-flow does by default)")
+    teacher_total = int(trace["teacher.input"].shape[0])
+    steps = parse_indices(options.get("steps"), list(range(min(5, teacher_total))), what="steps")
+    generated = int(options.get("generated", min(5, int(trace["free.input"].shape[0]))))
+    if len(steps) > MAX_COLUMNS or not 1 <= generated <= MAX_COLUMNS:
+        raise MissingValues(f"char-flow shows 1 to {MAX_COLUMNS} steps of each kind")
+    bad = [t for t in steps if not 0 <= t < teacher_total]
+    if bad or generated > trace["free.input"].shape[0]:
+        raise MissingValues(f"the trace has {teacher_total} teacher-forced and {trace['free.input'].shape[0]} generated steps")
+    teacher = _steps(trace, "teacher", steps, vocab)
+    teacher["targets"] = [vocab[int(trace["teacher.target"][t])] for t in steps]
+    free = _steps(trace, "free", list(range(generated)), vocab)
+    rows = sorted({vocab.index(ch) for ch in teacher["inputs"]})
+    module = find_recurrent(trace, "h", what="char-flow")
+    layer = layers_of(trace, module)[-1]
+    units = list(range(min(STATE_UNITS, int(trace[recurrent_name(module, layer, "h")].shape[-1]))))
+    return {
+        "steps": steps,
+        "teacher": teacher,
+        "free": free,
+        "prime": str(trace.meta.get("prime", "")),
+        "vocab_size": len(vocab),
+        "one_hot_rows": [vocab[i] for i in rows],
+        "one_hot": [[1.0 if vocab[i] == ch else 0.0 for i in rows] for ch in teacher["inputs"]],
+        "kind": kind_of(trace, module).upper(),
+        "layers": len(layers_of(trace, module)),
+        "state_layer": layer,
+        "state_units": units,
+        "state_units_total": int(trace[recurrent_name(module, layer, "h")].shape[-1]),
+        "states": hidden_states(trace, module, layer, steps=steps, units=units),
+        "free_states": _free_states(trace, module, layer, generated, units),
+    }
+
+
+def _free_states(trace: Trace, module: str, layer: int, generated: int, units: list[int]) -> list[list[float]] | None:
+    """The generated steps' states (``free.{module}.l{k}.fwd.h``), or None if the trace lacks them."""
+    free_module = f"free.{module}" if module else "free"
+    if recurrent_name(free_module, layer, "h") not in trace:
+        return None
+    return hidden_states(trace, free_module, layer, steps=list(range(generated)), units=units)
+
+
+def _steps(trace: Trace, prefix: str, steps: list[int], vocab: str) -> dict[str, list]:
+    logits = trace[f"{prefix}.logits"].detach().float()[steps]
+    probabilities = torch.softmax(logits, dim=-1)
+    best = probabilities.argmax(dim=-1)
+    return {
+        "inputs": [vocab[int(trace[f"{prefix}.input"][t])] for t in steps],
+        "outputs": [vocab[int(i)] for i in best],
+        "probabilities": [float(probabilities[row, int(i)]) for row, i in enumerate(best)],
+    }
+
+
+# vertical layout of one column: input tile, embedding, RNN, decoder, output, target
+ROW_Y = {"input": -2.45, "embedding": -1.45, "rnn": -0.3, "decoder": 0.85, "output": 1.8, "target": 2.55}
+
+
+class CharFlowScene(TraceScene):
+    """One-hot characters, a teacher-forced pass with the model's predictions, then generation."""
+
+    default_model = "char-lstm"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        from scenes._recordings import char_flow_trace
+
+        return char_flow_trace()
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        try:
+            flow_values(trace, options)
+        except MissingValues as error:
+            raise SceneInputError(str(error)) from None
+
+    def construct(self) -> None:
+        values = flow_values(self.trace, self.options)
+        self.shown = values
+        title = self.text("Characters in, characters out", "글자가 들어가고, 글자가 나온다", size=32).to_edge(UP, buff=0.2)
+        self.add(title)
+        one_hot = self._one_hot(values).move_to(LEFT * 5.25 + UP * 0.55)
+        legend = self._legend(values).move_to(LEFT * 5.25 + DOWN * 2.2)
+        caption = fitted_caption(self, "Each character becomes a one-hot vector: a single 1 in its row of the vocabulary.",
+                                 "글자 하나는 원-핫 벡터가 된다: 어휘에서 자기 자리에만 1.")
+        if not self.is_still:
+            self.play(FadeIn(one_hot), FadeIn(caption), FadeIn(legend), run_time=0.6)
+            self.pause()
+            teacher = self._columns(values, values["teacher"], teacher=True)
+            self.play(*[FadeIn(part) for part in teacher["static"]],
+                      recaption(self, caption, "Teacher forcing: every step reads the TRUE previous character; the target is the next one.",
+                                "교사 강요: 매 단계 실제 이전 글자를 읽고, 목표는 다음 글자다."),
+                      run_time=0.8)
+            self.play(*[FadeIn(part) for part in teacher["results"]], run_time=0.6)
+            self.pause()
+            self.play(FadeOut(teacher["static"]), FadeOut(teacher["results"]), run_time=0.4)
+        else:
+            self.add(one_hot, caption, legend)
+        free = self._columns(values, values["free"], teacher=False)
+        self.play(*[FadeIn(part) for part in free["static"]], *[FadeIn(part) for part in free["results"]],
+                  recaption(self, caption, "Generation: the most likely character is fed back as the next input.",
+                            "생성: 가장 그럴듯한 글자를 다음 입력으로 되먹인다."),
+                  run_time=0.8)
+        self.play(*[Create(path) for path in free["feedback"]], run_time=0.6)
+        self.pause()
+
+    def _one_hot(self, values: dict[str, Any]) -> VGroup:
+        columns = VGroup()
+        for index, (char, row) in enumerate(zip(values["teacher"]["inputs"], values["one_hot"])):
+            strip = ValueStrip(row, scale="sigmoid", cell=0.26, vertical=True, show_values=True, digits=0,
+                               labels=values["one_hot_rows"] if index == 0 else None)
+            head = TokenTile(char, side=0.4)
+            columns.add(VGroup(head, strip).arrange(DOWN, buff=0.12, aligned_edge=RIGHT))
+        columns.arrange(RIGHT, buff=0.12, aligned_edge=DOWN)
+        note = self.text(
+            f"rows {', '.join(show_token(c) for c in values['one_hot_rows'])} of {values['vocab_size']}",
+            f"{values['vocab_size']}개 중 {', '.join(show_token(c) for c in values['one_hot_rows'])} 행",
+            size=16, color=theme.MUTED,
+        )
+        heading = self.text("one-hot", "원-핫", size=22)
+        return VGroup(heading, columns, note).arrange(DOWN, buff=0.18)
+
+    def _columns(self, values: dict[str, Any], run: dict[str, list], *, teacher: bool) -> dict[str, VGroup]:
+        count = len(run["inputs"])
+        spacing = min(1.75, 8.6 / count)
+        left = -2.6 + spacing / 2
+        static, results, feedback = VGroup(), VGroup(), VGroup()
+        row_labels = VGroup(*[
+            self.text(en, ko, size=16, color=theme.MUTED).move_to(RIGHT * (left - spacing / 2 - 0.35) + UP * ROW_Y[row])
+            for row, en, ko in (("input", "input", "입력"), ("embedding", "embed", "임베딩"),
+                                ("rnn", values["kind"], values["kind"]), ("decoder", "decode", "디코더"),
+                                ("output", "next (p)", "다음 (확률)"))
+        ])
+        static.add(row_labels)
+        rnn_boxes, output_tiles, input_tiles = [], [], []
+        for index in range(count):
+            x = left + index * spacing
+            tile = TokenTile(run["inputs"][index], side=0.5).move_to(RIGHT * x + UP * ROW_Y["input"])
+            embedding = ModuleBox("Embedding", width=1.3, height=0.45, size=16, fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["embedding"])
+            states = values["states"] if teacher else values["free_states"]
+            rnn = self._rnn_box(values, states[index] if states else None).move_to(RIGHT * x + UP * ROW_Y["rnn"])
+            decoder = ModuleBox("Linear", width=1.3, height=0.45, size=16, fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["decoder"])
+            static.add(tile, embedding, rnn, decoder, link(tile, embedding), link(embedding, rnn), link(rnn, decoder))
+            output = self._prediction(run["outputs"][index], run["probabilities"][index],
+                                      run["targets"][index] if teacher else None)
+            output.shift(RIGHT * x + UP * ROW_Y["output"] - output[0].get_center())
+            results.add(output, link(decoder, output[0]))
+            if teacher:
+                target = VGroup(self.text("target", "목표", size=14, color=theme.MUTED),
+                                Text(show_token(run["targets"][index]), font=theme.MONO_FONT, font_size=22, color=theme.INK))
+                static.add(target.arrange(RIGHT, buff=0.08).move_to(RIGHT * x + UP * ROW_Y["target"]))
+            rnn_boxes.append(rnn)
+            output_tiles.append(output[0])
+            input_tiles.append(tile)
+        for before, after in zip(rnn_boxes, rnn_boxes[1:]):
+            static.add(link(before, after))
+        if not teacher:
+            for output, tile in zip(output_tiles, input_tiles[1:]):
+                feedback.add(_elbow(output, tile))
+            prime = self.text(f"prime “{values['prime']}” → generated “{''.join(run['outputs'])}”",
+                              f"시작 “{values['prime']}” → 생성 “{''.join(run['outputs'])}”", size=20)
+            static.add(prime.move_to(UP * 2.95 + RIGHT * 1.6))
+        return {"static": static, "results": results, "feedback": feedback}
+
+    def _legend(self, values: dict[str, Any]) -> VGroup:
+        units = describe_indices(values["state_units"], values["state_units_total"])
+        note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
+        return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
+
+    def _rnn_box(self, values: dict[str, Any], state: list[float] | None) -> VGroup:
+        box = ModuleBox(f"{values['kind']} ×{values['layers']}", width=1.3, height=0.75, size=16)
+        if state is not None:
+            strip = ValueStrip(state, scale="tanh", cell=0.17)
+            VGroup(box.label, strip).arrange(DOWN, buff=0.06).move_to(box.box)
+            box.add(strip)
+        return box
+
+    def _prediction(self, char: str, probability: float, target: str | None) -> VGroup:
+        right = target is None or char == target
+        fill = theme.BACKGROUND if target is None else (theme.value_color(0.6, "sigmoid") if right else theme.POINTWISE_FILL)
+        tile = TokenTile(char, side=0.5, fill=fill)
+        note = Text(f"{probability:.2f}", font=theme.MONO_FONT, font_size=14, color=theme.MUTED).next_to(tile, RIGHT, buff=0.06)
+        return VGroup(tile, note)
+
+
+def _elbow(output: VGroup, tile: VGroup) -> VGroup:
+    """The feedback path from an output tile, over the top and down between columns, into the next input."""
+    middle_x = (output.get_center()[0] + tile.get_center()[0]) / 2
+    start = output.get_top()
+    top = start[1] + 0.2
+    corners = [start, [start[0], top, 0], [middle_x, top, 0], [middle_x, tile.get_y(), 0]]
+    path = VMobject(stroke_color=theme.HIGHLIGHT, stroke_width=2.5).set_points_as_corners(corners)
+    return VGroup(path, arrow_between(corners[-1], tile.get_left(), color=theme.HIGHLIGHT, stroke=2.5, buff=0.02))

@@ -1,0 +1,197 @@
+"""Figure 3: the vanishing gradient: tanh and its slope, shrinking products, then RNN vs LSTM for real.
+
+    $ explain render vanishing-gradient --still
+    $ explain render vanishing-gradient --trace rnn-vs-lstm.safetensors --lang ko
+
+The scene reads one nn.RNN and one nn.LSTM recorded with ``grads=True`` on the same sequence
+(names ``{q}.l{k}.fwd.h`` and ``{q}.l{k}.fwd.grad_h``; the first module of each kind is used).
+With no trace it records the book's char-RNN and char-LSTM on a line of the Zen of Python with
+the loss at the last step only, so ||dL/dhₜ|| shows how far back the error reaches.
+Option: ``layer`` (default: the top layer of each model).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from manim import DOWN, LEFT, RIGHT, UP, Axes, Create, Dot, FadeIn, FadeOut, Text, VGroup, np
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.captions import fitted_caption, recaption
+from explain.draw.graphs import LogBars
+from explain.draw.recurrent_values import (
+    MissingValues,
+    find_recurrent,
+    grad_norms,
+    hidden_states,
+    layers_of,
+    recurrent_name,
+    step_labels,
+)
+from explain.trace import Trace
+from scenes import SceneSpec
+
+SCENES = [
+    SceneSpec(
+        "vanishing-gradient",
+        "VanishingGradientScene",
+        "tanh and its slope, then real ||dL/dh_t|| of an RNN beside an LSTM (figure 3)",
+        "char-rnn",
+    ),
+]
+
+#: how many of the last steps the product table walks back through
+PRODUCT_ROWS = 6
+
+
+def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The numbers of the figure: per-step ||dL/dhₜ|| of the RNN and the LSTM, and tanh′ factors.
+
+    ``slopes[t]`` is the mean over units of 1 − hₜ² of the RNN's layer (tanh′ at its real states);
+    ``products[k]`` multiplies the last k of them (from the last step backwards; ``products[0]`` is 1).
+    """
+    options = options or {}
+    rnn = find_recurrent(trace, "grad_h", kind="rnn", what="vanishing-gradient")
+    lstm = find_recurrent(trace, "grad_h", kind="lstm", what="vanishing-gradient")
+    layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
+    norms = {kind: grad_norms(trace, module, layers[module]) for kind, module in (("rnn", rnn), ("lstm", lstm))}
+    if len(norms["rnn"]) != len(norms["lstm"]):
+        raise MissingValues(
+            f"the RNN and the LSTM read sequences of different lengths ({len(norms['rnn'])} vs {len(norms['lstm'])})"
+        )
+    steps = len(norms["rnn"])
+    units = range(trace[recurrent_name(rnn, layers[rnn], "h")].shape[-1])
+    states = hidden_states(trace, rnn, layers[rnn], steps=range(steps), units=units)
+    slopes = [float(np.mean([1.0 - h * h for h in row])) for row in states]
+    products = [1.0]
+    for t in range(steps - 1, -1, -1):
+        products.append(products[-1] * slopes[t])
+    return {
+        "modules": {"rnn": rnn, "lstm": lstm},
+        "layers": {"rnn": layers[rnn], "lstm": layers[lstm]},
+        "norms": norms,
+        "slopes": slopes,
+        "products": products,
+        "tokens": step_labels(trace, steps),
+    }
+
+
+def _layer(trace: Trace, module: str, options: dict[str, Any]) -> int:
+    layers = layers_of(trace, module, "grad_h")
+    layer = int(options.get("layer", layers[-1]))
+    if layer not in layers:
+        raise MissingValues(f"layer {layer} has no gradients; {module or 'the module'} has grad_h for layers {layers}")
+    return layer
+
+
+class VanishingGradientScene(TraceScene):
+    """tanh and 1 − tanh²; the gradient multiplied by slopes below 1; RNN vs LSTM ||dL/dhₜ||."""
+
+    default_model = "char-rnn"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        from scenes._recordings import rnn_versus_lstm_trace
+
+        return rnn_versus_lstm_trace()
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        try:
+            gradient_values(trace, options)
+        except MissingValues as error:
+            raise SceneInputError(str(error)) from None
+
+    def construct(self) -> None:
+        values = gradient_values(self.trace, self.options)
+        self.shown = values
+        title = self.text("The vanishing gradient", "기울기 소실", size=34).to_edge(UP, buff=0.25)
+        self.add(title)
+        caption = fitted_caption(self, "tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
+                                 "tanh는 입력을 눌러 담는다; 기울기 1 − tanh²는 x = 0에서 최대 1, 나머지에선 작다.")
+        if not self.is_still:
+            curves = self._curves().move_to(LEFT * 3.3 + DOWN * 0.2)
+            self.play(Create(curves), FadeIn(caption), run_time=1.0)
+            self.pause()
+            table = self._products(values).move_to(RIGHT * 3.6 + DOWN * 0.1)
+            self.play(
+                recaption(self, caption, "One step back multiplies the gradient by W_hhᵀ·(1 − hₜ²): slopes below 1, step after step.",
+                          "한 단계 거슬러 갈 때마다 W_hhᵀ·(1 − hₜ²)를 곱한다: 1보다 작은 값이 계속 곱해진다."),
+                run_time=0.4,
+            )
+            for row in table:
+                self.play(FadeIn(row, shift=DOWN * 0.1), run_time=0.3)
+            self.pause()
+            self.play(FadeOut(curves), FadeOut(table), run_time=0.4)
+        else:
+            self.add(caption)
+        chart, heading = self._comparison(values)
+        self.play(
+            FadeIn(heading), FadeIn(chart),
+            recaption(self, caption, "Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
+                      "마지막 단계 손실의 실제 ‖∂L/∂hₜ‖: 장기 기억(셀 상태)을 더하면 → LSTM."),
+            run_time=0.8,
+        )
+        self.pause()
+
+    def _curves(self) -> VGroup:
+        axes = Axes(
+            x_range=[-3, 3, 1], y_range=[-1.2, 1.2, 0.5], x_length=5.6, y_length=3.8,
+            axis_config={"color": theme.MUTED, "include_numbers": False, "include_tip": False},
+        )
+        tanh = axes.plot(np.tanh, color=theme.POSITIVE, stroke_width=4)
+        slope = axes.plot(lambda x: 1 - np.tanh(x) ** 2, color=theme.HIGHLIGHT, stroke_width=4)
+        tanh_label = Text("tanh(x)", font=theme.FONT, font_size=22, color=theme.POSITIVE).next_to(axes.c2p(2.2, 1.0), UP, buff=0.12)
+        slope_label = Text("1 − tanh²(x)", font=theme.FONT, font_size=22, color=theme.HIGHLIGHT).next_to(axes.c2p(1.4, 0.3), UP + RIGHT, buff=0.1)
+        peak = Dot(axes.c2p(0, 1), color=theme.HIGHLIGHT, radius=0.07)
+        peak_label = self.text("1 at x = 0", "x = 0에서 1", size=18, color=theme.HIGHLIGHT).next_to(axes.c2p(0, 1.2), UP, buff=0.05)
+        ticks = VGroup(
+            *[Text(text, font=theme.MONO_FONT, font_size=16, color=theme.MUTED).next_to(axes.c2p(0, y), LEFT, buff=0.1)
+              for text, y in (("1", 1), ("−1", -1))],
+            *[Text(text, font=theme.MONO_FONT, font_size=16, color=theme.MUTED).next_to(axes.c2p(x, 0), DOWN, buff=0.1)
+              for text, x in (("−3", -3), ("3", 3))],
+        )
+        return VGroup(axes, tanh, slope, tanh_label, slope_label, peak, peak_label, ticks)
+
+    def _products(self, values: dict[str, Any]) -> VGroup:
+        slopes, products, tokens = values["slopes"], values["products"], values["tokens"]
+        last = len(slopes) - 1
+        header = self.text("step · mean(1 − hₜ²) · product so far", "단계 · 평균(1 − hₜ²) · 누적 곱", size=20, color=theme.MUTED)
+        rows = [header]
+        steps_back = list(range(1, min(PRODUCT_ROWS - 1, last + 1) + 1))
+        if steps_back[-1] != last + 1:
+            steps_back.append(last + 1)
+        for back in steps_back:
+            if back > 1 and back - 1 not in steps_back:
+                rows.append(Text("  ⋮", font=theme.MONO_FONT, font_size=20, color=theme.MUTED))
+            t = last + 1 - back
+            line = f"t={t:<3d} × {slopes[t]:.3f}  = {products[back]:.2e}"
+            rows.append(Text(line, font=theme.MONO_FONT, font_size=20, color=theme.INK))
+        note = self.text(f"RNN layer {values['layers']['rnn']}, real hₜ", f"RNN {values['layers']['rnn']}층, 실제 hₜ", size=16,
+                         color=theme.MUTED)
+        return VGroup(*rows, note).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
+
+    def _comparison(self, values: dict[str, Any]) -> tuple[LogBars, VGroup]:
+        norms, tokens = values["norms"], values["tokens"]
+        chart = LogBars(
+            [(self.say(f"RNN, layer {values['layers']['rnn']}", f"RNN, {values['layers']['rnn']}층"), norms["rnn"], theme.GRADIENT),
+             (self.say(f"LSTM, layer {values['layers']['lstm']}", f"LSTM, {values['layers']['lstm']}층"), norms["lstm"], theme.POSITIVE)],
+            labels=tokens, width=11.0, height=3.8,
+        ).move_to(DOWN * 0.35 + RIGHT * 0.45)
+        first, last = 0, len(tokens) - 1
+        summary = self.text(
+            f"‖∂L/∂h₀‖ / ‖∂L/∂h_last‖:  RNN {_ratio(norms['rnn'], first, last)}   LSTM {_ratio(norms['lstm'], first, last)}",
+            f"‖∂L/∂h₀‖ / ‖∂L/∂h_끝‖:  RNN {_ratio(norms['rnn'], first, last)}   LSTM {_ratio(norms['lstm'], first, last)}",
+            size=20,
+        )
+        heading = VGroup(self.text("‖∂L/∂hₜ‖ per step, log scale", "단계별 ‖∂L/∂hₜ‖ (로그 눈금)", size=24), summary)
+        heading.arrange(DOWN, buff=0.1).next_to(chart, UP, buff=0.2)
+        return chart, heading
+
+
+def _ratio(norms: list[float], first: int, last: int) -> str:
+    """ "3.2e-05": how much of the last step's gradient norm is left at the first step."""
+    if norms[last] == 0:
+        return "—"
+    return f"{norms[first] / norms[last]:.1e}"
