@@ -67,6 +67,7 @@ class ValueDifference:
     where: str
     expected: float
     obtained: float
+    # where the difference starts, in the order the layer ran (a bwd layer runs from the last step)
     first_step: int | None = None
 
     def describe(self) -> str:
@@ -268,7 +269,7 @@ def _compare_values(
     flat_index = int(torch.where(beyond, deviation, torch.full_like(deviation, -1.0)).argmax())
     index = _unravel(flat_index, tuple(got.shape))
     time_axis = _has_time_axis(name, got.dim(), meta)
-    first_step = int(beyond.reshape(beyond.shape[0], -1).any(dim=1).nonzero()[0]) if time_axis else None
+    first_step = _first_step(name, beyond) if time_axis else None
     return ValueDifference(
         name=name,
         count=count,
@@ -281,6 +282,13 @@ def _compare_values(
         obtained=float(got.reshape(-1)[flat_index]),
         first_step=first_step,
     )
+
+
+def _first_step(name: str, beyond: torch.Tensor) -> int:
+    """The first time step beyond tolerance in the order the layer ran (a bwd layer runs from T-1 down)."""
+    steps = beyond.reshape(beyond.shape[0], -1).any(dim=1).nonzero().flatten()
+    parts = recurrent_parts(name)
+    return int(steps[-1] if parts is not None and parts["direction"] == "bwd" else steps[0])
 
 
 def describe_location(name: str, index: tuple[int, ...], meta: Mapping[str, Any] | None = None) -> str:

@@ -189,6 +189,15 @@ def test_a_single_perturbation_is_always_found_where_it_is(shape, seed, delta):
         assert value.first_step == index[0]
 
 
+def test_first_step_follows_the_direction_the_layer_ran():
+    expected = Trace({"gru.l0.fwd.h": torch.zeros(6, 1, 2), "gru.l0.bwd.h": torch.zeros(6, 1, 2)})
+    obtained = Trace({name: torch.zeros(6, 1, 2) for name in expected})
+    for name in expected:
+        obtained[name][[1, 4], 0, 0] = 1.0
+    forward, backward = compare_traces(obtained, expected).values
+    assert (forward.first_step, backward.first_step) == (1, 4)
+
+
 def test_cli_diff_exit_status_and_report(tmp_path, capsys):
     from explain.cli import main
 
