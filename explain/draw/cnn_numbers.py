@@ -220,7 +220,11 @@ def _child_with_output(trace: Trace, module: str, tensor: torch.Tensor) -> str |
         for name in trace.names()
         if name.startswith(module + ".") and "@" not in name and trace[name].shape == tensor.shape
     ]
-    for name in sorted(candidates, key=lambda n: n.count(".")):
+    ordered = sorted(candidates, key=lambda n: n.count("."))
+    for name in ordered:  # the recorder usually stores the very same tensor: no need to compare values
+        if trace[name].data_ptr() == tensor.data_ptr() and trace[name].stride() == tensor.stride():
+            return name
+    for name in ordered:
         if torch.equal(trace[name], tensor):
             return name
     return None

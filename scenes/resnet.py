@@ -1,0 +1,312 @@
+"""ResNet (figure 10): the residual idea, the book's bottleneck block with real maps, the stages.
+
+    explain render resnet --still                               # stages, bottleneck, the book's quirks
+    explain render resnet --option module=layer_3.3 --option step=2 --still
+
+Steps: (1) the idea: deeper plain stacks trained worse, so a block learns F(x) and adds x back;
+(2) a block of the book's ResNet-50 (``options["module"]``, default the first) with the real x,
+F(x), shortcut and sum maps and one pixel's addition in numbers; (3) the first block whose
+stride 2 changes the shape, its 1×1 projection shortcut drawn dotted; (4) the stages, with the
+downsampling block at the END of each stage, and the bottleneck's 1×1 → 3×3 → 1×1 channels.
+The book's quirks are drawn as its code runs: ReLU inside F before the addition and none after,
+and a 1×1 projection on every shortcut.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line, RoundedRectangle, Text, VGroup
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.cnn_numbers import Residual, residual, residual_modules, stages
+from explain.draw.cnn_parts import StackedMap, dismiss, fit_width, label_under, record_book_cnn, reveal, run_steps, set_caption
+from explain.draw.feature_maps import format_shape
+from explain.draw.layers import LayerBox
+from explain.draw.strip import format_value
+from explain.trace import Trace
+from scenes import SceneSpec
+
+SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
+
+
+def addition_at(trace: Trace, block: str) -> dict:
+    """One value of the block's addition: channel, pixel, F(x), shortcut and their recorded sum.
+
+    The channel is the one where the sum is strongest; the pixel, that channel's largest |sum|.
+    """
+    total = trace[f"{block}@sum"][0]
+    channel = int(total.abs().mean(dim=(1, 2)).argmax())
+    row, col = np.unravel_index(int(total[channel].abs().argmax()), total.shape[1:])
+    at = (channel, int(row), int(col))
+    return {
+        "channel": channel,
+        "pixel": (int(row), int(col)),
+        "fx": float(trace[f"{block}@fx"][0][at]),
+        "shortcut": float(trace[f"{block}@shortcut"][0][at]),
+        "sum": float(total[at]),
+    }
+
+
+def first_downsampling(trace: Trace) -> str | None:
+    """The first block whose stride (2) changes the map's size, if any."""
+    for name in residual_modules(trace):
+        if residual(trace, name).stride > 1:
+            return name
+    return None
+
+
+class ResNetScene(TraceScene):
+    """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
+
+    default_model = "resnet50"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        return record_book_cnn(cls.default_model)
+
+    @classmethod
+    def chosen_block(cls, trace: Trace, options: dict) -> str:
+        blocks = residual_modules(trace)
+        if not blocks:
+            raise SceneInputError("the resnet scene needs a trace with residual blocks (names like 'layer_2.0@sum')")
+        name = str(options.get("module", blocks[0]))
+        if name not in blocks:
+            raise SceneInputError(f"module {name!r} is not a residual block of this trace; choose one of {', '.join(blocks)}")
+        return name
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        name = cls.chosen_block(trace, options)
+        try:
+            residual(trace, name)
+        except (ValueError, KeyError) as error:
+            raise SceneInputError(f"the resnet scene cannot read {name!r}: {error}") from None
+
+    def construct(self):
+        self.check(self.trace, self.options)
+        self.block = residual(self.trace, self.chosen_block(self.trace, self.options))
+        self.shown: dict = {}
+        self.figure = None
+        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
+        self.add(self.title)
+        run_steps(self, [self.show_idea, self.show_block, self.show_downsampling, self.show_stages])
+
+    # -- step 1: the idea ---------------------------------------------------------------------
+
+    def show_idea(self) -> None:
+        dismiss(self, self.figure)
+        lines = VGroup(
+            self.text(
+                "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
+                "층을 더 쌓은 평범한 망이 얕은 망보다 학습이 더 안 됐다 (성능 저하),",
+                size=24,
+            ),
+            self.text(
+                "not from overfitting: even the training error grew (He et al., 2015).",
+                "과적합 때문이 아니다: 학습 오차부터 커졌다 (He 외, 2015).",
+                size=24,
+            ),
+            self.text(
+                "A residual block learns only the change F(x) and adds its input back: F(x) + x.",
+                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더한다: F(x) + x.",
+                size=24,
+            ),
+            self.text(
+                "If x is already right, F(x) → 0 is easy; gradients flow back through the +.",
+                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐른다.",
+                size=24,
+            ),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
+        fit_width(lines, 13).next_to(self.title, DOWN, buff=0.5)
+        schema = self.idea_schema().next_to(lines, DOWN, buff=0.5)
+        self.figure = Group(lines, schema)
+        reveal(self, lines)
+        reveal(self, schema)
+        set_caption(self, "The idea behind the residual block", "잔차 블록의 아이디어")
+
+    def idea_schema(self) -> VGroup:
+        """x → layer → ReLU → layer → (+) → ReLU, with x carried around the layers (the paper's form)."""
+        names = [self.say("layer", "층"), "ReLU", self.say("layer", "층")]
+        boxes = VGroup(
+            *[LayerBox(n, kind="pointwise" if n == "ReLU" else "conv", width=1.3, height=0.45, size=18) for n in names]
+        ).arrange(RIGHT, buff=0.5)
+        x = self.text("x", size=26).next_to(boxes, LEFT, buff=0.6)
+        plus = _plus().next_to(boxes, RIGHT, buff=0.5)
+        relu = LayerBox("ReLU", kind="pointwise", width=1.3, height=0.45, size=18).next_to(plus, RIGHT, buff=0.5)
+        out = self.text("ReLU(F(x) + x)", size=22).next_to(relu, RIGHT, buff=0.5)
+        arrows = VGroup(*[_arrow(a, b) for a, b in zip([x, *boxes, plus, relu], [*boxes, plus, relu, out])])
+        top = boxes.get_top()[1] + 0.45
+        around = VGroup(
+            Line(x.get_top() + UP * 0.05, [x.get_x(), top, 0], color=theme.INK, stroke_width=2.5),
+            Line([x.get_x(), top, 0], [plus.get_x(), top, 0], color=theme.INK, stroke_width=2.5),
+            Arrow([plus.get_x(), top, 0], plus.get_top(), buff=0, color=theme.INK, stroke_width=2.5, tip_length=0.14),
+        )
+        label = self.text("x", size=20, color=theme.MUTED).next_to(around[1], UP, buff=0.06)
+        f_brace = self.text("F(x)", size=20, color=theme.MUTED).next_to(boxes, DOWN, buff=0.12)
+        heading = self.text("the paper's block", "논문의 블록", size=20, color=theme.MUTED)
+        group = VGroup(boxes, x, plus, relu, out, arrows, around, label, f_brace)
+        return VGroup(heading.next_to(group, UP, buff=0.25), group)
+
+    # -- steps 2 and 3: a block with its real maps --------------------------------------------
+
+    def show_block(self) -> None:
+        self.show_residual(self.block)
+        set_caption(
+            self,
+            "The book's bottleneck: ReLU inside F(x), before the add; the shortcut is a 1×1 conv",
+            "책의 병목 블록: ReLU는 F(x) 안, 더하기 전에; 지름길은 1×1 합성곱",
+        )
+
+    def show_downsampling(self) -> None:
+        name = first_downsampling(self.trace)
+        if name is None:
+            set_caption(self, "No block of this trace changes the map size", "이 기록에는 크기를 줄이는 블록이 없다")
+            return
+        block = residual(self.trace, name)
+        self.show_residual(block)
+        set_caption(
+            self,
+            f"{name}: stride 2 halves the map, so the shortcut is a strided 1×1 projection (dotted)",
+            f"{name}: 스트라이드 2로 맵이 절반이 되어 지름길은 스트라이드 1×1 투영 (점선)",
+        )
+
+    def show_residual(self, block: Residual) -> None:
+        dismiss(self, self.figure)
+        figure = self.block_figure(block)
+        self.figure = figure
+        reveal(self, figure)
+
+    def body_boxes(self, block: Residual) -> VGroup:
+        boxes = VGroup()
+        for conv in block.body_convs:
+            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
+            boxes.add(
+                LayerBox(f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n+ ReLU", kind="conv", width=1.75, height=0.75, size=17)
+            )
+        return boxes.arrange(RIGHT, buff=0.35)
+
+    def block_figure(self, block: Residual) -> Group:
+        values = addition_at(self.trace, block.name)
+        self.shown[block.name] = values
+        channel = values["channel"]
+        height = 1.35
+        x_map = StackedMap(self.trace[f"{block.name}@x"][0].numpy(), height=height)
+        parts = {
+            part: StackedMap(self.trace[f"{block.name}@{part}"][0].numpy(), channel=channel, height=height)
+            for part in ("fx", "shortcut", "sum")
+        }
+        body = self.body_boxes(block)
+        plus = _plus()
+        top = Group(x_map, body, parts["fx"], plus, parts["sum"]).arrange(RIGHT, buff=0.45)
+        fit_width(top, 13.2).next_to(self.title, DOWN, buff=0.55)
+        dotted = block.stride > 1
+        conv = block.shortcut_conv
+        name = block.shortcut.rpartition(".")[2] if block.shortcut else "identity"
+        if conv is not None:
+            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
+            text = f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n{name}"
+        else:
+            text = name
+        shortcut_box = LayerBox(text, kind="conv" if conv is not None else "data", width=2.2, height=0.75, size=17)
+        shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
+        parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
+        labels = VGroup(
+            label_under(x_map, f"x {format_shape(block.shapes['x'])}", size=15),
+            label_under(parts["fx"], f"F(x) {format_shape(block.shapes['fx'])}", size=15),
+            label_under(parts["sum"], f"F(x) + s(x) {format_shape(block.shapes['sum'])}", size=15),
+            label_under(parts["shortcut"], f"s(x) {format_shape(block.shapes['shortcut'])}", size=15),
+        )
+        line = DashedLine if dotted else Line
+        style = {"color": theme.HIGHLIGHT if dotted else theme.INK, "stroke_width": 3}
+        corner = [x_map.get_x(), shortcut_box.get_y(), 0]
+        wires = VGroup(
+            *[_arrow(a, b) for a, b in zip([x_map, *body], [*body, parts["fx"]])],
+            _arrow(parts["fx"], plus),
+            _arrow(plus, parts["sum"]),
+            line([x_map.get_x(), labels[0].get_bottom()[1] - 0.05, 0], corner, **style),
+            line(corner, shortcut_box.get_left(), **style),
+            line(shortcut_box.get_right(), parts["shortcut"].get_left(), **style),
+            line(parts["shortcut"].get_right(), [plus.get_x(), shortcut_box.get_y(), 0], **style),
+            Arrow([plus.get_x(), shortcut_box.get_y(), 0], plus.get_bottom(), buff=0, tip_length=0.14, **style),
+        )
+        row, col = values["pixel"]
+        sum_text = self.text(
+            f"{block.name}, channel {channel}, pixel ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
+            f" = {format_value(values['sum'], 3)}   — no ReLU after the add (as the book's code)",
+            f"{block.name}, 채널 {channel}, 픽셀 ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
+            f" = {format_value(values['sum'], 3)}   — 더한 뒤 ReLU 없음 (책의 코드대로)",
+            size=19,
+        )
+        fit_width(sum_text, 13.2).next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
+        marks = VGroup(*[parts[p].front.pixel_rect(row, col) for p in ("fx", "shortcut", "sum")])
+        return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, sum_text)
+
+    # -- step 4: stages and the bottleneck ----------------------------------------------------
+
+    def show_stages(self) -> None:
+        dismiss(self, self.figure)
+        grouped = stages(self.trace)
+        self.shown["stages"] = {name: [b.name for b in blocks] for name, blocks in grouped.items()}
+        columns = Group()
+        for name, blocks in grouped.items():
+            squares = VGroup()
+            for block in blocks:
+                down = block.stride > 1
+                square = RoundedRectangle(corner_radius=0.06, width=0.55, height=0.55, stroke_width=2)
+                square.set_stroke(theme.HIGHLIGHT if down else theme.LAYER_STROKE)
+                square.set_fill(theme.HIGHLIGHT if down else theme.LAYER_FILL, opacity=0.9 if down else 1)
+                squares.add(square)
+            squares.arrange(RIGHT, buff=0.08)
+            heading = Text(name, font=theme.MONO_FONT, font_size=22, color=theme.INK).next_to(squares, UP, buff=0.12)
+            first, last = blocks[0], blocks[-1]
+            shape = label_under(squares, f"{format_shape(first.shapes['x'])}\n→ {format_shape(last.shapes['sum'])}", size=18)
+            columns.add(Group(heading, squares, shape))
+        columns.arrange(RIGHT, buff=0.6, aligned_edge=UP)
+        fit_width(columns, 13.2).next_to(self.title, DOWN, buff=0.45)
+        legend = VGroup(
+            _legend_square(theme.HIGHLIGHT),
+            self.text("stride-2 block: the book downsamples at the END of a stage (torchvision: at the start)",
+                      "스트라이드 2 블록: 책은 단계의 끝에서 줄인다 (torchvision은 처음에)", size=18),
+        ).arrange(RIGHT, buff=0.15)
+        fit_width(legend, 13).next_to(columns, DOWN, buff=0.35)
+        body = self.block.body_convs
+        bottleneck = self.text(
+            self.say("bottleneck F(x): ", "병목 F(x): ") + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
+            + self.say("   (compress, 3×3, expand)", "   (압축, 3×3, 확장)"),
+            size=21,
+        )
+        quirks = VGroup(
+            self.text("• ReLU comes before the addition, none after it", "• ReLU는 더하기 전에 있고, 더한 뒤에는 없다", size=19),
+            self.text(
+                "• every shortcut is a 1×1 projection: the book's check `x.size() is not out.size()` is always true",
+                "• 지름길은 모두 1×1 투영: 책의 검사 `x.size() is not out.size()`가 늘 참이다",
+                size=19,
+            ),
+            self.text("• no batch-norm", "• 배치 정규화 없음", size=19),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+        notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
+        fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
+        self.figure = Group(columns, legend, notes)
+        reveal(self, columns, legend)
+        reveal(self, notes)
+        set_caption(
+            self,
+            f"{sum(len(b) for b in grouped.values())} bottleneck blocks in {len(grouped)} stages, as the book's ResNet-50 runs them",
+            f"{len(grouped)}개 단계의 병목 블록 {sum(len(b) for b in grouped.values())}개, 책의 ResNet-50이 실행하는 그대로",
+        )
+
+
+def _plus() -> VGroup:
+    circle = Circle(radius=0.24, stroke_color=theme.POINTWISE_STROKE, stroke_width=2).set_fill(theme.POINTWISE_FILL, opacity=1)
+    return VGroup(circle, Text("+", font=theme.FONT, font_size=30, color=theme.INK).move_to(circle))
+
+
+def _arrow(start, end) -> Arrow:
+    return Arrow(start.get_right(), end.get_left(), buff=0.1, color=theme.MUTED, stroke_width=2.5, tip_length=0.14)
+
+
+def _legend_square(color) -> RoundedRectangle:
+    return RoundedRectangle(corner_radius=0.05, width=0.3, height=0.3, stroke_color=color, stroke_width=2).set_fill(color, opacity=0.9)
+
+
