@@ -40,6 +40,13 @@ SCENES = [SceneSpec("inception", "InceptionScene", "Inception: 1×1 convs, naive
 
 BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
 UNITS = 10
+MAX_CHANNELS = 8
+
+
+def strongest_channels(maps: np.ndarray, count: int) -> list[int]:
+    """The ``count`` channels with the largest mean |value|, in channel order (dead ReLU maps left out)."""
+    strength = np.abs(maps).reshape(maps.shape[0], -1).mean(axis=1)
+    return sorted(int(c) for c in np.argsort(-strength, kind="stable")[: min(count, maps.shape[0])])
 
 
 def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNITS) -> dict:
@@ -79,6 +86,9 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        channels = str(options.get("channels", 4))
+        if not channels.isdigit() or not 1 <= int(channels) <= MAX_CHANNELS:
+            raise SceneInputError(f"option channels (maps shown per branch) must be 1 to {MAX_CHANNELS}, got {channels!r}")
         name = cls.chosen_module(trace, options)
         try:
             found = inception(trace, name)
@@ -251,8 +261,9 @@ class InceptionScene(TraceScene):
         self.shown["branches"] = []
         for branch in module.branches:
             maps = self.trace[f"{module.name}@branch{branch.index}"][0].numpy()
-            count = min(self.channels_per_map, maps.shape[0])
-            grid = FeatureMapGrid(maps, channels=range(count), columns=2, map_height=0.85, lang=self.lang, label_size=16)
+            shown = strongest_channels(maps, self.channels_per_map)
+            rows = -(-len(shown) // 2)
+            grid = FeatureMapGrid(maps, channels=shown, columns=2, map_height=min(0.85, 2.0 / rows), lang=self.lang, label_size=16)
             kind = self.say("max-pool → 1×1", "풀링 → 1×1") if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)
             heading = self.text(f"branch {branch.index}: {kind}", f"가지 {branch.index}: {kind}", size=18, color=BRANCH_COLORS[branch.index])
             heading.next_to(grid, UP, buff=0.12)

@@ -19,6 +19,7 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, Block, conv_blocks, parameter_count, receptive_field, stack_versus_single
 from explain.draw.cnn_parts import (
     StackedMap,
+    animating,
     dismiss,
     fit_width,
     label_under,
@@ -137,9 +138,9 @@ class VGGScene(TraceScene):
 
     def show_stack(self) -> None:
         self.figure = self.stack()
-        if self.is_still:
+        if not animating(self):
             self.add(self.figure)
-        for card in [] if self.is_still else self.figure:
+        for card in self.figure if animating(self) else []:
             self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
         set_caption(self, 
             "Each block: 3×3 convs, then 2×2 max-pooling: channels double, resolution halves",

@@ -75,7 +75,7 @@ def conv_spec(trace: Trace, name: str) -> ConvSpec:
         name,
         in_channels=int(description["in_channels"]),
         out_channels=int(description["out_channels"]),
-        kernel=_pair(description["kernel_size"]),
+        kernel=_pair(description["kernel"] if "kernel" in description else description["kernel_size"]),
         stride=_pair(description.get("stride", 1)),
         padding=_pair(description.get("padding", 0)),
         groups=int(description.get("groups", 1)),
@@ -302,10 +302,11 @@ def inception(trace: Trace, name: str) -> Inception:
         choices = ", ".join(concat_modules(trace)) or "none"
         raise ValueError(f"{name!r} has no recorded concatenation (inception modules here: {choices})")
     modules = trace.meta.get("modules", {})
+    known = trace.meta.get("structure", {}).get(name, {}).get("branches", [])
     branches, index = [], 0
     while f"{name}@branch{index}" in trace:
         part = trace[f"{name}@branch{index}"]
-        module = _child_with_output(trace, name, part)
+        module = known[index] if index < len(known) and known[index] else _child_with_output(trace, name, part)
         inside = [] if module is None else [n for n in trace.names() if n.startswith(module + ".") or n == module]
         pooled = any("Pool" in str(modules.get(n, {}).get("type", "")) for n in inside)
         convs = [] if module is None else convs_under(trace, module)
@@ -355,8 +356,9 @@ def residual(trace: Trace, name: str) -> Residual:
     if missing:
         choices = ", ".join(residual_modules(trace)[:8]) or "none"
         raise ValueError(f"{name!r} lacks recorded residual parts {missing} (blocks here: {choices})")
-    body = _child_with_output(trace, name, trace[f"{name}@fx"])
-    shortcut = _child_with_output(trace, name, trace[f"{name}@shortcut"])
+    structure = trace.meta.get("structure", {}).get(name, {})
+    body = structure.get("body") or _child_with_output(trace, name, trace[f"{name}@fx"])
+    shortcut = structure.get("shortcut") or _child_with_output(trace, name, trace[f"{name}@shortcut"])
     modules = trace.meta.get("modules", {})
     shortcut_conv = conv_spec(trace, shortcut) if shortcut and is_conv(modules.get(shortcut, {})) else None
     return Residual(

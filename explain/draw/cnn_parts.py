@@ -141,9 +141,14 @@ def run_steps(scene, steps: Sequence[Callable[[], None]]) -> None:
         scene.pause()
 
 
+def animating(scene) -> bool:
+    """False in a still or while manim skips animations: then mobjects are added, not animated."""
+    return not (scene.is_still or scene.renderer.skip_animations)
+
+
 def reveal(scene, *mobjects, run_time: float = 0.5) -> None:
-    """Fade ``mobjects`` in; in a still just add them (no animation to compute)."""
-    if scene.is_still:
+    """Fade ``mobjects`` in; in a still (or when skipping) just add them (no animation to compute)."""
+    if not animating(scene):
         scene.add(*mobjects)
     else:
         scene.play(*[FadeIn(m) for m in mobjects], run_time=run_time)
@@ -152,7 +157,7 @@ def reveal(scene, *mobjects, run_time: float = 0.5) -> None:
 def dismiss(scene, *mobjects, run_time: float = 0.4) -> None:
     """Fade out whichever of ``mobjects`` are on screen (None and absent ones are skipped)."""
     present = [m for m in mobjects if m is not None and m in scene.mobjects]
-    if present and not scene.is_still:
+    if present and animating(scene):
         scene.play(*[FadeOut(m) for m in present], run_time=run_time)
     scene.remove(*present)
 
