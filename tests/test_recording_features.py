@@ -1,0 +1,214 @@
+"""Feature-map recording: outputs equal our own hooks' copies, structure parts add up, filters work."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch import nn
+
+import explain
+from explain.models.cnn import MNISTCNN
+from explain.models.googlenet import GoogLeNet
+from explain.models.resnet import ResNet
+from explain.models.vgg import VGG
+
+
+def hooked_outputs(model: nn.Module, *inputs) -> dict[str, torch.Tensor]:
+    """Every submodule's output as copied by our own hooks (the last call wins for shared ones)."""
+    copies: dict[str, torch.Tensor] = {}
+    handles = [
+        module.register_forward_hook(lambda m, a, out, name=name: copies.__setitem__(name, out.detach().clone()))
+        for name, module in model.named_modules()
+        if name
+    ]
+    with torch.no_grad():
+        model(*inputs)
+    for handle in handles:
+        handle.remove()
+    return copies
+
+
+def record(model, *inputs, **kwargs):
+    with torch.no_grad():
+        return explain.record(model, *inputs, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "model, shape",
+    [
+        (MNISTCNN(), (2, 1, 28, 28)),
+        (VGG(base_dim=4, image_size=32), (2, 3, 32, 32)),  # its head has the book's nn.ReLU(True)
+        (VGG(base_dim=4), (1, 3, 224, 224)),
+    ],
+    ids=["mnist", "vgg32", "vgg224"],
+)
+def test_recorded_outputs_equal_own_hooks(model, shape):
+    model.eval()
+    x = torch.rand(shape)
+    expected = hooked_outputs(model, x)
+    trace = record(model, x)
+    for name, value in expected.items():
+        assert torch.equal(trace[name], value), name
+
+
+def test_inplace_relu_does_not_change_the_recorded_linear_output():
+    model = VGG(base_dim=4, image_size=32).eval()
+    trace = record(model, torch.rand(2, 3, 32, 32))
+    assert (trace["fc_layer.0"] < 0).any()
+    assert torch.equal(trace["fc_layer.1"], trace["fc_layer.0"].clamp(min=0))
+
+
+def test_inplace_add_keeps_the_body_before_the_addition():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.ReLU())
+
+        def forward(self, x):
+            out = self.body(x)
+            out += x
+            return out
+
+    block = nn.Sequential(Block()).eval()
+    x = torch.rand(1, 2, 5, 5)
+    trace = record(block, x)
+    assert torch.equal(trace["0@fx"] + trace["0@shortcut"], trace["0@sum"])
+    assert torch.equal(trace["0@fx"], trace["0.body"])
+    assert trace.meta["structure"]["0"]["shortcut"] is None
+    assert trace.meta["structure"]["0"]["projection"] is False
+    assert torch.equal(trace["0@shortcut"], x)
+
+
+@pytest.fixture(scope="module")
+def resnet_recording():
+    model = ResNet(base_dim=4).eval()
+    return model, record(model, torch.rand(1, 3, 224, 224))
+
+
+def test_residual_parts_of_the_books_resnet_add_up(resnet_recording):
+    model, trace = resnet_recording
+    blocks = [name for name, module in model.named_modules() if type(module).__name__ == "BottleNeck"]
+    assert len(blocks) == 16 and set(trace.meta["structure"]) == set(blocks)
+    for q in blocks:
+        parts = trace.meta["structure"][q]
+        assert parts["kind"] == "residual" and parts["projection"] is True
+        assert parts["body"] == f"{q}.layer"
+        down = model.get_submodule(q).down
+        assert parts["shortcut"] == f"{q}.downsample" if down else f"{q}.dim_equalizer"
+        assert parts["stride"] == (2 if down else 1)
+        assert torch.equal(trace[f"{q}@fx"] + trace[f"{q}@shortcut"], trace[f"{q}@sum"])
+        assert torch.equal(trace[f"{q}@sum"], trace[q])
+        assert torch.equal(trace[f"{q}@fx"], trace[f"{q}.layer"])
+    assert torch.equal(trace["layer_2.0@x"], trace["layer_1"])
+
+
+def test_shared_relu_is_named_where_it_is_called(resnet_recording):
+    model, trace = resnet_recording
+    conv = trace["layer_3.1.layer.1.0"]
+    assert torch.equal(trace["layer_3.1.layer.1.1"], conv.clamp(min=0))
+    assert "act_fn" not in trace and "layer_3.1.act_fn" not in trace
+
+
+def test_inception_branches_concatenate_to_the_module_output():
+    model = GoogLeNet(base_dim=8).eval()
+    trace = record(model, torch.rand(1, 3, 224, 224))
+    modules = [name for name, module in model.named_modules() if type(module).__name__ == "inception_module"]
+    assert len(modules) == 9 and set(trace.meta["structure"]) == set(modules)
+    for q in modules:
+        parts = trace.meta["structure"][q]
+        assert parts["branches"] == [f"{q}.conv_1", f"{q}.conv_1_3", f"{q}.conv_1_5", f"{q}.max_3_1"]
+        branches = [trace[f"{q}@branch{i}"] for i in range(4)]
+        assert torch.equal(torch.cat(branches, 1), trace[q])
+        assert [b.shape[1] for b in branches] == parts["sizes"]
+
+
+def test_filter_keeps_only_what_is_asked():
+    model = ResNet(base_dim=4).eval()
+    trace = record(model, torch.rand(1, 3, 224, 224), names=["layer_2.2@*", "fc_layer"])
+    assert sorted(trace.names("[!@]*")) == sorted(
+        ["layer_2.2@x", "layer_2.2@fx", "layer_2.2@shortcut", "layer_2.2@sum", "fc_layer"]
+    )
+    assert "layer_2.2" in trace.meta["structure"]
+
+
+def test_kernel_geometry_and_receptive_fields_of_the_mnist_cnn():
+    trace = record(MNISTCNN().eval(), torch.rand(1, 1, 28, 28))
+    modules = trace.meta["modules"]
+    assert modules["layer.0"]["kernel"] == [5, 5] and modules["layer.0"]["receptive_field"] == [5, 5]
+    assert modules["layer.2"]["receptive_field"] == [9, 9]
+    assert modules["layer.4"]["receptive_field"] == [10, 10] and modules["layer.4"]["jump"] == [2, 2]
+    assert modules["layer.5"]["receptive_field"] == [18, 18]
+    assert modules["layer.7"]["receptive_field"] == [20, 20] and modules["layer.7"]["jump"] == [4, 4]
+    assert modules["layer.5"]["output_shape"] == [1, 64, 6, 6]
+
+
+def test_an_addition_it_cannot_analyse_is_said_and_outputs_still_recorded():
+    class Hidden(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 2, 1)
+
+        def forward(self, x):
+            return nn.functional.relu(self.conv(x)) + x
+
+    trace = record(Hidden(), torch.rand(1, 2, 4, 4))
+    assert "conv" in trace
+    assert any("not by a submodule" in message for message in trace.meta["unseen"])
+    assert "structure" not in trace.meta
+
+
+def test_repeated_calls_append_along_the_first_axis():
+    layer = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
+    with torch.no_grad(), explain.record(layer) as trace:
+        for x in torch.rand(4, 1, 3):
+            layer(x)
+    assert trace["0"].shape == (4, 2)
+
+
+def test_the_capture_mode_ends_even_when_forward_raises():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 1)
+
+        def forward(self, x):
+            self.conv(x)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        record(Broken(), torch.rand(1, 1, 2, 2))
+    assert not torch.overrides._get_current_function_mode_stack()
+
+
+conv_layers = st.lists(
+    st.tuples(st.integers(1, 3), st.sampled_from([1, 2]), st.integers(0, 1), st.booleans(), st.booleans()),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(conv_layers, st.integers(1, 3))
+def test_random_conv_stacks_record_what_their_modules_return(layers, channels):
+    modules, c, size, reach, jump, fields = [], channels, 10, 1, 1, {}
+    for kernel, stride, padding, inplace, pool in layers:
+        size = (size + 2 * padding - kernel) // stride + 1 - (1 if pool else 0)
+        if size < 1:
+            break
+        modules += [nn.Conv2d(c, c + 1, kernel, stride, padding), nn.ReLU(inplace=inplace)]
+        reach, jump = reach + (kernel - 1) * jump, jump * stride
+        fields[str(len(modules) - 2)] = reach
+        if pool:
+            modules.append(nn.MaxPool2d(2, 1))
+            reach += jump
+            fields[str(len(modules) - 1)] = reach
+        c += 1
+    model = nn.Sequential(*modules).eval()
+    x = torch.rand(2, channels, 10, 10)
+    expected = hooked_outputs(model, x)
+    trace = record(model, x)
+    for name, value in expected.items():
+        assert torch.equal(trace[name], value), name
+    for name, reach in fields.items():
+        assert trace.meta["modules"][name]["receptive_field"] == [reach, reach], name
