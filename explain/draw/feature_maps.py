@@ -166,15 +166,19 @@ class FeatureMap(Group):
         if border:
             self.add(self.border)
 
-    def reveal(self, count: int) -> None:
-        """Show only the first ``count`` pixels in reading order; the rest are pale "not computed yet".
+    def reveal(self, count: int | None = None, *, mask: np.ndarray | None = None) -> None:
+        """Show the first ``count`` pixels in reading order (or where ``mask`` is True); the rest are pale.
 
         >>> m = FeatureMap(np.ones((2, 2))); m.reveal(1)
         >>> m.image.pixel_array[:, :, 0].tolist()
         [[31, 238], [238, 238]]
+        >>> m.reveal(mask=np.array([[False, True], [False, True]])); m.image.pixel_array[:, :, 0].tolist()
+        [[238, 31], [238, 31]]
+
+        Pale pixels read as "not computed yet" while a scene fills the map.
         """
         h, w = self.values.shape[-2:]
-        shown = (np.arange(h * w) < count).reshape(h, w)
+        shown = (np.arange(h * w) < count).reshape(h, w) if mask is None else np.asarray(mask, dtype=bool)
         self.image.pixel_array[:] = np.where(shown[..., None], self.pixels, NOT_COMPUTED)
 
     def pixel_rect(self, row: int, col: int, rows: int = 1, cols: int = 1, *, color=theme.HIGHLIGHT) -> Rectangle:
@@ -238,15 +242,30 @@ class FeatureMapGrid(Group):
         return self.tensor[self.channels]
 
 
+def decimals_for(values: np.ndarray, most: int = 4) -> int:
+    """Decimals that give the largest magnitude two significant digits (at least 2, at most ``most``).
+
+    >>> decimals_for(np.array([0.5, -0.2])), decimals_for(np.array([0.085])), decimals_for(np.zeros(2))
+    (2, 3, 2)
+    """
+    largest = float(np.abs(values).max()) if np.size(values) else 0.0
+    if largest == 0:
+        return 2
+    return int(min(most, max(2, 1 - np.floor(np.log10(largest)))))
+
+
 class NumberGrid(VGroup):
     """A small 2-D patch as coloured squares with their numbers (a kernel, a window of an input).
+
+    ``digits`` (decimals) defaults to :func:`decimals_for` the values; ``texts`` keeps the numbers
+    as written on screen.
 
     >>> g = NumberGrid([[1.0, -2.0], [0.5, 0.0]], cell=0.5)
     >>> bool(g.cell(1, 0).get_y() < g.cell(0, 0).get_y()), g.scale_range
     (True, (-2.0, 2.0))
     """
 
-    def __init__(self, values, *, cell: float = 0.42, scale: Scale | None = None, digits: int = 2, show_values: bool = True):
+    def __init__(self, values, *, cell: float = 0.42, scale: Scale | None = None, digits: int | None = None, show_values: bool = True):
         super().__init__()
         self.values = np.asarray(values, dtype=np.float64)
         if self.values.ndim != 2:
@@ -264,6 +283,7 @@ class NumberGrid(VGroup):
             ]
         )
         self.add(self.cells)
+        digits = decimals_for(self.values) if digits is None else digits
         #: the numbers as written on screen, row by row
         self.texts = [format_value(v, digits) for v in self.values.flat] if show_values else []
         self.numbers = VGroup(*self._number_glyphs())
