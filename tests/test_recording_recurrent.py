@@ -391,3 +391,86 @@ def test_ten_thousand_steps():
     trace = explain.record(lstm, torch.randn(10_000, 2, 8))
     assert trace["l0.fwd.c"].shape == (10_000, 2, 16)
     assert math.isfinite(trace["l0.fwd.c"].abs().max().item())
+
+
+# -- gradients through time ----------------------------------------------------------------------
+
+
+def reference_grads(module, mode, x, loss_of_output):
+    """dL/dh_t by plain autograd over a per-step loop (batch of one, unidirectional), retain_grad."""
+    layers = []
+    layer_input = [row.double() for row in x[:, 0]]
+    for k in range(module.num_layers):
+        w = weights_of(module, f"_l{k}")
+        h = torch.zeros(module.hidden_size, dtype=torch.float64, requires_grad=True)
+        c = torch.zeros(module.hidden_size, dtype=torch.float64)
+        hs = []
+        for x_t in layer_input:
+            out = reference_step(mode, w, x_t, h, c if mode == "LSTM" else None)
+            h, c = out["h"], out.get("c")
+            h.retain_grad()
+            hs.append(h)
+        layers.append(hs)
+        layer_input = hs
+    loss_of_output(torch.stack(layers[-1])).backward()
+    return [torch.stack([h.grad for h in hs]).unsqueeze(1) for hs in layers]
+
+
+@pytest.mark.parametrize("mode", list(MODULES))
+def test_grads_are_total_derivatives_through_time(mode):
+    torch.manual_seed(4)
+    kwargs = {"nonlinearity": mode[4:].lower()} if mode.startswith("RNN") else {}
+    module = MODULES[mode](3, 4, num_layers=2, **kwargs).double()
+    x = torch.randn(7, 1, 3, dtype=torch.float64)
+    loss = lambda output: (output[0] ** 2).sum()  # noqa: E731
+    trace = explain.record(module, x, grads=True, loss=loss)
+    expected = reference_grads(module, mode, x, lambda out: (out**2).sum())
+    for k, grads in enumerate(expected):
+        assert torch.allclose(trace[f"l{k}.fwd.grad_h"], grads, atol=1e-10), k
+    plain = trace.output[0]
+    assert torch.equal(plain.detach(), module(x)[0].detach())
+
+
+def test_grads_leave_the_callers_backward_intact():
+    torch.manual_seed(5)
+    model = CharModel().double()
+    tokens = torch.randint(0, 20, (2, 6))
+    model(tokens)[0].sum().backward()
+    expected = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+    trace = explain.record(model, tokens, grads=True)
+    trace.output[0].sum().backward()
+    for name, p in model.named_parameters():
+        assert torch.allclose(p.grad, expected[name], atol=1e-10), name
+    assert trace["lstm.l1.fwd.grad_h"].shape == (6, 2, 5)
+    assert trace["lstm.l0.fwd.grad_h"].abs().sum() > 0
+
+
+def test_grads_across_one_step_calls_equal_the_whole_sequence():
+    torch.manual_seed(6)
+    lstm = nn.LSTM(4, 3, num_layers=2).double()
+    xs = torch.randn(8, 1, 1, 4, dtype=torch.float64)
+    whole = explain.record(lstm, xs.view(8, 1, 4), grads=True)
+    with explain.record(lstm, grads=True) as trace:
+        state, outputs = None, []
+        for x_t in xs:
+            out, state = lstm(x_t, state)
+            outputs.append(out)
+        trace.output = torch.cat(outputs)
+    for name in ("l0.fwd.grad_h", "l1.fwd.grad_h"):
+        assert torch.allclose(trace[name], whole[name], atol=1e-10), name
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_grads_with_packed_bidirectional_input_and_cells(mode):
+    torch.manual_seed(7)
+    module = MODULES[mode](2, 3, bidirectional=True).double()
+    x = torch.randn(5, 3, 2, dtype=torch.float64)
+    packed = pack_padded_sequence(x, torch.tensor([2, 5, 3]), enforce_sorted=False)
+    trace = explain.record(module, packed, grads=True)
+    grads = trace["l0.bwd.grad_h"]
+    assert grads[2:, 0].abs().max() == 0 and grads[1, 0].abs().max() > 0
+    cell = CELLS[mode](2, 3).double()
+    cell_trace = explain.record(cell, x[0], grads=True)
+    assert cell_trace["grad_h"].shape == (1, 3, 3)
+    assert torch.allclose(cell_trace["grad_h"], torch.ones(1, 3, 3, dtype=torch.float64))

@@ -40,6 +40,7 @@ state (a recording of non-finite values could not be verified), and subclasses t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from explain.recording import recurrent_math
+from explain.recording import recurrent_grads, recurrent_math
 from explain.recording.api import RecordingError
 
 _LAYERED_FORWARDS = {nn.LSTM.forward, nn.GRU.forward, nn.RNN.forward}
@@ -65,11 +66,12 @@ class Owned:
 def install(recording) -> Owned:
     """Hook every recurrent module of ``recording.model``; the feature recorder skips ``modules``."""
     owned = Owned()
+    tape = recurrent_grads.GradientTape(recording) if recording.grads else None
     for qualified_name, module in recording.model.named_modules():
         if isinstance(module, nn.RNNBase):
-            recorder: _Recorder = _LayersRecorder(recording, qualified_name, module)
+            recorder: _Recorder = _LayersRecorder(recording, qualified_name, module, tape)
         elif isinstance(module, nn.RNNCellBase):
-            recorder = _CellRecorder(recording, qualified_name, module)
+            recorder = _CellRecorder(recording, qualified_name, module, tape)
         else:
             continue
         owned.modules.add(module)
@@ -89,8 +91,9 @@ class _Recorder:
 
     input_dims: tuple[int, int]
 
-    def __init__(self, recording, name: str, module: nn.Module):
+    def __init__(self, recording, name: str, module: nn.Module, tape: recurrent_grads.GradientTape | None):
         self.recording = recording
+        self.tape = tape
         self.name = name
         self.module = module
         self.prefix = f"{name}." if name else ""
@@ -138,22 +141,22 @@ class _Recorder:
                 f"input has {data.shape[-1]} features per step but the module expects input_size={self.module.input_size}"
             )
         for label, tensor in [("input", data), *[("initial state", t) for t in _tensors(hx)]]:
-            if not bool(torch.isfinite(tensor).all()):
+            if not _finite(tensor):
                 raise self.fail(f"the {label} contains NaN or Inf; a recording of non-finite values cannot be verified")
 
     def verify(self, what: str, recomputed: Tensor, actual: Tensor, valid: Tensor | None = None) -> None:
-        """Raise if ``recomputed`` and ``actual`` differ beyond the dtype's tolerance."""
-        deviation = torch.sub(recomputed, actual.to(recomputed.dtype)).abs_()
+        """Raise if ``recomputed`` and ``actual`` differ beyond the dtype's tolerance (overwrites ``recomputed``)."""
+        if not actual.numel():
+            return
+        deviation = recomputed.sub_(actual.to(recomputed.dtype))  # recomputed values are not kept
         if valid is not None:
             deviation.masked_fill_(~valid.unsqueeze(-1), 0)
-        worst = deviation.max().item() if deviation.numel() else 0.0
-        scale = max(1.0, actual.abs().max().item() if actual.numel() else 0.0)
+        worst = torch.linalg.vector_norm(deviation, math.inf).item()
+        scale = max(1.0, torch.linalg.vector_norm(actual, math.inf).item())
         allowed = recurrent_math.tolerance(self.dtype) * scale
         if not worst <= allowed:  # also catches NaN
-            where = ""
-            if deviation.numel() and worst == worst:
-                index = torch.unravel_index(deviation.argmax(), deviation.shape)
-                where = " at [" + ", ".join(str(int(i)) for i in index) + "]"
+            index = torch.unravel_index(deviation.abs().nan_to_num(math.inf).argmax(), deviation.shape)
+            where = " at [" + ", ".join(str(int(i)) for i in index) + "]"
             raise self.fail(
                 f"{what}: the recomputation differs from the module's own output by {worst:.3g}{where} "
                 f"(tolerance {allowed:.3g} for {str(self.dtype).removeprefix('torch.')}); the recording "
@@ -172,6 +175,13 @@ class _Recorder:
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         raise NotImplementedError
+
+
+def _finite(tensor: Tensor) -> bool:
+    """True if every value is finite (a sum is one cheap pass; only an infinite sum looks closer)."""
+    if math.isfinite(tensor.sum(dtype=torch.float64).item()):
+        return True
+    return bool(torch.isfinite(tensor).all())
 
 
 def _tensors(hx: Any) -> list[Tensor]:
@@ -218,7 +228,58 @@ class _LayersRecorder(_Recorder):
         self._describe(call)
         self.calls += 1
         self.steps += call.x.shape[0]
-        return None
+        return None if self.tape is None else self._with_gradients(*_arguments(args, kwargs), output)
+
+    def _with_gradients(self, value: Any, hx: Any, output: Any) -> Any:
+        """The module's output, values unchanged, with gradients through per-step h tensors."""
+        module = self.module
+        call = self._normalise(value, hx, output)  # again, with the caller's graph
+        directions = 2 if module.bidirectional else 1
+        layer_input, finals_h, finals_c = call.x, [], []
+        for layer in range(module.num_layers):
+            outputs = []
+            for direction in range(directions):
+                index = layer * directions + direction
+                weights = recurrent_math.layer_weights(module, layer, direction, detach=False)
+                c0 = None if call.c0 is None else call.c0[index]
+                steps, h_final, c_final = recurrent_grads.run_direction(
+                    self.mode, layer_input, recurrent_grads.leaf_if_constant(call.h0[index]), c0, weights,
+                    direction == 1, call.valid,
+                )
+                self.tape.watch(f"{self.prefix}l{layer}.{('fwd', 'bwd')[direction]}.grad_h", steps, call.valid)
+                outputs.append(torch.stack(steps))
+                finals_h.append(h_final)
+                finals_c.append(c_final)
+            layer_input = torch.cat(outputs, dim=-1)
+        return self._like_module_output(value, output, layer_input, finals_h, finals_c)
+
+    def _like_module_output(self, value, output, sequence: Tensor, finals_h: list, finals_c: list) -> Any:
+        """Put the rebuilt sequence and final states in the module's own output format."""
+        out, state = output
+        h_n, c_n = (state if self.mode == "LSTM" else (state, None))
+        rebuilt_h, rebuilt_c = torch.stack(finals_h), None if c_n is None else torch.stack(finals_c)
+        if isinstance(value, PackedSequence):
+            order = out.sorted_indices
+            rows = [
+                sequence[t] if order is None else sequence[t].index_select(0, order)
+                for t in range(sequence.shape[0])
+            ]
+            data = torch.cat([row[:size] for row, size in zip(rows, out.batch_sizes.tolist())])
+            new_out: Any = PackedSequence(
+                recurrent_grads.straight_through(out.data, data), out.batch_sizes, out.sorted_indices,
+                out.unsorted_indices,
+            )
+        else:
+            if value.dim() == 2:
+                sequence, rebuilt_h = sequence.squeeze(1), rebuilt_h.squeeze(1)
+                rebuilt_c = None if rebuilt_c is None else rebuilt_c.squeeze(1)
+            elif self.module.batch_first:
+                sequence = sequence.transpose(0, 1)
+            new_out = recurrent_grads.straight_through(out, sequence)
+        new_h = recurrent_grads.straight_through(h_n, rebuilt_h)
+        if c_n is None:
+            return new_out, new_h
+        return new_out, (new_h, recurrent_grads.straight_through(c_n, rebuilt_c))
 
     def _normalise(self, value: Any, hx: Any, output: Any) -> _Call:
         module = self.module
@@ -298,11 +359,11 @@ class _LayersRecorder(_Recorder):
         result = recurrent_math.recompute(
             self.mode, x.to(compute), h.to(compute), call.h0[index].to(compute), c0, weights, reverse, pad, call.lengths
         )
-        self.verify(f"{label} h", result["h"], h, call.valid)
-        last = _final_steps(call, reverse, x.shape[0])
+        last = _final_steps(call, reverse, x.shape[0])  # indexing copies: verify may overwrite them
         self.verify(f"{label} h_n", result["h"][last], call.h_n[index])
         if call.c_n is not None:
             self.verify(f"{label} c_n", result["c"][last], call.c_n[index])
+        self.verify(f"{label} h", result["h"], h, call.valid)
         result["x"], result["h"] = x, h
         names = f"l{layer}.{'bwd' if reverse else 'fwd'}."
         for quantity in self.quantities():
@@ -387,7 +448,24 @@ class _CellRecorder(_Recorder):
         self.calls += 1
         self.steps += 1
         self.recording.describe_module(self.name, self._description(x.shape[0]))
-        return None
+        return None if self.tape is None else self._with_gradients(value, hx, output)
+
+    def _with_gradients(self, value: Tensor, hx: Any, output: Any) -> Any:
+        """The cell's output, values unchanged, with gradients through this step's h."""
+        h_out = output[0] if self.mode == "LSTM" else output
+        x = value.reshape(-1, value.shape[-1])
+        shape = (x.shape[0], h_out.shape[-1])
+        h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
+        h0 = recurrent_grads.leaf_if_constant(x.new_zeros(shape) if h0 is None else h0.reshape(shape))
+        if self.mode == "LSTM":
+            c0 = x.new_zeros(shape) if c0 is None else c0.reshape(shape)
+        weights = recurrent_math.layer_weights(self.module, detach=False)
+        steps, h1, c1 = recurrent_grads.run_direction(self.mode, x.unsqueeze(0), h0, c0, weights, False, None)
+        self.tape.watch(self.prefix + "grad_h", steps)
+        new_h = recurrent_grads.straight_through(h_out, h1.reshape(h_out.shape))
+        if self.mode != "LSTM":
+            return new_h
+        return new_h, recurrent_grads.straight_through(output[1], c1.reshape(output[1].shape))
 
     def _record_step(self, x: Tensor, h1: Tensor, c1: Tensor | None, h0: Tensor, c0: Tensor | None) -> None:
         compute = recurrent_math.compute_dtype(self.dtype)
@@ -398,7 +476,7 @@ class _CellRecorder(_Recorder):
         )
         self.verify("h", result["h"][0], h1)
         if c1 is not None:
-            self.verify("c", result["c"][0], c1)
+            self.verify("c", result["c"][0].clone(), c1)
         result["x"], result["h"] = x.unsqueeze(0).clone(), h1.unsqueeze(0).clone()
         for quantity in self.quantities():
             self.store(quantity, result[quantity].to(self.dtype))

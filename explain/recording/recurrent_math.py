@@ -83,19 +83,21 @@ class LayerWeights:
         return LayerWeights(*(convert(t) for t in (self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_hr)))
 
 
-def layer_weights(module: torch.nn.Module, layer: int | None = None, direction: int = 0) -> LayerWeights:
+def layer_weights(
+    module: torch.nn.Module, layer: int | None = None, direction: int = 0, detach: bool = True
+) -> LayerWeights:
     """The parameters of ``layer``/``direction`` of an nn.LSTM/GRU/RNN, or of a cell (layer None).
 
     >>> layer_weights(torch.nn.GRU(3, 4), 0).w_ih.shape
     torch.Size([12, 3])
     """
     suffix = "" if layer is None else f"_l{layer}{'_reverse' if direction else ''}"
-    get = lambda name: _detached(getattr(module, f"{name}{suffix}", None))  # noqa: E731
+
+    def get(name: str) -> Tensor | None:
+        tensor = getattr(module, f"{name}{suffix}", None)
+        return tensor.detach() if tensor is not None and detach else tensor
+
     return LayerWeights(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr"))
-
-
-def _detached(tensor: Tensor | None) -> Tensor | None:
-    return None if tensor is None else tensor.detach()
 
 
 def previous_states(h: Tensor, h0: Tensor, reverse: bool, lengths: Tensor | None = None) -> Tensor:

@@ -1,0 +1,109 @@
+"""Recording overhead of recurrent modules, as a ratio to the plain forward, measured side by side.
+
+    .venv/bin/python benchmarks/bench_recurrent.py            # all cases, ~1 minute
+    .venv/bin/python benchmarks/bench_recurrent.py --runs 400 # steadier medians
+
+Each case alternates plain and recorded calls on the same inputs in one process (2 threads), after
+a warm-up, and reports the median of each and their ratio; absolute times on a shared machine drift,
+ratios much less. The memory case runs T = 10,000 in a fresh process and compares the growth of
+the peak resident set with the bytes the trace holds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+
+import torch
+
+import explain
+
+
+def ratio(plain: Callable[[], object], recorded: Callable[[], object], runs: int, warmup: int) -> dict[str, float]:
+    """Median seconds of ``plain`` and ``recorded``, interleaved, and recorded / plain."""
+    for _ in range(warmup):
+        plain()
+        recorded()
+    plain_times, recorded_times = [], []
+    for _ in range(runs):
+        for run, times in ((plain, plain_times), (recorded, recorded_times)):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+    p, r = statistics.median(plain_times), statistics.median(recorded_times)
+    return {"plain_ms": p * 1e3, "recorded_ms": r * 1e3, "ratio": r / p}
+
+
+def layered_case(module: torch.nn.Module, steps: int, batch: int) -> tuple[Callable, Callable]:
+    x = torch.randn(steps, batch, module.input_size)
+    return (lambda: module(x)), (lambda: explain.record(module, x))
+
+
+def book_case() -> tuple[Callable, Callable]:
+    """The book's nn.LSTM(35, 35, num_layers=3), called one step at a time for 69 steps."""
+    lstm = torch.nn.LSTM(35, 35, num_layers=3)
+    xs = torch.eye(35)[torch.randint(0, 35, (69,))].view(69, 1, 1, 35)
+
+    def plain():
+        state = None
+        for x_t in xs:
+            _, state = lstm(x_t, state)
+
+    def recorded():
+        with explain.record(lstm):
+            plain()
+
+    return plain, recorded
+
+
+def memory_case() -> dict[str, float]:
+    """Peak resident memory growth while recording LSTM(64→128), T = 10,000, B = 4 (fresh process)."""
+    code = """
+import json, resource, torch, explain
+torch.set_num_threads(2)
+lstm = torch.nn.LSTM(64, 128)
+x = torch.randn(10_000, 4, 64)
+with torch.no_grad():
+    lstm(x)  # load the kernels first
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+trace = explain.record(lstm, x)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+recorded = sum(t.untyped_storage().nbytes() for t in {id(t): t for t in trace.values()}.values())
+print(json.dumps({"recorded_mb": recorded / 2**20, "peak_growth_mb": (after - before) / 1024}))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    measured = json.loads(result.stdout)
+    measured["peak_over_recorded"] = measured["peak_growth_mb"] / measured["recorded_mb"]
+    return measured
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=150)
+    parser.add_argument("--warmup", type=int, default=50)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    torch.manual_seed(0)
+    cases = {
+        "LSTM(64→128) T=100 B=16": layered_case(torch.nn.LSTM(64, 128), 100, 16),
+        "GRU(64→128) T=100 B=16": layered_case(torch.nn.GRU(64, 128), 100, 16),
+        "book LSTM(35,35,3), 69 one-step calls": book_case(),
+    }
+    for label, (plain, recorded) in cases.items():
+        for mode, context in (("grad", torch.enable_grad), ("no_grad", torch.no_grad)):
+            with context():
+                result = ratio(plain, recorded, args.runs, args.warmup)
+            print(f"{label:40s} {mode:8s} plain {result['plain_ms']:8.3f} ms  recorded {result['recorded_ms']:8.3f} ms"
+                  f"  ratio {result["ratio"]:.2f}", flush=True)
+    memory = memory_case()
+    print(f"{'LSTM(64→128) T=10,000 B=4 memory':40s} recorded {memory['recorded_mb']:.1f} MB, peak grew "
+          f"{memory['peak_growth_mb']:.1f} MB ({memory['peak_over_recorded']:.2f}× the recorded bytes)")
+
+
+if __name__ == "__main__":
+    main()
