@@ -50,6 +50,7 @@ DESCRIPTIONS = {
     "h": "hidden state",
     "grad_h": "dL/dh",
 }
+LINE_STYLES = ("-", "--", ":", "-.")
 # Panels show() draws when no names are given.
 DEFAULT_PANEL_LIMIT = 6
 # Time steps labelled one by one up to this many; beyond, every k-th step.
@@ -148,10 +149,12 @@ def grad_norms(
     fig = fig if fig is not None else _new_figure(8, 3.6)
     ax = fig.subplots()
     plotted = 0
-    for label, trace in labelled.items():
-        for name in names if names is not None else trace.names("*grad_h"):
+    for trace_index, (label, trace) in enumerate(labelled.items()):
+        for name_index, name in enumerate(names if names is not None else trace.names("*grad_h")):
             norms = trace[name].detach().to(torch.float64).flatten(1).norm(dim=1)
-            ax.plot(range(len(norms)), norms.numpy(), marker=".", label=f"{label}: {name}" if label else name)
+            # one colour per trace and a line style per layer when traces are compared
+            style = {"color": f"C{trace_index}", "linestyle": LINE_STYLES[name_index % 4]} if label else {}
+            ax.plot(range(len(norms)), norms.numpy(), marker=".", label=f"{label}: {name}" if label else name, **style)
             plotted += 1
     if not plotted:
         raise PlotError("no *.grad_h names in the trace; record with explain.record(..., grads=True)")

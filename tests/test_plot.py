@@ -68,6 +68,8 @@ def test_grad_norms_compare_traces_on_a_log_scale():
     np.testing.assert_allclose(ax.lines[0].get_ydata(), (0.5**t).numpy() * 6**0.5, rtol=1e-6)
     np.testing.assert_allclose(ax.lines[2].get_ydata(), np.full(6, 2 * 6**0.5), rtol=1e-6)
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "time step t"
+    assert ax.lines[1].get_color() == ax.lines[2].get_color() != ax.lines[0].get_color()  # a colour per trace
+    assert ax.lines[1].get_linestyle() != ax.lines[2].get_linestyle()  # a line style per layer
     with pytest.raises(plot.PlotError, match="grads=True"):
         plot.grad_norms(Trace({"x": torch.ones(1)}))
 
