@@ -276,9 +276,10 @@ class InceptionScene(TraceScene):
             self.say("0 → the largest value shown in each branch", "0 → 가지마다 보인 값 중 최댓값")
         )
         scale.next_to(bar, DOWN, buff=0.25)
-        self.figure = Group(grids, bar, scale)
+        costs = self.cost_lines(compressed=True).next_to(scale, DOWN, buff=0.3)
+        self.figure = Group(grids, bar, scale, costs)
         reveal(self, grids)
-        reveal(self, bar, scale)
+        reveal(self, bar, scale, costs)
         set_caption(
             self,
             f"The four branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
