@@ -37,7 +37,7 @@ def test_notebook_runs_headless(tmp_path, monkeypatch):
     assert not [output for output in outputs if output.output_type == "error"]
     table = next(output for output in outputs if "text/html" in output.get("data", {}))
     assert "<td>l2.fwd.f</td><td>69×1×35</td>" in table["data"]["text/html"]
-    assert sum("image/png" in output.get("data", {}) for output in outputs) == 2  # gates and states
+    assert sum("image/png" in output.get("data", {}) for output in outputs) == 3  # gates, states, gradient norms
     assert (tmp_path / "hello-lstm.safetensors").exists()
 
 

@@ -135,3 +135,16 @@ def test_time_axis_without_tokens_is_numbered_and_missing_layers_are_named():
         plot.gates(trace, "rnn.l0.fwd")
     with pytest.raises(plot.PlotError, match=r"no cell.c in this trace"):
         plot.layer(trace, "cell", ["c"])
+
+
+def test_grad_norms_of_real_recordings():
+    torch.manual_seed(3)
+    x = torch.randn(12, 1, 4)
+    traces = {
+        kind.__name__: explain.record(kind(4, 5), x, grads=True, loss=lambda out: out[0][-1].sum())
+        for kind in (torch.nn.RNN, torch.nn.LSTM)
+    }
+    ax = plot.grad_norms(traces).axes[0]
+    assert [line.get_label() for line in ax.lines] == ["RNN: l0.fwd.grad_h", "LSTM: l0.fwd.grad_h"]
+    for line, trace in zip(ax.lines, traces.values()):
+        np.testing.assert_allclose(line.get_ydata(), trace["l0.fwd.grad_h"][:, 0].norm(dim=1).numpy(), rtol=1e-6)
