@@ -100,10 +100,11 @@ def linear_parameters(description: Mapping[str, Any]) -> int:
 
 
 def convs_under(trace: Trace, prefix: str = "") -> list[ConvSpec]:
-    """The convolutions recorded under ``prefix`` (a module's qualified name), in execution order."""
+    """The convolutions described under ``prefix`` (a module's qualified name), in the order the
+    recorder met them (execution order); a name filter that kept no feature maps keeps these."""
     modules = trace.meta.get("modules", {})
     inside = (lambda name: name == prefix or name.startswith(prefix + ".")) if prefix else (lambda name: True)
-    return [conv_spec(trace, name) for name in trace.names() if name in modules and inside(name) and is_conv(modules[name])]
+    return [conv_spec(trace, name) for name, description in modules.items() if inside(name) and is_conv(description)]
 
 
 def shape_of(trace: Trace, name: str) -> tuple[int, ...]:

@@ -1,0 +1,84 @@
+"""resnet (figure 10): blocks, shortcuts, stages and the addition on screen equal the model's."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from explain import Trace, models
+from explain.draw.cnn_numbers import residual, residual_modules, stages
+from explain.draw.cnn_parts import record_book_cnn
+from scene_checks import assert_matches_reference, play_through, render_still
+
+
+@pytest.fixture(scope="module")
+def resnet() -> tuple[torch.nn.Module, Trace]:
+    return models.load("resnet50").model, record_book_cnn("resnet50")
+
+
+def test_stages_downsample_at_their_end(resnet):
+    model, trace = resnet
+    grouped = stages(trace)
+    assert list(grouped) == ["layer_2", "layer_3", "layer_4", "layer_5"]
+    assert [len(blocks) for blocks in grouped.values()] == [3, 4, 6, 3]
+    strides = {name: [b.stride for b in blocks] for name, blocks in grouped.items()}
+    assert strides == {"layer_2": [1, 1, 2], "layer_3": [1, 1, 1, 2], "layer_4": [1] * 5 + [2], "layer_5": [1, 1, 1]}
+    assert residual(trace, "layer_2.2").shapes["sum"] == (64, 28, 28)
+
+
+def test_every_shortcut_is_the_books_1x1_projection(resnet):
+    model, trace = resnet
+    for name in residual_modules(trace):
+        block = residual(trace, name)
+        module = model.get_submodule(name)
+        expected = "downsample" if module.down else "dim_equalizer"
+        assert block.shortcut == f"{name}.{expected}" and block.projection
+        assert block.shortcut_conv.kernel == (1, 1) and block.shortcut_conv.stride == ((2, 2) if module.down else (1, 1))
+        assert block.body == f"{name}.layer"
+        assert sum(c.parameters for c in block.body_convs) == sum(p.numel() for p in module.layer.parameters())
+
+
+def test_bottleneck_compresses_then_expands(resnet):
+    model, trace = resnet
+    body = residual(trace, "layer_3.0").body_convs
+    assert [(c.kernel, c.in_channels, c.out_channels) for c in body] == [((1, 1), 64, 32), ((3, 3), 32, 32), ((1, 1), 32, 128)]
+
+
+def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
+    from scenes.resnet import addition_at, first_downsampling
+
+    model, trace = resnet
+    values = addition_at(trace, "layer_2.0")
+    channel, (row, col) = values["channel"], values["pixel"]
+    assert values["sum"] == pytest.approx(float(trace["layer_2.0@sum"][0, channel, row, col]))
+    assert values["fx"] + values["shortcut"] == pytest.approx(values["sum"], abs=1e-5)
+    # the book's quirk: ReLU is the body's last op, so F(x) is never negative; the sum may be
+    assert float(trace["layer_2.0@fx"].min()) >= 0
+    assert first_downsampling(trace) == "layer_2.2"
+    scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1"})
+    assert scene.block.name == "layer_3.1"
+    assert scene.shown["layer_3.1"] == addition_at(trace, "layer_3.1")
+    assert scene.shown["layer_2.2"] == addition_at(trace, "layer_2.2")
+    assert scene.shown["stages"]["layer_4"] == [f"layer_4.{i}" for i in range(6)]
+
+
+def test_wrong_module_is_one_clear_error(resnet):
+    from explain.draw.base import SceneInputError
+    from scenes.resnet import ResNetScene
+
+    with pytest.raises(SceneInputError, match="choose one of layer_2.0"):
+        ResNetScene.check(resnet[1], {"module": "layer_1"})
+    with pytest.raises(SceneInputError, match="residual blocks"):
+        ResNetScene.check(Trace({"x": torch.zeros(1)}), {})
+
+
+@pytest.mark.render
+def test_still_matches_reference(resnet, tmp_path):
+    png = render_still("resnet", resnet[1], tmp_path)
+    assert_matches_reference(png, "resnet")
+
+
+@pytest.mark.render
+def test_korean_downsampling_block_still_matches_reference(resnet, tmp_path):
+    png = render_still("resnet", resnet[1], tmp_path, lang="ko", options={"step": 3})
+    assert_matches_reference(png, "resnet-ko-step3")
