@@ -108,6 +108,8 @@ def _checked(name: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def read_image(path: str, shape: tuple[int, int, int]) -> torch.Tensor:
     """An image file as a [1, C, H, W] tensor in [0, 1], converted and resized to ``shape`` (C, H, W)."""
+    import numpy
+
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
@@ -116,7 +118,7 @@ def read_image(path: str, shape: tuple[int, int, int]) -> torch.Tensor:
     try:
         with Image.open(path) as image:
             image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
-            data = torch.tensor(list(image.getdata()), dtype=torch.float32)
+            data = torch.from_numpy(numpy.asarray(image, dtype=numpy.float32).copy())
     except FileNotFoundError:
         raise
     except (UnidentifiedImageError, OSError) as error:
