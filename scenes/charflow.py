@@ -113,6 +113,16 @@ def _steps(trace: Trace, prefix: str, steps: list[int], vocab: str) -> dict[str,
 ROW_Y = {"input": -2.45, "embedding": -1.45, "rnn": -0.3, "decoder": 0.85, "output": 1.8, "target": 2.55}
 
 
+CAPTIONS = [
+    ("Each character becomes a one-hot vector: a single 1 in its row of the vocabulary.",
+     "글자 하나는 원-핫 벡터가 된다: 어휘에서 자기 자리에만 1."),
+    ("Teacher forcing: every step reads the TRUE previous character; the target is the next one.",
+     "교사 강요: 매 단계 실제 이전 글자를 읽고, 목표는 다음 글자다."),
+    ("Generation: the most likely character is fed back as the next input.",
+     "생성: 가장 그럴듯한 글자를 다음 입력으로 되먹인다."),
+]
+
+
 class CharFlowScene(TraceScene):
     """One-hot characters, a teacher-forced pass with the model's predictions, then generation."""
 
@@ -138,26 +148,19 @@ class CharFlowScene(TraceScene):
         self.add(title)
         one_hot = self._one_hot(values).move_to(LEFT * 5.25 + UP * 0.55)
         legend = self._legend(values).move_to(LEFT * 5.25 + DOWN * 2.2)
-        caption = fitted_caption(self, "Each character becomes a one-hot vector: a single 1 in its row of the vocabulary.",
-                                 "글자 하나는 원-핫 벡터가 된다: 어휘에서 자기 자리에만 1.")
-        if not self.is_still:
-            self.play(FadeIn(one_hot), FadeIn(caption), FadeIn(legend), run_time=0.6)
-            self.pause()
-            teacher = self._columns(values, values["teacher"], teacher=True)
-            self.play(*[FadeIn(part) for part in teacher["static"]],
-                      recaption(self, caption, "Teacher forcing: every step reads the TRUE previous character; the target is the next one.",
-                                "교사 강요: 매 단계 실제 이전 글자를 읽고, 목표는 다음 글자다."),
-                      run_time=0.8)
-            self.play(*[FadeIn(part) for part in teacher["results"]], run_time=0.6)
-            self.pause()
-            self.play(FadeOut(teacher["static"]), FadeOut(teacher["results"]), run_time=0.4)
-        else:
-            self.add(one_hot, caption, legend)
         free = self._columns(values, values["free"], teacher=False)
-        self.play(*[FadeIn(part) for part in free["static"]], *[FadeIn(part) for part in free["results"]],
-                  recaption(self, caption, "Generation: the most likely character is fed back as the next input.",
-                            "생성: 가장 그럴듯한 글자를 다음 입력으로 되먹인다."),
-                  run_time=0.8)
+        if self.is_still:
+            self.add(one_hot, legend, *free.values(), fitted_caption(self, *CAPTIONS[-1]))
+            return
+        caption = fitted_caption(self, *CAPTIONS[0])
+        self.play(FadeIn(one_hot), FadeIn(caption), FadeIn(legend), run_time=0.6)
+        self.pause()
+        teacher = self._columns(values, values["teacher"], teacher=True)
+        self.play(FadeIn(teacher["static"]), recaption(self, caption, *CAPTIONS[1]), run_time=0.8)
+        self.play(FadeIn(teacher["results"]), run_time=0.6)
+        self.pause()
+        self.play(FadeOut(teacher["static"]), FadeOut(teacher["results"]), run_time=0.4)
+        self.play(FadeIn(free["static"]), FadeIn(free["results"]), recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
         self.play(*[Create(path) for path in free["feedback"]], run_time=0.6)
         self.pause()
 
@@ -220,7 +223,7 @@ class CharFlowScene(TraceScene):
         return {"static": static, "results": results, "feedback": feedback}
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
-        units = describe_indices(values["state_units"], values["state_units_total"])
+        units = describe_indices(values["state_units"], values["state_units_total"], self.lang)
         note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
         return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
 

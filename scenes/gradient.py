@@ -28,6 +28,7 @@ from explain.draw.recurrent_values import (
     layers_of,
     recurrent_name,
     step_labels,
+    subscript,
 )
 from explain.trace import Trace
 from scenes import SceneSpec
@@ -48,7 +49,8 @@ PRODUCT_ROWS = 6
 def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The numbers of the figure: per-step ||dL/dhₜ|| of the RNN and the LSTM, and tanh′ factors.
 
-    ``slopes[t]`` is the mean over units of 1 − hₜ² of the RNN's layer (tanh′ at its real states);
+    ``relative`` divides each model's norms by its last step's (the two losses differ in size; the
+    figure compares how fast each decays). ``slopes[t]`` is the mean over units of 1 − hₜ² of the RNN's layer (tanh′ at its real states);
     ``products[k]`` multiplies the last k of them (from the last step backwards; ``products[0]`` is 1).
     """
     options = options or {}
@@ -69,6 +71,7 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
         products.append(products[-1] * slopes[t])
     return {
         "modules": {"rnn": rnn, "lstm": lstm},
+        "relative": {kind: _relative(values) for kind, values in norms.items()},
         "layers": {"rnn": layers[rnn], "lstm": layers[lstm]},
         "norms": norms,
         "slopes": slopes,
@@ -77,12 +80,32 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     }
 
 
+def _relative(norms: list[float]) -> list[float]:
+    """Each norm divided by the last step's (by the largest if the last is 0): how much is left t steps back.
+
+    >>> _relative([0.01, 0.1, 1.0, 2.0])
+    [0.005, 0.05, 0.5, 1.0]
+    """
+    reference = norms[-1] or max(norms) or 1.0
+    return [value / reference for value in norms]
+
+
 def _layer(trace: Trace, module: str, options: dict[str, Any]) -> int:
     layers = layers_of(trace, module, "grad_h")
     layer = int(options.get("layer", layers[-1]))
     if layer not in layers:
         raise MissingValues(f"layer {layer} has no gradients; {module or 'the module'} has grad_h for layers {layers}")
     return layer
+
+
+CAPTIONS = [
+    ("tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
+     "tanh는 입력을 눌러 담는다; 기울기 1 − tanh²는 x = 0에서 최대 1, 나머지에선 작다."),
+    ("One step back multiplies the gradient by W_hhᵀ·(1 − hₜ²): slopes below 1, step after step.",
+     "한 단계 거슬러 갈 때마다 W_hhᵀ·(1 − hₜ²)를 곱한다: 1보다 작은 값이 계속 곱해진다."),
+    ("Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
+     "마지막 단계 손실의 실제 ‖∂L/∂hₜ‖: 장기 기억(셀 상태)을 더하면 → LSTM."),
+]
 
 
 class VanishingGradientScene(TraceScene):
@@ -108,31 +131,21 @@ class VanishingGradientScene(TraceScene):
         self.shown = values
         title = self.text("The vanishing gradient", "기울기 소실", size=34).to_edge(UP, buff=0.25)
         self.add(title)
-        caption = fitted_caption(self, "tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
-                                 "tanh는 입력을 눌러 담는다; 기울기 1 − tanh²는 x = 0에서 최대 1, 나머지에선 작다.")
-        if not self.is_still:
-            curves = self._curves().move_to(LEFT * 3.3 + DOWN * 0.2)
-            self.play(Create(curves), FadeIn(caption), run_time=1.0)
-            self.pause()
-            table = self._products(values).move_to(RIGHT * 3.6 + DOWN * 0.1)
-            self.play(
-                recaption(self, caption, "One step back multiplies the gradient by W_hhᵀ·(1 − hₜ²): slopes below 1, step after step.",
-                          "한 단계 거슬러 갈 때마다 W_hhᵀ·(1 − hₜ²)를 곱한다: 1보다 작은 값이 계속 곱해진다."),
-                run_time=0.4,
-            )
-            for row in table:
-                self.play(FadeIn(row, shift=DOWN * 0.1), run_time=0.3)
-            self.pause()
-            self.play(FadeOut(curves), FadeOut(table), run_time=0.4)
-        else:
-            self.add(caption)
         chart, heading = self._comparison(values)
-        self.play(
-            FadeIn(heading), FadeIn(chart),
-            recaption(self, caption, "Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
-                      "마지막 단계 손실의 실제 ‖∂L/∂hₜ‖: 장기 기억(셀 상태)을 더하면 → LSTM."),
-            run_time=0.8,
-        )
+        if self.is_still:
+            self.add(chart, heading, fitted_caption(self, *CAPTIONS[-1]))
+            return
+        caption = fitted_caption(self, *CAPTIONS[0])
+        curves = self._curves().move_to(LEFT * 3.3 + DOWN * 0.2)
+        self.play(Create(curves), FadeIn(caption), run_time=1.0)
+        self.pause()
+        table = self._products(values).move_to(RIGHT * 3.6 + DOWN * 0.1)
+        self.play(recaption(self, caption, *CAPTIONS[1]), run_time=0.4)
+        for row in table:
+            self.play(FadeIn(row, shift=DOWN * 0.1), run_time=0.3)
+        self.pause()
+        self.play(FadeOut(curves), FadeOut(table), run_time=0.4)
+        self.play(FadeIn(heading), FadeIn(chart), recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
         self.pause()
 
     def _curves(self) -> VGroup:
@@ -173,25 +186,17 @@ class VanishingGradientScene(TraceScene):
         return VGroup(*rows, note).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
 
     def _comparison(self, values: dict[str, Any]) -> tuple[LogBars, VGroup]:
-        norms, tokens = values["norms"], values["tokens"]
+        norms, relative, tokens, layers = values["norms"], values["relative"], values["tokens"], values["layers"]
         chart = LogBars(
-            [(self.say(f"RNN, layer {values['layers']['rnn']}", f"RNN, {values['layers']['rnn']}층"), norms["rnn"], theme.GRADIENT),
-             (self.say(f"LSTM, layer {values['layers']['lstm']}", f"LSTM, {values['layers']['lstm']}층"), norms["lstm"], theme.POSITIVE)],
-            labels=tokens, width=11.0, height=3.8,
-        ).move_to(DOWN * 0.35 + RIGHT * 0.45)
-        first, last = 0, len(tokens) - 1
-        summary = self.text(
-            f"‖∂L/∂h₀‖ / ‖∂L/∂h_last‖:  RNN {_ratio(norms['rnn'], first, last)}   LSTM {_ratio(norms['lstm'], first, last)}",
-            f"‖∂L/∂h₀‖ / ‖∂L/∂h_끝‖:  RNN {_ratio(norms['rnn'], first, last)}   LSTM {_ratio(norms['lstm'], first, last)}",
-            size=20,
+            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, {layers['rnn']}층"), relative["rnn"], theme.GRADIENT),
+             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, {layers['lstm']}층"), relative["lstm"], theme.POSITIVE)],
+            labels=tokens, width=11.0, height=3.6,
+        ).move_to(DOWN * 0.4 + RIGHT * 0.45)
+        last = f"‖∂L/∂h{subscript(len(tokens) - 1)}‖: RNN {norms['rnn'][-1]:.2g}, LSTM {norms['lstm'][-1]:.2g}"
+        heading = VGroup(
+            self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
+            self.text(f"left at t = 0: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})",
+                      f"t = 0에 남은 비율: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})", size=18),
         )
-        heading = VGroup(self.text("‖∂L/∂hₜ‖ per step, log scale", "단계별 ‖∂L/∂hₜ‖ (로그 눈금)", size=24), summary)
         heading.arrange(DOWN, buff=0.1).next_to(chart, UP, buff=0.2)
         return chart, heading
-
-
-def _ratio(norms: list[float], first: int, last: int) -> str:
-    """ "3.2e-05": how much of the last step's gradient norm is left at the first step."""
-    if norms[last] == 0:
-        return "—"
-    return f"{norms[first] / norms[last]:.1e}"

@@ -29,6 +29,7 @@ from explain.draw.recurrent_values import (
     recurrent_name,
     step_labels,
     steps_of,
+    subscript,
 )
 from explain.draw.graphs import LogBars
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
@@ -43,16 +44,6 @@ SCENES = [
 #: the chain fits this many copies of the module across the frame
 MAX_STEPS = 6
 MAX_UNITS = 12
-SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
-
-
-def subscript(number: int) -> str:
-    """ "₁₂" for 12: time indices in labels such as hₜ, x₃.
-
-    >>> subscript(12)
-    '₁₂'
-    """
-    return str(number).translate(SUBSCRIPTS)
 
 
 def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -82,6 +73,16 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     return {"module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h}
 
 
+UNROLL_CAPTIONS = [
+    ("One module A reads xₜ, outputs hₜ and passes its state to itself.",
+     "모듈 A 하나가 xₜ를 읽고 hₜ를 내보내며, 상태를 자기 자신에게 넘긴다."),
+    ("Unrolled: the same A (same weights), one copy per character read.",
+     "펼치면: 같은 A(같은 가중치)가 읽는 글자마다 하나씩."),
+    ("Each hₜ is the real hidden state after reading that character.",
+     "각 hₜ는 그 글자를 읽은 뒤의 실제 은닉 상태다."),
+]
+
+
 class RNNUnrollScene(TraceScene):
     """The rolled module A (xₜ below, hₜ above, a self-loop) = the chain of copies reading characters."""
 
@@ -103,34 +104,27 @@ class RNNUnrollScene(TraceScene):
         ).next_to(title, DOWN, buff=0.15)
         self.add(title, equation)
 
-        rolled = self._rolled().move_to(LEFT * 5.55 + DOWN * 0.2)
-        caption = fitted_caption(self, 
-            "One module A reads xₜ, outputs hₜ and passes its state to itself.",
-            "모듈 A 하나가 xₜ를 읽고 hₜ를 내보내며, 상태를 자기 자신에게 넘긴다.",
-        )
+        rolled = self._rolled().move_to(LEFT * 5.55 + DOWN * 0.6)
+        equals = Text("=", font=theme.FONT, font_size=48, color=theme.INK).move_to(LEFT * 4.1 + DOWN * 0.6)
+        chain = self._chain(values)
+        legend = self._legend(values).move_to(LEFT * 5.4 + DOWN * 2.7)
+        if self.is_still:
+            self.add(rolled, equals, legend, fitted_caption(self, *UNROLL_CAPTIONS[-1]), *chain.values())
+            return
+
+        caption = fitted_caption(self, *UNROLL_CAPTIONS[0])
         self.play(FadeIn(rolled), FadeIn(caption), run_time=0.6)
         self.pause()
-
-        equals = Text("=", font=theme.FONT, font_size=48, color=theme.INK).move_to(LEFT * 4.1 + DOWN * 0.2)
-        chain = self._chain(values)
         self.play(
             FadeIn(equals),
             *[FadeIn(VGroup(box, arrow)) for box, arrow in zip(chain["boxes"], chain["inputs"])],
             *[FadeIn(tile) for tile in chain["tiles"]],
             *[GrowArrow(arrow) for arrow in chain["links"]],
-            recaption(self, caption, "Unrolled: the same A (same weights), one copy per character read.",
-                            "펼치면: 같은 A(같은 가중치)가 읽는 글자마다 하나씩."),
+            recaption(self, caption, *UNROLL_CAPTIONS[1]),
             run_time=0.8,
         )
         self.pause()
-
-        legend = self._legend(values).move_to(LEFT * 5.4 + DOWN * 2.75)
-        self.play(
-            FadeIn(legend),
-            recaption(self, caption, "Each hₜ is the real hidden state after reading that character.",
-                            "각 hₜ는 그 글자를 읽은 뒤의 실제 은닉 상태다."),
-            run_time=0.5,
-        )
+        self.play(FadeIn(legend), recaption(self, caption, *UNROLL_CAPTIONS[2]), run_time=0.5)
         for index in range(len(values["steps"])):
             animations = [Indicate(chain["tiles"][index], color=theme.HIGHLIGHT, scale_factor=1.15)]
             if index > 0:
@@ -151,7 +145,7 @@ class RNNUnrollScene(TraceScene):
         left = -2.95 + (9.4 - spacing * count) / 2 + spacing / 2
         parts: dict[str, VGroup] = {key: VGroup() for key in ("boxes", "tiles", "inputs", "links", "outputs", "strips")}
         for index, (step, token, h) in enumerate(zip(values["steps"], values["tokens"], values["h"])):
-            box = ModuleBox("A").move_to(RIGHT * (left + index * spacing) + DOWN * 0.2)
+            box = ModuleBox("A").move_to(RIGHT * (left + index * spacing) + DOWN * 0.6)
             tile = TokenTile(token).next_to(box, DOWN, buff=0.45)
             x_label = Text(f"x{subscript(step)}", font=theme.FONT, font_size=22, color=theme.MUTED).next_to(tile, DOWN, buff=0.1)
             strip = ValueStrip(h, scale="tanh", cell=0.2, vertical=True)
@@ -169,7 +163,7 @@ class RNNUnrollScene(TraceScene):
     def _legend(self, values: dict[str, Any]) -> VGroup:
         layer_note = self.say(
             f"layer {values['layer']}, units {describe_indices(values['units'], values['units_total'])}",
-            f"{values['layer']}층, 유닛 {describe_indices(values['units'], values['units_total'])}",
+            f"{values['layer']}층, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
@@ -219,6 +213,18 @@ COLUMN_X = [-2.8, 0.0, 2.8]
 INITIAL_X = -4.9
 
 
+LAYERS_CAPTIONS = [
+    ("At t = 0: input → hidden 1 → hidden 2 → output; the initial state is 0.",
+     "t = 0: 입력 → 은닉 1 → 은닉 2 → 출력; 초기 상태는 0."),
+    ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
+     "t = 1: 은닉 1은 입력(t=1)과 은닉 1(t=0)을 합친다."),
+    ("Targets are the next characters; every edge of a kind shares one weight.",
+     "목표는 다음 글자; 같은 종류의 연결은 모두 같은 가중치를 쓴다."),
+    ("Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",
+     "시간 역전파: ∂L/∂W는 모든 t의 합, 각 항은 t = 0까지 거슬러 간다."),
+]
+
+
 class RNNLayersScene(TraceScene):
     """Input / hidden 1 / hidden 2 / output over t = 0..2 with shared weights, then BPTT."""
 
@@ -244,44 +250,36 @@ class RNNLayersScene(TraceScene):
         self.add(title.to_edge(UP, buff=0.2).to_edge(LEFT, buff=0.4))
         rows = self._row_labels()
         grid = self._grid(values)
-        caption = fitted_caption(self, "At t = 0: input → hidden 1 → hidden 2 → output; the initial state is 0.",
-                               "t = 0: 입력 → 은닉 1 → 은닉 2 → 출력; 초기 상태는 0.")
+        legend = self._legend(values)
+        backward = self._backward(grid, values)
+        if self.is_still:
+            nodes = [node for column in grid["nodes"] for node in column.values()]
+            edges = [edge for weight in grid["edges"].values() for edge in weight]
+            self.add(rows, grid["initial"], grid["headers"], grid["targets"], grid["weights"], legend, *edges, *nodes,
+                     *backward.values(), fitted_caption(self, *LAYERS_CAPTIONS[-1]))
+            return
+
+        caption = fitted_caption(self, *LAYERS_CAPTIONS[0])
         self.play(FadeIn(rows), FadeIn(grid["initial"]), FadeIn(grid["headers"][0]), FadeIn(caption), run_time=0.5)
         for name in ("input", "hidden1", "hidden2", "output"):
             self.play(*[FadeIn(edge) for edge in grid["edges_in"][0][name]], FadeIn(grid["nodes"][0][name]), run_time=0.35)
         self.pause()
-
         for column in range(1, len(values["steps"])):
             if column == 1:
-                self.play(recaption(self, caption, "At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
-                                          "t = 1: 은닉 1은 입력(t=1)과 은닉 1(t=0)을 합친다."), run_time=0.3)
+                self.play(recaption(self, caption, *LAYERS_CAPTIONS[1]), run_time=0.3)
             self.play(FadeIn(grid["headers"][column]), run_time=0.2)
             for name in ("input", "hidden1", "hidden2", "output"):
                 self.play(*[FadeIn(edge) for edge in grid["edges_in"][column][name]], FadeIn(grid["nodes"][column][name]),
                           run_time=0.3 if column == 1 else 0.15)
             self.pause()
-
-        self.play(
-            FadeIn(grid["targets"]), FadeIn(grid["weights"]), FadeIn(self._legend(values)),
-            recaption(self, caption, "Targets are the next characters; every edge of a kind shares one weight.",
-                            "목표는 다음 글자; 같은 종류의 연결은 모두 같은 가중치를 쓴다."),
-            run_time=0.6,
-        )
+        self.play(FadeIn(grid["targets"]), FadeIn(grid["weights"]), FadeIn(legend),
+                  recaption(self, caption, *LAYERS_CAPTIONS[2]), run_time=0.6)
         self.pause()
-
-        backward = self._backward(grid, values)
-        self.play(
-            FadeIn(backward["loss"]),
-            *[GrowArrow(arrow) for arrow in backward["arrows"]],
-            FadeIn(backward["norms"]),
-            recaption(self, caption, "Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",
-                            "시간 역전파: ∂L/∂W는 모든 t의 합, 각 항은 t = 0까지 거슬러 간다."),
-            run_time=1.0,
-        )
+        self.play(FadeIn(backward["loss"]), *[GrowArrow(arrow) for arrow in backward["arrows"]], FadeIn(backward["norms"]),
+                  recaption(self, caption, *LAYERS_CAPTIONS[3]), run_time=1.0)
         self.pause()
-        if self.is_still or values["grads"] is None:
-            return
-        self._stretch(values, caption)
+        if values["grads"] is not None:
+            self._stretch(values, caption)
 
     def _row_labels(self) -> VGroup:
         names = {
@@ -326,7 +324,7 @@ class RNNLayersScene(TraceScene):
             grid["edges_in"].append({row: [arrow for _, arrow in row_edges] for row, row_edges in edges.items()})
             grid["headers"].add(self.text(f"t = {step}", f"t = {step}", size=20, color=theme.MUTED)
                                 .next_to(nodes["input"], DOWN, buff=0.12))
-            target_text = Text(f"→ {show_token(target)}" if target else "", font=theme.MONO_FONT, font_size=22, color=theme.INK)
+            target_text = Text(show_token(target) if target else "–", font=theme.MONO_FONT, font_size=22, color=theme.INK)
             target_label = self.text("target", "목표", size=16, color=theme.MUTED)
             grid["targets"].add(VGroup(target_label, target_text).arrange(RIGHT, buff=0.1).move_to(RIGHT * x + UP * ROW_Y["target"]))
             previous = nodes
@@ -350,7 +348,7 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         note = self.say(
             f"hidden 1 = layer {lower}\nhidden 2 = layer {upper}\nunits {describe_indices(values['units'], values['units_total'])}",
-            f"은닉 1 = {lower}층\n은닉 2 = {upper}층\n유닛 {describe_indices(values['units'], values['units_total'])}",
+            f"은닉 1 = {lower}층\n은닉 2 = {upper}층\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")

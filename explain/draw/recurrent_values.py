@@ -24,10 +24,20 @@ from explain.trace import Trace, recurrent_parts
 
 #: quantities that identify each recurrent kind (an RNN has only x and h)
 KIND_MARKERS = {"lstm": "c", "gru": "z"}
+_SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")
 
 
 class MissingValues(ValueError):
     """The trace lacks names a figure needs; the message says which and how to record them."""
+
+
+def subscript(number: int) -> str:
+    """ "₁₂" for 12: time indices in labels such as hₜ, x₃.
+
+    >>> subscript(12)
+    '₁₂'
+    """
+    return str(number).translate(_SUBSCRIPTS)
 
 
 def recurrent_name(module: str, layer: int, quantity: str, direction: str = "fwd") -> str:
@@ -41,10 +51,10 @@ def recurrent_name(module: str, layer: int, quantity: str, direction: str = "fwd
 
 
 def recurrent_quantities(trace: Trace) -> dict[str, set[str]]:
-    """Each recurrent module in the trace → the quantities recorded for it (in name order).
+    """Each recurrent module in the trace (in name order) → the quantities recorded for it.
 
-    >>> recurrent_quantities(Trace({"a.l0.fwd.h": torch.zeros(1), "a.l0.fwd.c": torch.zeros(1)}))
-    {'a': {'c', 'h'}}
+    >>> sorted(recurrent_quantities(Trace({"a.l0.fwd.h": torch.zeros(1), "a.l0.fwd.c": torch.zeros(1)}))["a"])
+    ['c', 'h']
     """
     found: dict[str, set[str]] = {}
     for name in trace.names():
@@ -120,15 +130,6 @@ def step_labels(trace: Trace, count: int, *, offset: int = 0) -> list[str]:
     return [str(tokens[t]) if t < len(tokens) else f"t={t}" for t in range(offset, offset + count)]
 
 
-def spread(count: int, total: int) -> list[int]:
-    """``count`` indices out of ``total``: all of them if they fit, else the first ``count``.
-
-    >>> spread(3, 10), spread(5, 2)
-    ([0, 1, 2], [0, 1])
-    """
-    return list(range(min(count, total)))
-
-
 def parse_indices(value: str | int | Iterable[int] | None, default: list[int], *, what: str) -> list[int]:
     """Indices from an option: None → ``default``; 5 → [5]; "0-3,7" → [0, 1, 2, 3, 7]; a list as is.
 
@@ -153,18 +154,22 @@ def parse_indices(value: str | int | Iterable[int] | None, default: list[int], *
     return indices
 
 
-def describe_indices(indices: Sequence[int], total: int) -> str:
+def describe_indices(indices: Sequence[int], total: int, lang: str = "en") -> str:
     """ "0–9 of 100" for a run, "0, 4, 9 of 100" otherwise, "all 35" when every index is shown.
 
     >>> describe_indices(range(10), 100), describe_indices([0, 4], 9), describe_indices(range(3), 3)
     ('0–9 of 100', '0, 4 of 9', 'all 3')
+    >>> describe_indices(range(10), 100, "ko"), describe_indices(range(3), 3, "ko")
+    ('0–9 (100개 중)', '전체 3개')
     """
     indices = list(indices)
     if indices == list(range(total)):
-        return f"all {total}"
+        return f"전체 {total}개" if lang == "ko" else f"all {total}"
     if len(indices) > 2 and indices == list(range(indices[0], indices[-1] + 1)):
-        return f"{indices[0]}–{indices[-1]} of {total}"
-    return f"{', '.join(map(str, indices))} of {total}"
+        shown = f"{indices[0]}–{indices[-1]}"
+    else:
+        shown = ", ".join(map(str, indices))
+    return f"{shown} ({total}개 중)" if lang == "ko" else f"{shown} of {total}"
 
 
 def _tensor(trace: Trace, module: str, layer: int, quantity: str) -> torch.Tensor:

@@ -1,0 +1,82 @@
+"""vanishing-gradient (figure 3): tanh′ factors and ||dL/dhₜ|| of an RNN and an LSTM, from the trace."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from explain import Trace
+from explain.draw.recurrent_values import MissingValues
+from recurrent_reference import char_trace_with_grads
+from scene_checks import assert_matches_reference, render_still
+from scenes._recordings import prefixed
+
+TEXT = "Beautiful is better than ugly."
+
+
+@pytest.fixture(scope="module")
+def rnn_and_lstm() -> Trace:
+    rnn = char_trace_with_grads("char-rnn", TEXT, loss_at="last")
+    lstm = char_trace_with_grads("char-lstm", TEXT, loss_at="last")
+    return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta={"tokens": rnn.meta["tokens"]})
+
+
+def test_norms_are_the_recorded_gradients(rnn_and_lstm):
+    from scenes.gradient import gradient_values
+
+    shown = gradient_values(rnn_and_lstm)
+    assert shown["modules"] == {"rnn": "rnn.rnn", "lstm": "lstm.rnn"}
+    for kind in ("rnn", "lstm"):
+        expected = rnn_and_lstm[f"{kind}.rnn.l1.fwd.grad_h"][:, 0].norm(dim=-1)
+        assert torch.tensor(shown["norms"][kind]) == pytest.approx(expected)
+    assert len(shown["tokens"]) == len(TEXT) - 1
+
+
+def test_slopes_are_tanh_derivatives_at_the_real_states(rnn_and_lstm):
+    from scenes.gradient import gradient_values
+
+    shown = gradient_values(rnn_and_lstm, {"layer": 0})
+    h = rnn_and_lstm["rnn.rnn.l0.fwd.h"][:, 0]
+    assert torch.tensor(shown["slopes"]) == pytest.approx((1 - h**2).mean(dim=-1))
+    assert all(0 < slope <= 1 for slope in shown["slopes"])
+    products = torch.tensor(shown["products"])
+    assert products[0] == 1 and products[-1] == pytest.approx(torch.tensor(shown["slopes"]).prod().item())
+    assert (products[1:] <= products[:-1]).all(), "multiplying by slopes below 1 only shrinks"
+
+
+def test_a_loss_at_the_last_step_reaches_back_weaker_in_the_rnn(rnn_and_lstm):
+    """The figure's claim, checked on the book's trained models."""
+    from scenes.gradient import gradient_values
+
+    norms = gradient_values(rnn_and_lstm)["norms"]
+    assert norms["rnn"][0] < norms["rnn"][-1] * 1e-3
+    assert norms["rnn"][0] / norms["rnn"][-1] < norms["lstm"][0] / norms["lstm"][-1]
+
+
+@pytest.mark.parametrize(
+    ("names", "message"),
+    [
+        (["rnn.rnn.l0.fwd.h"], "nn.RNN .*grad_h.*grads=True"),
+        (["rnn.rnn.l0.fwd.h", "rnn.rnn.l0.fwd.grad_h"], "nn.LSTM"),
+    ],
+)
+def test_missing_gradients_are_named(names, message):
+    from scenes.gradient import gradient_values
+
+    with pytest.raises(MissingValues, match=message):
+        gradient_values(Trace({name: torch.zeros(3, 1, 2) for name in names}))
+
+
+@pytest.mark.render
+def test_still_matches_reference(rnn_and_lstm, tmp_path):
+    png = render_still("vanishing-gradient", rnn_and_lstm, tmp_path)
+    assert_matches_reference(png, "vanishing-gradient")
+
+
+def test_bars_are_norms_relative_to_the_last_step(rnn_and_lstm):
+    from scenes.gradient import gradient_values
+
+    shown = gradient_values(rnn_and_lstm)
+    for kind in ("rnn", "lstm"):
+        norms = torch.tensor(shown["norms"][kind])
+        assert torch.tensor(shown["relative"][kind]) == pytest.approx(norms / norms[-1])
