@@ -167,6 +167,27 @@ def test_repeated_calls_append_along_the_first_axis():
     assert trace["0"].shape == (4, 2)
 
 
+def test_a_module_called_twice_in_one_forward_gets_numbered_names():
+    class TwoReLUs(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1, self.conv2, self.relu = nn.Conv2d(1, 2, 3), nn.Conv2d(2, 3, 3), nn.ReLU(inplace=True)
+
+        def forward(self, x):
+            return self.relu(self.conv2(self.relu(self.conv1(x))))
+
+    model = TwoReLUs()
+    x = torch.rand(1, 1, 7, 7)
+    trace = record(model, x)
+    assert trace["relu"].shape == (1, 2, 5, 5) and trace["relu#1"].shape == (1, 3, 3, 3)
+    assert torch.equal(trace["relu"], trace["conv1"].clamp(min=0))
+    assert torch.equal(trace["relu#1"], trace["conv2"].clamp(min=0))
+    with torch.no_grad(), explain.record(model) as twice:
+        model(x)
+        model(x)
+    assert twice["relu#1"].shape == (2, 3, 3, 3)
+
+
 def test_the_capture_mode_ends_even_when_forward_raises():
     class Broken(nn.Module):
         def __init__(self):

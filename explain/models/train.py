@@ -148,12 +148,13 @@ TRAINERS: dict[str, Callable[[], Trained]] = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m explain.models.train", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="+", metavar="NAME", help=f"one of {', '.join(TRAINERS)}, or 'all'")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: robust on busy machines)")
     args = parser.parse_args(argv)
     names = list(TRAINERS) if args.names == ["all"] else args.names
     unknown = [name for name in names if name not in TRAINERS]
     if unknown:
         parser.error(f"cannot train {', '.join(unknown)}; trainable: {', '.join(TRAINERS)}")
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     for name in names:
         began = time.perf_counter()
         model, info, examples = TRAINERS[name]()

@@ -10,9 +10,10 @@
 
 What is recorded, for a module at qualified name ``q`` (the root's own output is ``trace.output``):
 
-- ``q``: the module's output (a later call of the same module appends along the first axis, so a
-  module called once per time step gives [T, …]); a shared module (one ReLU object used in many
-  places) is named by where it is called from.
+- ``q``: the module's output. A shared module (one ReLU object used in many places) is named by
+  where it is called from; called again within the same forward pass (torchvision's ``self.relu``)
+  its later outputs are ``q#1``, ``q#2`` …; called again in a later pass (a model run one time
+  step per call) its outputs append along the first axis, giving [T, …].
 - ``meta["modules"][q]``: its type, output shape and, for convs and pools, kernel, stride, padding,
   dilation, receptive field and jump (in input pixels; square kernels assumed for the field).
 - Additions and concatenations written inside a module's ``forward`` (the book's
@@ -116,6 +117,7 @@ class FeatureRecorder:
         self._called_as: dict[tuple[str | None, int], str] = {}
         self.stack: list[_Frame] = []
         self.seen: set[str] = set()
+        self.calls: dict[str, int] = {}  # calls of each name during the current outermost call
         self.described: set[str] = set()
         self.aliases: dict[int, list[str]] = {}
         self.fields: dict[int, tuple[weakref.ref, structure.Field]] = {}
@@ -145,6 +147,10 @@ class FeatureRecorder:
     def before(self, module: nn.Module, args: tuple) -> None:
         parent = self.stack[-1].name if self.stack else None
         name = self.name_of(module, parent)
+        calls = self.calls.get(name, 0)
+        self.calls[name] = calls + 1
+        if calls:
+            name = f"{name}#{calls}"
         if not self.stack:
             self.mode.__enter__()
             self.mode_active = True
@@ -177,6 +183,7 @@ class FeatureRecorder:
             self.mode_active = False
             self.mode.__exit__(None, None, None)
             self.aliases.clear()
+            self.calls.clear()
             self.fields.clear()
             self.last_field = (1, 1)
 
