@@ -130,6 +130,7 @@ def test_update_rewrites_changes_within_tolerance(suite):
     result = suite.run("--trace-update")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*0 created, 1 updated, 1 unchanged*", "*updated: fixtures/test_traces/test_lstm.safetensors"])
+    assert sorted(path.name for path in suite.fixtures.iterdir()) == ["test_lstm.safetensors", "test_other.safetensors"]
     stored = load(suite.fixtures / "test_lstm.safetensors")
     assert stored["lstm.l0.fwd.c"][0, 0, 0].item() == torch.tensor(1 + 1e-7).item() != 1.0
 
