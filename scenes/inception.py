@@ -41,12 +41,24 @@ SCENES = [SceneSpec("inception", "InceptionScene", "Inception: 1×1 convs, naive
 BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
 UNITS = 10
 MAX_CHANNELS = 8
+DEFAULT_CHANNELS = 4
 
 
 def strongest_channels(maps: np.ndarray, count: int) -> list[int]:
     """The ``count`` channels with the largest mean |value|, in channel order (dead ReLU maps left out)."""
     strength = np.abs(maps).reshape(maps.shape[0], -1).mean(axis=1)
     return sorted(int(c) for c in np.argsort(-strength, kind="stable")[: min(count, maps.shape[0])])
+
+
+def branch_channels(maps: np.ndarray, wanted: int | list[int]) -> list[int]:
+    """Channels of one branch to show: a count picks the strongest, a list those the branch has.
+
+    A list none of whose channels the branch has falls back to its strongest channels.
+    """
+    if isinstance(wanted, int):
+        return strongest_channels(maps, wanted)
+    present = [int(c) for c in wanted if int(c) < maps.shape[0]]
+    return present or strongest_channels(maps, len(list(wanted)))
 
 
 def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNITS) -> dict:
@@ -86,9 +98,12 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        channels = str(options.get("channels", 4))
-        if not channels.isdigit() or not 1 <= int(channels) <= MAX_CHANNELS:
-            raise SceneInputError(f"option channels (maps shown per branch) must be 1 to {MAX_CHANNELS}, got {channels!r}")
+        wanted = options.get("channels", DEFAULT_CHANNELS)
+        count = wanted if isinstance(wanted, int) else len(list(wanted))
+        if not 1 <= count <= MAX_CHANNELS or (not isinstance(wanted, int) and min(wanted) < 0):
+            raise SceneInputError(
+                f"option channels is a count (1 to {MAX_CHANNELS}) or up to {MAX_CHANNELS} channel numbers, got {wanted!r}"
+            )
         name = cls.chosen_module(trace, options)
         try:
             found = inception(trace, name)
@@ -100,7 +115,7 @@ class InceptionScene(TraceScene):
     def construct(self):
         self.check(self.trace, self.options)
         self.module = inception(self.trace, self.chosen_module(self.trace, self.options))
-        self.channels_per_map = int(self.options.get("channels", 4))
+        self.wanted_channels = self.options.get("channels", DEFAULT_CHANNELS)
         self.shown: dict = {"module": self.module}
         self.figure = None
         self.title = self.text(
@@ -261,7 +276,7 @@ class InceptionScene(TraceScene):
         self.shown["branches"] = []
         for branch in module.branches:
             maps = self.trace[f"{module.name}@branch{branch.index}"][0].numpy()
-            shown = strongest_channels(maps, self.channels_per_map)
+            shown = branch_channels(maps, self.wanted_channels)
             rows = -(-len(shown) // 2)
             grid = FeatureMapGrid(maps, channels=shown, columns=2, map_height=min(0.85, 2.0 / rows), lang=self.lang, label_size=16)
             kind = self.say("max-pool → 1×1", "풀링 → 1×1") if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)

@@ -86,6 +86,17 @@ def test_the_scene_shows_the_traces_branches(googlenet, tmp_path):
         assert any(pytest.approx(shown[0]) == maps[c] for c in range(maps.shape[0]))
 
 
+def test_branch_channels_are_a_count_or_a_list():
+    from scenes.inception import branch_channels
+
+    maps = torch.zeros(8, 2, 2).numpy()
+    maps[5] += 2.0
+    maps[1] += 1.0
+    assert branch_channels(maps, 2) == [1, 5]
+    assert branch_channels(maps, [0, 7, 12]) == [0, 7]
+    assert branch_channels(maps, [12]) == [5]
+
+
 def test_wrong_options_are_one_clear_error(googlenet):
     from explain.draw.base import SceneInputError
     from scenes.inception import InceptionScene
@@ -94,7 +105,9 @@ def test_wrong_options_are_one_clear_error(googlenet):
     with pytest.raises(SceneInputError, match="choose one of layer_2.0"):
         InceptionScene.check(trace, {"module": "layer_9"})
     with pytest.raises(SceneInputError, match="channels"):
-        InceptionScene.check(trace, {"channels": "0"})
+        InceptionScene.check(trace, {"channels": 0})
+    with pytest.raises(SceneInputError, match="channels"):
+        InceptionScene.check(trace, {"channels": list(range(9))})
     with pytest.raises(SceneInputError, match="inception modules"):
         InceptionScene.check(Trace({"x": torch.zeros(1)}), {})
 

@@ -36,6 +36,9 @@ def register(subparsers) -> None:
     scene_options.add_argument("--batch", type=int, help="batch item (default 0)")
     scene_options.add_argument("--steps", type=int_list, help="time steps, e.g. 0,1,2 or 0-3")
     scene_options.add_argument("--units", type=int_list, help="units to show, e.g. 0-11 or 0,4,9")
+    scene_options.add_argument("--module", help="CNN module to show, e.g. layer_3.0 (an inception module, a residual block)")
+    scene_options.add_argument("--channels", type=int_list, help="feature-map channels to show, e.g. 0-7 or 0,3")
+    scene_options.add_argument("--stop-after", dest="step", type=int, metavar="STEP", help="play the scene up to this step (1, 2, …); with --still, that step's last frame")
     render.set_defaults(handler=render_command)
 
 
@@ -62,7 +65,7 @@ def int_list(text: str) -> list[int]:
 
 def scene_options(args: argparse.Namespace) -> dict:
     """The scene options the user gave (unset ones are left to the scene's defaults)."""
-    names = ("layer", "direction", "batch", "steps", "units")
+    names = ("layer", "direction", "batch", "steps", "units", "module", "channels", "step")
     return {name: getattr(args, name) for name in names if getattr(args, name) is not None}
 
 
