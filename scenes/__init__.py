@@ -35,10 +35,18 @@ class SceneSpec:
         return getattr(importlib.import_module(self.module), self.class_name)
 
 
+#: Scene modules in the order of the book's figures; modules not listed follow alphabetically.
+BOOK_ORDER = ["rnn", "gradient", "lstm", "gru", "charflow", "conv", "cnn", "vgg", "inception", "resnet", "params"]
+
+
+def _book_position(path: Path) -> tuple[int, str]:
+    return (BOOK_ORDER.index(path.stem) if path.stem in BOOK_ORDER else len(BOOK_ORDER), path.stem)
+
+
 def catalogue() -> dict[str, SceneSpec]:
-    """Every scene by name, in module order, read from the ``SCENES`` list of each module."""
+    """Every scene by name, in the book's figure order, read from each module's ``SCENES`` list."""
     found: dict[str, SceneSpec] = {}
-    for path in sorted(Path(__file__).parent.glob("*.py")):
+    for path in sorted(Path(__file__).parent.glob("*.py"), key=_book_position):
         if path.name.startswith("_"):
             continue
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
