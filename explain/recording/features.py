@@ -68,6 +68,7 @@ class _Frame:
     inputs: list[torch.Tensor]
     children: dict[int, tuple[str, torch.Tensor]] = field(default_factory=dict)
     structures: int = 0
+    first_call: bool = False
 
     def source(self, tensor: Any) -> Any:
         """The child name that produced ``tensor``, :data:`INPUT` for the module's input, else None."""
@@ -155,22 +156,21 @@ class FeatureRecorder:
             self.mode.__enter__()
             self.mode_active = True
         inputs = [a for a in args if isinstance(a, torch.Tensor)]
-        self.stack.append(_Frame(name, inputs))
-        if name and name not in self.described:
+        frame = _Frame(name, inputs, first_call=bool(name) and name not in self.described)
+        self.stack.append(frame)
+        if frame.first_call:
             self.described.add(name)
-            incoming = self.field_of(inputs[0]) if inputs else self.last_field
-            self.recording.describe_module(name, structure.describe(module, incoming))
+            self.recording.describe_module(name, structure.describe(module, self.input_field(frame)))
 
     def after(self, module: nn.Module, args: tuple, output: Any) -> None:
         frame = self.stack.pop()
         if isinstance(output, torch.Tensor):
-            if self.fields.get(id(output), (lambda: None, None))[0]() is not output:
-                incoming = self.field_of(frame.inputs[0]) if frame.inputs else self.last_field
-                self.set_field(output, structure.next_field(module, incoming))
+            if self.tracked_field(output) is None:  # containers return a child's (tracked) output
+                self.set_field(output, structure.next_field(module, self.input_field(frame)))
             if frame.name:
                 self.store(frame.name, output)
-                if frame.name in self.described and "output_shape" not in self.trace.meta["modules"].get(frame.name, {}):
-                    self.recording.describe_module(frame.name, {"output_shape": list(output.shape)})
+            if frame.first_call:
+                self.recording.describe_module(frame.name, {"output_shape": list(output.shape)})
             if self.stack:
                 self.stack[-1].children[id(output)] = (frame.name, output)
         elif output is not None and frame.name:
@@ -222,11 +222,18 @@ class FeatureRecorder:
 
     # -- receptive fields ----------------------------------------------------------------------
 
-    def field_of(self, tensor: torch.Tensor) -> structure.Field:
+    def tracked_field(self, tensor: torch.Tensor) -> structure.Field | None:
+        """The (receptive field, jump) of a tensor a module or a captured op produced, else None."""
         entry = self.fields.get(id(tensor))
-        if entry is not None and entry[0]() is tensor:
-            return entry[1]
-        return self.last_field
+        return entry[1] if entry is not None and entry[0]() is tensor else None
+
+    def field_of(self, tensor: torch.Tensor) -> structure.Field:
+        """Like :meth:`tracked_field`; an untracked tensor (made by other ops) has the latest field."""
+        tracked = self.tracked_field(tensor)
+        return self.last_field if tracked is None else tracked
+
+    def input_field(self, frame: _Frame) -> structure.Field:
+        return self.field_of(frame.inputs[0]) if frame.inputs else self.last_field
 
     def set_field(self, tensor: torch.Tensor, value: structure.Field) -> None:
         self.fields[id(tensor)] = (weakref.ref(tensor), value)
