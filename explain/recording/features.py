@@ -66,7 +66,8 @@ class _Frame:
 
     name: str
     inputs: list[torch.Tensor]
-    children: dict[int, tuple[str, torch.Tensor]] = field(default_factory=dict)
+    #: id → (child name, weak reference): held weakly so a filtered recording keeps no extra maps
+    children: dict[int, tuple[str, weakref.ref]] = field(default_factory=dict)
     structures: int = 0
     first_call: bool = False
 
@@ -75,7 +76,7 @@ class _Frame:
         if not isinstance(tensor, torch.Tensor):
             return None
         child = self.children.get(id(tensor))
-        if child is not None and child[1] is tensor:
+        if child is not None and child[1]() is tensor:
             return child[0]
         return INPUT if any(tensor is x for x in self.inputs) else None
 
@@ -172,7 +173,7 @@ class FeatureRecorder:
             if frame.first_call:
                 self.recording.describe_module(frame.name, {"output_shape": list(output.shape)})
             if self.stack:
-                self.stack[-1].children[id(output)] = (frame.name, output)
+                self.stack[-1].children[id(output)] = (frame.name, weakref.ref(output))
         elif output is not None and frame.name:
             self.recording.note_unseen(f"{frame.name} returned a {type(output).__name__}, not a tensor: its output is not recorded")
         if not self.stack:
