@@ -20,6 +20,7 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import Inception, concat_modules, inception, module_input
 from explain.draw.cnn_parts import (
     StackedMap,
+    chosen_step,
     dismiss,
     fit_width,
     label_under,
@@ -42,6 +43,7 @@ BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
 UNITS = 10
 MAX_CHANNELS = 8
 DEFAULT_CHANNELS = 4
+STEPS = ("show_one_by_one", "show_naive", "show_compressed", "show_branches")
 
 
 def strongest_channels(maps: np.ndarray, count: int) -> list[int]:
@@ -104,6 +106,7 @@ class InceptionScene(TraceScene):
             raise SceneInputError(
                 f"option channels is a count (1 to {MAX_CHANNELS}) or up to {MAX_CHANNELS} channel numbers, got {wanted!r}"
             )
+        chosen_step(options, len(STEPS))
         name = cls.chosen_module(trace, options)
         try:
             found = inception(trace, name)
@@ -122,7 +125,7 @@ class InceptionScene(TraceScene):
             f"Inception module {self.module.name}", f"인셉션 모듈 {self.module.name}", size=30
         ).to_edge(UP, buff=0.3)
         self.add(self.title)
-        run_steps(self, [self.show_one_by_one, self.show_naive, self.show_compressed, self.show_branches])
+        run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------
 

@@ -20,23 +20,38 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line,
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import Residual, residual, residual_modules, stages
-from explain.draw.cnn_parts import StackedMap, dismiss, fit_width, label_under, record_book_cnn, reveal, run_steps, set_caption
+from explain.draw.cnn_parts import (
+    StackedMap,
+    chosen_channel,
+    chosen_step,
+    dismiss,
+    fit_width,
+    label_under,
+    record_book_cnn,
+    reveal,
+    run_steps,
+    set_caption,
+)
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
 from explain.trace import Trace
 from scenes import SceneSpec
 
+STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages")
+
 SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
 
 
-def addition_at(trace: Trace, block: str) -> dict:
+def addition_at(trace: Trace, block: str, channel: int | None = None) -> dict:
     """One value of the block's addition: channel, pixel, F(x), shortcut and their recorded sum.
 
-    The channel is the one where the sum is strongest; the pixel, that channel's largest |sum|.
+    The channel is the given one, else the one where the sum is strongest; the pixel, that
+    channel's largest |sum|.
     """
     total = trace[f"{block}@sum"][0]
-    channel = int(total.abs().mean(dim=(1, 2)).argmax())
+    if channel is None:
+        channel = int(total.abs().mean(dim=(1, 2)).argmax())
     row, col = np.unravel_index(int(total[channel].abs().argmax()), total.shape[1:])
     at = (channel, int(row), int(col))
     return {
@@ -77,6 +92,7 @@ class ResNetScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        chosen_step(options, len(STEPS))
         name = cls.chosen_block(trace, options)
         try:
             residual(trace, name)
@@ -90,7 +106,7 @@ class ResNetScene(TraceScene):
         self.figure = None
         self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
         self.add(self.title)
-        run_steps(self, [self.show_idea, self.show_block, self.show_downsampling, self.show_stages])
+        run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: the idea ---------------------------------------------------------------------
 
@@ -187,7 +203,7 @@ class ResNetScene(TraceScene):
         return boxes.arrange(RIGHT, buff=0.35)
 
     def block_figure(self, block: Residual) -> Group:
-        values = addition_at(self.trace, block.name)
+        values = addition_at(self.trace, block.name, chosen_channel(self.options, block.shapes["sum"][0]))
         self.shown[block.name] = values
         channel = values["channel"]
         height = 1.35

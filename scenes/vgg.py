@@ -24,10 +24,13 @@ from explain.draw.cnn_parts import (
     fit_width,
     label_under,
     map_height,
+    chosen_channel,
+    chosen_step,
     record_book_cnn,
     reveal,
     run_steps,
     set_caption,
+    strongest_channel,
     thousands,
 )
 from explain.draw.feature_maps import FeatureMap, format_shape
@@ -38,6 +41,7 @@ from scenes import SceneSpec
 SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field and parameters (figure 8)", "vgg16")]
 
 CARD = 1.55
+STEPS = ("show_stack", "show_receptive_field", "show_parameters")
 
 
 def equal_width_pair(blocks: list[Block]) -> list:
@@ -73,8 +77,17 @@ class VGGScene(TraceScene):
             raise SceneInputError(f"the vgg scene needs a CNN trace with its layer configs: {error}") from None
         if INPUT not in trace:
             raise SceneInputError("the vgg scene needs the input image in the trace (record with explain.record(model, image))")
-        if len(blocks[0].convs) < 2:
-            raise SceneInputError(f"the first block {blocks[0].name!r} has one conv; the figure needs two stacked 3×3 convs")
+        cls.field_block(blocks, options)
+        chosen_step(options, len(STEPS))
+
+    @staticmethod
+    def field_block(blocks: list[Block], options: dict) -> Block:
+        """The block whose first two convs step 2 draws: ``options["module"]`` or the first block."""
+        stacked = {block.name: block for block in blocks if len(block.convs) >= 2}
+        name = options.get("module", blocks[0].name)
+        if name not in stacked:
+            raise SceneInputError(f"module {name!r} is not a block with two stacked convs; choose one of {', '.join(stacked)}")
+        return stacked[name]
 
     def construct(self):
         self.check(self.trace, self.options)
@@ -84,7 +97,7 @@ class VGGScene(TraceScene):
         self.figure = None
         self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만 쌓아 깊게", size=30).to_edge(UP, buff=0.3)
         self.add(self.title)
-        run_steps(self, [self.show_stack, self.show_receptive_field, self.show_parameters])
+        run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: the stack -------------------------------------------------------------------
 
@@ -113,7 +126,7 @@ class VGGScene(TraceScene):
         pool = LayerBox(self.say("max-pool 2×2", "최대 풀링 2×2"), kind="pool", width=CARD, height=0.32, size=14)
         pool.next_to(header, DOWN, buff=0.08)
         maps = self.trace[block.name][0].numpy()
-        card_map = StackedMap(maps, height=map_height(maps.shape[-1]))
+        card_map = StackedMap(maps, channel=chosen_channel(self.options, maps.shape[0]), height=map_height(maps.shape[-1]))
         card_map.next_to(pool, DOWN, buff=0.15)
         self.shown["maps"][block.name] = (card_map.channel, card_map.values)
         shape = label_under(card_map, format_shape(block.shape_out))
@@ -151,18 +164,19 @@ class VGGScene(TraceScene):
 
     def show_receptive_field(self) -> None:
         dismiss(self, self.figure)
-        block = self.blocks[0]
+        block = self.field_block(self.blocks, self.options)
         first, second = block.convs[:2]
         side = receptive_field([first, second])
         out_maps = self.trace[second.name][0].numpy()
-        channel = int(np.abs(out_maps).reshape(out_maps.shape[0], -1).mean(axis=1).argmax())
+        channel = chosen_channel(self.options, out_maps.shape[0])
+        channel = strongest_channel(out_maps) if channel is None else channel
         window = side + 2
         row, col = field_centre(out_maps[channel], margin=window // 2 + 1)
         half = window // 2
         crop = (slice(row - half, row + half + 1), slice(col - half, col + half + 1))
         picture = self.trace[INPUT][0].numpy()[:, crop[0], crop[1]]
         middle = self.trace[first.name][0].numpy()
-        middle_channel = int(np.abs(middle[:, crop[0], crop[1]]).reshape(middle.shape[0], -1).mean(axis=1).argmax())
+        middle_channel = strongest_channel(middle[:, crop[0], crop[1]])
         self.shown["field"] = {"centre": (row, col), "side": side, "channel": channel, "middle_channel": middle_channel}
         panels = [
             (FeatureMap(picture, height=2.4), side, self.say(f"input {format_shape(picture.shape[1:])} crop", f"입력 {format_shape(picture.shape[1:])} 부분")),

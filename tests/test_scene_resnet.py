@@ -55,10 +55,10 @@ def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
     # the book's quirk: ReLU is the body's last op, so F(x) is never negative; the sum may be
     assert float(trace["layer_2.0@fx"].min()) >= 0
     assert first_downsampling(trace) == "layer_2.2"
-    scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1"})
+    scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1", "channels": [7]})
     assert scene.block.name == "layer_3.1"
-    assert scene.shown["layer_3.1"] == addition_at(trace, "layer_3.1")
-    assert scene.shown["layer_2.2"] == addition_at(trace, "layer_2.2")
+    assert scene.shown["layer_3.1"] == addition_at(trace, "layer_3.1", channel=7)
+    assert scene.shown["layer_2.2"] == addition_at(trace, "layer_2.2", channel=7)
     assert scene.shown["stages"]["layer_4"] == [f"layer_4.{i}" for i in range(6)]
 
 

@@ -75,6 +75,22 @@ def test_bad_trace_is_one_clear_error():
         VGGScene.check(Trace({"x": torch.zeros(1)}), {})
 
 
+def test_options_choose_the_block_and_channel(vgg, tmp_path):
+    from explain.draw.base import SceneInputError
+    from scenes.vgg import VGGScene
+
+    trace = vgg[1]
+    scene = play_through("vgg", trace, tmp_path, options={"module": "feature.3", "channels": [5], "step": 2})
+    field = scene.shown["field"]
+    assert field["channel"] == 5 and field["side"] == 5
+    assert all(channel == 5 for channel, _ in scene.shown["maps"].values())
+    assert "parameters" not in scene.shown  # stopped after step 2
+    with pytest.raises(SceneInputError, match="choose one of feature.0"):
+        VGGScene.check(trace, {"module": "fc_layer"})
+    with pytest.raises(SceneInputError, match="from 1 to 3"):
+        VGGScene.check(trace, {"step": 4})
+
+
 @pytest.mark.render
 def test_still_matches_reference(vgg, tmp_path):
     png = render_still("vgg", vgg[1], tmp_path)

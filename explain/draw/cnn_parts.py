@@ -24,6 +24,7 @@ import numpy as np
 from manim import DOWN, RIGHT, UP, FadeIn, FadeOut, Group, Rectangle, Text, VGroup
 
 from explain.draw import theme
+from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
 
 
@@ -31,6 +32,17 @@ def strongest_channel(maps: np.ndarray) -> int:
     """The channel with the largest mean absolute value (the one with most to show)."""
     maps = np.asarray(maps, dtype=np.float64)
     return int(np.abs(maps).reshape(maps.shape[0], -1).mean(axis=1).argmax())
+
+
+def chosen_channel(options: dict, channels: int) -> int | None:
+    """The first of ``options["channels"]`` that a map with ``channels`` channels has, else None.
+
+    >>> chosen_channel({"channels": [40, 3]}, 16), chosen_channel({}, 16)
+    (3, None)
+    """
+    wanted = options.get("channels")
+    wanted = [wanted] if isinstance(wanted, int) else list(wanted or [])
+    return next((int(c) for c in wanted if 0 <= int(c) < channels), None)
 
 
 def sheets_for(channels: int, smallest: int = 8, most: int = 6) -> int:
@@ -125,7 +137,7 @@ def chosen_step(options: dict, count: int) -> int:
     except (TypeError, ValueError):
         step = 0
     if not 1 <= step <= count:
-        raise ValueError(f"option step must be a whole number from 1 to {count}, got {value!r}")
+        raise SceneInputError(f"option step (--stop-after) must be a whole number from 1 to {count}, got {value!r}")
     return step
 
 
