@@ -40,6 +40,7 @@ QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_qua
 FORMATS = ("mp4", "gif", "png")
 LANGUAGES = ("en", "ko")
 CACHE_FILE = ".render-cache.json"
+TEXT_CACHE = ".text-cache"
 _PACKAGE = Path(__file__).resolve().parent
 
 
@@ -72,10 +73,16 @@ def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
         if not path.is_file():
             raise UsageError(f"no trace file {str(path)!r} (make one with: explain record MODEL -o {path.name})")
         return load(path)
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the book models are tiny: worker threads only spin (30× slower on a busy machine)
     try:
         return scene_class.default_trace()
     except (ValueError, FileNotFoundError, ImportError) as error:
         raise UsageError(f"{scene_class.__name__}: cannot record its built-in trace: {error}") from None
+    finally:
+        torch.set_num_threads(threads)
 
 
 def render_scene(
@@ -108,10 +115,10 @@ def render_scene(
     spec = scene_spec(name)
     scene_class = spec.load()
     options = dict(options or {})
+    trace = resolve_trace(scene_class, trace)
     try:
-        trace = resolve_trace(scene_class, trace)
         scene_class.check(trace, options)
-    except SceneInputError as error:
+    except ValueError as error:  # check() raises ValueErrors that say what to change
         raise UsageError(f"{name}: {error}") from None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -138,6 +145,8 @@ def _manim_settings(work: Path, *, quality: str, still: bool, fmt: str, progress
     settings: dict[str, Any] = {
         "quality": QUALITIES[quality],
         "media_dir": str(work / "media"),
+        # Pango's SVGs of every Text, kept between renders (keyed by text, font and size)
+        "text_dir": str(work.parent / TEXT_CACHE),
         "disable_caching": True,
         "preview": False,
         "verbosity": "WARNING",

@@ -2,6 +2,8 @@
 
     png = render_still("lstm-cell", trace, tmp_path, lang="ko", options={"units": [0, 1, 2]})
     assert_matches_reference(png, "lstm-cell-ko")        # tests/references/lstm-cell-ko.png
+    scene = play_through("lstm-cell", trace, tmp_path, options={"steps": [0, 1]})   # no frames drawn
+    scene.shown[1]                                       # what the scene put on screen at t = 1
 
 References are stored small (REFERENCE_SIZE) and compared with a tolerance, like ManimCE's own
 frame-comparison tests: a few anti-aliased pixels may differ, a moved box or a changed colour may
@@ -29,11 +31,44 @@ PIXEL_SHARE = 0.01
 PIXEL_THRESHOLD = 48
 
 
+def record_book(name: str, **load_options):
+    """The trace of book model ``name`` (explain.models.load(name, **load_options).record()),
+    recorded on one thread: the models are tiny and extra torch threads only spin on a busy CI."""
+    import torch
+
+    from explain import models
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return models.load(name, **load_options).record()
+    finally:
+        torch.set_num_threads(threads)
+
+
 def render_still(name: str, trace, tmp_path: Path, lang: str = "en", options: dict | None = None) -> Path:
     """Render scene ``name``'s still at low quality into ``tmp_path`` and return the PNG."""
     from explain.render import render_scene
 
     return render_scene(name, trace, still=True, lang=lang, options=options, out_dir=tmp_path, progress=False)
+
+
+def play_through(name: str, trace, tmp_path: Path, lang: str = "en", options: dict | None = None):
+    """Run scene ``name`` start to end without drawing a frame; return the scene to read what it showed.
+
+    Every animation is skipped (manim's ``skip_animations``) and nothing is written, so a whole
+    walkthrough costs about as much as building its mobjects once.
+    """
+    from manim import tempconfig
+
+    from explain.render import scene_spec
+
+    settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": False, "disable_caching": True}
+    settings.update(media_dir=str(tmp_path / "media"), text_dir=str(tmp_path / ".text-cache"), progress_bar="none")
+    with tempconfig(settings):
+        scene = scene_spec(name).load()(trace=trace, lang=lang, options=options, skip_animations=True)
+        scene.render()
+    return scene
 
 
 def _small(png: Path) -> np.ndarray:

@@ -51,8 +51,8 @@ def int_list(text: str) -> list[int]:
     numbers: list[int] = []
     try:
         for part in filter(None, (piece.strip() for piece in text.split(","))):
-            first, _, last = part.partition("-")
-            low, high = int(first), int(last or first)
+            first, dash, last = part.partition("-")
+            low, high = int(first), int(last if dash else first)
             if high < low:
                 raise ValueError
             numbers.extend(range(low, high + 1))

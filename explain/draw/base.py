@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, Scene, Text, config
+from manim import DOWN, MarkupText, Scene, Text, config
 
 from explain.draw import theme
 from explain.trace import Trace
@@ -57,7 +57,7 @@ class TraceScene(Scene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        """Raise :class:`SceneInputError` if ``trace`` or ``options`` cannot drive this scene.
+        """Raise a ValueError (e.g. :class:`SceneInputError`) if ``trace`` or ``options`` cannot drive this scene.
 
         ``explain render`` calls it before rendering, so a wrong trace file costs one clear line,
         not a traceback from the middle of an animation. Scenes override it.
@@ -79,14 +79,25 @@ class TraceScene(Scene):
         """The caption in the scene's language."""
         return korean if self.lang == "ko" else english
 
-    def text(self, english: str, korean: str | None = None, *, size: float = 28, color=theme.INK, **kwargs: Any) -> Text:
-        """A Pango Text in the theme's font, in the scene's language."""
+    def text(
+        self, english: str, korean: str | None = None, *, size: float = 28, color=theme.INK, markup: bool = False, **kwargs: Any
+    ) -> Text | MarkupText:
+        """A Pango Text in the theme's font, in the scene's language.
+
+        With ``markup=True`` the text is Pango markup (``C<sub>t</sub>``); accented letters such as
+        C̃ are then set in a font that draws the accent right (see :func:`theme.accents_markup`).
+        """
         content = english if korean is None else self.say(english, korean)
+        if markup:
+            return MarkupText(theme.accents_markup(content), font=theme.FONT, font_size=size, color=color, **kwargs)
         return Text(content, font=theme.FONT, font_size=size, color=color, **kwargs)
 
-    def caption(self, english: str, korean: str, *, size: float = 26) -> Text:
-        """A caption line at the bottom of the frame."""
-        return self.text(english, korean, size=size).to_edge(DOWN, buff=0.3)
+    def caption(self, english: str, korean: str, *, size: float = 26, markup: bool = False) -> Text | MarkupText:
+        """A caption line at the bottom of the frame, shrunk to fit the frame's width if needed."""
+        line = self.text(english, korean, size=size, markup=markup)
+        if line.width > config.frame_width - 0.6:
+            line.scale_to_fit_width(config.frame_width - 0.6)
+        return line.to_edge(DOWN, buff=0.3)
 
     def pause(self, notes: str = "") -> None:
         """End a step: a short wait in videos, and a slide boundary in presentations."""

@@ -19,11 +19,15 @@ from manim import (
     LEFT,
     RIGHT,
     UP,
+    Animation,
     AnimationGroup,
+    Mobject,
     Rectangle,
     Square,
     Text,
     VGroup,
+    VMobject,
+    interpolate_color,
     np,
 )
 
@@ -33,9 +37,10 @@ from explain.draw import theme
 def format_value(value: float, digits: int = 2) -> str:
     """A compact label for a cell: "0.93", "-0.12", "1.00".
 
-    >>> format_value(0.934), format_value(-0.1249), format_value(12.5)
-    ('0.93', '-0.12', '12.5')
+    >>> format_value(0.934), format_value(-0.1249), format_value(12.5), format_value(-0.0004)
+    ('0.93', '-0.12', '12.5', '0.00')
     """
+    value = round(float(value), digits) + 0.0  # no "-0.00": a tiny negative shows as 0
     if abs(value) >= 10:
         return f"{value:.1f}"
     return f"{value:.{digits}f}"
@@ -72,7 +77,7 @@ class ValueStrip(VGroup):
         self.add(self.cells)
         self.numbers = VGroup()
         if show_values:
-            self.numbers = VGroup(*[self._number(v, square) for v, square in zip(self.values, self.cells)])
+            self.numbers = self._numbers(self.values)
             self.add(self.numbers)
         self.labels = VGroup()
         if labels is not None:
@@ -81,25 +86,130 @@ class ValueStrip(VGroup):
             self.labels = _labels_on_baseline(labels, self.cells, vertical=vertical, size=cell * 40)
             self.add(self.labels)
 
-    def _number(self, value: float, square: Square) -> Text:
-        text = Text(format_value(value, self.digits), font=theme.MONO_FONT, font_size=self.cell_size * 30)
-        text.scale_to_fit_width(min(text.width, self.cell_size * 0.86)).move_to(square)
-        light = abs(theme.SCALES.get(self.scale, (0, 1))[1] if isinstance(self.scale, str) else 1) * 0.6
-        text.set_color(theme.BACKGROUND if abs(value) > light else theme.INK)
-        return text
+    def _numbers(self, values: Sequence[float]) -> VGroup:
+        """One number per cell (see :func:`mono_text`), ink or white by the darkness of its cell."""
+        numbers = VGroup()
+        for value, square in zip(values, self.cells):
+            glyphs = mono_text(format_value(value, self.digits), size=self.cell_size * 30)
+            glyphs.scale_to_fit_width(min(glyphs.width, self.cell_size * 0.86)).move_to(square)
+            dark = _is_dark(theme.value_color(value, self.scale))
+            numbers.add(glyphs.set_color(theme.BACKGROUND if dark else theme.INK))
+        return numbers
 
-    def recolor(self, values: Sequence[float]) -> AnimationGroup:
-        """An animation that shows new values in the same cells (numbers too)."""
+    def recolor(self, values: Sequence[float]) -> Animation:
+        """An animation that shows new values in the same cells: colours blend, numbers switch halfway."""
         if len(values) != len(self.cells):
             raise ValueError(f"{len(values)} values for a strip of {len(self.cells)} cells")
         self.values = [float(v) for v in values]
-        animations = [
-            square.animate.set_fill(theme.value_color(v, self.scale), opacity=1)
-            for v, square in zip(self.values, self.cells)
-        ]
-        for old, value, square in zip(self.numbers, self.values, self.cells):
-            animations.append(old.animate.become(self._number(value, square)))
-        return AnimationGroup(*animations)
+        return _Recolor(self)
+
+
+class _Recolor(Animation):
+    """Blend a strip's cells to the colours of its ``values`` and swap in their numbers.
+
+    Written out instead of ``square.animate``/``Transform`` because those deep-copy every cell
+    and glyph at every step; this animation copies nothing.
+    """
+
+    def __init__(self, strip: ValueStrip, **kwargs):
+        self.start_colors = [square.get_fill_color() for square in strip.cells]
+        self.end_colors = [theme.value_color(v, strip.scale) for v in strip.values]
+        self.new_numbers = strip._numbers(strip.values) if len(strip.numbers) else None
+        super().__init__(strip, **kwargs)
+
+    def create_starting_mobject(self) -> Mobject:
+        return Mobject()  # the start colours are kept above; nothing else is interpolated
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        strip = self.mobject
+        for square, start, end in zip(strip.cells, self.start_colors, self.end_colors):
+            square.set_fill(interpolate_color(start, end, alpha), opacity=1)
+        if self.new_numbers is not None and alpha >= 0.5:
+            strip.numbers.submobjects = list(self.new_numbers.submobjects)
+
+
+#: digits and signs that :func:`mono_text` composes from cached glyphs
+MONO_CHARACTERS = "0123456789.-+e"
+_glyph_sets: dict[float, tuple[float, dict[str, VMobject]]] = {}
+
+
+def mono_text(text: str, *, size: float) -> VGroup:
+    """``text`` (digits, ".", "-") in the monospaced font, composed from glyphs shaped once per size.
+
+    Numbers change at every step of a scene; shaping each with Pango would cost tens of
+    milliseconds apiece, copying cached glyphs costs almost nothing. Glyphs sit at the
+    monospaced advance on a shared baseline, as Pango would set them.
+
+    >>> len(mono_text("-0.25", size=12))
+    5
+    """
+    if any(ch not in MONO_CHARACTERS for ch in text):
+        return Text(text, font=theme.MONO_FONT, font_size=size)
+    if size not in _glyph_sets:
+        line = Text(MONO_CHARACTERS + "0", font=theme.MONO_FONT, font_size=size)
+        advance = (line.submobjects[-1].get_center() - line.submobjects[0].get_center())[0] / len(MONO_CHARACTERS)
+        origin = line.submobjects[0].get_center()  # the centre of a "0" in slot 0
+        glyphs = {
+            char: glyph.copy().shift(-(origin + RIGHT * advance * index))  # relative to its slot
+            for index, (char, glyph) in enumerate(zip(MONO_CHARACTERS, line.submobjects))
+        }
+        _glyph_sets[size] = (advance, glyphs)
+    advance, glyphs = _glyph_sets[size]
+    return VGroup(*[glyphs[ch].copy().shift(RIGHT * advance * index) for index, ch in enumerate(text)])
+
+
+def _is_dark(color) -> bool:
+    """Whether white text reads better than ink on ``color`` (relative luminance below ~0.45)."""
+    red, green, blue = color.to_rgb()
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue < 0.45
+
+
+class StripTable(VGroup):
+    """Labelled rows of value strips over shared unit labels, e.g. the gates of one LSTM step.
+
+        >>> table = StripTable(
+        ...     {"f": (Text("f"), [0.9, 0.1], "sigmoid"), "h": (Text("h"), [0.3, -0.5], "tanh")},
+        ...     header=["a", "b"],
+        ... )                                                   # doctest: +SKIP
+        >>> table.values()["f"]                                 # doctest: +SKIP
+        [0.9, 0.1]
+
+    Rows keep their keys: ``table.strips["f"]``, ``table.row_labels["f"]``; :meth:`recolor` shows
+    the values of another step in the same cells.
+    """
+
+    def __init__(
+        self,
+        rows: dict[str, tuple[Mobject, Sequence[float], str | tuple[float, float]]],
+        *,
+        header: Sequence[str] | None = None,
+        cell: float = 0.42,
+        row_gap: float = 0.14,
+        show_values: bool = True,
+    ):
+        super().__init__()
+        self.strips: dict[str, ValueStrip] = {}
+        self.row_labels: dict[str, Mobject] = {}
+        for index, (key, (label, values, scale)) in enumerate(rows.items()):
+            strip = ValueStrip(values, scale=scale, cell=cell, show_values=show_values)
+            strip.shift(DOWN * index * (cell + row_gap))
+            label.next_to(strip.cells, LEFT, buff=0.15)
+            self.strips[key], self.row_labels[key] = strip, label
+            self.add(VGroup(label, strip))
+        self.header = VGroup()
+        if header is not None:
+            first = next(iter(self.strips.values()))
+            self.header = _labels_on_baseline(header, first.cells, vertical=False, size=cell * 40)
+            self.header.shift(UP * (first.cells.get_top()[1] + 0.08 - self.header.get_bottom()[1]))
+            self.add(self.header)
+
+    def values(self) -> dict[str, list[float]]:
+        """What each row shows now."""
+        return {key: list(strip.values) for key, strip in self.strips.items()}
+
+    def recolor(self, values: dict[str, Sequence[float]]) -> AnimationGroup:
+        """An animation to the values of another step (every row named in ``values``)."""
+        return AnimationGroup(*[self.strips[key].recolor(row) for key, row in values.items()])
 
 
 class ScaleBar(VGroup):

@@ -11,6 +11,8 @@ is always shown (sigmoid gates 0→1, tanh values −1→1).
 
 from __future__ import annotations
 
+import re
+
 from manim import ManimColor, interpolate_color
 
 BACKGROUND = ManimColor("#FFFFFF")
@@ -34,6 +36,17 @@ FONT = "Noto Sans CJK KR"
 MONO_FONT = "DejaVu Sans Mono"
 
 SCALES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+#: a font whose combining accents sit right (Noto CJK draws the tilde of C̃ into the letter)
+ACCENT_FONT = "DejaVu Sans"
+
+
+def accents_markup(markup: str) -> str:
+    """Pango markup with every accented letter (a letter + a combining mark, e.g. C̃) set in ACCENT_FONT.
+
+    >>> accents_markup("C\u0303<sub>t</sub> = g<sub>t</sub>")
+    '<span font_family="DejaVu Sans">C\u0303</span><sub>t</sub> = g<sub>t</sub>'
+    """
+    return re.sub(r"(\w[\u0300-\u036f]+)", rf'<span font_family="{ACCENT_FONT}">\1</span>', markup)
 
 
 def value_color(value: float, scale: str | tuple[float, float] = "tanh") -> ManimColor:

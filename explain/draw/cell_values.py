@@ -1,0 +1,172 @@
+"""What the LSTM and GRU cell figures show, read from a trace as plain lists of floats (no manim).
+
+    >>> from explain import models                                   # doctest: +SKIP
+    >>> tr = models.load("hello-lstm").record()                      # doctest: +SKIP
+    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})   # doctest: +SKIP
+    >>> view.layer, view.labels                                      # doctest: +SKIP
+    (2, ['h', 'e'])
+    >>> lstm_step_values(tr, view, 1)["f"]                           # doctest: +SKIP
+    [0.93, 0.12]
+
+A :class:`CellView` is the scene's choice (module, layer, direction, batch item, time steps, units)
+checked against the trace; ``lstm_step_values`` / ``gru_step_values`` return every strip of one
+step. The state before the first recorded step is not stored in a trace; it follows exactly from
+the step's own values (c₀ = f₀ ⊙ c₋₁ + i₀ ⊙ g₀ solved for c₋₁; the same for the GRU's h).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent, recurrent_name
+from explain.trace import Trace, recurrent_parts
+
+#: strips of one LSTM step, in the figure's build order (C̃ is PyTorch's g)
+LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
+#: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)
+GRU_PARTS = ("h_prev", "r", "z", "n", "h")
+#: quantities each kind must have recorded
+QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}
+#: units shown when the user names none
+DEFAULT_UNIT_COUNT = 12
+DEFAULT_STEP_COUNT = 4
+
+
+@dataclass(frozen=True)
+class CellView:
+    """Which values a cell figure shows: one layer and direction of one module, a batch item,
+    time steps in the order they are drawn, and a subset of units with their labels."""
+
+    module: str
+    layer: int
+    direction: str
+    batch: int
+    steps: list[int]
+    units: list[int]
+    labels: list[str]
+    size: int
+    layers: int
+    tokens: list[str]
+
+    def name(self, quantity: str) -> str:
+        """The trace name of ``quantity`` for this layer and direction."""
+        return recurrent_name(self.module, self.layer, quantity, self.direction)
+
+    def units_text(self, lang: str = "en") -> str:
+        """ "units 0–11 of 35 shown" / "all 12 units": said on screen whenever a subset is shown."""
+        described = describe_indices(self.units, self.size)
+        if described.startswith("all"):
+            return f"{described} units" if lang == "en" else f"유닛 {self.size}개 전체"
+        shown, _, total = described.rpartition(" of ")
+        return f"units {shown} of {total} shown" if lang == "en" else f"유닛 {total}개 중 {shown}번 표시"
+
+    def previous(self, t: int) -> int | None:
+        """The step processed before ``t`` (t−1 forward, t+1 backward), None at the sequence start."""
+        before = t - 1 if self.direction == "fwd" else t + 1
+        return before if 0 <= before < len(self.tokens) else None
+
+
+def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
+    """The view a cell scene draws, from ``options`` (layer, direction, batch, steps, units).
+
+    Defaults: the last layer, forward, batch item 0, the first four steps, units 0–11 (all units
+    of a smaller layer). Raises :class:`MissingValues` with one actionable line for a trace
+    without such a module or for an option out of range.
+    """
+    figure = f"the {kind.upper()} cell figure"
+    module = find_recurrent(trace, QUANTITIES[kind][0], kind=kind, what=figure)
+    direction = options.get("direction") or "fwd"
+    layers = _layers(trace, module, direction)
+    if not layers:
+        raise MissingValues(f"{figure}: the trace has no {direction} direction for {module or 'the model'}")
+    layer = options.get("layer")
+    layer = layers[-1] if layer is None else int(layer)
+    if layer not in layers:
+        raise MissingValues(f"{figure}: layer {layer} is not in the trace (layers {_span(layers)})")
+    missing = [q for q in QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
+    if missing:
+        raise MissingValues(f"{figure} needs {', '.join(recurrent_name(module, layer, q, direction) for q in missing)}")
+    h = trace[recurrent_name(module, layer, "h", direction)]
+    length, batches, size = int(h.shape[0]), int(h.shape[1]), int(h.shape[-1])
+    batch = int(options.get("batch") or 0)
+    _check_range("batch item", [batch], batches)
+    order = list(range(length)) if direction == "fwd" else list(range(length - 1, -1, -1))
+    steps = [int(t) for t in options.get("steps") or order[:DEFAULT_STEP_COUNT]]
+    _check_range("time step", steps, length)
+    units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
+    _check_range("unit", units, size)
+    tokens = _tokens(trace, length)
+    return CellView(module, layer, direction, batch, steps, units, unit_labels(trace, size, units), size, len(layers), tokens)
+
+
+def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
+    """Labels for ``units``: the vocabulary's characters when units line up with it, else indices.
+
+    Units line up with a vocabulary when the trace says so (``meta["vocabulary"]`` of the layer's
+    size) or when it is the hello LSTM, whose 35 outputs are compared with the next one-hot.
+    """
+    vocabulary = trace.meta.get("vocabulary")
+    if vocabulary is None and trace.meta.get("example") == "hello-lstm":
+        from explain.models.data import HELLO_VOCAB
+
+        vocabulary = HELLO_VOCAB
+    if vocabulary is not None and len(vocabulary) == size:
+        return [str(vocabulary[u]) for u in units]
+    return [str(u) for u in units]
+
+
+def lstm_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:
+    """Every strip of LSTM step ``t`` for the view's units: c_prev, f, i, g, c, o, h."""
+    i, f, g, o, c, h = (_row(trace, view, q, t) for q in ("i", "f", "g", "o", "c", "h"))
+    before = view.previous(t)
+    c_prev = _row(trace, view, "c", before) if before is not None else (c - i * g) / f
+    values = {"c_prev": c_prev, "f": f, "i": i, "g": g, "c": c, "o": o, "h": h}
+    return {part: values[part][view.units].tolist() for part in LSTM_PARTS}
+
+
+def gru_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:
+    """Every strip of GRU step ``t`` for the view's units: h_prev, r, z, n, h."""
+    r, z, n, h = (_row(trace, view, q, t) for q in ("r", "z", "n", "h"))
+    before = view.previous(t)
+    h_prev = _row(trace, view, "h", before) if before is not None else (h - (1 - z) * n) / z
+    values = {"h_prev": h_prev, "r": r, "z": z, "n": n, "h": h}
+    return {part: values[part][view.units].tolist() for part in GRU_PARTS}
+
+
+def symmetric_range(rows: list[list[float]], *, at_least: float = 1.0) -> tuple[float, float]:
+    """(−m, m) covering every value, m rounded up to a half and at least ``at_least``: the scale of c.
+
+    >>> symmetric_range([[0.2, -1.7], [0.9]])
+    (-2.0, 2.0)
+    """
+    largest = max((abs(v) for row in rows for v in row), default=0.0)
+    half_steps = -(-largest // 0.5)
+    m = max(at_least, half_steps * 0.5)
+    return (-m, m)
+
+
+def _row(trace: Trace, view: CellView, quantity: str, t: int) -> torch.Tensor:
+    return trace[view.name(quantity)][t, view.batch].detach().double()
+
+
+def _layers(trace: Trace, module: str, direction: str) -> list[int]:
+    parts = (recurrent_parts(name) for name in trace.names())
+    return sorted({p["layer"] for p in parts if p and p["module"] == module and p["direction"] == direction and p["quantity"] == "h"})
+
+
+def _tokens(trace: Trace, length: int) -> list[str]:
+    tokens = list(trace.meta.get("tokens") or [])
+    return [str(tokens[t]) if t < len(tokens) else f"t={t}" for t in range(length)]
+
+
+def _check_range(what: str, indices: list[int], size: int) -> None:
+    bad = [index for index in indices if not 0 <= index < size]
+    if bad:
+        raise MissingValues(f"{what} {bad[0]} is out of range (this trace has {what}s 0–{size - 1})")
+
+
+def _span(values: list[int]) -> str:
+    return f"{values[0]}–{values[-1]}" if len(values) > 1 else str(values[0])
