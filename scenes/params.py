@@ -1,0 +1,418 @@
+"""Parameter arithmetic (figure 11): filters, parameters and memory of any recorded CNN layer.
+
+    $ explain render parameters --still
+    $ explain render parameters --module layer.5 --lang ko
+    $ explain render parameters --trace vgg.safetensors --layer 3     # the 4th conv/linear layer
+
+For the chosen layer (option ``module``, a qualified name, or ``layer``, the index among the
+layers with parameters; default the first convolution) the scene builds the slide's arithmetic:
+one filter's weights and bias, all filters' parameters, parameter memory and feature-map memory at
+4 bytes per float, and the multiply-adds of one image. Configurations come from the trace's
+``meta["modules"]`` and shapes from its recorded outputs; a table of every layer follows. The
+book's own example is the same arithmetic: an 11×11×3 filter has 364 parameters with its bias,
+and 96 of them 34,944.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle, Text, VGroup
+
+from explain.draw import theme
+from explain.draw.base import SceneInputError, TraceScene
+from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
+from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, reveal, set_caption, thousands
+from explain.draw.feature_maps import FeatureMap, format_shape
+from explain.draw.strip import ScaleBar
+from explain.trace import Trace
+from scenes import SceneSpec
+from scenes.conv import module_outputs, module_type
+
+SCENES = [
+    SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
+]
+
+BYTES_PER_FLOAT = 4
+#: the lines that give a total (parameters, feature-map memory) are highlighted
+TOTAL_LINES = (1, 4)
+#: rows of the layer table before the rest is summarised in one line
+TABLE_ROWS = 12
+
+
+@dataclass(frozen=True)
+class LayerArithmetic:
+    """What figure 11 computes for one layer, from its configuration and its recorded output."""
+
+    name: str
+    type: str
+    filter_shape: tuple[int, ...]  # (kh, kw, in/groups) for a conv, (in_features,) for a linear layer, () otherwise
+    bias: bool
+    filters: int  # out_channels / out_features; 0 for layers without parameters
+    output_shape: tuple[int, ...]  # without the batch axis
+
+    @property
+    def weights_per_filter(self) -> int:
+        return prod(self.filter_shape) if self.filters else 0
+
+    @property
+    def per_filter(self) -> int:
+        """Weights of one filter plus its bias (an 11×11×3 filter: 363 + 1 = 364)."""
+        return self.weights_per_filter + int(self.bias and self.filters > 0)
+
+    @property
+    def parameters(self) -> int:
+        return self.filters * self.per_filter
+
+    @property
+    def parameter_bytes(self) -> int:
+        return self.parameters * BYTES_PER_FLOAT
+
+    @property
+    def output_values(self) -> int:
+        return prod(self.output_shape)
+
+    @property
+    def output_bytes(self) -> int:
+        """Feature-map memory of one image's output at 4 bytes per float."""
+        return self.output_values * BYTES_PER_FLOAT
+
+    @property
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one image: every output value needs one filter's weights."""
+        return self.output_values * self.weights_per_filter if self.filters else 0
+
+
+def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
+    """The arithmetic of layer ``name`` from ``meta["modules"]`` and its recorded output.
+
+    >>> import torch
+    >>> tr = Trace({"c": torch.zeros(1, 96, 55, 55)}, meta={"modules": {"c": {
+    ...     "type": "Conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
+    >>> a = layer_arithmetic(tr, "c")
+    >>> a.per_filter, a.parameters, a.parameter_bytes
+    (364, 34944, 139776)
+    """
+    description = trace.meta.get("modules", {}).get(name)
+    if name not in trace or description is None:
+        raise SceneInputError(f"{name!r} is not a recorded, described module of this trace")
+    output_shape = tuple(int(size) for size in trace[name].shape[1:])
+    if is_conv(description):
+        spec = conv_spec(trace, name)
+        filter_shape = (spec.kernel[0], spec.kernel[1], spec.in_channels // spec.groups)
+        arithmetic = LayerArithmetic(name, description["type"], filter_shape, spec.bias, spec.out_channels, output_shape)
+    elif is_linear(description):
+        bias = bool(description.get("bias", True))
+        arithmetic = LayerArithmetic(name, description["type"], (int(description["in_features"]),), bias, int(description["out_features"]), output_shape)
+    else:
+        arithmetic = LayerArithmetic(name, str(description.get("type", "?")), (), False, 0, output_shape)
+    _check_against_weights(trace, arithmetic)
+    return arithmetic
+
+
+def _check_against_weights(trace: Trace, arithmetic: LayerArithmetic) -> None:
+    """Where the kernel was recorded, its size must be what the configuration says."""
+    weight = f"{arithmetic.name}@weight"
+    if weight in trace and trace[weight].numel() != arithmetic.filters * arithmetic.weights_per_filter:
+        raise SceneInputError(
+            f"{arithmetic.name}: the recorded kernel has {trace[weight].numel()} weights, its configuration says "
+            f"{arithmetic.filters * arithmetic.weights_per_filter}"
+        )
+
+
+def parameter_layers(trace: Trace) -> list[str]:
+    """Recorded layers with parameters (convolutions and linear layers), in execution order."""
+    modules = trace.meta.get("modules", {})
+    return [name for name in module_outputs(trace) if is_conv(modules.get(name, {})) or is_linear(modules.get(name, {}))]
+
+
+def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
+    """The layer the options name: ``module`` (qualified name) or ``layer`` (index among parameter layers)."""
+    layers = parameter_layers(trace)
+    if not layers:
+        raise SceneInputError("the trace describes no Conv2d or Linear layer (record a CNN: explain record mnist-cnn)")
+    if options.get("module") is not None:
+        name = str(options["module"])
+        if name not in layers:
+            raise SceneInputError(f"{name!r} is not a conv or linear layer of this trace; choose one of: {', '.join(layers)}")
+        return name
+    index = int(options.get("layer", 0))
+    if not -len(layers) <= index < len(layers):
+        raise SceneInputError(f"layer {index} does not exist: the trace has {len(layers)} conv/linear layers (0–{len(layers) - 1})")
+    return layers[index]
+
+
+def layer_table(trace: Trace) -> list[LayerArithmetic]:
+    """Every leaf layer except activations (their maps equal the layer before), in execution order."""
+    modules = trace.meta.get("modules", {})
+    rows = []
+    for name in module_outputs(trace):
+        if name in modules and not _is_activation(module_type(trace, name)):
+            rows.append(layer_arithmetic(trace, name))
+    return rows
+
+
+def _is_activation(kind: str) -> bool:
+    return kind in {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "Flatten"}
+
+
+def bytes_text(count: int) -> str:
+    """ "1,664 B", "36.9 KB", "1.2 MB" (1 KB = 1,024 bytes).
+
+    >>> bytes_text(1664), bytes_text(36864), bytes_text(5 * 1024 * 1024)
+    ('1,664 B', '36.0 KB', '5.0 MB')
+    """
+    if count < 10 * 1024:
+        return f"{thousands(count)} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
+def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
+    """The slide's lines for layer ``a``, in order, in English or Korean.
+
+    >>> a = LayerArithmetic("c", "Conv2d", (11, 11, 3), True, 96, (96, 55, 55))
+    >>> arithmetic_lines(a)[:2]
+    ['one filter: 11×11×3 = 363 weights + 1 bias = 364', '96 filters × 364 = 34,944 parameters']
+    """
+    ko = lang == "ko"
+    if not a.filters:
+        return [
+            f"{a.type}: 학습되는 파라미터 0개" if ko else f"{a.type}: no parameters to learn",
+            _map_line(a, ko),
+            _map_memory_line(a, ko),
+        ]
+    shape = "×".join(map(str, a.filter_shape))
+    bias = (" + 편향 1" if ko else " + 1 bias") if a.bias else ""
+    unit = ("필터" if ko else "filter") if a.type.endswith("Conv2d") else ("뉴런" if ko else "unit")
+    lines = [
+        f"{unit} 하나: {shape} = 가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
+        if ko
+        else f"one {unit}: {shape} = {thousands(a.weights_per_filter)} weights{bias} = {thousands(a.per_filter)}",
+        f"{unit} {a.filters}개 × {thousands(a.per_filter)} = 파라미터 {thousands(a.parameters)}개"
+        if ko
+        else f"{a.filters} {unit}s × {thousands(a.per_filter)} = {thousands(a.parameters)} parameters",
+        f"파라미터 메모리: {thousands(a.parameters)} × 4 B = {bytes_text(a.parameter_bytes)}"
+        if ko
+        else f"parameter memory: {thousands(a.parameters)} × 4 B = {bytes_text(a.parameter_bytes)}",
+        _map_line(a, ko),
+        _map_memory_line(a, ko),
+        f"곱셈-덧셈: {thousands(a.output_values)} × {thousands(a.weights_per_filter)} = {thousands(a.multiply_adds)}"
+        if ko
+        else f"multiply-adds: {thousands(a.output_values)} × {thousands(a.weights_per_filter)} = {thousands(a.multiply_adds)}",
+    ]
+    return lines
+
+
+def _map_line(a: LayerArithmetic, ko: bool) -> str:
+    shape = " × ".join(map(str, a.output_shape))
+    return f"출력: {shape} = 값 {thousands(a.output_values)}개" if ko else f"output: {shape} = {thousands(a.output_values)} values"
+
+
+def _map_memory_line(a: LayerArithmetic, ko: bool) -> str:
+    memory = bytes_text(a.output_bytes)
+    if ko:
+        return f"특징 맵 메모리: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장)"
+    return f"feature-map memory: {thousands(a.output_values)} × 4 B = {memory} per image"
+
+
+# -- the scene ---------------------------------------------------------------------------------
+
+
+class ParametersScene(TraceScene):
+    """Figure 11's arithmetic for one layer, then every layer in a table (issue 5, scene 6).
+
+    ``self.shown`` holds the chosen layer's :class:`LayerArithmetic`, its lines, and the table rows.
+    """
+
+    default_model = "mnist-cnn"
+
+    @classmethod
+    def default_trace(cls) -> Trace:
+        return record_book_cnn(cls.default_model)
+
+    @classmethod
+    def check(cls, trace: Trace, options: dict) -> None:
+        layer_arithmetic(trace, chosen_layer(trace, options))
+
+    def construct(self) -> None:
+        name = chosen_layer(self.trace, self.options)
+        self.shown: dict[str, Any] = {"layer": layer_arithmetic(self.trace, name)}
+        self.title = None
+        steps = [self.show_filter, self.count_parameters, self.count_memory, self.show_table]
+        last = chosen_step(self.options, len(steps))
+        first = 3 if self.is_still and last == 4 else 0  # the table stands alone
+        for step in steps[first:last]:
+            step()
+            self.pause()
+
+    # -- step 1: the layer and one filter
+    def show_filter(self) -> None:
+        a = self.shown["layer"]
+        self.set_title(self.layer_title(a))
+        self.filter_picture = self.picture(a).move_to([-4.6, 0.5, 0])
+        reveal(self, self.filter_picture)
+        self.lines = VGroup()
+        self.shown["lines"] = arithmetic_lines(a, self.lang)
+        self.add_lines(1)
+        if a.filters:
+            set_caption(self, *self.filter_caption(a))
+        else:
+            set_caption(self, "Pooling and activations have nothing to learn.", "풀링과 활성화 함수에는 학습할 값이 없습니다.")
+
+    # -- step 2: all filters
+    def count_parameters(self) -> None:
+        a = self.shown["layer"]
+        self.add_lines(3 if a.filters else 1)
+        set_caption(self, "Each filter has its own weights and bias; 4 bytes per float32.", "필터마다 가중치와 편향이 따로 있고, float32 하나는 4바이트입니다.")
+
+    # -- step 3: memory and compute
+    def count_memory(self) -> None:
+        a = self.shown["layer"]
+        self.add_lines(len(self.shown["lines"]))
+        if a.filters:
+            set_caption(
+                self,
+                "The feature maps cost memory for every image; the parameters only once.",
+                "특징 맵은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.",
+            )
+
+    # -- step 4: every layer
+    def show_table(self) -> None:
+        a = self.shown["layer"]
+        rows = layer_table(self.trace)
+        self.shown["table"] = rows
+        for mobject in list(self.mobjects):
+            if mobject is not self.title:
+                self.remove(mobject)
+        self.set_title(self.say("Every layer of the model", "모델의 모든 층") + f" ({self.trace.meta.get('model', '')})")
+        header = [self.say("layer", "층"), self.say("type", "종류"), self.say("output", "출력"), self.say("parameters", "파라미터"), self.say("param. memory", "파라미터 메모리"), self.say("map memory", "맵 메모리")]
+        body = [[r.name, r.type, format_shape(r.output_shape), thousands(r.parameters), bytes_text(r.parameter_bytes), bytes_text(r.output_bytes)] for r in rows]
+        if len(body) > TABLE_ROWS:
+            hidden = len(body) - TABLE_ROWS + 1
+            body = body[: TABLE_ROWS - 1] + [[self.say(f"… {hidden} more", f"… {hidden}개 더"), "", "", "", "", ""]]
+        total_parameters = sum(r.parameters for r in rows)
+        total_maps = sum(r.output_bytes for r in rows)
+        footer = [self.say("total", "합계"), "", "", thousands(total_parameters), bytes_text(total_parameters * BYTES_PER_FLOAT), bytes_text(total_maps)]
+        self.shown["totals"] = (total_parameters, total_maps)
+        table = self.table(header, body, footer, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
+        reveal(self, table)
+        set_caption(
+            self,
+            "Convolutions have few parameters but big maps; the fully connected layers the other way round.",
+            "합성곱층은 파라미터가 적고 맵이 크며, 완전연결층은 그 반대입니다.",
+        )
+
+    # -- drawing helpers
+    def layer_title(self, a: LayerArithmetic) -> str:
+        if a.type.endswith("Conv2d"):
+            kh, kw, cin = a.filter_shape
+            return self.say(f"Parameters of {a.name}: Conv2d({cin} → {a.filters}, {kh}×{kw})", f"{a.name}의 파라미터: Conv2d({cin} → {a.filters}, {kh}×{kw})")
+        if a.filters:
+            return self.say(f"Parameters of {a.name}: Linear({a.filter_shape[0]} → {a.filters})", f"{a.name}의 파라미터: Linear({a.filter_shape[0]} → {a.filters})")
+        return self.say(f"Parameters of {a.name}: {a.type}", f"{a.name}의 파라미터: {a.type}")
+
+    def filter_caption(self, a: LayerArithmetic) -> tuple[str, str]:
+        shape = "×".join(map(str, a.filter_shape))
+        return (
+            f"One filter spans {shape}: its kernel over every input channel, plus one bias.",
+            f"필터 하나의 크기는 {shape}: 모든 입력 채널에 걸친 커널과 편향 1개입니다.",
+        )
+
+    def picture(self, a: LayerArithmetic) -> Group:
+        """One filter: the real kernel of filter 0 (if recorded) in front of sheets for its input channels."""
+        if not a.filters:
+            return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
+        if not a.type.endswith("Conv2d"):
+            sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
+            label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
+            return Group(sheet, label.next_to(sheet, DOWN, buff=0.15))
+        kh, kw, cin = a.filter_shape
+        side = 2.4
+        sheets = Group()
+        for index in reversed(range(min(cin, 6))):
+            sheet = Rectangle(width=side * kw / max(kh, kw), height=side * kh / max(kh, kw), stroke_color=theme.LAYER_STROKE, stroke_width=2)
+            sheets.add(sheet.set_fill(theme.LAYER_FILL, opacity=1).shift((UP + RIGHT) * 0.12 * index))
+        weight = f"{a.name}@weight"
+        legend = Group()
+        if weight in self.trace:
+            front = FeatureMap(self.trace[weight][0, 0].double().numpy(), height=sheets[-1].height).move_to(sheets[-1])
+            sheets.add(front)
+            legend = ScaleBar(front.scale_range, length=1.6).with_title(self.say("filter 0, input channel 0", "필터 0, 입력 채널 0"))
+            legend.next_to(sheets, UP, buff=0.2)
+        shape = Text(f"{kh}×{kw}×{cin}", font=theme.MONO_FONT, font_size=22, color=theme.INK).next_to(sheets, DOWN, buff=0.2)
+        bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED).next_to(shape, DOWN, buff=0.1)
+        times = Text(self.say(f"× {a.filters} filters", f"× 필터 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
+        times.next_to(sheets, RIGHT, buff=0.25)
+        return Group(sheets, shape, bias, times, legend)
+
+    def add_lines(self, count: int) -> None:
+        """Show the first ``count`` arithmetic lines (those not yet shown appear)."""
+        lines = self.shown["lines"]
+        new = VGroup(
+            *[Text(line, font=theme.FONT, font_size=24, color=theme.INK) for line in lines[len(self.lines) : count]]
+        )
+        for line in new:
+            previous = self.lines[-1] if len(self.lines) else None
+            if previous is None:
+                line.move_to([0, 2.1, 0], aligned_edge=LEFT).set_x(-2.0, direction=LEFT)
+            else:
+                line.next_to(previous, DOWN, aligned_edge=LEFT, buff=0.32)
+            fit_width(line, 7.0 - line.get_left()[0])
+            self.lines.add(line)
+        for index, line in enumerate(new, start=len(self.lines) - len(new)):
+            if index in TOTAL_LINES:
+                line.set_color(theme.HIGHLIGHT)
+        if len(new):
+            reveal(self, *new)
+
+    def table(self, header: list[str], body: list[list[str]], footer: list[str], *, highlight: int | None) -> VGroup:
+        """Rows of cells in columns (left-aligned names, right-aligned numbers); ``highlight`` marks a body row."""
+        rows = [header, *body, footer]
+        cells = [[Text(text or " ", font=theme.FONT if i == 0 else theme.MONO_FONT, font_size=18, color=theme.INK) for text in row] for i, row in enumerate(rows)]
+        widths = [max(row[c].width for row in cells) for c in range(len(header))]
+        row_height, gap = 0.36, 0.35
+        table = VGroup()
+        x_edges = [sum(widths[:c]) + gap * c for c in range(len(widths))]
+        for r, row in enumerate(cells):
+            y = -r * row_height
+            for c, cell in enumerate(row):
+                if c < 3:
+                    cell.move_to([x_edges[c], y, 0], aligned_edge=LEFT)
+                else:
+                    cell.move_to([x_edges[c] + widths[c], y, 0], aligned_edge=RIGHT)
+                if r == 0:
+                    cell.set_color(theme.MUTED)
+                table.add(cell)
+        total_width = x_edges[-1] + widths[-1]
+        if highlight is not None:
+            band = Rectangle(width=total_width + 0.3, height=row_height, stroke_width=0).set_fill(theme.LAYER_FILL, opacity=1)
+            table.add_to_back(band.move_to([total_width / 2, -(highlight + 1) * row_height, 0]))
+        from manim import Line
+
+        for r in (1, len(rows) - 1):
+            y = -(r - 0.5) * row_height
+            table.add(Line([-0.15, y, 0], [total_width + 0.15, y, 0], stroke_width=1.5, color=theme.MUTED))
+        note = Text(
+            self.say(
+                "Activations (ReLU) are not listed: their maps have the size of the layer before. Totals are of the listed layers.",
+                "활성화(ReLU)는 생략: 맵 크기가 앞 층과 같습니다. 합계는 표에 있는 층의 합입니다.",
+            ),
+            font=theme.FONT,
+            font_size=16,
+            color=theme.MUTED,
+        )
+        table.scale(min(12.6 / table.width, 5.4 / table.height))
+        fit_width(note, 13.0).next_to(table, DOWN, buff=0.3)
+        return VGroup(table, note).move_to([0, 0.1, 0])
+
+    def set_title(self, text: str) -> None:
+        title = fit_width(Text(text, font=theme.FONT, font_size=28, color=theme.INK), 13.4).to_edge(UP, buff=0.25)
+        if self.title is not None:
+            self.remove(self.title)
+        self.title = title
+        self.add(title)

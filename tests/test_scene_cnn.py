@@ -1,0 +1,77 @@
+"""cnn-pipeline: every stage's maps, the hidden units, the scores and the prediction come from the trace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import explain
+from explain import Trace, models
+from explain.draw.base import SceneInputError
+from explain.draw.cnn_parts import record_book_cnn
+from scene_checks import assert_matches_reference, play_through, render_still
+from scenes.cnn import pipeline_stages, prediction, shown_channels, stage_title
+
+
+@pytest.fixture(scope="module")
+def mnist() -> tuple[torch.nn.Module, Trace]:
+    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+
+
+def test_stages_follow_the_books_shapes(mnist):
+    _, trace = mnist
+    stages = pipeline_stages(trace)
+    assert [s.name for s in stages] == ["@input.0", "layer.1", "layer.3", "layer.4", "layer.6", "layer.7", "fc_layer.1", "fc_layer.2"]
+    assert [s.shape[-1] for s in stages if len(s.shape) == 3] == [28, 24, 20, 10, 6, 3]
+    assert [s.kind for s in stages] == ["input"] + ["maps"] * 5 + ["hidden", "scores"]
+    assert stage_title(stages[1]) == "conv + ReLU" and stage_title(stages[3]) == "max-pool"
+
+
+def test_prediction_is_the_models(mnist):
+    model, trace = mnist
+    with torch.no_grad():
+        scores = model(trace["@input.0"])[0]
+    found = prediction(trace, pipeline_stages(trace))
+    assert found.label == int(scores.argmax())
+    assert found.scores == pytest.approx(scores.tolist(), abs=1e-6)
+    assert sum(found.probabilities) == pytest.approx(1.0)
+    assert found.probabilities == pytest.approx(torch.softmax(scores.double(), 0).tolist(), abs=1e-6)
+
+
+def test_channel_choice():
+    assert shown_channels(8, {}) == list(range(8))
+    assert shown_channels(64, {"channels": [3, 70]}) == [3]
+
+
+def test_a_trace_that_is_not_a_cnn_is_a_clear_error():
+    lstm = explain.record(torch.nn.LSTM(3, 4), torch.randn(2, 1, 3))
+    with pytest.raises(SceneInputError, match="no model input|no feature maps|not class scores"):
+        pipeline_stages(lstm)
+    mlp = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
+    with pytest.raises(SceneInputError, match="no feature maps"):
+        pipeline_stages(explain.record(mlp, torch.randn(1, 4)))
+
+
+@pytest.mark.render
+def test_the_scene_shows_the_traces_maps(mnist, tmp_path):
+    _, trace = mnist
+    scene = play_through("cnn-pipeline", trace, tmp_path, options={"channels": [0, 5, 9]})
+    for stage in scene.stages:
+        shown = np.asarray(scene.shown[stage.name])
+        recorded = trace[stage.name][0].double().numpy()
+        if stage.kind == "maps":
+            np.testing.assert_array_equal(shown, recorded[[0, 5, 9]])
+        elif stage.kind == "hidden":
+            np.testing.assert_array_equal(shown, recorded[: len(shown)])
+        else:
+            np.testing.assert_array_equal(shown, recorded)
+    assert scene.shown["prediction"].label == int(trace["fc_layer.2"][0].argmax())
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("lang", ["en", "ko"])
+def test_still_matches_reference(mnist, tmp_path, lang):
+    _, trace = mnist
+    png = render_still("cnn-pipeline", trace, tmp_path, lang=lang)
+    assert_matches_reference(png, "cnn-pipeline" + ("" if lang == "en" else f"-{lang}"))

@@ -1,0 +1,86 @@
+"""parameters (figure 11): every count and byte on screen equals the model's own parameters and the trace's shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import explain
+from explain import Trace, models
+from explain.draw.base import SceneInputError
+from explain.draw.cnn_parts import record_book_cnn
+from scene_checks import assert_matches_reference, play_through, render_still
+from scenes.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
+
+
+@pytest.fixture(scope="module")
+def mnist() -> tuple[torch.nn.Module, Trace]:
+    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+
+
+def test_the_books_example_11x11x3_filters():
+    alexnet_conv1 = torch.nn.Conv2d(3, 96, 11, stride=4)
+    trace = explain.record(torch.nn.Sequential(alexnet_conv1), torch.zeros(1, 3, 227, 227))
+    a = layer_arithmetic(trace, "0")
+    assert (a.weights_per_filter, a.per_filter, a.filters, a.parameters) == (363, 364, 96, 34_944)
+    assert a.parameters == sum(p.numel() for p in alexnet_conv1.parameters())
+    assert a.output_shape == (96, 55, 55) and a.output_bytes == 96 * 55 * 55 * 4
+    assert arithmetic_lines(a)[1] == "96 filters × 364 = 34,944 parameters"
+
+
+def test_every_layer_matches_the_models_parameters_and_outputs(mnist):
+    model, trace = mnist
+    modules = dict(model.named_modules())
+    for row in layer_table(trace):
+        assert row.parameters == sum(p.numel() for p in modules[row.name].parameters())
+        assert row.parameter_bytes == row.parameters * BYTES_PER_FLOAT
+        assert row.output_bytes == trace[row.name][0].numel() * BYTES_PER_FLOAT
+    assert sum(r.parameters for r in layer_table(trace)) == sum(p.numel() for p in model.parameters())
+    conv2 = layer_arithmetic(trace, "layer.2")
+    assert conv2.filter_shape == (5, 5, 16) and conv2.multiply_adds == 32 * 20 * 20 * 5 * 5 * 16
+
+
+def test_layer_choice(mnist):
+    _, trace = mnist
+    assert parameter_layers(trace) == ["layer.0", "layer.2", "layer.5", "fc_layer.0", "fc_layer.2"]
+    assert chosen_layer(trace, {}) == "layer.0"
+    assert chosen_layer(trace, {"layer": 3}) == "fc_layer.0"
+    assert chosen_layer(trace, {"module": "layer.5"}) == "layer.5"
+    with pytest.raises(SceneInputError, match="choose one of: layer.0"):
+        chosen_layer(trace, {"module": "layer.1"})
+    with pytest.raises(SceneInputError, match="has 5 conv/linear layers"):
+        chosen_layer(trace, {"layer": 5})
+
+
+def test_layers_without_parameters_say_so():
+    pool = LayerArithmetic("p", "MaxPool2d", (), False, 0, (32, 10, 10))
+    assert pool.parameters == pool.multiply_adds == 0
+    assert arithmetic_lines(pool)[0] == "MaxPool2d: no parameters to learn"
+    assert "3,200" in arithmetic_lines(pool, "ko")[1]
+
+
+def test_a_kernel_that_contradicts_the_configuration_is_refused(mnist):
+    _, trace = mnist
+    forged = Trace(dict(trace.items()), meta=trace.meta)
+    forged["layer.0@weight"] = torch.zeros(16, 1, 3, 3)
+    with pytest.raises(SceneInputError, match="recorded kernel has 144 weights"):
+        layer_arithmetic(forged, "layer.0")
+
+
+@pytest.mark.render
+def test_the_scene_shows_the_models_numbers(mnist, tmp_path):
+    model, trace = mnist
+    scene = play_through("parameters", trace, tmp_path, options={"module": "fc_layer.0"})
+    shown = scene.shown["layer"]
+    assert shown.parameters == sum(p.numel() for p in model.fc_layer[0].parameters()) == 57_700
+    assert scene.shown["lines"] == arithmetic_lines(shown)
+    assert scene.shown["totals"][0] == sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("lang, step", [("en", 3), ("ko", None)])
+def test_still_matches_reference(mnist, tmp_path, lang, step):
+    _, trace = mnist
+    options = {} if step is None else {"step": step}
+    png = render_still("parameters", trace, tmp_path, lang=lang, options=options)
+    assert_matches_reference(png, "parameters" + ("" if lang == "en" else f"-{lang}") + ("" if step is None else f"-step{step}"))
