@@ -151,8 +151,7 @@ class _Recorder:
         deviation = recomputed.sub_(actual.to(recomputed.dtype))  # recomputed values are not kept
         if valid is not None:
             deviation.masked_fill_(~valid.unsqueeze(-1), 0)
-        worst = torch.linalg.vector_norm(deviation, math.inf).item()
-        scale = max(1.0, torch.linalg.vector_norm(actual, math.inf).item())
+        worst, scale = _largest_magnitude(deviation), max(1.0, _largest_magnitude(actual))
         allowed = recurrent_math.tolerance(self.dtype) * scale
         if not worst <= allowed:  # also catches NaN
             index = torch.unravel_index(deviation.abs().nan_to_num(math.inf).argmax(), deviation.shape)
@@ -175,6 +174,12 @@ class _Recorder:
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         raise NotImplementedError
+
+
+def _largest_magnitude(tensor: Tensor) -> float:
+    """max |tensor| (NaN if any value is NaN), from one min/max pass."""
+    low, high = torch.aminmax(tensor)
+    return torch.maximum(low.neg(), high).item()
 
 
 def _finite(tensor: Tensor) -> bool:

@@ -145,26 +145,44 @@ def recompute(
     steps, batch = x.shape[:2]
     x2d, h2d = x.reshape(steps * batch, -1), h_prev.view(steps * batch, -1)
     if mode == "LSTM":
-        return _lstm(x2d, h2d, c0, weights, reverse, pad, lengths, (steps, batch))
+        return _lstm(x2d, h2d, c0, weights, reverse, pad, (steps, batch))
     if mode == "GRU":
         return _gru(x2d, h2d, weights, (steps, batch))
-    pre = _linear(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh))
-    pre.addmm_(h2d, weights.w_hh.t())
+    pre = gate_products(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh), 1)
+    pre.baddbmm_(h2d.expand(1, -1, -1), _per_gate(weights.w_hh, 1))
     activation = torch.tanh_ if mode == "RNN_TANH" else torch.relu_
     return {"h": activation(pre).view(steps, batch, -1)}
 
 
-def _lstm(x2d, h2d, c0, weights, reverse, pad, lengths, shape) -> dict[str, Tensor]:
-    gates = _linear(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh))
-    gates.addmm_(h2d, weights.w_hh.t())
-    gates = gates.view(*shape, -1)
-    hidden = gates.shape[-1] // 4
-    gates[..., : 2 * hidden].sigmoid_()
-    gates[..., 2 * hidden : 3 * hidden].tanh_()
-    gates[..., 3 * hidden :].sigmoid_()
-    i, f, g, o = gates.split(hidden, dim=-1)
+def gate_products(x2d: Tensor, weight: Tensor, bias: Tensor | None, gates: int) -> Tensor:
+    """``x W_kᵀ + b_k`` for each of the ``gates`` row blocks of ``weight``: [gates, N, H], each
+    gate contiguous (one batched product; the gates' elementwise work then runs on whole blocks).
+
+    >>> gate_products(torch.ones(2, 3), torch.ones(4, 3), None, 2).shape
+    torch.Size([2, 2, 2])
+    """
+    per_gate = _per_gate(weight, gates)
+    rows = x2d.expand(gates, -1, -1)
+    if bias is None:
+        return torch.bmm(rows, per_gate)
+    return torch.baddbmm(bias.view(gates, 1, -1), rows, per_gate)
+
+
+def _per_gate(weight: Tensor, gates: int) -> Tensor:
+    """[gates·H, in] → [gates, in, H] (a view)."""
+    return weight.view(gates, -1, weight.shape[-1]).transpose(1, 2)
+
+
+def _lstm(x2d, h2d, c0, weights, reverse, pad, shape) -> dict[str, Tensor]:
+    gates = gate_products(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh), 4)
+    gates.baddbmm_(h2d.expand(4, -1, -1), _per_gate(weights.w_hh, 4))
+    gates = gates.view(4, *shape, -1)
+    gates[:2].sigmoid_()
+    gates[2].tanh_()
+    gates[3].sigmoid_()
+    i, f, g, o = gates.unbind(0)
     c = cell_states(i, f, g, c0, reverse, pad)
-    h = o * torch.tanh(c)
+    h = torch.tanh(c).mul_(o)
     if weights.w_hr is not None:
         h = torch.matmul(h, weights.w_hr.t())
     return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
@@ -195,21 +213,13 @@ def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad:
 
 
 def _gru(x2d, h2d, weights, shape) -> dict[str, Tensor]:
-    from_input = _linear(x2d, weights.w_ih, weights.b_ih).view(*shape, -1)
-    from_hidden = _linear(h2d, weights.w_hh, weights.b_hh).view(*shape, -1)
-    hidden = from_input.shape[-1] // 3
-    rz = from_input[..., : 2 * hidden].add_(from_hidden[..., : 2 * hidden]).sigmoid_()
-    r, z = rz.split(hidden, dim=-1)
-    n = from_input[..., 2 * hidden :].addcmul_(r, from_hidden[..., 2 * hidden :]).tanh_()
+    from_input = gate_products(x2d, weights.w_ih, weights.b_ih, 3).view(3, *shape, -1)
+    from_hidden = gate_products(h2d, weights.w_hh, weights.b_hh, 3).view(3, *shape, -1)
+    r, z = from_input[:2].add_(from_hidden[:2]).sigmoid_().unbind(0)
+    n = from_input[2].addcmul_(r, from_hidden[2]).tanh_()
     h_prev = h2d.view(*shape, -1)
-    h = torch.addcmul(n, z, h_prev - n)  # (1 - z) n + z h_{t-1}
+    h = torch.sub(h_prev, n).mul_(z).add_(n)  # (1 - z) n + z h_{t-1}
     return {"r": r, "z": z, "n": n, "h": h}
-
-
-def _linear(x2d: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
-    if bias is None:
-        return torch.mm(x2d, weight.t())
-    return torch.addmm(bias, x2d, weight.t())
 
 
 def _sum(a: Tensor | None, b: Tensor | None) -> Tensor | None:
