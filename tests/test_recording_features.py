@@ -11,6 +11,7 @@ from torch import nn
 import explain
 from explain.models.cnn import MNISTCNN
 from explain.models.googlenet import GoogLeNet
+from explain.models.recurrent import CharRNN
 from explain.models.resnet import ResNet
 from explain.models.vgg import VGG
 
@@ -201,6 +202,18 @@ def test_the_capture_mode_ends_even_when_forward_raises():
     with pytest.raises(RuntimeError, match="boom"):
         record(Broken(), torch.rand(1, 1, 2, 2))
     assert not torch.overrides._get_current_function_mode_stack()
+
+
+def test_recurrent_modules_run_outside_the_capture_mode_even_when_refused():
+    from explain.recording.api import RecordingError
+
+    model = CharRNN("lstm")
+    model.rnn.dropout = 0.5  # train mode with dropout between layers: the recurrent installer refuses
+    with pytest.raises(RecordingError):
+        record(model.train(), torch.tensor([3]), model.init_hidden())
+    assert not torch.overrides._get_current_function_mode_stack()
+    trace = record(model.eval(), torch.tensor([3]), model.init_hidden())
+    assert trace.names("[!@]*")[0] == "encoder" and "rnn.l1.fwd.c" in trace and "decoder" in trace
 
 
 conv_layers = st.lists(

@@ -133,9 +133,13 @@ class FeatureRecorder:
         handles = []
         seen_modules: set[int] = set()
         for module in self.recording.model.modules():
-            if id(module) in self.skip_ids or id(module) in seen_modules:
+            if id(module) in seen_modules:
                 continue
             seen_modules.add(id(module))
+            if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
+                handles.append(module.register_forward_pre_hook(self.suspend, prepend=True))
+                handles.append(module.register_forward_hook(self.resume, always_call=True))
+                continue
             handles.append(module.register_forward_pre_hook(self.before))
             handles.append(module.register_forward_hook(self.after, always_call=True))
         handles.append(self)
@@ -145,6 +149,14 @@ class FeatureRecorder:
         """Leave the capture mode if a forward was interrupted (called when the recording ends)."""
         self.stack.clear()
         self._leave()
+
+    def suspend(self, module: nn.Module, args: tuple) -> None:
+        if self.mode_active:
+            self.mode.__exit__(None, None, None)
+
+    def resume(self, module: nn.Module, args: tuple, output: Any) -> None:
+        if self.mode_active:
+            self.mode.__enter__()
 
     def before(self, module: nn.Module, args: tuple) -> None:
         parent = self.stack[-1].name if self.stack else None
