@@ -80,3 +80,25 @@ def test_bars_are_norms_relative_to_the_last_step(rnn_and_lstm):
     for kind in ("rnn", "lstm"):
         norms = torch.tensor(shown["norms"][kind])
         assert torch.tensor(shown["relative"][kind]) == pytest.approx(norms / norms[-1])
+
+
+@pytest.mark.parametrize("model", ["char-rnn", "char-lstm"])
+def test_the_scenes_recording_has_the_reference_gradients(model):
+    """gradient_trace (explain.record with grads=True) agrees with the plain autograd reference."""
+    from scenes._recordings import gradient_trace
+
+    recorded = gradient_trace(model, text=TEXT[:12], loss_at="last")
+    reference = char_trace_with_grads(model, TEXT[:12], loss_at="last")
+    for layer in (0, 1):
+        name = f"rnn.l{layer}.fwd.grad_h"
+        assert recorded[name] == pytest.approx(reference[name], abs=1e-6)
+    assert recorded.meta["targets"] == list(TEXT[1:12])
+
+
+def test_the_default_trace_pairs_an_rnn_with_an_lstm():
+    from scenes._recordings import rnn_versus_lstm_trace
+    from scenes.gradient import gradient_values
+
+    shown = gradient_values(rnn_versus_lstm_trace(text=TEXT[:10]))
+    assert shown["modules"] == {"rnn": "rnn.rnn", "lstm": "lstm.rnn"}
+    assert len(shown["norms"]["rnn"]) == len(shown["norms"]["lstm"]) == 9
