@@ -168,7 +168,8 @@ def reveal(scene, *mobjects, run_time: float = 0.5) -> None:
 
 def dismiss(scene, *mobjects, run_time: float = 0.4) -> None:
     """Fade out whichever of ``mobjects`` are on screen (None and absent ones are skipped)."""
-    present = [m for m in mobjects if m is not None and m in scene.mobjects]
+    on_screen = set(scene.mobjects)
+    present = [m for m in mobjects if m is not None and any(part in on_screen for part in m.get_family())]
     if present and animating(scene):
         scene.play(*[FadeOut(m) for m in present], run_time=run_time)
     scene.remove(*present)
