@@ -183,26 +183,20 @@ class VGGScene(TraceScene):
             (FeatureMap(middle[middle_channel][crop], height=2.4), side - 2, self.say(f"{first.name}, ch {middle_channel}", f"{first.name}, 채널 {middle_channel}")),
             (FeatureMap(out_maps[channel][crop], height=2.4), 1, self.say(f"{second.name}, ch {channel}", f"{second.name}, 채널 {channel}")),
         ]
-        group = Group()
-        outlines = []
-        for fmap, size, label in panels:
-            start = half - size // 2
-            outline = fmap.pixel_rect(start, start, size, size)
-            outlines.append(outline)
-            group.add(Group(fmap, outline, label_under(fmap, label, size=16, font=theme.FONT)))
+        group = Group(*[Group(fmap, label_under(fmap, label, size=16, font=theme.FONT)) for fmap, _, label in panels])
         group.arrange(RIGHT, buff=1.0).next_to(self.title, DOWN, buff=0.5)
-        links = VGroup(
-            *[
-                Line(left.get_corner(UP + RIGHT), right.get_corner(UP + LEFT), color=theme.HIGHLIGHT, stroke_width=2)
-                for left, right in zip(outlines, outlines[1:])
-            ],
-            *[
-                Line(left.get_corner(DOWN + RIGHT), right.get_corner(DOWN + LEFT), color=theme.HIGHLIGHT, stroke_width=2)
-                for left, right in zip(outlines, outlines[1:])
-            ],
-        )
+        outlines = [fmap.pixel_rect(half - size // 2, half - size // 2, size, size) for fmap, size, _ in panels]
+        links = [
+            VGroup(
+                Line(left.get_corner(UP + RIGHT), right.get_corner(UP + LEFT), color=theme.HIGHLIGHT, stroke_width=2),
+                Line(left.get_corner(DOWN + RIGHT), right.get_corner(DOWN + LEFT), color=theme.HIGHLIGHT, stroke_width=2),
+            )
+            for left, right in zip(outlines, outlines[1:])
+        ]
         reveal(self, group)
-        reveal(self, links, run_time=0.4)
+        reveal(self, outlines[2], run_time=0.3)  # one output value …
+        reveal(self, outlines[1], links[1], run_time=0.4)  # … sees 3×3 values of the first conv …
+        reveal(self, outlines[0], links[0], run_time=0.4)  # … which see 5×5 input pixels
         pair = equal_width_pair(self.blocks)
         versus = stack_versus_single(Block("pair", pair, (), ()))
         self.shown["pair"] = versus
@@ -227,7 +221,7 @@ class VGGScene(TraceScene):
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         reveal(self, lines)
-        self.figure = Group(group, links, lines)
+        self.figure = Group(group, *outlines, *links, lines)
         set_caption(self, 
             "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
             "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 본다",
