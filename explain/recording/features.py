@@ -229,7 +229,7 @@ class FeatureRecorder:
     def protect(self, tensor: torch.Tensor) -> None:
         """Copy recorded values that share memory with ``tensor`` before an in-place op changes it."""
         for name in self.aliases.pop(_storage(tensor), ()):
-            kept = self.trace._tensors.get(name)
+            kept = self.trace.get(name)
             if kept is not None and _storage(kept) == _storage(tensor):
                 self.trace[name] = kept.clone()
 
