@@ -26,6 +26,7 @@ from explain.draw.cnn_parts import (
     label_under,
     millions,
     record_book_cnn,
+    relative_legend,
     reveal,
     run_steps,
     set_caption,
@@ -33,7 +34,7 @@ from explain.draw.cnn_parts import (
 )
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
-from explain.draw.strip import ScaleBar, ValueStrip
+from explain.draw.strip import ValueStrip
 from explain.trace import Trace
 from scenes import SceneSpec
 
@@ -290,9 +291,7 @@ class InceptionScene(TraceScene):
         grids.arrange(RIGHT, buff=0.55, aligned_edge=UP).next_to(self.title, DOWN, buff=0.35)
         fit_width(grids, 13.2)
         bar = self.concat_bar().next_to(grids, DOWN, buff=0.4)
-        scale = ScaleBar((0.0, 1.0), length=1.6).with_title(
-            self.say("0 → the largest value shown in each branch", "0 → 가지마다 보인 값 중 최댓값")
-        )
+        scale = relative_legend(self, diverging=False)
         scale.next_to(bar, DOWN, buff=0.25)
         costs = self.cost_lines(compressed=True).next_to(scale, DOWN, buff=0.3)
         self.figure = Group(grids, bar, scale, costs)

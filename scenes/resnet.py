@@ -28,6 +28,7 @@ from explain.draw.cnn_parts import (
     fit_width,
     label_under,
     record_book_cnn,
+    relative_legend,
     reveal,
     run_steps,
     set_caption,
@@ -256,7 +257,8 @@ class ResNetScene(TraceScene):
         )
         fit_width(sum_text, 13.2).next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
         marks = VGroup(*[parts[p].front.pixel_rect(row, col) for p in ("fx", "shortcut", "sum")])
-        return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, sum_text)
+        legend = relative_legend(self).move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0])
+        return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, sum_text, legend)
 
     # -- step 4: stages and the bottleneck ----------------------------------------------------
 

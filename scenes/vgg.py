@@ -27,6 +27,7 @@ from explain.draw.cnn_parts import (
     chosen_channel,
     chosen_step,
     record_book_cnn,
+    relative_legend,
     reveal,
     run_steps,
     set_caption,
@@ -110,8 +111,10 @@ class VGGScene(TraceScene):
             cards.append(self._block_card(block))
         cards.append(self._head_card())
         group = Group(*cards).arrange(RIGHT, buff=0.28, aligned_edge=UP)
-        fit_width(group, 13.4)
-        return group.next_to(self.title, DOWN, buff=0.35)
+        fit_width(group, 13.4).next_to(self.title, DOWN, buff=0.35)
+        legend = relative_legend(self, diverging=False, length=1.3)
+        group[0].add(legend.next_to(group[0], DOWN, buff=0.45))
+        return group
 
     def _input_card(self, picture: np.ndarray) -> Group:
         header = LayerBox(self.say("input", "입력"), kind="data", width=CARD, height=0.45, size=18)

@@ -192,3 +192,17 @@ def set_caption(scene, english: str, korean: str) -> None:
         scene.remove(old)
     scene.current_caption = caption
     scene.add(caption)
+
+
+def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VGroup:
+    """The colour key of maps drawn each on its own scale: −max → 0 → max (or 0 → max)."""
+    from explain.draw.strip import ScaleBar
+
+    bar = ScaleBar((-1.0, 1.0) if diverging else (0.0, 1.0), length=length)
+    bar.remove(bar.tick_labels)
+    ends = ["−max", "0", "max"] if diverging else ["0", "max"]
+    ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=14, color=theme.MUTED) for t in ends])
+    for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
+        tick.next_to(bar, DOWN, buff=0.05).set_x(x)
+    title = Text(scene.say("each map on its own scale", "맵마다 자기 눈금"), font=theme.FONT, font_size=15, color=theme.MUTED)
+    return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)
