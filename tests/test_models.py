@@ -9,6 +9,7 @@ from torch import nn
 from explain import models
 from explain.models import data, train, weights
 from explain.models.googlenet import GoogLeNet
+from explain.models.recurrent import generate
 from explain.models.resnet import ResNet
 from explain.models.vgg import VGG
 
@@ -83,6 +84,7 @@ def test_char_models_reach_their_reported_loss_on_the_zen_of_python(name, cell):
         logits, _ = ex.model.forward_sequence(text[:-1])
     loss = nn.functional.cross_entropy(logits.view(-1, 100), text[1:].view(-1)).item()
     assert loss < ex.info["loss"] + 0.1
+    assert generate(ex.model, "Beautiful is b", 16, temperature=None) == "etter than ugly."
     trace = ex.record()
     assert trace["rnn.l1.fwd.h"].shape == (len(ex.tokens), 1, 100)
     assert trace["decoder"].shape == (len(ex.tokens), 100)

@@ -12,7 +12,8 @@
   the next one-hot character; the caller calls it one step at a time and carries (h, c).
 - ``HelloRNN``: the hand-written RNN: ``i2h`` and ``i2o`` read ``cat(x, h)``; h' = tanh(i2h(·)).
 - ``CharRNN``: Embedding(100, 70) → nn.RNN | nn.GRU | nn.LSTM(70, 100, 2) → Linear(100, 100),
-  one character per call, over ``string.printable``.
+  one character per call, over ``string.printable``; :func:`generate` samples from it as the book
+  does (temperature 0.8).
 """
 
 from __future__ import annotations
@@ -93,3 +94,32 @@ class CharRNN(nn.Module):
         """All steps at once ([T, B] indices → [T, B, 100] logits): the same maths, used to train."""
         out, hidden = self.rnn(self.encoder(indices), hidden if hidden is not None else self.init_hidden(indices.shape[1]))
         return self.decoder(out), hidden
+
+
+def generate(model: CharRNN, prime: str, length: int, temperature: float | None = 0.8, seed: int = 0) -> str:
+    """Continue ``prime`` by ``length`` characters, one step per call, feeding each pick back in.
+
+    Like the book: logits divided by ``temperature`` and sampled (seeded); ``temperature=None``
+    picks the most likely character instead.
+
+    >>> len(generate(CharRNN("gru"), "Be", 5))
+    5
+    """
+    from explain.models.data import PRINTABLE, printable_indices
+
+    generator = torch.Generator().manual_seed(seed)
+    hidden = model.init_hidden()
+    indices = printable_indices(prime)
+    text = ""
+    with torch.no_grad():
+        for index in indices[:-1]:
+            _, hidden = model(index.view(1), hidden)
+        current = indices[-1].view(1)
+        for _ in range(length):
+            logits, hidden = model(current, hidden)
+            if temperature is None:
+                current = logits.argmax(-1)
+            else:
+                current = torch.multinomial(torch.softmax(logits / temperature, -1), 1, generator=generator).view(1)
+            text += PRINTABLE[current.item()]
+    return text
