@@ -56,12 +56,12 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     vocab = trace.meta.get("vocab")
     if missing or not vocab:
         what = ", ".join(missing) if missing else "meta['vocab']"
-        raise MissingValues(f"char-flow needs {what}: record with scenes._recordings.char_flow_trace (explain render char-flow does by default)")
+        raise MissingValues(f"this scene needs {what}: record with scenes._recordings.char_flow_trace (explain render char-flow does by default)")
     teacher_total = int(trace["teacher.input"].shape[0])
     steps = parse_indices(options.get("steps"), list(range(min(5, teacher_total))), what="steps")
     generated = int(options.get("generated", min(5, int(trace["free.input"].shape[0]))))
     if len(steps) > MAX_COLUMNS or not 1 <= generated <= MAX_COLUMNS:
-        raise MissingValues(f"char-flow shows 1 to {MAX_COLUMNS} steps of each kind")
+        raise MissingValues(f"1 to {MAX_COLUMNS} steps of each kind fit on screen")
     bad = [t for t in steps if not 0 <= t < teacher_total]
     if bad or generated > trace["free.input"].shape[0]:
         raise MissingValues(f"the trace has {teacher_total} teacher-forced and {trace['free.input'].shape[0]} generated steps")
@@ -69,7 +69,7 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     teacher["targets"] = [vocab[int(trace["teacher.target"][t])] for t in steps]
     free = _steps(trace, "free", list(range(generated)), vocab)
     rows = sorted({vocab.index(ch) for ch in teacher["inputs"]})
-    module = find_recurrent(trace, "h", what="char-flow")
+    module = find_recurrent(trace, "h")
     layer = layers_of(trace, module)[-1]
     units = list(range(min(STATE_UNITS, int(trace[recurrent_name(module, layer, "h")].shape[-1]))))
     return {

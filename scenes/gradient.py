@@ -54,8 +54,8 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     ``products[k]`` multiplies the last k of them (from the last step backwards; ``products[0]`` is 1).
     """
     options = options or {}
-    rnn = find_recurrent(trace, "grad_h", kind="rnn", what="vanishing-gradient")
-    lstm = find_recurrent(trace, "grad_h", kind="lstm", what="vanishing-gradient")
+    rnn = find_recurrent(trace, "grad_h", kind="rnn")
+    lstm = find_recurrent(trace, "grad_h", kind="lstm")
     layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
     norms = {kind: grad_norms(trace, module, layers[module]) for kind, module in (("rnn", rnn), ("lstm", lstm))}
     if len(norms["rnn"]) != len(norms["lstm"]):

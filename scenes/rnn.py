@@ -55,7 +55,7 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     [[3.0], [5.0]]
     """
     options = options or {}
-    module = find_recurrent(trace, "h", what="rnn-unroll")
+    module = find_recurrent(trace, "h")
     layers = layers_of(trace, module)
     layer = int(options.get("layer", layers[-1]))
     if layer not in layers:
@@ -65,9 +65,9 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     units_total = int(trace[recurrent_name(module, layer, "h")].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(10, units_total))), what="units")
     if len(steps) > MAX_STEPS:
-        raise MissingValues(f"rnn-unroll shows at most {MAX_STEPS} steps, got {len(steps)}")
+        raise MissingValues(f"at most {MAX_STEPS} steps fit on screen, got {len(steps)}")
     if len(units) > MAX_UNITS:
-        raise MissingValues(f"rnn-unroll shows at most {MAX_UNITS} units, got {len(units)}")
+        raise MissingValues(f"at most {MAX_UNITS} units fit on screen, got {len(units)}")
     h = hidden_states(trace, module, layer, steps=steps, units=units)
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {"module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h}
@@ -177,19 +177,20 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     has no gradients (the backpropagation step then shows the paths without numbers).
     """
     options = options or {}
-    module = find_recurrent(trace, "h", what="rnn-layers")
+    module = find_recurrent(trace, "h")
     layers = layers_of(trace, module)
     if len(layers) < 2:
-        raise MissingValues(f"rnn-layers needs a recurrent module with 2 layers; {module or 'the module'} has {len(layers)}")
+        raise MissingValues(f"this figure needs a recurrent module with 2 layers; {module or 'the module'} has {len(layers)}")
     lower, upper = layers[:2]
     total_steps = steps_of(trace, module, lower)
     steps = parse_indices(options.get("steps"), list(range(min(3, total_steps))), what="steps")
     if len(steps) > 3:
-        raise MissingValues(f"rnn-layers shows at most 3 steps, got {len(steps)}")
+        raise MissingValues(f"at most 3 steps fit on screen, got {len(steps)}")
     units_total = int(trace[recurrent_name(module, lower, "h")].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(6, units_total))), what="units")
     if len(units) > 8:
-        raise MissingValues(f"rnn-layers shows at most 8 units, got {len(units)}")
+        raise MissingValues(f"at most 8 units fit on screen, got {len(units)}")
+    h = {layer: hidden_states(trace, module, layer, steps=steps, units=units) for layer in (lower, upper)}
     tokens = step_labels(trace, total_steps)
     targets = list(trace.meta.get("targets") or tokens[1:])
     has_grads = all(recurrent_name(module, layer, "grad_h") in trace for layer in (lower, upper))
@@ -201,7 +202,7 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
         "units_total": units_total,
         "tokens": [tokens[t] for t in steps],
         "targets": [targets[t] if t < len(targets) else "" for t in steps],
-        "h": {layer: hidden_states(trace, module, layer, steps=steps, units=units) for layer in (lower, upper)},
+        "h": h,
         "grads": {layer: grad_norms(trace, module, layer) for layer in (lower, upper)} if has_grads else None,
         "all_tokens": tokens,
     }

@@ -65,7 +65,7 @@ def test_a_trace_without_the_runs_is_refused():
 def test_too_many_steps_are_refused(flow):
     from scenes.charflow import flow_values
 
-    with pytest.raises(MissingValues, match="1 to 6 steps"):
+    with pytest.raises(MissingValues, match="1 to 6 steps of each kind fit"):
         flow_values(flow, {"generated": 9})
 
 

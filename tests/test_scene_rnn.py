@@ -96,3 +96,10 @@ def test_unroll_still_matches_reference(char_rnn_trace, tmp_path):
 def test_layers_still_matches_reference_in_korean(char_rnn_trace, tmp_path):
     png = render_still("rnn-layers", char_rnn_trace, tmp_path, lang="ko")
     assert_matches_reference(png, "rnn-layers-ko")
+
+
+def test_layers_refuse_steps_past_the_end(char_rnn_trace):
+    from scenes.rnn import layered_values
+
+    with pytest.raises(MissingValues, match="time step 18 is out of range"):
+        layered_values(char_rnn_trace, {"steps": [16, 17, 18]})

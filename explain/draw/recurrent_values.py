@@ -70,7 +70,7 @@ def kind_of(trace: Trace, module: str) -> str:
     return next((kind for kind, marker in KIND_MARKERS.items() if marker in quantities), "rnn")
 
 
-def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *, what: str = "this figure") -> str:
+def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *, what: str = "this scene") -> str:
     """The first recurrent module that recorded ``quantity`` (and is of ``kind``, if given)."""
     for module, quantities in recurrent_quantities(trace).items():
         if quantity in quantities and (kind is None or kind_of(trace, module) == kind):
