@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         began = time.perf_counter()
         model, info, examples = TRAINERS[name]()
-        info["seconds"] = round(time.perf_counter() - began, 1)
+        info.update(seconds=round(time.perf_counter() - began, 1), threads=args.threads)
         print(f"{name}: {info} -> {weights.save(name, model, info, examples)}")
     return 0
 
