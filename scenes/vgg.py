@@ -246,9 +246,9 @@ class VGGScene(TraceScene):
         self.shown["parameters"] = rows
         largest = max(count for _, count in rows)
         bars = VGroup()
-        base = cards.get_bottom()[1] - 1.75
+        base = Group(*cards[1:]).get_bottom()[1] - 1.6
         for card, (_, count) in zip(list(cards)[1:], rows):
-            height = max(0.03, 1.3 * count / largest)
+            height = max(0.03, 1.2 * count / largest)
             bar = Rectangle(width=CARD * 0.5, height=height, stroke_width=0).set_fill(theme.LAYER_STROKE, opacity=0.8)
             bar.move_to([card.get_x(), base + height / 2, 0])
             number = label_under(bar, thousands(count), size=15, color=theme.INK, buff=0.06)
