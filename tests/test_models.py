@@ -96,7 +96,7 @@ def test_mnist_cnn_reaches_its_accuracy():
     examples, _ = weights.load("mnist-cnn", models.load("mnist-cnn", trained=False).model)
     with torch.no_grad():
         predicted = ex.model(examples["image"]).argmax(-1)
-    assert torch.equal(predicted, examples["label"])
+    assert torch.equal(predicted, examples["label"]) and examples["label"].tolist() == list(range(10))
     pytest.importorskip("sklearn")
     _, _, test_x, test_y = data.digits_28()
     with torch.no_grad():
