@@ -156,11 +156,14 @@ class CharFlowScene(TraceScene):
         self.play(FadeIn(one_hot), FadeIn(caption), FadeIn(legend), run_time=0.6)
         self.pause()
         teacher = self._columns(values, values["teacher"], teacher=True)
-        self.play(FadeIn(teacher["static"]), recaption(self, caption, *CAPTIONS[1]), run_time=0.8)
+        self.play(FadeIn(teacher["frame"]), FadeIn(teacher["data"]), recaption(self, caption, *CAPTIONS[1]), run_time=0.8)
         self.play(FadeIn(teacher["results"]), run_time=0.6)
         self.pause()
-        self.play(FadeOut(teacher["static"]), FadeOut(teacher["results"]), run_time=0.4)
-        self.play(FadeIn(free["static"]), FadeIn(free["results"]), recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
+        same_frame = len(values["teacher"]["inputs"]) == len(values["free"]["inputs"])
+        leaving = [teacher["data"], teacher["results"]] + ([] if same_frame else [teacher["frame"]])
+        self.play(*[FadeOut(group) for group in leaving], run_time=0.4)
+        arriving = [free["data"], free["results"]] + ([] if same_frame else [free["frame"]])
+        self.play(*[FadeIn(group) for group in arriving], recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
         self.play(*[Create(path) for path in free["feedback"]], run_time=0.6)
         self.pause()
 
@@ -181,26 +184,31 @@ class CharFlowScene(TraceScene):
         return VGroup(heading, columns, note).arrange(DOWN, buff=0.18)
 
     def _columns(self, values: dict[str, Any], run: dict[str, list], *, teacher: bool) -> dict[str, VGroup]:
+        """The pipeline per step: ``frame`` (boxes and arrows, the same for both runs of equal length),
+        ``data`` (inputs, states, targets), ``results`` (predictions) and, generating, ``feedback``."""
         count = len(run["inputs"])
         spacing = min(1.75, 8.6 / count)
         left = -2.6 + spacing / 2
-        static, results, feedback = VGroup(), VGroup(), VGroup()
-        row_labels = VGroup(*[
+        frame, data, results, feedback = VGroup(), VGroup(), VGroup(), VGroup()
+        frame.add(*[
             self.text(en, ko, size=16, color=theme.MUTED).move_to(RIGHT * (left - spacing / 2 - 0.35) + UP * ROW_Y[row])
             for row, en, ko in (("input", "input", "입력"), ("embedding", "embed", "임베딩"),
                                 ("rnn", values["kind"], values["kind"]), ("decoder", "decode", "디코더"),
                                 ("output", "next (p)", "다음 (확률)"))
         ])
-        static.add(row_labels)
+        states = values["states"] if teacher else values["free_states"]
         rnn_boxes, output_tiles, input_tiles = [], [], []
         for index in range(count):
             x = left + index * spacing
             tile = TokenTile(run["inputs"][index], side=0.5).move_to(RIGHT * x + UP * ROW_Y["input"])
             embedding = ModuleBox("Embedding", width=1.3, height=0.45, size=16, fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["embedding"])
-            states = values["states"] if teacher else values["free_states"]
-            rnn = self._rnn_box(values, states[index] if states else None).move_to(RIGHT * x + UP * ROW_Y["rnn"])
+            rnn = ModuleBox(f"{values['kind']} ×{values['layers']}", width=1.3, height=0.75, size=16).move_to(RIGHT * x + UP * ROW_Y["rnn"])
+            rnn.label.shift(UP * 0.14)
             decoder = ModuleBox("Linear", width=1.3, height=0.45, size=16, fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["decoder"])
-            static.add(tile, embedding, rnn, decoder, link(tile, embedding), link(embedding, rnn), link(rnn, decoder))
+            frame.add(embedding, rnn, decoder, link(tile, embedding), link(embedding, rnn), link(rnn, decoder))
+            data.add(tile)
+            if states:
+                data.add(ValueStrip(states[index], scale="tanh", cell=0.17).next_to(rnn.label, DOWN, buff=0.08))
             output = self._prediction(run["outputs"][index], run["probabilities"][index],
                                       run["targets"][index] if teacher else None)
             output.shift(RIGHT * x + UP * ROW_Y["output"] - output[0].get_center())
@@ -208,32 +216,24 @@ class CharFlowScene(TraceScene):
             if teacher:
                 target = VGroup(self.text("target", "목표", size=14, color=theme.MUTED),
                                 Text(show_token(run["targets"][index]), font=theme.MONO_FONT, font_size=22, color=theme.INK))
-                static.add(target.arrange(RIGHT, buff=0.08).move_to(RIGHT * x + UP * ROW_Y["target"]))
+                data.add(target.arrange(RIGHT, buff=0.08).move_to(RIGHT * x + UP * ROW_Y["target"]))
             rnn_boxes.append(rnn)
             output_tiles.append(output[0])
             input_tiles.append(tile)
         for before, after in zip(rnn_boxes, rnn_boxes[1:]):
-            static.add(link(before, after))
+            frame.add(link(before, after))
         if not teacher:
             for output, tile in zip(output_tiles, input_tiles[1:]):
                 feedback.add(_elbow(output, tile))
             prime = self.text(f"prime “{values['prime']}” → generated “{''.join(run['outputs'])}”",
                               f"시작 “{values['prime']}” → 생성 “{''.join(run['outputs'])}”", size=20)
-            static.add(prime.move_to(UP * 2.95 + RIGHT * 1.6))
-        return {"static": static, "results": results, "feedback": feedback}
+            data.add(prime.move_to(UP * 2.95 + RIGHT * 1.6))
+        return {"frame": frame, "data": data, "results": results, "feedback": feedback}
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         units = describe_indices(values["state_units"], values["state_units_total"], self.lang)
         note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
         return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
-
-    def _rnn_box(self, values: dict[str, Any], state: list[float] | None) -> VGroup:
-        box = ModuleBox(f"{values['kind']} ×{values['layers']}", width=1.3, height=0.75, size=16)
-        if state is not None:
-            strip = ValueStrip(state, scale="tanh", cell=0.17)
-            VGroup(box.label, strip).arrange(DOWN, buff=0.06).move_to(box.box)
-            box.add(strip)
-        return box
 
     def _prediction(self, char: str, probability: float, target: str | None) -> VGroup:
         right = target is None or char == target
