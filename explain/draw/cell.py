@@ -28,11 +28,12 @@ def module_box(width: float, height: float) -> RoundedRectangle:
     ).set_fill(theme.MODULE_FILL, opacity=1)
 
 
-def layer_box(label: str, *, width: float = 0.62, height: float = 0.42) -> VGroup:
-    """A learned layer: a yellow rectangle with σ or tanh inside."""
+def layer_box(label: str, *, width: float = 0.62, height: float = 0.42, markup: bool = False) -> VGroup:
+    """A learned layer: a yellow rectangle with σ, tanh or (``markup=True``) e.g. ``W<sub>hn</sub>`` inside."""
     box = Rectangle(width=width, height=height, stroke_color=theme.LAYER_STROKE, stroke_width=2)
     box.set_fill(theme.LAYER_FILL, opacity=1)
-    text = Text(label, font=theme.FONT, font_size=20, color=theme.INK).move_to(box)
+    kind = MarkupText if markup else Text
+    text = kind(label, font=theme.FONT, font_size=20, color=theme.INK).move_to(box)
     return VGroup(box, text)
 
 
@@ -64,7 +65,7 @@ def wire(*points: Sequence[float], arrow: bool = True, color=theme.CELL_LINE) ->
     return segments.add(last)
 
 
-def symbol(name: str, subscript: str = "", *, size: float = 24, color=theme.INK, accent: str = "") -> MarkupText:
+def symbol(name: str, subscript: str = "", accent: str = "", *, size: float = 24, color=theme.INK) -> MarkupText:
     """A maths symbol with a Pango subscript, e.g. ``symbol("C", "t−1")`` → Cₜ₋₁, ``accent="̃"`` → C̃.
 
     Markup keeps real subscripts without LaTeX; the theme's font covers Latin, Greek and Hangul.

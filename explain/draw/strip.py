@@ -21,6 +21,7 @@ from manim import (
     UP,
     Animation,
     AnimationGroup,
+    MarkupText,
     Mobject,
     Rectangle,
     Square,
@@ -241,7 +242,8 @@ class ScaleBar(VGroup):
 
     def with_title(self, title: str) -> VGroup:
         """The bar with a small title above it (e.g. "σ: 0 → 1")."""
-        label = Text(title, font=theme.FONT, font_size=16, color=theme.MUTED).next_to(self, UP, buff=0.06)
+        markup = theme.accents_markup(title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+        label = MarkupText(markup, font=theme.FONT, font_size=16, color=theme.MUTED).next_to(self, UP, buff=0.06)
         return VGroup(self, label)
 
 

@@ -1,0 +1,181 @@
+"""CellScene: the walkthrough shared by the LSTM and GRU cell figures (diagram left, strips right).
+
+    class GRUCellScene(CellScene):
+        kind, default_model = "gru", "char-gru"
+        rows = {"h_prev": (("h", "t−1"), "tanh"), "z": (("z", "t"), "sigmoid"), ...}
+        build = [BuildStep("state_line", ["h_prev"], [], "One state …", "하나의 상태 …"), ...]
+        def diagram(self): ...                     # {"frame": …, "state_line": …, …}
+        def step_values(self, t): return gru_step_values(self.trace, self.view, t)
+
+A subclass names its strips (``rows``), its build steps (diagram part, rows revealed, equations,
+captions) and draws its diagram; this class lays out the frame (title and equations top left,
+diagram left, strip table and legend right, caption at the bottom), plays the slow first step in
+build order, then a fast pass per further time step, and keeps what was shown in ``self.shown``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, Transform, VGroup
+
+from explain.draw import theme
+from explain.draw.base import TraceScene
+from explain.draw.cell import symbol
+from explain.draw.cell_values import CellView, cell_view, symmetric_range
+from explain.draw.strip import ScaleBar, StripTable, show_token
+
+#: where the left column (title, equations, diagram) starts and the right column (strips) ends
+LEFT_EDGE, RIGHT_EDGE = -6.9, 6.95
+
+
+@dataclass(frozen=True)
+class BuildStep:
+    """One step of the figure's build order: the diagram part drawn, the strips revealed, the
+    equations shown (Pango markup) and the caption in English and Korean."""
+
+    part: str
+    rows: list[str]
+    equations: list[str]
+    english: str
+    korean: str
+
+
+class CellScene(TraceScene):
+    """A recurrent cell figure driven by a trace; subclasses give the diagram and the rows."""
+
+    #: "lstm" or "gru": which recurrent module the trace must hold
+    kind: str = ""
+    #: the title's name of the cell, English and Korean
+    cell_name: tuple[str, str] = ("", "")
+    #: strip rows, top to bottom: key → ((symbol, subscript[, accent]), scale); scale "state"
+    #: is the symmetric range of every row marked "state"
+    rows: dict[str, tuple[tuple[str, ...], str]] = {}
+    build: list[BuildStep] = []
+    #: the equations left on screen for the still and the fast passes
+    summary: list[str] = []
+    still_caption: tuple[str, str] = ("", "")
+    #: a muted note under the legend (where PyTorch differs from the figure's usual names)
+    note: tuple[str, str] = ("", "")
+    #: the titles of the legend's bars: (sigmoid, tanh, state) in English and Korean
+    legend_titles: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def check(cls, trace, options) -> None:
+        cell_view(trace, cls.kind, options)
+
+    def step_values(self, t: int) -> dict[str, list[float]]:
+        """Every strip's values at step ``t`` (a dict keyed like :attr:`rows`)."""
+        raise NotImplementedError
+
+    def diagram(self) -> dict[str, VGroup]:
+        """The diagram's parts: "frame" and one VGroup per :attr:`build` step's ``part``.
+
+        Sets ``self.x_anchor``, the point right of which the token being read is written.
+        """
+        raise NotImplementedError
+
+    # -- the scene -------------------------------------------------------------------------------
+
+    def construct(self) -> None:
+        self.view: CellView = cell_view(self.trace, self.kind, self.options)
+        self.shown: dict[int, dict[str, list[float]]] = {}
+        steps = {t: self.step_values(t) for t in self.view.steps}
+        state_rows = [key for key, (_, scale) in self.rows.items() if scale == "state"]
+        self.state_scale = symmetric_range([values[key] for values in steps.values() for key in state_rows])
+        first = self.view.steps[0]
+        parts = self.diagram()
+        self.reading = self.token_label(first)
+        table = self.table(steps[first])
+        legend = self.legend(table)
+        title = self.title(first)
+        if self.is_still:
+            caption = self.caption(*self.still_caption, markup=True)
+            self.add(title, *parts.values(), self.reading, table, legend, self.equations(self.summary), caption)
+            self.shown[first] = table.values()
+            return
+        self.walk_through(first, parts, table, legend, title)
+        for t in self.view.steps[1:]:
+            self.fast_pass(t, steps[t], table, title)
+
+    def walk_through(self, t: int, parts: dict[str, VGroup], table: StripTable, legend: VGroup, title: MarkupText) -> None:
+        """The first time step, slowly, in the figure's build order."""
+        row = dict(zip(table.strips, table.submobjects))
+        self.play(FadeIn(title), FadeIn(table.header), FadeIn(legend), Create(parts["frame"]), run_time=0.8)
+        caption, equations = VGroup(), VGroup()
+        for index, step in enumerate(self.build):
+            new_equations = self.equations(step.equations)
+            new_caption = self.caption(step.english, step.korean, markup=True)
+            extra = [FadeIn(self.reading)] if index == 1 else []
+            self.play(
+                Create(parts[step.part]),
+                FadeOut(equations),
+                FadeIn(new_equations),
+                *[FadeIn(row[key]) for key in step.rows],
+                FadeOut(caption),
+                FadeIn(new_caption),
+                *extra,
+                run_time=1.2,
+            )
+            if index > 0:
+                self.play(*[Circumscribe(row[key], color=theme.HIGHLIGHT, time_width=0.6) for key in step.rows], run_time=0.8)
+            caption, equations = new_caption, new_equations
+            self.pause(step.part)
+        self.play(FadeOut(equations), FadeIn(self.equations(self.summary)), FadeOut(caption), run_time=0.5)
+        self.shown[t] = table.values()
+
+    def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable, title: MarkupText) -> None:
+        """A further time step: same cell, new token, every strip recoloured at once."""
+        self.play(
+            Transform(title, self.title(t)), Transform(self.reading, self.token_label(t)), table.recolor(values), run_time=1.0
+        )
+        self.shown[t] = table.values()
+        self.pause(f"t = {t}")
+
+    # -- pieces ----------------------------------------------------------------------------------
+
+    def title(self, t: int) -> MarkupText:
+        view, (english, korean) = self.view, self.cell_name
+        token = show_token(view.tokens[t])
+        where = self.say(
+            f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t} · reading ‘{token}’",
+            f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t} · 입력 ‘{token}’",
+        )
+        text = MarkupText(_escape(where), font=theme.FONT, font_size=24, color=theme.INK)
+        if text.width > RIGHT_EDGE - LEFT_EDGE - 6.2:
+            text.scale_to_fit_width(RIGHT_EDGE - LEFT_EDGE - 6.2)
+        return text.to_corner(UP + LEFT, buff=0.3)
+
+    def token_label(self, t: int) -> MarkupText:
+        """The token read at step ``t``, beside xₜ."""
+        label = f"‘{_escape(show_token(self.view.tokens[t]))}’"
+        text = MarkupText(label, font=theme.FONT, font_size=18, color=theme.HIGHLIGHT)
+        return text.next_to(self.x_anchor, RIGHT, buff=0.12)
+
+    def equations(self, lines: list[str]) -> VGroup:
+        group = VGroup(*[self.text(line, size=21, markup=True) for line in lines])
+        group.arrange(DOWN, aligned_edge=LEFT, buff=0.14)
+        return group.move_to([LEFT_EDGE, 3.0, 0], aligned_edge=UP + LEFT)
+
+    def table(self, values: dict[str, list[float]]) -> StripTable:
+        scales = {"sigmoid": "sigmoid", "tanh": "tanh", "state": self.state_scale}
+        rows = {key: (symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
+        table = StripTable(rows, header=self.view.labels, cell=0.42, row_gap=0.13)
+        return table.move_to([RIGHT_EDGE, 2.95, 0], aligned_edge=UR)
+
+    def legend(self, table: StripTable) -> VGroup:
+        scales = ["sigmoid", "tanh", self.state_scale][: len(self.legend_titles)]
+        bars = VGroup(
+            *[ScaleBar(scale, length=1.4).with_title(self.say(*title)) for scale, title in zip(scales, self.legend_titles)]
+        ).arrange(RIGHT, buff=0.45)
+        units = self.text(self.view.units_text("en"), self.view.units_text("ko"), size=17, color=theme.MUTED)
+        note = self.text(*self.note, size=17, color=theme.MUTED, markup=True)
+        group = VGroup(bars, units, note).arrange(DOWN, aligned_edge=LEFT, buff=0.2)
+        if group.width > 6.0:
+            group.scale_to_fit_width(6.0)
+        return group.next_to(table, DOWN, buff=0.3).align_to(table, RIGHT)
+
+
+def _escape(text: str) -> str:
+    """Text for Pango markup: &, < and > escaped (tokens such as "<s>")."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

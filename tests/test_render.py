@@ -1,0 +1,140 @@
+"""``explain scenes`` / ``explain render``: names, errors a user can act on, the --all cache, slides."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+import explain
+from explain.cli import UsageError, main
+from explain.commands.render import int_list
+from explain.render import CACHE_FILE, input_hash, output_name, render_all, render_scene
+from scene_checks import record_book
+
+
+@pytest.fixture(scope="module")
+def hello_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("traces") / "hello.safetensors"
+    record_book("hello-lstm", text="hello").save(path)
+    return path
+
+
+def test_scenes_lists_names_summaries_and_models(capsys):
+    assert main(["scenes"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    lstm = next(line for line in lines if line.startswith("lstm-cell "))
+    assert "LSTM cell" in lstm and "[hello-lstm]" in lstm
+    assert any(line.startswith("gru-cell ") for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["render", "no-such-scene"], "unknown scene 'no-such-scene'; scenes: "),
+        (["render", "lstm-cell", "--trace", "missing.safetensors"], "no trace file 'missing.safetensors'"),
+        (["render"], "name a scene (see: explain scenes) or use --all"),
+        (["render", "--all", "lstm-cell"], "--all renders every scene from its built-in model"),
+        (["render", "lstm-cell", "--still", "--slides"], "--still and --slides exclude each other"),
+    ],
+)
+def test_user_mistakes_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_a_trace_without_what_the_scene_needs_is_refused(tmp_path, capsys):
+    gru_file = tmp_path / "gru.safetensors"
+    explain.record(torch.nn.GRU(3, 4), torch.randn(2, 1, 3)).save(gru_file)
+    assert main(["render", "lstm-cell", "--trace", str(gru_file), "-o", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("explain render: lstm-cell: the LSTM cell figure needs an nn.LSTM")
+    assert error.count("\n") == 1
+
+
+def test_scene_options_out_of_range_are_refused(hello_file, tmp_path, capsys):
+    assert main(["render", "lstm-cell", "--trace", str(hello_file), "--units", "0-40", "-o", str(tmp_path)]) == 2
+    assert "unit 35 is out of range" in capsys.readouterr().err
+
+
+def test_int_lists():
+    assert int_list("0-3,7") == [0, 1, 2, 3, 7]
+    assert int_list(" 5 ") == [5]
+    for bad in ["3-1", "a", ",", "1-"]:
+        with pytest.raises(Exception, match="expected"):
+            int_list(bad)
+
+
+def test_bad_option_values_are_argparse_errors(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["render", "lstm-cell", "--steps", "two"])
+    assert exit_.value.code == 2
+    assert "expected numbers and ranges like 0,2,5-7" in capsys.readouterr().err
+
+
+def test_output_names():
+    assert output_name("lstm-cell") == "lstm-cell.mp4"
+    assert output_name("lstm-cell", lang="ko", still=True, fmt="png") == "lstm-cell-ko-still.png"
+    assert output_name("gru-cell", fmt="gif") == "gru-cell.gif"
+    assert output_name("gru-cell", slides=True) == "gru-cell.html"
+
+
+def test_input_hash_follows_settings_and_sources(tmp_path):
+    base = input_hash("lstm-cell", {"still": True})
+    assert base == input_hash("lstm-cell", {"still": True})
+    assert base != input_hash("lstm-cell", {"still": True, "lang": "ko"})
+    assert base != input_hash("lstm-cell", {"still": True, "options": {"units": [1]}})
+    assert base != input_hash("gru-cell", {"still": True})
+
+
+def test_all_skips_a_scene_whose_inputs_did_not_change(tmp_path):
+    target = tmp_path / "lstm-cell-still.png"
+    target.write_bytes(b"an earlier render")
+    (tmp_path / CACHE_FILE).write_text(json.dumps({target.name: input_hash("lstm-cell", {"still": True})}))
+    [result] = render_all(["lstm-cell"], out_dir=tmp_path, still=True)
+    assert result.skipped and result.path == target and target.read_bytes() == b"an earlier render"
+
+
+def test_all_refuses_a_trace():
+    with pytest.raises(UsageError, match="--trace is for one scene"):
+        render_all(["lstm-cell"], trace="t.safetensors")
+
+
+# -- rendering ------------------------------------------------------------------------------------
+
+
+@pytest.mark.render
+def test_render_still_prints_the_path(hello_file, tmp_path, capsys):
+    status = main(["render", "lstm-cell", "--trace", str(hello_file), "--still", "--lang", "ko", "-o", str(tmp_path)])
+    assert status == 0
+    printed = capsys.readouterr().out.strip().splitlines()[-1]
+    assert printed == str(tmp_path / "lstm-cell-ko-still.png")
+    from PIL import Image
+
+    with Image.open(printed) as image:
+        assert image.size == (854, 480)  # low quality: 480p
+    assert not list(tmp_path.glob(".render-*")), "the work directory is removed"
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_all_renders_in_worker_processes_then_skips(tmp_path):
+    first = render_all(["lstm-cell"], out_dir=tmp_path, jobs=1, still=True)
+    assert [r.error for r in first] == [""] and not first[0].skipped and first[0].path.is_file()
+    second = render_all(["lstm-cell"], out_dir=tmp_path, jobs=1, still=True)
+    assert second[0].skipped
+    third = render_all(["lstm-cell"], out_dir=tmp_path, jobs=1, still=True, force=True)
+    assert not third[0].skipped
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_slides_make_one_html_with_the_videos_inside(hello_file, tmp_path):
+    path = render_scene("lstm-cell", hello_file, slides=True, out_dir=tmp_path, options={"steps": [0, 1]}, progress=False)
+    assert path == tmp_path / "lstm-cell.html"
+    html = path.read_text(encoding="utf-8")
+    # one slide per pause: five build steps and one more time step
+    assert html.count("data:video/mp4;base64,") >= 6
