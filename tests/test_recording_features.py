@@ -105,6 +105,49 @@ def test_residual_parts_of_the_books_resnet_add_up(resnet_recording):
     assert torch.equal(trace["layer_2.0@x"], trace["layer_1"])
 
 
+class TorchvisionStyleBlock(nn.Module):
+    """torchvision's BasicBlock pattern: batch-norm, one in-place ReLU used twice, ``out += identity``."""
+
+    def __init__(self, channels: int, stride: int):
+        super().__init__()
+        out = channels * stride
+        self.conv1 = nn.Conv2d(channels, out, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = nn.Conv2d(out, out, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(out)
+        self.downsample = nn.Sequential(nn.Conv2d(channels, out, 1, stride, bias=False), nn.BatchNorm2d(out)) if stride > 1 else None
+
+    def forward(self, x):
+        identity = x
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return self.relu(out)
+
+
+def test_torchvision_style_blocks_record_parts_despite_inplace_ops():
+    model = nn.Sequential(TorchvisionStyleBlock(4, 1), TorchvisionStyleBlock(4, 2)).eval()
+    for block in model:
+        for bn in (m for m in block.modules() if isinstance(m, nn.BatchNorm2d)):
+            bn.running_mean.uniform_(-1, 1)
+    x = torch.randn(2, 4, 8, 8)
+    trace = record(model, x)
+    identity, projected = trace.meta["structure"]["0"], trace.meta["structure"]["1"]
+    assert identity["body"] == "0.bn2" and identity["shortcut"] is None and identity["stride"] == 1
+    assert projected["shortcut"] == "1.downsample" and projected["projection"] and projected["stride"] == 2
+    for q in ("0", "1"):
+        assert (trace[f"{q}@fx"] < 0).any()
+        assert torch.equal(trace[f"{q}@fx"] + trace[f"{q}@shortcut"], trace[f"{q}@sum"])
+        assert torch.equal(trace[f"{q}@fx"], trace[f"{q}.bn2"])
+        assert torch.equal(trace[f"{q}.relu#1"], trace[f"{q}@sum"].clamp(min=0))
+        assert torch.equal(trace[f"{q}.relu"], trace[f"{q}.bn1"].clamp(min=0))
+        assert torch.equal(trace[q], trace[f"{q}.relu#1"])
+    assert torch.equal(trace["0@x"], x) and torch.equal(trace["1@x"], trace["0"])
+
+
 def test_shared_relu_is_named_where_it_is_called(resnet_recording):
     model, trace = resnet_recording
     conv = trace["layer_3.1.layer.1.0"]

@@ -21,8 +21,9 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   ``q@x`` (block input), ``q@fx`` (body), ``q@shortcut`` and ``q@sum``; for a concatenation
   ``q@branch0`` … and ``q@concat``; ``meta["structure"][q]`` says which submodule gave each part,
   e.g. ``{"kind": "residual", "body": "layer_2.2.layer", "shortcut": "layer_2.2.downsample",
-  "projection": true, "stride": 2}``. The body is the operand from the larger submodule; an
-  operand that is the block's own input is an identity shortcut.
+  "projection": true, "stride": 2}``. The body is the deeper operand (more modules between the
+  block's input and it; "body" names the submodule that produced it); an operand that is the
+  block's own input is an identity shortcut.
 - ``meta["unseen"]`` says what could not be analysed (outputs are recorded all the same).
 
 How: forward hooks on every module (pre-hooks keep the call stack that names shared modules), and,
@@ -66,19 +67,37 @@ class _Frame:
 
     name: str
     inputs: list[torch.Tensor]
-    #: id → (child name, weak reference): held weakly so a filtered recording keeps no extra maps
-    children: dict[int, tuple[str, weakref.ref]] = field(default_factory=dict)
+    #: id → (child name, weak reference, depth): held weakly so a filtered recording keeps no extra
+    #: maps; depth counts the modules between this module's input and the child's output
+    children: dict[int, tuple[str, weakref.ref, int]] = field(default_factory=dict)
     structures: int = 0
     first_call: bool = False
+    #: modules inside this one (itself included), and how deep its input sits in the parent
+    size: int = 1
+    input_depth: int = 0
+    latest_depth: int = 0
+
+    def _child(self, tensor: Any) -> tuple[str, weakref.ref, int] | None:
+        child = self.children.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
+        return child if child is not None and child[1]() is tensor else None
 
     def source(self, tensor: Any) -> Any:
         """The child name that produced ``tensor``, :data:`INPUT` for the module's input, else None."""
-        if not isinstance(tensor, torch.Tensor):
-            return None
-        child = self.children.get(id(tensor))
-        if child is not None and child[1]() is tensor:
+        child = self._child(tensor)
+        if child is not None:
             return child[0]
-        return INPUT if any(tensor is x for x in self.inputs) else None
+        return INPUT if isinstance(tensor, torch.Tensor) and any(tensor is x for x in self.inputs) else None
+
+    def depth_of(self, tensor: Any) -> int:
+        """Modules between this module's input and ``tensor`` (0 for the input; latest for others)."""
+        child = self._child(tensor)
+        if child is not None:
+            return child[2]
+        return 0 if self.source(tensor) is INPUT else self.latest_depth
+
+    def add_child(self, name: str, output: torch.Tensor, depth: int) -> None:
+        self.children[id(output)] = (name, weakref.ref(output), depth)
+        self.latest_depth = max(self.latest_depth, depth)
 
 
 class _Capture(TorchFunctionMode):
@@ -159,17 +178,18 @@ class FeatureRecorder:
             self.mode.__enter__()
 
     def before(self, module: nn.Module, args: tuple) -> None:
-        parent = self.stack[-1].name if self.stack else None
-        name = self.name_of(module, parent)
-        calls = self.calls.get(name, 0)
-        self.calls[name] = calls + 1
-        if calls:
-            name = f"{name}#{calls}"
+        parent = self.stack[-1] if self.stack else None
+        base = self.name_of(module, parent.name if parent else None)
+        calls = self.calls.get(base, 0)
+        self.calls[base] = calls + 1
+        name = f"{base}#{calls}" if calls else base
         if not self.stack:
             self.mode.__enter__()
             self.mode_active = True
         inputs = [a for a in args if isinstance(a, torch.Tensor)]
-        frame = _Frame(name, inputs, first_call=bool(name) and name not in self.described)
+        frame = _Frame(name, inputs, first_call=bool(name) and name not in self.described, size=self.sizes.get(base, 1))
+        if parent is not None and inputs:
+            frame.input_depth = parent.depth_of(inputs[0])
         self.stack.append(frame)
         if frame.first_call:
             self.described.add(name)
@@ -185,7 +205,7 @@ class FeatureRecorder:
             if frame.first_call:
                 self.recording.describe_module(frame.name, {"output_shape": list(output.shape)})
             if self.stack:
-                self.stack[-1].children[id(output)] = (frame.name, weakref.ref(output))
+                self.stack[-1].add_child(frame.name, output, frame.input_depth + frame.size)
         elif output is not None and frame.name:
             self.recording.note_unseen(f"{frame.name} returned a {type(output).__name__}, not a tensor: its output is not recorded")
         if not self.stack:
@@ -283,9 +303,7 @@ class FeatureRecorder:
             return None
         if sources[0] is INPUT and sources[1] is INPUT or not frame.inputs or not self._claim(frame, "addition"):
             return None
-        body_index = 1 if sources[0] is INPUT or (
-            sources[1] is not INPUT and self.sizes.get(sources[1], 0) > self.sizes.get(sources[0], 0)
-        ) else 0
+        body_index = 1 if frame.depth_of(b) > frame.depth_of(a) else 0  # the body is the deeper operand
         body, shortcut = (a, b) if body_index == 0 else (b, a)
         body_name, shortcut_name = sources[body_index], sources[1 - body_index]
         q = frame.name
