@@ -86,8 +86,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=150)
     parser.add_argument("--warmup", type=int, default=50)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", help="run the cases whose label contains this text")
+    parser.add_argument("--no-memory", action="store_true", help="skip the T = 10,000 memory case")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     cases = {
         "LSTM(64→128) T=100 B=16": layered_case(torch.nn.LSTM(64, 128), 100, 16),
@@ -95,11 +98,15 @@ def main() -> None:
         "book LSTM(35,35,3), 69 one-step calls": book_case(),
     }
     for label, (plain, recorded) in cases.items():
+        if args.only and args.only not in label:
+            continue
         for mode, context in (("grad", torch.enable_grad), ("no_grad", torch.no_grad)):
             with context():
                 result = ratio(plain, recorded, args.runs, args.warmup)
             print(f"{label:40s} {mode:8s} plain {result['plain_ms']:8.3f} ms  recorded {result['recorded_ms']:8.3f} ms"
-                  f"  ratio {result["ratio"]:.2f}", flush=True)
+                  f"  ratio {result['ratio']:.2f}", flush=True)
+    if args.no_memory:
+        return
     memory = memory_case()
     print(f"{'LSTM(64→128) T=10,000 B=4 memory':40s} recorded {memory['recorded_mb']:.1f} MB, peak grew "
           f"{memory['peak_growth_mb']:.1f} MB ({memory['peak_over_recorded']:.2f}× the recorded bytes)")

@@ -81,6 +81,7 @@ class Trace(Mapping):
         output: Any = None,
     ):
         self._tensors: dict[str, torch.Tensor] = {}
+        self._growing: dict[str, torch.Tensor] = {}  # append_time's buffers; _tensors holds a prefix
         self.meta: dict[str, Any] = {"schema": SCHEMA_VERSION}
         self.meta.update(meta or {})
         self.output = output
@@ -103,6 +104,7 @@ class Trace(Mapping):
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"trace values are torch.Tensor, got {type(tensor).__name__} for {name!r}")
         self._tensors[name] = tensor
+        self._growing.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
@@ -126,15 +128,27 @@ class Trace(Mapping):
         >>> tr["h"].shape
         torch.Size([3, 1])
         """
-        if name in self._tensors:
-            previous = self._tensors[name]
-            if previous.shape[1:] != tensor.shape[1:]:
-                raise ValueError(
-                    f"{name}: a call with shape {tuple(tensor.shape[1:])} cannot be appended to earlier "
-                    f"calls with shape {tuple(previous.shape[1:])} (batch or size changed between calls)"
-                )
-            tensor = torch.cat([previous, tensor])
-        self[name] = tensor
+        if name not in self._tensors:
+            self[name] = tensor
+            return
+        previous = self._tensors[name]
+        if previous.shape[1:] != tensor.shape[1:]:
+            raise ValueError(
+                f"{name}: a call with shape {tuple(tensor.shape[1:])} cannot be appended to earlier "
+                f"calls with shape {tuple(previous.shape[1:])} (batch or size changed between calls)"
+            )
+        if tensor.dtype != previous.dtype or tensor.device != previous.device:
+            self[name] = torch.cat([previous, tensor])
+            return
+        # Values are copied into a buffer that doubles when full: n one-step calls cost O(n), not O(n²).
+        done, steps = previous.shape[0], previous.shape[0] + tensor.shape[0]
+        buffer = self._growing.get(name)
+        if buffer is None or buffer.data_ptr() != previous.data_ptr() or buffer.shape[0] < steps:
+            buffer = previous.new_empty((max(steps, 2 * done), *previous.shape[1:]))
+            buffer.narrow(0, 0, done).copy_(previous)
+        buffer.narrow(0, done, tensor.shape[0]).copy_(tensor)
+        self._tensors[name] = buffer.narrow(0, 0, steps)
+        self._growing[name] = buffer
 
     # -- selection -----------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
     >>> import torch, explain
     >>> model = torch.nn.LSTM(3, 2, num_layers=2)
     >>> tr = explain.record(model, torch.randn(4, 1, 3))
-    >>> tr.names()[:3]
+    >>> tr.names("l0.*")[:3]
     ['l0.fwd.x', 'l0.fwd.i', 'l0.fwd.f']
     >>> with explain.record(model) as tr:           # the book calls its LSTM one step at a time
     ...     state = None

@@ -100,6 +100,8 @@ class _Recorder:
         self.mode = self._mode()
         self.calls = 0
         self.steps = 0
+        self.dtype = torch.float32  # the module's, set when called
+        self._wanted: list[bool] | None = None
 
     def _mode(self) -> str | None:
         """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
@@ -121,6 +123,7 @@ class _Recorder:
         if not isinstance(data, Tensor):
             raise self.fail(f"input must be a tensor or PackedSequence, got {type(value).__name__}")
         weight = self.module.weight_ih_l0 if isinstance(self.module, nn.RNNBase) else self.module.weight_ih
+        self.dtype = weight.dtype
         if not data.is_floating_point():
             raise self.fail(
                 f"input has dtype {data.dtype} but needs {weight.dtype} features "
@@ -151,8 +154,11 @@ class _Recorder:
         deviation = recomputed.sub_(actual.to(recomputed.dtype))  # recomputed values are not kept
         if valid is not None:
             deviation.masked_fill_(~valid.unsqueeze(-1), 0)
-        worst, scale = _largest_magnitude(deviation), max(1.0, _largest_magnitude(actual))
-        allowed = recurrent_math.tolerance(self.dtype) * scale
+        low, high = torch.aminmax(deviation)  # one pass; NaN if any value is NaN
+        worst, allowed = max(-low.item(), high.item()), recurrent_math.tolerance(self.dtype)
+        if worst <= allowed:  # the scale is at least 1
+            return
+        allowed *= max(1.0, actual.abs().amax().item())
         if not worst <= allowed:  # also catches NaN
             index = torch.unravel_index(deviation.abs().nan_to_num(math.inf).argmax(), deviation.shape)
             where = " at [" + ", ".join(str(int(i)) for i in index) + "]"
@@ -162,10 +168,6 @@ class _Recorder:
                 "cannot be trusted (a modified forward, hooks or weights changed in place?)"
             )
 
-    @property
-    def dtype(self) -> torch.dtype:
-        return next(self.module.parameters()).dtype
-
     def store(self, name: str, tensor: Tensor) -> None:
         self.recording.append_time(self.prefix + name, tensor)
 
@@ -174,12 +176,6 @@ class _Recorder:
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         raise NotImplementedError
-
-
-def _largest_magnitude(tensor: Tensor) -> float:
-    """max |tensor| (NaN if any value is NaN), from one min/max pass."""
-    low, high = torch.aminmax(tensor)
-    return torch.maximum(low.neg(), high).item()
 
 
 def _finite(tensor: Tensor) -> bool:
@@ -319,10 +315,7 @@ class _LayersRecorder(_Recorder):
         compute = recurrent_math.compute_dtype(self.dtype)
         packed_data = None if call.packed is None else call.packed.data
         layer_input = call.x
-        wanted = [
-            self.wants_any(f"l{k}.{d}.{q}" for d in ("fwd", "bwd") for q in self.quantities())
-            for k in range(module.num_layers)
-        ]
+        wanted = self._wanted_layers()
         deepest = max((k for k, w in enumerate(wanted) if w), default=-1)
         for layer in range(deepest + 1):
             states = slice(layer * directions, (layer + 1) * directions)
@@ -334,10 +327,20 @@ class _LayersRecorder(_Recorder):
                 layer_output, packed_data = self._run_layer(layer, packed_data, layer_input, call, states)
             if wanted[layer]:
                 x = layer_input.clone(memory_format=torch.contiguous_format)  # stays as it was
+                fused_run = layer < module.num_layers - 1 and (call.x.shape[0] > 1 or call.packed is not None)
                 for direction in range(directions):
                     h = layer_output[..., direction * hidden_out : (direction + 1) * hidden_out]
-                    self._record_direction(call, layer, direction, x, h.clone(), compute)
+                    self._record_direction(call, layer, direction, x, h.clone(), compute, fused_run)
             layer_input = layer_output
+
+    def _wanted_layers(self) -> list[bool]:
+        """Per layer: does the name filter want anything of it? (The filter is fixed per recording.)"""
+        if self._wanted is None:
+            self._wanted = [
+                self.wants_any(f"l{k}.{d}.{q}" for d in ("fwd", "bwd") for q in self.quantities())
+                for k in range(self.module.num_layers)
+            ]
+        return self._wanted
 
     def _run_layer(self, layer, packed_data, layer_input, call, states) -> tuple[Tensor, Tensor | None]:
         hx = call.h0[states] if call.c0 is None else (call.h0[states], call.c0[states])
@@ -354,25 +357,32 @@ class _LayersRecorder(_Recorder):
     def quantities(self) -> tuple[str, ...]:
         return recurrent_math.QUANTITIES[self.mode]
 
-    def _record_direction(self, call: _Call, layer: int, direction: int, x: Tensor, h: Tensor, compute) -> None:
+    def _record_direction(
+        self, call: _Call, layer: int, direction: int, x: Tensor, h: Tensor, compute: torch.dtype, fused_run: bool
+    ) -> None:
+        """Recompute, verify and store one layer and direction; ``fused_run``: h is not the module's
+        own output (a lower layer run by the fused kernel), so its final step is checked against h_n."""
         index = layer * (2 if self.module.bidirectional else 1) + direction
         reverse = direction == 1
         label = f"layer {layer} {'bwd' if reverse else 'fwd'}"
-        weights = recurrent_math.layer_weights(self.module, layer, direction).to(compute)
-        c0 = None if call.c0 is None else call.c0[index].to(compute)
+        weights = recurrent_math.layer_weights(self.module, layer, direction)
+        h0, c0 = call.h0[index], None if call.c0 is None else call.c0[index]
+        if compute != self.dtype:
+            weights, x_in, h_in = weights.to(compute), x.to(compute), h.to(compute)
+            h0, c0 = h0.to(compute), None if c0 is None else c0.to(compute)
+        else:
+            x_in, h_in = x, h
         pad = None if call.valid is None else ~call.valid
-        result = recurrent_math.recompute(
-            self.mode, x.to(compute), h.to(compute), call.h0[index].to(compute), c0, weights, reverse, pad, call.lengths
-        )
-        last = _final_steps(call, reverse, x.shape[0])  # indexing copies: verify may overwrite them
-        self.verify(f"{label} h_n", result["h"][last], call.h_n[index])
+        result = recurrent_math.recompute(self.mode, x_in, h_in, h0, c0, weights, reverse, pad, call.lengths)
+        if fused_run:
+            self.verify(f"{label} h_n", _final_step(result["h"], call, reverse), call.h_n[index])
         if call.c_n is not None:
-            self.verify(f"{label} c_n", result["c"][last], call.c_n[index])
+            self.verify(f"{label} c_n", _final_step(result["c"], call, reverse), call.c_n[index])
         self.verify(f"{label} h", result["h"], h, call.valid)
         result["x"], result["h"] = x, h
         names = f"l{layer}.{'bwd' if reverse else 'fwd'}."
         for quantity in self.quantities():
-            tensor = result[quantity].to(self.dtype)
+            tensor = result[quantity] if compute == self.dtype else result[quantity].to(self.dtype)
             if pad is not None and quantity not in ("x", "h"):  # padded x and h are already 0
                 tensor = tensor.masked_fill(pad.unsqueeze(-1), 0)
             self.store(names + quantity, tensor)
@@ -412,16 +422,11 @@ class _LayersRecorder(_Recorder):
         self.recording.append_time(name, valid)
 
 
-def _final_steps(call: _Call, reverse: bool, steps: int) -> tuple[Tensor, Tensor]:
-    """Index of each sequence's final step: t = 0 in reverse, else its last real step."""
-    batch = call.x.shape[1]
-    if reverse:
-        time = torch.zeros(batch, dtype=torch.long)
-    elif call.lengths is None:
-        time = torch.full((batch,), steps - 1, dtype=torch.long)
-    else:
-        time = call.lengths - 1
-    return time, torch.arange(batch)
+def _final_step(sequence: Tensor, call: _Call, reverse: bool) -> Tensor:
+    """A copy of each sequence's final state: t = 0 in reverse, else its last real step."""
+    if reverse or call.lengths is None:
+        return sequence[0 if reverse else -1].clone()
+    return sequence[call.lengths - 1, torch.arange(sequence.shape[1])]
 
 
 class _CellRecorder(_Recorder):

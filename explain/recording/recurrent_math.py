@@ -109,17 +109,16 @@ def previous_states(h: Tensor, h0: Tensor, reverse: bool, lengths: Tensor | None
     >>> previous_states(torch.tensor([[[1.]], [[2.]]]), torch.tensor([[0.]]), reverse=False).flatten()
     tensor([0., 1.])
     """
-    previous = torch.empty_like(h)
-    if reverse:
-        previous[-1] = h0
-        previous[:-1] = h[1:]
-        if lengths is not None:
-            short = torch.nonzero(lengths < h.shape[0]).flatten()
-            if short.numel():
-                previous[lengths[short] - 1, short] = h0[short]
-    else:
-        previous[0] = h0
-        previous[1:] = h[:-1]
+    first, others = h0.unsqueeze(0), h.shape[0] - 1
+    if not others:
+        return first
+    if not reverse:
+        return torch.cat((first, h.narrow(0, 0, others)))
+    previous = torch.cat((h.narrow(0, 1, others), first))
+    if lengths is not None:
+        short = torch.nonzero(lengths <= others).flatten()
+        if short.numel():
+            previous[lengths[short] - 1, short] = h0[short]
     return previous
 
 
@@ -177,15 +176,25 @@ def _lstm(x2d, h2d, c0, weights, reverse, pad, shape) -> dict[str, Tensor]:
     gates = gate_products(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh), 4)
     gates.baddbmm_(h2d.expand(4, -1, -1), _per_gate(weights.w_hh, 4))
     gates = gates.view(4, *shape, -1)
-    gates[:2].sigmoid_()
-    gates[2].tanh_()
-    gates[3].sigmoid_()
     i, f, g, o = gates.unbind(0)
+    gates.narrow(0, 0, 2).sigmoid_()  # i and f at once
+    g.tanh_()
+    o.sigmoid_()
     c = cell_states(i, f, g, c0, reverse, pad)
-    h = torch.tanh(c).mul_(o)
+    h = tanh_for_checking(c).mul_(o)
     if weights.w_hr is not None:
         h = torch.matmul(h, weights.w_hr.t())
     return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
+
+
+def tanh_for_checking(x: Tensor) -> Tensor:
+    """tanh(x) as 2σ(2x) - 1: within 2e-7 (float32) of torch.tanh and several times faster on CPU.
+    Used only to verify h = o ⊙ tanh(c); recorded gates use torch.tanh itself.
+
+    >>> bool((tanh_for_checking(torch.linspace(-9, 9, 99)) - torch.linspace(-9, 9, 99).tanh()).abs().max() < 2e-7)
+    True
+    """
+    return x.mul(2).sigmoid_().mul_(2).sub_(1)
 
 
 def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad: Tensor | None = None) -> Tensor:
@@ -202,6 +211,8 @@ def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad:
     if pad is not None and reverse:
         c[pad] = c0.expand_as(c)[pad]
         f[pad] = 0
+    if c.shape[0] == 1:
+        return c.addcmul_(f, c0)
     steps = list(zip(c.unbind(0), f.unbind(0)))
     if reverse:
         steps.reverse()
