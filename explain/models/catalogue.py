@@ -91,25 +91,30 @@ def _hello_steps(text: str | None) -> tuple[torch.Tensor, list[str]]:
     return torch.eye(len(data.HELLO_VOCAB))[indices].unsqueeze(1), ["<s>", *text]
 
 
-def _hello_lstm_example(model, text, image):
+ExampleMaker = Callable[[nn.Module, str | None, torch.Tensor | None, dict], tuple[tuple, list[str] | None, Callable]]
+"""(model, text, image, options) → (inputs, tokens, run): how one family makes its example."""
+
+
+def _hello_lstm_example(model, text, image, options):
     steps, tokens = _hello_steps(text)
     return (steps, hello_lstm_zero_state()), tokens, _run_hello_lstm
 
 
-def _hello_rnn_example(model, text, image):
+def _hello_rnn_example(model, text, image, options):
     steps, tokens = _hello_steps(text)
     return (steps, model.init_hidden()), tokens, _run_stepwise
 
 
-def _char_example(model, text, image):
+def _char_example(model, text, image, options):
     text = CHAR_TEXT if text is None else text
     if not text:
         raise ValueError("the char models need a non-empty --text")
     return (data.printable_indices(text).view(-1, 1), model.init_hidden()), list(text), _run_stepwise
 
 
-def _image_example(channels: int, size: int):
-    def example(model, text, image):
+def _image_example(channels: int, default_size: int) -> ExampleMaker:
+    def example(model, text, image, options):
+        size = options.get("image_size", default_size)
         if image is None:
             image = data.shapes_image(size, channels)
         image = image.unsqueeze(0) if image.dim() == 3 else image
@@ -126,7 +131,7 @@ class ModelSpec:
 
     description: str
     build: Callable[..., nn.Module]
-    example: Callable[[nn.Module, dict[str, Any]], Callable]
+    example: ExampleMaker
     #: options the builder accepts (e.g. base_dim); the committed weights use the defaults
     options: tuple[str, ...] = ()
 
@@ -135,54 +140,54 @@ MODELS: dict[str, ModelSpec] = {
     "hello-rnn": ModelSpec(
         "The hand-written RNN (i2h, i2o on cat(x, h), hidden 35) reading 'hello pytorch…' one step per call; trained",
         lambda: HelloRNN(),
-        lambda options: _hello_rnn_example,
+        _hello_rnn_example,
     ),
     "hello-lstm": ModelSpec(
         "nn.LSTM(35, 35, 3) reading 'hello pytorch…' one step per call, 69 steps, no decoder; trained, reproduces the sentence",
         hello_lstm,
-        lambda options: _hello_lstm_example,
+        _hello_lstm_example,
     ),
     "char-rnn": ModelSpec(
         "Embedding(100,70) → nn.RNN(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("rnn"),
-        lambda options: _char_example,
+        _char_example,
     ),
     "char-gru": ModelSpec(
         "Embedding(100,70) → nn.GRU(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("gru"),
-        lambda options: _char_example,
+        _char_example,
     ),
     "char-lstm": ModelSpec(
         "Embedding(100,70) → nn.LSTM(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("lstm"),
-        lambda options: _char_example,
+        _char_example,
     ),
     "mnist-cnn": ModelSpec(
         "The MNIST CNN (p.72): 28→24→20→10→6→3, 3 convs, 2 max-pools, 2 linear; trained on upscaled 8×8 digits",
         MNISTCNN,
-        lambda options: _image_example(1, 28),
+        _image_example(1, 28),
     ),
     "cifar-cnn": ModelSpec(
         "The CIFAR-10 CNN: 3 × [Conv3×3 ×2 → MP2], 16…256 channels, 3×32×32; untrained (seeded init)",
         CIFARCNN,
-        lambda options: _image_example(3, 32),
+        _image_example(3, 32),
     ),
     "vgg16": ModelSpec(
         "The book's VGG-16, base_dim 16 (options base_dim, image_size 224|32, num_classes); untrained (seeded init)",
         lambda base_dim=16, image_size=224, num_classes=10: VGG(base_dim, num_classes, image_size),
-        lambda options: _image_example(3, options.get("image_size", 224)),
+        _image_example(3, 224),
         ("base_dim", "image_size", "num_classes"),
     ),
     "googlenet": ModelSpec(
         "The book's GoogLeNet (9 inception modules), base_dim 16 at 224×224 (options base_dim, num_classes); untrained (seeded init)",
         lambda base_dim=16, num_classes=10: GoogLeNet(base_dim, num_classes),
-        lambda options: _image_example(3, 224),
+        _image_example(3, 224),
         ("base_dim", "num_classes"),
     ),
     "resnet50": ModelSpec(
         "The book's ResNet-50 (BottleNeck, projection shortcuts, downsampling at stage ends), base_dim 16 at 224×224; untrained (seeded init)",
         lambda base_dim=16, num_classes=10: ResNet(base_dim, num_classes),
-        lambda options: _image_example(3, 224),
+        _image_example(3, 224),
         ("base_dim", "num_classes"),
     ),
 }
@@ -225,5 +230,5 @@ def load(
     model.eval()
     if image is None and "image" in examples:
         image = examples["image"][:1]
-    inputs, tokens, run = spec.example(options)(model, text, image)
+    inputs, tokens, run = spec.example(model, text, image, options)
     return Example(name, model, inputs, tokens, spec.description, is_trained, info, run)
