@@ -72,6 +72,42 @@ def first_downsampling(trace: Trace) -> str | None:
     return None
 
 
+def is_bottleneck(convs) -> bool:
+    """1×1 that narrows the channels → 3×3 → 1×1 that widens them again."""
+    kernels = [c.kernel for c in convs]
+    return kernels == [(1, 1), (3, 3), (1, 1)] and convs[0].out_channels < convs[-1].out_channels
+
+
+def downsampling_place(grouped: dict[str, list[Residual]]) -> str:
+    """ "end" if every stage's stride-2 blocks are its last, "start" if its first, else "mixed"."""
+    places = set()
+    for blocks in grouped.values():
+        for index, block in enumerate(blocks):
+            if block.stride > 1:
+                places.add("end" if index == len(blocks) - 1 else "start" if index == 0 else "middle")
+    return places.pop() if len(places) == 1 and places != {"middle"} else "mixed"
+
+
+def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tuple[str, str]]:
+    """What this model does that the paper's/torchvision's ResNet does not, read from the trace."""
+    blocks = [block for stage in grouped.values() for block in stage]
+    quirks = []
+    if all(b.body_convs and b.relu_after.get(b.body_convs[-1].name) for b in blocks) and all(b.acts_after_add is False for b in blocks):
+        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에 있고, 더한 뒤에는 없다"))
+    same_shape = [b for b in blocks if b.stride == 1 and b.shapes["x"] == b.shapes["fx"]]
+    if same_shape and all(b.projection for b in same_shape):
+        english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
+        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영 ({same_shape[0].name} …)"
+        if trace.meta.get("model") == "ResNet":
+            english += ": the book's check `x.size() is not out.size()` is always true"
+            korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참"
+        quirks.append((english, korean))
+    types = {str(d.get("type", "")) for d in trace.meta.get("modules", {}).values()}
+    if not any("BatchNorm" in t for t in types):
+        quirks.append(("no batch-norm", "배치 정규화 없음"))
+    return quirks
+
+
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
@@ -169,11 +205,17 @@ class ResNetScene(TraceScene):
 
     def show_block(self) -> None:
         self.show_residual(self.block)
-        set_caption(
-            self,
-            "The book's bottleneck: ReLU inside F(x), before the add; the shortcut is a 1×1 conv",
-            "책의 병목 블록: ReLU는 F(x) 안, 더하기 전에; 지름길은 1×1 합성곱",
-        )
+        block = self.block
+        relu_last = bool(block.body_convs) and block.relu_after.get(block.body_convs[-1].name, False)
+        english = ["F(x) ends with a ReLU, before the add" if relu_last else "F(x) is the body's output"]
+        korean = ["F(x)는 더하기 전에 ReLU로 끝난다" if relu_last else "F(x)는 본체의 출력"]
+        if block.projection:
+            english.append(f"the shortcut is a {block.shortcut_conv.kernel_text} conv")
+            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱")
+        else:
+            english.append("the shortcut is x itself")
+            korean.append("지름길은 x 그대로")
+        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + "; ".join(korean))
 
     def show_downsampling(self) -> None:
         name = first_downsampling(self.trace)
@@ -198,8 +240,9 @@ class ResNetScene(TraceScene):
         boxes = VGroup()
         for conv in block.body_convs:
             stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
+            relu = "\n+ ReLU" if block.relu_after.get(conv.name) else ""
             boxes.add(
-                LayerBox(f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n+ ReLU", kind="conv", width=1.75, height=0.75, size=17)
+                LayerBox(f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}{relu}", kind="conv", width=1.75, height=0.75, size=17)
             )
         return boxes.arrange(RIGHT, buff=0.35)
 
@@ -248,11 +291,16 @@ class ResNetScene(TraceScene):
             Arrow([plus.get_x(), shortcut_box.get_y(), 0], plus.get_bottom(), buff=0, tip_length=0.14, **style),
         )
         row, col = values["pixel"]
+        after = {
+            False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 낸다: 더한 뒤 ReLU 없음"),
+            True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용한다"),
+            None: ("", ""),
+        }[block.acts_after_add]
         sum_text = self.text(
             f"{block.name}, channel {channel}, pixel ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
-            f" = {format_value(values['sum'], 3)}   — no ReLU after the add (as the book's code)",
+            f" = {format_value(values['sum'], 3)}{after[0]}",
             f"{block.name}, 채널 {channel}, 픽셀 ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
-            f" = {format_value(values['sum'], 3)}   — 더한 뒤 ReLU 없음 (책의 코드대로)",
+            f" = {format_value(values['sum'], 3)}{after[1]}",
             size=19,
         )
         fit_width(sum_text, 13.2).next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
@@ -282,27 +330,26 @@ class ResNetScene(TraceScene):
             columns.add(Group(heading, squares, shape))
         columns.arrange(RIGHT, buff=0.6, aligned_edge=UP)
         fit_width(columns, 13.2).next_to(self.title, DOWN, buff=0.45)
+        where = downsampling_place(grouped)
+        place = {
+            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "모델은 단계의 끝에서 줄인다 (torchvision은 처음에)"),
+            "start": ("the model downsamples at the start of a stage", "모델은 단계의 처음에서 줄인다"),
+            "mixed": ("where the model downsamples", "모델이 크기를 줄이는 곳"),
+        }[where]
         legend = VGroup(
             _legend_square(theme.HIGHLIGHT),
-            self.text("stride-2 block: the book downsamples at the END of a stage (torchvision: at the start)",
-                      "스트라이드 2 블록: 책은 단계의 끝에서 줄인다 (torchvision은 처음에)", size=18),
+            self.text(f"stride-2 block: {place[0]}", f"스트라이드 2 블록: {place[1]}", size=18),
         ).arrange(RIGHT, buff=0.15)
         fit_width(legend, 13).next_to(columns, DOWN, buff=0.35)
         body = self.block.body_convs
         bottleneck = self.text(
-            self.say("bottleneck F(x): ", "병목 F(x): ") + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
-            + self.say("   (compress, 3×3, expand)", "   (압축, 3×3, 확장)"),
+            self.say(f"{self.block.name} F(x): ", f"{self.block.name} F(x): ")
+            + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
+            + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
-        quirks = VGroup(
-            self.text("• ReLU comes before the addition, none after it", "• ReLU는 더하기 전에 있고, 더한 뒤에는 없다", size=19),
-            self.text(
-                "• every shortcut is a 1×1 projection: the book's check `x.size() is not out.size()` is always true",
-                "• 지름길은 모두 1×1 투영: 책의 검사 `x.size() is not out.size()`가 늘 참이다",
-                size=19,
-            ),
-            self.text("• no batch-norm", "• 배치 정규화 없음", size=19),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.12)
+        quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
+        quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
         self.figure = Group(columns, legend, notes)
@@ -310,8 +357,8 @@ class ResNetScene(TraceScene):
         reveal(self, notes)
         set_caption(
             self,
-            f"{sum(len(b) for b in grouped.values())} bottleneck blocks in {len(grouped)} stages, as the book's ResNet-50 runs them",
-            f"{len(grouped)}개 단계의 병목 블록 {sum(len(b) for b in grouped.values())}개, 책의 ResNet-50이 실행하는 그대로",
+            f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
+            f"{len(grouped)}개 단계의 잔차 블록 {sum(len(b) for b in grouped.values())}개, 모델이 실행하는 그대로",
         )
 
 

@@ -45,7 +45,7 @@ def test_bottleneck_compresses_then_expands(resnet):
 
 
 def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
-    from scenes.resnet import addition_at, first_downsampling
+    from scenes.resnet import addition_at, downsampling_place, first_downsampling, observed_quirks
 
     model, trace = resnet
     values = addition_at(trace, "layer_2.0")
@@ -55,11 +55,49 @@ def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
     # the book's quirk: ReLU is the body's last op, so F(x) is never negative; the sum may be
     assert float(trace["layer_2.0@fx"].min()) >= 0
     assert first_downsampling(trace) == "layer_2.2"
+    assert downsampling_place(stages(trace)) == "end"
+    assert [en for en, _ in observed_quirks(trace, stages(trace))] == [
+        "ReLU comes before the addition, none after it",
+        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check `x.size() is not out.size()` is always true",
+        "no batch-norm",
+    ]
     scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1", "channels": [7]})
     assert scene.block.name == "layer_3.1"
     assert scene.shown["layer_3.1"] == addition_at(trace, "layer_3.1", channel=7)
     assert scene.shown["layer_2.2"] == addition_at(trace, "layer_2.2", channel=7)
     assert scene.shown["stages"]["layer_4"] == [f"layer_4.{i}" for i in range(6)]
+
+
+class _Block(torch.nn.Module):
+    """A torchvision-like block: identity or strided projection shortcut, ReLU after the add."""
+
+    def __init__(self, channels: int, down: bool = False):
+        super().__init__()
+        self.body = torch.nn.Sequential(
+            torch.nn.Conv2d(channels, channels, 3, 2 if down else 1, 1), torch.nn.ReLU(), torch.nn.Conv2d(channels, channels, 3, 1, 1)
+        )
+        self.proj = torch.nn.Conv2d(channels, channels, 1, 2) if down else None
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + (x if self.proj is None else self.proj(x)))
+
+
+def test_another_resnet_is_described_as_it_runs(tmp_path):
+    import explain
+    from scenes.resnet import downsampling_place, observed_quirks
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1), torch.nn.Sequential(_Block(8, down=True), _Block(8)))
+    trace = explain.record(model.eval(), torch.randn(1, 3, 16, 16))
+    first, second = residual(trace, "1.0"), residual(trace, "1.1")
+    assert (first.stride, first.projection, first.shortcut) == (2, True, "1.0.proj")
+    assert (second.stride, second.projection, second.shortcut) == (1, False, None)
+    assert first.acts_after_add is True and first.relu_after == {"1.0.body.0": True, "1.0.body.2": False}
+    grouped = stages(trace)
+    assert downsampling_place(grouped) == "start"
+    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화 없음")]
+    scene = play_through("resnet", trace, tmp_path)
+    assert scene.shown["1.0"]["fx"] + scene.shown["1.0"]["shortcut"] == pytest.approx(scene.shown["1.0"]["sum"], abs=1e-5)
 
 
 def test_wrong_module_is_one_clear_error(resnet):

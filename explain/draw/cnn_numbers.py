@@ -337,6 +337,11 @@ class Residual:
     shortcut_conv: ConvSpec | None
     shapes: dict[str, tuple[int, ...]]
 
+    #: each body conv's name → True if a ReLU follows it inside the body
+    relu_after: dict[str, bool] = field(default_factory=dict)
+    #: True if the block's output differs from the sum (an activation after the add), None if unknown
+    acts_after_add: bool | None = None
+
     @property
     def stride(self) -> int:
         """How much the block shrinks the map (2 where the projection shortcut is dotted)."""
@@ -362,14 +367,29 @@ def residual(trace: Trace, name: str) -> Residual:
     shortcut = structure.get("shortcut") or _child_with_output(trace, name, trace[f"{name}@shortcut"])
     modules = trace.meta.get("modules", {})
     shortcut_conv = conv_spec(trace, shortcut) if shortcut and is_conv(modules.get(shortcut, {})) else None
+    body_convs = convs_under(trace, body) if body else []
     return Residual(
         name,
         body,
         shortcut,
-        convs_under(trace, body) if body else [],
+        body_convs,
         shortcut_conv,
         {part: shape_of(trace, f"{name}@{part}") for part in PARTS},
+        {conv.name: followed_by_relu(trace, conv.name) for conv in body_convs},
+        None if name not in trace else not torch.equal(trace[name], trace[f"{name}@sum"]),
     )
+
+
+def followed_by_relu(trace: Trace, name: str) -> bool:
+    """True if the module described right after ``name`` under the same parent is a ReLU."""
+    modules = trace.meta.get("modules", {})
+    names, family = list(modules), parent(name)
+    for later in names[names.index(name) + 1 :]:
+        if parent(later) == family:
+            return str(modules[later].get("type", "")) == "ReLU"
+        if not later.startswith(family + "."):
+            return False
+    return False
 
 
 def stages(trace: Trace) -> dict[str, list[Residual]]:
