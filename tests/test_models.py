@@ -65,6 +65,18 @@ def test_hello_lstm_record_is_made_one_step_per_call():
     assert data.hello_decode(outputs) == data.HELLO_SENTENCE + data.END
 
 
+def test_gradients_follow_the_book_loss():
+    ex = models.load("hello-lstm")
+    outputs, _ = ex.run(ex.model, *ex.inputs)
+    assert ex.loss((outputs, None)).item() == pytest.approx(ex.info["loss"], rel=1e-3)
+    trace = ex.record(grads=True, names="l2.fwd.*")
+    targets = data.hello_one_hot()[1:].unsqueeze(1)
+    expected_last = 2 * (outputs[-1] - targets[-1]) / 35  # dL/dh at the last step: the MSE's own term
+    assert torch.allclose(trace["l2.fwd.grad_h"][-1], expected_last.detach(), atol=1e-6)
+    char = models.load("char-gru", text="Flat is")
+    assert char.record(grads=True)["rnn.l1.fwd.grad_h"].shape == (7, 1, 100)
+
+
 def test_hello_rnn_is_trained_and_reproduces_its_sentence():
     ex = models.load("hello-rnn")
     assert ex.trained

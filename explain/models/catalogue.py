@@ -47,13 +47,21 @@ class Example:
     info: dict[str, Any] = field(default_factory=dict)
     #: the book's way of running the model on ``inputs`` (e.g. one step per call); returns the output
     run: Callable[..., Any] = lambda model, *inputs: model(*inputs)
+    #: the book's training loss of that output (next-character targets), used by ``record(grads=True)``
+    loss: Callable[[Any], torch.Tensor] | None = None
 
     def record(self, **record_kwargs: Any) -> Trace:
-        """Record :attr:`run` with ``explain.record`` (its keyword arguments pass through)."""
+        """Record :attr:`run` with ``explain.record`` (its keyword arguments pass through).
+
+        With ``grads=True`` the gradients are those of the book's loss (:attr:`loss`) unless
+        ``loss=`` is given.
+        """
         from explain.recording.api import record
 
         if self.tokens is not None:
             record_kwargs.setdefault("tokens", self.tokens)
+        if record_kwargs.get("grads") and self.loss is not None:
+            record_kwargs.setdefault("loss", self.loss)
         with torch.set_grad_enabled(bool(record_kwargs.get("grads"))):
             with record(self.model, **record_kwargs) as trace:
                 trace.output = self.run(self.model, *self.inputs)
@@ -62,6 +70,10 @@ class Example:
 
 
 # -- how the book runs each family -------------------------------------------------------------
+
+ExampleMaker = Callable[[nn.Module, str | None, torch.Tensor | None, dict], tuple[tuple, list[str] | None, Callable, Callable | None]]
+"""(model, text, image, options) → (inputs, tokens, run, loss): how one family makes its example."""
+
 
 
 def _run_hello_lstm(model: nn.LSTM, steps: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
@@ -82,34 +94,44 @@ def _run_stepwise(model: nn.Module, steps: torch.Tensor, state: Any):
     return torch.stack(outputs), state
 
 
-def _hello_steps(text: str | None) -> tuple[torch.Tensor, list[str]]:
+def _hello_steps(text: str | None) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """One-hot inputs (start token + text) and targets (text + end token), [T, 1, 35] each."""
     text = data.HELLO_SENTENCE if text is None else text
     unknown = sorted({ch for ch in text if ch not in data.HELLO_VOCAB[:-2]})
     if unknown or not text:
         raise ValueError(f"the hello models read lowercase text over {data.HELLO_VOCAB[:-2]!r}; not {''.join(unknown)!r}")
-    indices = [data.HELLO_VOCAB.index(ch) for ch in data.START + text]
-    return torch.eye(len(data.HELLO_VOCAB))[indices].unsqueeze(1), ["<s>", *text]
+    indices = [data.HELLO_VOCAB.index(ch) for ch in data.START + text + data.END]
+    rows = torch.eye(len(data.HELLO_VOCAB))[indices].unsqueeze(1)
+    return rows[:-1], rows[1:], ["<s>", *text]
 
 
-ExampleMaker = Callable[[nn.Module, str | None, torch.Tensor | None, dict], tuple[tuple, list[str] | None, Callable]]
-"""(model, text, image, options) → (inputs, tokens, run): how one family makes its example."""
+def _summed_step_mse(targets: torch.Tensor) -> Callable[[Any], torch.Tensor]:
+    """The hello models' loss: one MSE per step against the next one-hot, summed over steps."""
+    return lambda output: ((output[0].view_as(targets) - targets) ** 2).mean(-1).sum()
 
 
 def _hello_lstm_example(model, text, image, options):
-    steps, tokens = _hello_steps(text)
-    return (steps, hello_lstm_zero_state()), tokens, _run_hello_lstm
+    steps, targets, tokens = _hello_steps(text)
+    return (steps, hello_lstm_zero_state()), tokens, _run_hello_lstm, _summed_step_mse(targets)
 
 
 def _hello_rnn_example(model, text, image, options):
-    steps, tokens = _hello_steps(text)
-    return (steps, model.init_hidden()), tokens, _run_stepwise
+    steps, targets, tokens = _hello_steps(text)
+    return (steps, model.init_hidden()), tokens, _run_stepwise, _summed_step_mse(targets)
 
 
 def _char_example(model, text, image, options):
     text = CHAR_TEXT if text is None else text
     if not text:
         raise ValueError("the char models need a non-empty --text")
-    return (data.printable_indices(text).view(-1, 1), model.init_hidden()), list(text), _run_stepwise
+    indices = data.printable_indices(text).view(-1, 1)
+
+    def next_character_loss(output) -> torch.Tensor:
+        """Cross-entropy of each step's logits against the next character (the last has none)."""
+        logits = output[0].view(len(indices), -1)
+        return torch.nn.functional.cross_entropy(logits[:-1], indices[1:, 0]) if len(indices) > 1 else logits.sum() * 0
+
+    return (indices, model.init_hidden()), list(text), _run_stepwise, next_character_loss
 
 
 def _image_example(channels: int, default_size: int) -> ExampleMaker:
@@ -120,7 +142,7 @@ def _image_example(channels: int, default_size: int) -> ExampleMaker:
         image = image.unsqueeze(0) if image.dim() == 3 else image
         if tuple(image.shape[1:]) != (channels, size, size):
             raise ValueError(f"this model takes {channels}×{size}×{size} images, got {'×'.join(map(str, image.shape[1:]))}")
-        return (image.float(),), None, lambda model, image: model(image)
+        return (image.float(),), None, lambda model, image: model(image), None
 
     return example
 
@@ -230,5 +252,5 @@ def load(
     model.eval()
     if image is None and "image" in examples:
         image = examples["image"][:1]
-    inputs, tokens, run = spec.example(model, text, image, options)
-    return Example(name, model, inputs, tokens, spec.description, is_trained, info, run)
+    inputs, tokens, run, loss = spec.example(model, text, image, options)
+    return Example(name, model, inputs, tokens, spec.description, is_trained, info, run, loss)
