@@ -291,8 +291,8 @@ class _LayersRecorder(_Recorder):
         if isinstance(value, PackedSequence):
             packed = value
             x, lengths = pad_packed_sequence(value)
-            out = pad_packed_sequence(out)[0]
-            valid = torch.arange(x.shape[0]).unsqueeze(1) < lengths.unsqueeze(0)
+            out, lengths = pad_packed_sequence(out)[0], lengths.to(x.device)
+            valid = torch.arange(x.shape[0], device=x.device).unsqueeze(1) < lengths.unsqueeze(0)
         elif value.dim() == 2:  # unbatched (T, in): B = 1
             x, out = value.unsqueeze(1), out.unsqueeze(1)
             h_n, h0 = h_n.unsqueeze(1), None if h0 is None else h0.unsqueeze(1)
@@ -426,7 +426,7 @@ def _final_step(sequence: Tensor, call: _Call, reverse: bool) -> Tensor:
     """A copy of each sequence's final state: t = 0 in reverse, else its last real step."""
     if reverse or call.lengths is None:
         return sequence[0 if reverse else -1].clone()
-    return sequence[call.lengths - 1, torch.arange(sequence.shape[1])]
+    return sequence[call.lengths - 1, torch.arange(sequence.shape[1], device=sequence.device)]
 
 
 class _CellRecorder(_Recorder):

@@ -84,9 +84,9 @@ class GradientTape:
 
 def _all_valid(valid: list[tuple[Tensor | None, int]], steps: list[Tensor]) -> Tensor:
     """One [T, B] mask over all calls of a module (``valid`` per call; None: all steps real)."""
-    batch = steps[0].shape[0]
-    masks = [torch.ones(count, batch, dtype=torch.bool) if mask is None else mask for mask, count in valid]
-    return torch.cat(masks).to(steps[0].device)
+    batch, device = steps[0].shape[0], steps[0].device
+    masks = [torch.ones(count, batch, dtype=torch.bool, device=device) if mask is None else mask for mask, count in valid]
+    return torch.cat(masks)
 
 
 def _first_tensor(output: Any) -> Tensor | None:
