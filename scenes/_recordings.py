@@ -66,12 +66,15 @@ def rnn_versus_lstm_trace(*, text: str = TEXT) -> Trace:
     return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta=meta)
 
 
-def char_flow_trace(model: str = "char-lstm", *, text: str = TEXT, prime: str = "Beautiful is", length: int = 12) -> Trace:
+def char_flow_trace(
+    model: str = "char-lstm", *, text: str = TEXT, prime: str = "Beautiful is", length: int = 12, trained: bool = True
+) -> Trace:
     """Teacher forcing and free-running generation of a char model, as the scene char-flow reads them.
 
     The teacher-forced pass reads ``text[:-1]`` one character per call (recorded: the RNN's states
     under ``rnn.l{k}.fwd.*``); then the model reads ``prime`` and generates ``length`` characters,
-    each time feeding its most likely next character back in. Added tensors (indices into
+    each time feeding its most likely next character back in (``trained=False``: the seeded,
+    untrained model, e.g. to compare before and after training). Added tensors (indices into
     ``meta["vocab"]``): ``teacher.input``, ``teacher.target`` [T], ``teacher.logits`` [T, V];
     ``free.input``, ``free.output`` [G], ``free.logits`` [G, V], and the generated steps' states
     ``free.rnn.l{k}.fwd.h``. ``meta["prime"]`` is the prime.
@@ -79,7 +82,7 @@ def char_flow_trace(model: str = "char-lstm", *, text: str = TEXT, prime: str = 
     from explain import models
     from explain.models.data import PRINTABLE, printable_indices
 
-    example = models.load(model, text=text[:-1])
+    example = models.load(model, trained=trained, text=text[:-1])
     trace = example.record()
     trace["teacher.input"] = printable_indices(text[:-1])
     trace["teacher.target"] = printable_indices(text[1:])

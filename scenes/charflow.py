@@ -21,7 +21,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Text, VGroup, 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
-from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link
+from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, readable
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -225,8 +225,8 @@ class CharFlowScene(TraceScene):
         if not teacher:
             for output, tile in zip(output_tiles, input_tiles[1:]):
                 feedback.add(_elbow(output, tile))
-            prime = self.text(f"prime “{values['prime']}” → generated “{''.join(run['outputs'])}”",
-                              f"시작 “{values['prime']}” → 생성 “{''.join(run['outputs'])}”", size=20)
+            prime_text, generated = readable(values["prime"]), readable("".join(run["outputs"]))
+            prime = self.text(f"prime “{prime_text}” → generated “{generated}”", f"시작 “{prime_text}” → 생성 “{generated}”", size=20)
             data.add(prime.move_to(UP * 2.95 + RIGHT * 1.6))
         return {"frame": frame, "data": data, "results": results, "feedback": feedback}
 

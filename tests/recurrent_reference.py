@@ -54,9 +54,13 @@ def reference_grads(model, text: str, loss_at: str = "all") -> torch.Tensor:
     return torch.stack([torch.stack([h.grad for h in layer]) for layer in states])
 
 
-def char_trace_with_grads(name: str, text: str, loss_at: str = "all") -> Trace:
-    """``models.load(name)`` recorded on ``text[:-1]`` plus reference ``rnn.l{k}.fwd.grad_h``."""
-    example = models.load(name, text=text[:-1])
+def char_trace_with_grads(name: str, text: str, loss_at: str = "all", *, trained: bool = True) -> Trace:
+    """``models.load(name)`` recorded on ``text[:-1]`` plus reference ``rnn.l{k}.fwd.grad_h``.
+
+    ``trained=False`` uses the seeded untrained model: values that do not change when the committed
+    weights are retrained (the reference stills use it).
+    """
+    example = models.load(name, trained=trained, text=text[:-1])
     trace = example.record()
     with torch.enable_grad():
         grads = reference_grads(example.model, text, loss_at)

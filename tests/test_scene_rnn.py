@@ -86,15 +86,21 @@ def test_layers_need_two_layers():
         layered_values(Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}))
 
 
+@pytest.fixture(scope="module")
+def untrained_trace() -> Trace:
+    """Reference stills draw the seeded untrained model: retraining the book's weights leaves them valid."""
+    return char_trace_with_grads("char-rnn", TEXT, loss_at="all", trained=False)
+
+
 @pytest.mark.render
-def test_unroll_still_matches_reference(char_rnn_trace, tmp_path):
-    png = render_still("rnn-unroll", char_rnn_trace, tmp_path)
+def test_unroll_still_matches_reference(untrained_trace, tmp_path):
+    png = render_still("rnn-unroll", untrained_trace, tmp_path)
     assert_matches_reference(png, "rnn-unroll")
 
 
 @pytest.mark.render
-def test_layers_still_matches_reference_in_korean(char_rnn_trace, tmp_path):
-    png = render_still("rnn-layers", char_rnn_trace, tmp_path, lang="ko")
+def test_layers_still_matches_reference_in_korean(untrained_trace, tmp_path):
+    png = render_still("rnn-layers", untrained_trace, tmp_path, lang="ko")
     assert_matches_reference(png, "rnn-layers-ko")
 
 
@@ -103,3 +109,12 @@ def test_layers_refuse_steps_past_the_end(char_rnn_trace):
 
     with pytest.raises(MissingValues, match="time step 18 is out of range"):
         layered_values(char_rnn_trace, {"steps": [16, 17, 18]})
+
+
+@pytest.mark.parametrize("module", ["explain.draw.recurrent_values", "explain.draw.chain", "explain.draw.graphs", "scenes.rnn"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module))
+    assert result.failed == 0 and result.attempted > 0

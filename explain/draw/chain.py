@@ -30,6 +30,15 @@ from explain.draw import theme
 from explain.draw.strip import show_token
 
 
+def readable(text: str) -> str:
+    """``text`` with control characters as their Unicode pictures, so one line stays one line.
+
+    >>> readable("a\\nb\\rc\\x0b")
+    'a␊b␍c␋'
+    """
+    return "".join(chr(0x2400 + ord(ch)) if ord(ch) < 32 else ch for ch in text)
+
+
 class ModuleBox(VGroup):
     """A rounded box with a label in the middle (the recurrent module "A", a layer, a decoder)."""
 
@@ -52,7 +61,7 @@ class TokenTile(VGroup):
         self.token = token
         self.box = RoundedRectangle(width=side, height=side, corner_radius=0.06, stroke_color=theme.MUTED, stroke_width=1.5)
         self.box.set_fill(fill, opacity=1)
-        self.glyph = Text(show_token(token), font=theme.MONO_FONT, font_size=side * 56, color=color)
+        self.glyph = Text(readable(show_token(token)), font=theme.MONO_FONT, font_size=side * 56, color=color)
         if self.glyph.height > side * 0.7:
             self.glyph.scale_to_fit_height(side * 0.7)
         self.glyph.move_to(self.box)
