@@ -203,6 +203,16 @@ def test_an_addition_it_cannot_analyse_is_said_and_outputs_still_recorded():
     assert "structure" not in trace.meta
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_torchscript_parts_are_said_unseen_and_the_rest_recorded():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), torch.jit.script(nn.Sequential(nn.ReLU(), nn.Conv2d(2, 2, 1))), nn.Flatten())
+    trace = record(model, torch.rand(1, 1, 5, 5))
+    assert "0" in trace and "2" in trace and "1" not in trace
+    assert any("1 is TorchScript" in message for message in trace.meta["unseen"])
+    scripted = record(torch.jit.script(nn.Conv2d(1, 1, 1)), torch.rand(1, 1, 2, 2))
+    assert "the model is TorchScript" in scripted.meta["unseen"][0]
+
+
 def test_repeated_calls_append_along_the_first_axis():
     layer = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
     with torch.no_grad(), explain.record(layer) as trace:

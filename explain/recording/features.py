@@ -151,10 +151,14 @@ class FeatureRecorder:
     def install(self) -> list:
         handles = []
         seen_modules: set[int] = set()
-        for module in self.recording.model.modules():
+        for name, module in self.recording.model.named_modules():
             if id(module) in seen_modules:
                 continue
             seen_modules.add(id(module))
+            if isinstance(module, torch.jit.ScriptModule):  # TorchScript refuses hooks
+                seen_modules.update(id(inner) for inner in module.modules())
+                self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
+                continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
                 handles.append(module.register_forward_pre_hook(self.suspend, prepend=True))
                 handles.append(module.register_forward_hook(self.resume, always_call=True))
