@@ -7,7 +7,7 @@ The scene reads one nn.RNN and one nn.LSTM recorded with ``grads=True`` on the s
 (names ``{q}.l{k}.fwd.h`` and ``{q}.l{k}.fwd.grad_h``; the first module of each kind is used).
 With no trace it records the book's char-RNN and char-LSTM on a line of the Zen of Python with
 the loss at the last step only, so ||dL/dhₜ|| shows how far back the error reaches.
-Option: ``layer`` (default: the top layer of each model).
+Options: ``layer`` (default: the top layer of each model), ``batch`` (default 0).
 """
 
 from __future__ import annotations
@@ -57,14 +57,15 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     rnn = find_recurrent(trace, "grad_h", kind="rnn")
     lstm = find_recurrent(trace, "grad_h", kind="lstm")
     layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
-    norms = {kind: grad_norms(trace, module, layers[module]) for kind, module in (("rnn", rnn), ("lstm", lstm))}
+    batch = int(options.get("batch") or 0)
+    norms = {kind: grad_norms(trace, module, layers[module], batch=batch) for kind, module in (("rnn", rnn), ("lstm", lstm))}
     if len(norms["rnn"]) != len(norms["lstm"]):
         raise MissingValues(
             f"the RNN and the LSTM read sequences of different lengths ({len(norms['rnn'])} vs {len(norms['lstm'])})"
         )
     steps = len(norms["rnn"])
     units = range(trace[recurrent_name(rnn, layers[rnn], "h")].shape[-1])
-    states = hidden_states(trace, rnn, layers[rnn], steps=range(steps), units=units)
+    states = hidden_states(trace, rnn, layers[rnn], steps=range(steps), units=units, batch=batch)
     slopes = [float(np.mean([1.0 - h * h for h in row])) for row in states]
     products = [1.0]
     for t in range(steps - 1, -1, -1):

@@ -1,11 +1,16 @@
-"""Figure 1: the rolled RNN and its unrolled chain, with the real hₜ of a recorded nn.RNN.
+"""Figures 1 and 2: the rolled and unrolled RNN; the layered RNN over time and backpropagation through time.
 
     $ explain render rnn-unroll --still
-    $ explain render rnn-unroll --trace char-rnn.safetensors --lang ko
+    $ explain render rnn-unroll --trace char-rnn.safetensors --lang ko --steps 3-7 --units 0-9
+    $ explain render rnn-layers --steps 0-2 --units 0-5
 
-The scene reads ``{q}.l{k}.fwd.h`` of the first recurrent module in the trace and the characters
-in ``meta["tokens"]``; with no trace it records the book's char-RNN. Options: ``layer`` (default
-the top layer), ``steps`` (default "0-4"), ``units`` (default "0-9").
+Both read the first recurrent module in the trace: ``{q}.l{k}.fwd.h`` and the characters in
+``meta["tokens"]``. rnn-unroll draws one layer (``--layer``, default the top one) along the chain;
+rnn-layers draws the first two layers as hidden 1 and hidden 2 and, when the trace has
+``{q}.l{k}.fwd.grad_h`` (``record(..., grads=True)``), the real ||dL/dhₜ|| of backpropagation through
+time; targets come from ``meta["targets"]`` (else the next token). With no trace, rnn-unroll records
+the book's char-RNN, rnn-layers the same with gradients of the summed next-character loss.
+Options: ``layer``, ``steps`` (default "0-4" / "0-2"), ``units`` (default "0-9" / "0-5"), ``batch`` (0).
 """
 
 from __future__ import annotations
@@ -68,7 +73,7 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
         raise MissingValues(f"at most {MAX_STEPS} steps fit on screen, got {len(steps)}")
     if len(units) > MAX_UNITS:
         raise MissingValues(f"at most {MAX_UNITS} units fit on screen, got {len(units)}")
-    h = hidden_states(trace, module, layer, steps=steps, units=units)
+    h = hidden_states(trace, module, layer, steps=steps, units=units, batch=int(options.get("batch") or 0))
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {"module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h}
 
@@ -190,7 +195,8 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     units = parse_indices(options.get("units"), list(range(min(6, units_total))), what="units")
     if len(units) > 8:
         raise MissingValues(f"at most 8 units fit on screen, got {len(units)}")
-    h = {layer: hidden_states(trace, module, layer, steps=steps, units=units) for layer in (lower, upper)}
+    batch = int(options.get("batch") or 0)
+    h = {layer: hidden_states(trace, module, layer, steps=steps, units=units, batch=batch) for layer in (lower, upper)}
     tokens = step_labels(trace, total_steps)
     targets = list(trace.meta.get("targets") or tokens[1:])
     has_grads = all(recurrent_name(module, layer, "grad_h") in trace for layer in (lower, upper))
@@ -203,7 +209,7 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
         "tokens": [tokens[t] for t in steps],
         "targets": [targets[t] if t < len(targets) else "" for t in steps],
         "h": h,
-        "grads": {layer: grad_norms(trace, module, layer) for layer in (lower, upper)} if has_grads else None,
+        "grads": {layer: grad_norms(trace, module, layer, batch=batch) for layer in (lower, upper)} if has_grads else None,
         "all_tokens": tokens,
     }
 

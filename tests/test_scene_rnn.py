@@ -118,3 +118,13 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_batch_items_are_chosen_and_checked():
+    from scenes.rnn import unroll_values
+
+    h = torch.arange(24.0).reshape(3, 2, 4)
+    trace = Trace({"rnn.l0.fwd.h": h}, meta={"tokens": list("abc")})
+    assert torch.tensor(unroll_values(trace, {"batch": 1})["h"]) == pytest.approx(h[:, 1])
+    with pytest.raises(MissingValues, match="batch item 2 is out of range"):
+        unroll_values(trace, {"batch": 2})

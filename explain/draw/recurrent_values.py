@@ -113,6 +113,7 @@ def hidden_states(
     """``quantity`` of ``module``'s layer at each of ``steps``, for ``units`` of batch item ``batch``."""
     tensor = _tensor(trace, module, layer, quantity)
     _check_indices(tensor.shape[0], steps, "time step", module)
+    _check_indices(tensor.shape[1], [batch], "batch item", module)
     _check_indices(tensor.shape[-1], units, "unit", module)
     rows = tensor.detach().float()[list(steps), batch][:, list(units)]
     return rows.tolist()
@@ -121,6 +122,7 @@ def hidden_states(
 def grad_norms(trace: Trace, module: str, layer: int, *, batch: int = 0) -> list[float]:
     """||dL/dh_t|| of ``module``'s layer for every t (needs a trace recorded with grads=True)."""
     tensor = _tensor(trace, module, layer, "grad_h")
+    _check_indices(tensor.shape[1], [batch], "batch item", module)
     return torch.linalg.vector_norm(tensor.detach().float()[:, batch], dim=-1).tolist()
 
 
