@@ -126,7 +126,9 @@ class VGGScene(TraceScene):
     def _block_card(self, block: Block) -> Group:
         kernel = block.convs[0].kernel_text
         header = LayerBox(f"{kernel} conv ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
-        pool = LayerBox(self.say("max-pool 2×2", "최대 풀링 2×2"), kind="pool", width=CARD, height=0.32, size=14)
+        pooling = ", ".join(f"{kind} ×{block.pools.count(kind)}" if block.pools.count(kind) > 1 else kind for kind in dict.fromkeys(block.pools))
+        pooling = pooling or self.say("no pooling", "풀링 없음")
+        pool = LayerBox(pooling.replace("max-pool", self.say("max-pool", "최대 풀링")), kind="pool", width=CARD, height=0.32, size=14)
         pool.next_to(header, DOWN, buff=0.08)
         maps = self.trace[block.name][0].numpy()
         card_map = StackedMap(maps, channel=chosen_channel(self.options, maps.shape[0]), height=map_height(maps.shape[-1]))
@@ -141,6 +143,8 @@ class VGGScene(TraceScene):
         return Group(header, pool, card_map, shape, change)
 
     def _head_card(self) -> Group:
+        if not self.linears():
+            return Group()
         header = LayerBox(self.say("linear ×", "선형 ×") + str(len(self.linears())), kind="linear", width=CARD, height=0.45, size=18)
         sizes = [self.linears()[0]["in_features"]] + [d["out_features"] for d in self.linears()]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)

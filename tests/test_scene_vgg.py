@@ -22,6 +22,7 @@ def test_blocks_double_channels_and_halve_resolution(vgg):
     assert [b.name for b in blocks] == [f"feature.{i}" for i in range(5)]
     assert [b.shape_out for b in blocks] == [(16, 112, 112), (32, 56, 56), (64, 28, 28), (128, 14, 14), (128, 7, 7)]
     assert [len(b.convs) for b in blocks] == [2, 2, 3, 3, 3]
+    assert all(b.pools == ["max-pool 2×2"] for b in blocks)
     assert blocks[0].shape_in == (3, 224, 224)
     assert all(conv.kernel == (3, 3) and conv.stride == (1, 1) for b in blocks for conv in b.convs)
 

@@ -137,6 +137,8 @@ class Block:
     convs: list[ConvSpec]
     shape_in: tuple[int, ...]
     shape_out: tuple[int, ...]
+    #: the block's pooling layers as "max-pool 2×2" style labels, in order
+    pools: list[str] = field(default_factory=list)
 
     @property
     def parameters(self) -> int:
@@ -157,11 +159,22 @@ def conv_blocks(trace: Trace) -> list[Block]:
         shape_out = shape_of(trace, name) if name in trace else shape_of(trace, convs[-1].name)
         if shape_in is None:
             shape_in = (convs[0].in_channels, *shape_out[1:])
-        blocks.append(Block(name, convs, shape_in, shape_out))
+        blocks.append(Block(name, convs, shape_in, shape_out, pools_under(trace, name)))
         shape_in = shape_out
     if not blocks:
         raise ValueError("this trace describes no convolutions (record a CNN with its module configs)")
     return blocks
+
+
+def pools_under(trace: Trace, prefix: str) -> list[str]:
+    """Labels of the pooling layers described directly under ``prefix``: ["max-pool 2×2", …]."""
+    labels = []
+    for name, description in trace.meta.get("modules", {}).items():
+        kind = str(description.get("type", ""))
+        if parent(name) == prefix and "Pool" in kind and "kernel" in description:
+            size = "×".join(str(k) for k in _pair(description["kernel"]))
+            labels.append(f"{'max' if 'Max' in kind else 'avg'}-pool {size}")
+    return labels
 
 
 @dataclass(frozen=True)
