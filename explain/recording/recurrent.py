@@ -168,6 +168,9 @@ class _Recorder:
                 "cannot be trusted (a modified forward, hooks or weights changed in place?)"
             )
 
+    def quantities(self) -> tuple[str, ...]:
+        return recurrent_math.QUANTITIES[self.mode]
+
     def store(self, name: str, tensor: Tensor) -> None:
         self.recording.append_time(self.prefix + name, tensor)
 
@@ -204,6 +207,7 @@ class _Call:
     packed: PackedSequence | None = None  # the input, when packed
     lengths: Tensor | None = None  # [B]
     valid: Tensor | None = None  # [T, B] bool
+    unbatched: bool = False  # the input was (T, in); recorded with B = 1
 
 
 class _LayersRecorder(_Recorder):
@@ -306,7 +310,8 @@ class _LayersRecorder(_Recorder):
             h0 = torch.zeros_like(h_n)
         if c0 is None and c_n is not None:
             c0 = torch.zeros_like(c_n)
-        return _Call(x, out, h0, c0, h_n, c_n, packed, lengths, valid)
+        unbatched = packed is None and value.dim() == 2
+        return _Call(x, out, h0, c0, h_n, c_n, packed, lengths, valid, unbatched)
 
     def _record_layers(self, call: _Call) -> None:
         module = self.module
@@ -353,9 +358,6 @@ class _LayersRecorder(_Recorder):
         data = recurrent_math.run_layer(self.module, layer, packed_data, hx, packed.batch_sizes)
         padded = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices))[0]
         return padded, data
-
-    def quantities(self) -> tuple[str, ...]:
-        return recurrent_math.QUANTITIES[self.mode]
 
     def _record_direction(
         self, call: _Call, layer: int, direction: int, x: Tensor, h: Tensor, compute: torch.dtype, fused_run: bool
@@ -410,6 +412,7 @@ class _LayersRecorder(_Recorder):
             description["nonlinearity"] = module.nonlinearity
         previous = self.recording.trace.meta["modules"].get(self.name, {})
         description["packed"] = bool(previous.get("packed")) or call.packed is not None
+        description["unbatched"] = call.unbatched  # recorded with B = 1
         if description["packed"]:
             self._record_valid(call)
         self.recording.describe_module(self.name, description)
@@ -439,9 +442,6 @@ class _CellRecorder(_Recorder):
         if mode == "RNN":
             return "RNN_TANH" if self.module.nonlinearity == "tanh" else "RNN_RELU"
         return mode
-
-    def quantities(self) -> tuple[str, ...]:
-        return recurrent_math.QUANTITIES[self.mode]
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         value, hx = _arguments(args, kwargs)
