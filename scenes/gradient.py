@@ -34,11 +34,11 @@ from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
+    # no single default model: the built-in trace records char-rnn and char-lstm (renders depend on both)
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
-        "tanh and its slope, then real ||dL/dh_t|| of an RNN beside an LSTM (figure 3)",
-        "char-rnn",
+        "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
     ),
 ]
 
@@ -111,8 +111,6 @@ CAPTIONS = [
 
 class VanishingGradientScene(TraceScene):
     """tanh and 1 − tanh²; the gradient multiplied by slopes below 1; RNN vs LSTM ||dL/dhₜ||."""
-
-    default_model = "char-rnn"
 
     @classmethod
     def default_trace(cls) -> Trace:
