@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, Transform, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, VGroup
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
@@ -95,8 +95,9 @@ class CellScene(TraceScene):
             self.shown[first] = table.values()
             return
         self.walk_through(first, parts, table, legend, title)
+        self.current_title = title
         for t in self.view.steps[1:]:
-            self.fast_pass(t, steps[t], table, title)
+            self.fast_pass(t, steps[t], table)
 
     def walk_through(self, t: int, parts: dict[str, VGroup], table: StripTable, legend: VGroup, title: MarkupText) -> None:
         """The first time step, slowly, in the figure's build order."""
@@ -124,11 +125,13 @@ class CellScene(TraceScene):
         self.play(FadeOut(equations), FadeIn(self.equations(self.summary)), FadeOut(caption), run_time=0.5)
         self.shown[t] = table.values()
 
-    def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable, title: MarkupText) -> None:
+    def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable) -> None:
         """A further time step: same cell, new token, every strip recoloured at once."""
+        title, reading = self.title(t), self.token_label(t)
         self.play(
-            Transform(title, self.title(t)), Transform(self.reading, self.token_label(t)), table.recolor(values), run_time=1.0
+            FadeOut(self.current_title), FadeIn(title), FadeOut(self.reading), FadeIn(reading), table.recolor(values), run_time=1.0
         )
+        self.current_title, self.reading = title, reading
         self.shown[t] = table.values()
         self.pause(f"t = {t}")
 

@@ -91,7 +91,7 @@ class ValueStrip(VGroup):
         """One number per cell (see :func:`mono_text`), ink or white by the darkness of its cell."""
         numbers = VGroup()
         for value, square in zip(values, self.cells):
-            glyphs = mono_text(format_value(value, self.digits), size=self.cell_size * 30)
+            glyphs = mono_text(format_value(value, self.digits), size=self.cell_size * 30, slots=NUMBER_SLOTS)
             glyphs.scale_to_fit_width(min(glyphs.width, self.cell_size * 0.86)).move_to(square)
             dark = _is_dark(theme.value_color(value, self.scale))
             numbers.add(glyphs.set_color(theme.BACKGROUND if dark else theme.INK))
@@ -126,26 +126,34 @@ class _Recolor(Animation):
         for square, start, end in zip(strip.cells, self.start_colors, self.end_colors):
             square.set_fill(interpolate_color(start, end, alpha), opacity=1)
         if self.new_numbers is not None and alpha >= 0.5:
-            strip.numbers.submobjects = list(self.new_numbers.submobjects)
+            # glyph by glyph, in place: the renderer keeps drawing the same mobjects during a play
+            for old_number, new_number in zip(strip.numbers, self.new_numbers):
+                for old_glyph, new_glyph in zip(old_number, new_number):
+                    old_glyph.points = new_glyph.points
+                    old_glyph.set_fill(new_glyph.get_fill_color(), opacity=1)
+            self.new_numbers = None
 
 
-#: digits and signs that :func:`mono_text` composes from cached glyphs
-MONO_CHARACTERS = "0123456789.-+e"
+#: characters that :func:`mono_text` composes from cached glyphs (numbers, nan and inf)
+MONO_CHARACTERS = "0123456789.-+enaif"
+#: glyphs per number in a strip ("-0.12", "-12.5", "100.0"); shorter numbers get empty slots
+NUMBER_SLOTS = 6
 _glyph_sets: dict[float, tuple[float, dict[str, VMobject]]] = {}
 
 
-def mono_text(text: str, *, size: float) -> VGroup:
+def mono_text(text: str, *, size: float, slots: int = 0) -> VGroup:
     """``text`` (digits, ".", "-") in the monospaced font, composed from glyphs shaped once per size.
 
     Numbers change at every step of a scene; shaping each with Pango would cost tens of
     milliseconds apiece, copying cached glyphs costs almost nothing. Glyphs sit at the
-    monospaced advance on a shared baseline, as Pango would set them.
+    monospaced advance on a shared baseline, as Pango would set them. With ``slots``, empty
+    glyphs pad the group to that many, so one number can take another's shape glyph by glyph.
 
-    >>> len(mono_text("-0.25", size=12))
-    5
+    >>> len(mono_text("-0.25", size=12)), len(mono_text("0.5", size=12, slots=6))
+    (5, 6)
     """
     if any(ch not in MONO_CHARACTERS for ch in text):
-        return Text(text, font=theme.MONO_FONT, font_size=size)
+        raise ValueError(f"mono_text sets numbers only (characters {MONO_CHARACTERS!r}), got {text!r}")
     if size not in _glyph_sets:
         line = Text(MONO_CHARACTERS + "0", font=theme.MONO_FONT, font_size=size)
         advance = (line.submobjects[-1].get_center() - line.submobjects[0].get_center())[0] / len(MONO_CHARACTERS)
@@ -156,7 +164,9 @@ def mono_text(text: str, *, size: float) -> VGroup:
         }
         _glyph_sets[size] = (advance, glyphs)
     advance, glyphs = _glyph_sets[size]
-    return VGroup(*[glyphs[ch].copy().shift(RIGHT * advance * index) for index, ch in enumerate(text)])
+    group = VGroup(*[glyphs[ch].copy().shift(RIGHT * advance * index) for index, ch in enumerate(text)])
+    padding = [VMobject(stroke_width=0).set_fill(theme.INK, opacity=1) for _ in range(slots - len(text))]
+    return group.add(*padding)
 
 
 def _is_dark(color) -> bool:
