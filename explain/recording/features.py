@@ -111,7 +111,7 @@ class _Capture(TorchFunctionMode):
         kwargs = kwargs or {}
         recorder = self.recorder
         finish = None
-        if func in ADD_FUNCTIONS:
+        if func in ADD_FUNCTIONS and kwargs.get("alpha", 1) == 1:
             finish = recorder.residual(args)
         elif func in CAT_FUNCTIONS:
             finish = recorder.concatenation(args, kwargs)
