@@ -4,17 +4,29 @@
     >>> list(models.catalogue())[:3]
     ['hello-rnn', 'hello-lstm', 'char-rnn']
     >>> ex = models.load("hello-lstm")
-    >>> ex.model.hidden_size, len(ex.tokens)
-    (35, 69)
+    >>> ex.model.hidden_size, len(ex.tokens), ex.trained
+    (35, 69, True)
     >>> tr = ex.record()                       # doctest: +SKIP
     >>> tr["l0.fwd.f"].shape                   # doctest: +SKIP
     torch.Size([69, 1, 35])
 
-An :class:`Example` holds the model (eval mode), its inputs, the labels of its time steps and how
-the book runs it; :meth:`Example.record` records that run. Names in its trace follow DESIGN.md
-with the model as root: the hello LSTM is a bare ``nn.LSTM``, so its names are ``l0.fwd.f`` …
-``l2.fwd.h``; the char models' recurrent module is ``rnn`` (``rnn.l1.fwd.h``), the CNNs' layers
-are e.g. ``layer.0`` (MNIST) or ``feature.2.4`` (VGG).
+An :class:`Example` holds the model (eval mode), its inputs, the labels of its time steps, how the
+book runs it (``run``) and the book's loss; :meth:`Example.record` records that run (with
+``grads=True``, the gradients of that loss). Names in a trace follow DESIGN.md with the model as
+root:
+
+- ``hello-lstm`` is a bare ``nn.LSTM(35, 35, 3)`` called 69 times, one step per call, so its
+  names are ``l0.fwd.x`` … ``l2.fwd.h``, each [69, 1, 35]; tokens ``["<s>", "h", "e", …]``.
+- ``hello-rnn``: ``i2h``, ``act_fn`` (the new h) and ``i2o``, [69, 35] (one row per call).
+- ``char-rnn|gru|lstm``: ``encoder`` [T, 1, 70], ``rnn.l{0,1}.fwd.*`` [T, 1, 100], ``decoder``
+  [T, 100]; the default text is the Zen's first line (``text=`` replaces it).
+- CNNs: module outputs by qualified name, e.g. ``layer.0`` (MNIST), ``feature.2.4`` (VGG),
+  ``layer_3.0@branch1`` (inception), ``layer_2.2@fx`` (residual body); the default input is the
+  shipped digit 0 (MNIST) or a generated picture of shapes (``image=`` replaces it).
+
+Only hello-*, char-* and mnist-cnn are trained (``python -m explain.models.train NAME``); the
+others use a seeded initialisation and say so in the catalogue. Options such as ``base_dim=64``
+build the large, untrained variants for architecture figures.
 """
 
 from __future__ import annotations
