@@ -15,7 +15,7 @@ and a 1×1 projection on every shortcut.
 from __future__ import annotations
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line, Rectangle, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -310,6 +310,34 @@ class ResNetScene(TraceScene):
 
     # -- step 4: stages and the bottleneck ----------------------------------------------------
 
+    def bottleneck_example(self, grouped: dict[str, list[Residual]]) -> Residual:
+        """The chosen block, or by default the first that keeps its width (in = out) around a bottleneck."""
+        if "module" in self.options:
+            return self.block
+        blocks = [block for stage in grouped.values() for block in stage]
+        keeping = [b for b in blocks if b.shapes["x"][0] == b.shapes["sum"][0] and is_bottleneck(b.body_convs)]
+        return (keeping or [self.block])[0]
+
+    def channel_widths(self, block: Residual) -> VGroup:
+        """The body's channel counts as bars (in → after each conv), the convs between them."""
+        body = block.body_convs
+        if not body:
+            return VGroup()
+        counts = [body[0].in_channels] + [conv.out_channels for conv in body]
+        tallest = max(counts)
+        bars, items = VGroup(), []
+        for count in counts:
+            bar = Rectangle(width=0.34, height=max(0.05, 0.8 * count / tallest), stroke_width=0)
+            bars.add(VGroup(bar.set_fill(theme.POSITIVE, opacity=0.75), label_under(bar, str(count), size=15, color=theme.INK, buff=0.05)))
+        for index, conv in enumerate(body):
+            items += [bars[index], Text(conv.kernel_text, font=theme.FONT, font_size=17, color=theme.LAYER_STROKE)]
+        items.append(bars[-1])
+        row = VGroup(*items).arrange(RIGHT, buff=0.35, aligned_edge=DOWN)
+        for text in row[1::2]:
+            text.set_y(row[0][0].get_bottom()[1] + 0.25)
+        title = self.text(f"{block.name}: channels", f"{block.name}: 채널 수", size=16, color=theme.MUTED)
+        return VGroup(title.next_to(row, LEFT, buff=0.4), row)
+
     def show_stages(self) -> None:
         dismiss(self, self.figure)
         grouped = stages(self.trace)
@@ -341,9 +369,10 @@ class ResNetScene(TraceScene):
             self.text(f"stride-2 block: {place[0]}", f"스트라이드 2 블록: {place[1]}", size=18),
         ).arrange(RIGHT, buff=0.15)
         fit_width(legend, 13).next_to(columns, DOWN, buff=0.35)
-        body = self.block.body_convs
+        example = self.bottleneck_example(grouped)
+        body = example.body_convs
         bottleneck = self.text(
-            self.say(f"{self.block.name} F(x): ", f"{self.block.name} F(x): ")
+            f"{example.name} F(x): "
             + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
             + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
@@ -352,9 +381,11 @@ class ResNetScene(TraceScene):
         quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
-        self.figure = Group(columns, legend, notes)
+        widths = self.channel_widths(example).next_to(notes, DOWN, buff=0.3)
+        self.figure = Group(columns, legend, notes, widths)
         reveal(self, columns, legend)
         reveal(self, notes)
+        reveal(self, widths)
         set_caption(
             self,
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
