@@ -143,10 +143,11 @@ class VGGScene(TraceScene):
         return Group(header, pool, card_map, shape, change)
 
     def _head_card(self) -> Group:
-        if not self.linears():
+        linears = self.linears()
+        if not linears:
             return Group()
-        header = LayerBox(self.say("linear ×", "선형 ×") + str(len(self.linears())), kind="linear", width=CARD, height=0.45, size=18)
-        sizes = [self.linears()[0]["in_features"]] + [d["out_features"] for d in self.linears()]
+        header = LayerBox(self.say("linear ×", "선형 ×") + str(len(linears)), kind="linear", width=CARD, height=0.45, size=18)
+        sizes = [linears[0]["in_features"]] + [d["out_features"] for d in linears]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
         chain.next_to(header, DOWN, buff=0.25)
         return Group(header, chain)
@@ -205,7 +206,7 @@ class VGGScene(TraceScene):
         reveal(self, outlines[1], links[1], run_time=0.4)  # … sees 3×3 values of the first conv …
         reveal(self, outlines[0], links[0], run_time=0.4)  # … which see 5×5 input pixels
         pair = equal_width_pair(self.blocks)
-        versus = stack_versus_single(Block("pair", pair, (), ()))
+        versus = stack_versus_single(pair)
         self.shown["pair"] = versus
         c = pair[0].in_channels
         stacked = sum(conv.parameters for conv in versus.stack)

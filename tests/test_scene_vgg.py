@@ -59,7 +59,7 @@ def test_the_scene_shows_the_traces_maps_and_counts(vgg, tmp_path):
     assert scene.shown["parameters"][-1] == ("linear", sum(p.numel() for p in model.fc_layer.parameters()))
     pair = equal_width_pair(conv_blocks(trace))
     assert [c.name for c in pair] == ["feature.2.2", "feature.2.4"]
-    versus = stack_versus_single(conv_blocks(trace)[0].__class__("pair", pair, (), ()))
+    versus = stack_versus_single(pair)
     assert sum(c.parameters for c in versus.stack) == 2 * (9 * 64 * 64 + 64) == 73_856
     assert versus.single.parameters == 25 * 64 * 64 + 64 == 102_464
     assert scene.shown["pair"] == versus
@@ -102,3 +102,12 @@ def test_still_matches_reference(vgg, tmp_path):
 def test_korean_receptive_field_still_matches_reference(vgg, tmp_path):
     png = render_still("vgg", vgg[1], tmp_path, lang="ko", options={"step": 2})
     assert_matches_reference(png, "vgg-ko-step2")
+
+
+def test_docstring_examples_of_the_cnn_figure_helpers():
+    import doctest
+
+    from explain.draw import cnn_numbers, cnn_parts
+
+    for module in (cnn_numbers, cnn_parts):
+        assert doctest.testmod(module).failed == 0

@@ -210,9 +210,9 @@ class StackVersusSingle:
         return 1 - sum(conv.parameters for conv in self.stack) / self.single.parameters
 
 
-def stack_versus_single(block: Block) -> StackVersusSingle:
-    """The block's first two convs, and the one conv of the same receptive field they replace."""
-    stack = block.convs[:2]
+def stack_versus_single(convs: Sequence[ConvSpec]) -> StackVersusSingle:
+    """Two stacked convs, and the one conv of the same receptive field and channels they replace."""
+    stack = list(convs[:2])
     side = receptive_field(stack)
     single = ConvSpec(
         f"{stack[0].name}+{stack[-1].name}",
