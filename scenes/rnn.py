@@ -131,10 +131,14 @@ class RNNUnrollScene(TraceScene):
         self.pause()
         self.play(FadeIn(legend), recaption(self, caption, *UNROLL_CAPTIONS[2]), run_time=0.5)
         for index in range(len(values["steps"])):
-            animations = [Indicate(chain["tiles"][index], color=theme.HIGHLIGHT, scale_factor=1.15)]
-            if index > 0:
-                animations.append(Indicate(chain["links"][index - 1], color=theme.HIGHLIGHT, scale_factor=1.0))
-            self.play(*animations, run_time=0.4)
+            if index > 0:  # the previous state goes down into its copy of A and along the link into this one
+                carrier = chain["strips"][index - 1][0].cells.copy()
+                self.play(carrier.animate.scale(0.4).move_to(chain["links"][index - 1].get_start()), run_time=0.3)
+                self.play(carrier.animate.move_to(chain["boxes"][index]).set_opacity(0.15),
+                          Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
+                self.remove(carrier)
+            else:
+                self.play(Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
             self.play(GrowArrow(chain["outputs"][index]), FadeIn(chain["strips"][index], shift=UP * 0.2), run_time=0.4)
         self.pause()
 
