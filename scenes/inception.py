@@ -1,7 +1,7 @@
 """Inception (figure 9): 1×1 convs, the naive module's cost, 1×1 compression, the real branches.
 
     explain render inception --still                              # branches and concatenation
-    explain render inception --option module=layer_3.0 --option step=3 --still
+    explain render inception --module layer_3.0 --stop-after 3 --still   # the compressed module's cost
 
 Steps: (1) a 1×1 conv is a fully connected layer applied to every pixel's channel vector (the
 real vectors of one pixel); (2) the naive module (1×1, 3×3, 5×5 and pooling side by side) and
@@ -115,6 +115,9 @@ class InceptionScene(TraceScene):
             raise SceneInputError(f"the inception scene cannot read {name!r}: {error}") from None
         if len(found.branches) != 4 or any(b.module is None for b in found.branches):
             raise SceneInputError(f"{name!r} does not have four recorded branches matching its child modules")
+        first = found.branches[0].convs[:1]
+        if not first or first[0].kernel != (1, 1) or first[0].name not in trace or module_input(trace, name) is None:
+            raise SceneInputError(f"{name!r}: the trace lacks its input or its first branch's 1×1 conv output (record without a name filter)")
 
     def construct(self):
         self.check(self.trace, self.options)

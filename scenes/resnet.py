@@ -1,7 +1,7 @@
 """ResNet (figure 10): the residual idea, the book's bottleneck block with real maps, the stages.
 
     explain render resnet --still                               # stages, bottleneck, the book's quirks
-    explain render resnet --option module=layer_3.3 --option step=2 --still
+    explain render resnet --module layer_3.1 --channels 7 --stop-after 2 --still
 
 Steps: (1) the idea: deeper plain stacks trained worse, so a block learns F(x) and adds x back;
 (2) a block of the book's ResNet-50 (``options["module"]``, default the first) with the real x,

@@ -1,7 +1,7 @@
 """VGG, depth vs performance (figure 8): 3×3 blocks, channel doubling, receptive field, parameters.
 
     explain render vgg --still                      # the stack with its parameter counts
-    explain render vgg --option step=2 --still      # two 3×3 convs see 5×5 pixels of the input
+    explain render vgg --stop-after 2 --still       # two 3×3 convs see 5×5 pixels of the input
 
 Steps: (1) the stack of blocks with the real maps and shapes (channels double, resolution
 halves); (2) one value after two stacked 3×3 convs sees a 5×5 window of the real input, and two
@@ -78,8 +78,11 @@ class VGGScene(TraceScene):
             raise SceneInputError(f"the vgg scene needs a CNN trace with its layer configs: {error}") from None
         if INPUT not in trace:
             raise SceneInputError("the vgg scene needs the input image in the trace (record with explain.record(model, image))")
-        cls.field_block(blocks, options)
+        field = cls.field_block(blocks, options)
         chosen_step(options, len(STEPS))
+        missing = [name for name in [b.name for b in blocks] + [c.name for c in field.convs[:2]] if name not in trace]
+        if missing:
+            raise SceneInputError(f"the vgg scene needs the feature maps of {', '.join(missing[:4])} (record without a name filter)")
 
     @staticmethod
     def field_block(blocks: list[Block], options: dict) -> Block:
