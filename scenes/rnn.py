@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, GrowArrow, Indicate, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -286,8 +286,11 @@ class RNNLayersScene(TraceScene):
         self.play(FadeIn(grid["targets"]), FadeIn(grid["weights"]), FadeIn(legend),
                   recaption(self, caption, *LAYERS_CAPTIONS[2]), run_time=0.6)
         self.pause()
-        self.play(FadeIn(backward["loss"]), *[GrowArrow(arrow) for arrow in backward["arrows"]], FadeIn(backward["norms"]),
-                  recaption(self, caption, *LAYERS_CAPTIONS[3]), run_time=1.0)
+        self.play(FadeIn(backward["loss"]), recaption(self, caption, *LAYERS_CAPTIONS[3]), run_time=0.4)
+        # the gradient flows from the losses at the top right back to t = 0 at the bottom left
+        order = sorted(backward["arrows"], key=lambda arrow: (-arrow.get_center()[0], -arrow.get_center()[1]))
+        self.play(LaggedStart(*[GrowArrow(arrow) for arrow in order], lag_ratio=0.15), run_time=1.6)
+        self.play(FadeIn(backward["norms"]), run_time=0.4)
         self.pause()
         if values["grads"] is not None:
             self._stretch(values, caption)
