@@ -9,7 +9,7 @@ import math
 
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
@@ -54,8 +54,11 @@ def weights_of(module, suffix: str) -> dict:
     return {"ih": get("weight_ih"), "hh": get("weight_hh"), "b_ih": get("bias_ih"), "b_hh": get("bias_hh"), "hr": get("weight_hr")}
 
 
-def reference_layers(module, mode, x, h0, c0, lengths) -> dict[str, torch.Tensor]:
-    """Every recorded quantity, computed plainly: x [T, B, in] time first; padded steps stay 0."""
+def reference_layers(module, mode, x, h0, c0, lengths, steps_out: dict | None = None) -> dict[str, torch.Tensor]:
+    """Every recorded quantity, computed plainly: x [T, B, in] time first; padded steps stay 0.
+
+    With ``steps_out``, every step's h is kept there under (layer, direction, t, b), retaining its
+    gradient (the initial states become leaves that require grad)."""
     T, B = x.shape[:2]
     D = 2 if module.bidirectional else 1
     names = {"LSTM": "xifgoch", "GRU": "xrznh"}.get(mode, "xh")
@@ -70,11 +73,16 @@ def reference_layers(module, mode, x, h0, c0, lengths) -> dict[str, torch.Tensor
             for b in range(B):
                 steps = range(lengths[b]) if d == 0 else reversed(range(lengths[b]))
                 h, c = h0[k * D + d, b].double(), None if c0 is None else c0[k * D + d, b].double()
+                if steps_out is not None:
+                    h = h.detach().requires_grad_(True)
                 values = {}
                 for t in steps:
                     out = reference_step(mode, w, layer_input[t, b], h, c)
                     h, c = out["h"], out.get("c")
                     values[t] = out
+                    if steps_out is not None:
+                        h.retain_grad()
+                        steps_out[k, d, t, b] = h
                 per_b.append(values)
             for q in names:
                 if q == "x":
@@ -429,6 +437,31 @@ def test_grads_are_total_derivatives_through_time(mode):
         assert torch.allclose(trace[f"l{k}.fwd.grad_h"], grads, atol=1e-10), k
     plain = trace.output[0]
     assert torch.equal(plain.detach(), module(x)[0].detach())
+
+
+@settings(max_examples=25)
+@given(layered_configs())
+def test_grads_match_plain_autograd_for_every_option(config):
+    config = {**config, "dtype": torch.float64}
+    module = build(config)
+    args, x, h0, c0, lengths = make_inputs(module, config)
+    square_sum = lambda output: (first_tensor(output) ** 2).sum()  # noqa: E731  padding adds nothing
+    trace = explain.record(module, *args, grads=True, loss=square_sum)
+    steps: dict = {}
+    expected = reference_layers(module, config["mode"], x, h0, c0 if config["mode"] == "LSTM" else None, lengths, steps)
+    last = module.num_layers - 1
+    D = 2 if module.bidirectional else 1
+    torch.cat([expected[f"l{last}.{d}.h"] for d in ("fwd", "bwd")[:D]], dim=-1).pow(2).sum().backward()
+    for (k, d, t, b), h in steps.items():
+        recorded = trace[f"l{k}.{('fwd', 'bwd')[d]}.grad_h"][t, b]
+        assert torch.allclose(recorded, h.grad, atol=1e-9), (k, d, t, b)
+    for name in trace.names("*grad_h"):
+        assert trace[name].shape == trace[name.replace("grad_h", "h")].shape
+
+
+def first_tensor(output):
+    output = output[0] if isinstance(output, tuple) else output
+    return output.data if isinstance(output, torch.nn.utils.rnn.PackedSequence) else output
 
 
 def test_grads_leave_the_callers_backward_intact():
