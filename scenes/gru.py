@@ -25,7 +25,7 @@ H_TILDE = "h\u0303"
 # Geometry (scene units): the one state line on top, [hₜ₋₁, xₜ] below, gates and candidate between.
 TOP, BOTTOM, GATES, Z_Y, MIX_Y = 1.45, -1.7, -0.8, 0.75, 0.0
 LEFT_END, RIGHT_END = LEFT_EDGE, 0.55
-H_DOWN_X, X_IN, Z_X, R_X, WHN_X, WIN_X, OUT_X, H_UP_X = -6.0, -5.65, -5.3, -4.4, -3.5, -2.3, -1.2, -0.45
+H_DOWN_X, X_IN, Z_X, R_X, WHN_X, WIN_X, OUT_X, H_UP_X = -5.9, -5.6, -5.3, -4.4, -3.5, -2.3, -1.2, -0.45
 
 EQUATION_Z = "z<sub>t</sub> = σ(W<sub>iz</sub> x<sub>t</sub> + b<sub>iz</sub> + W<sub>hz</sub> h<sub>t−1</sub> + b<sub>hz</sub>)"
 EQUATION_R = "r<sub>t</sub> = σ(W<sub>ir</sub> x<sub>t</sub> + b<sub>ir</sub> + W<sub>hr</sub> h<sub>t−1</sub> + b<sub>hr</sub>)"
@@ -88,7 +88,7 @@ class GRUCellScene(CellScene):
 
     def diagram(self) -> dict[str, VGroup]:
         """The cell's parts in build order: frame, state_line, update, reset, new_state."""
-        frame = module_box(6.3, 3.75).move_to([-3.35, (TOP + BOTTOM) / 2 + 0.05, 0])
+        frame = module_box(6.0, 3.75).move_to([-3.2, (TOP + BOTTOM) / 2 + 0.05, 0])
         state_line = VGroup(
             wire([LEFT_END, TOP], [Z_X - 0.2, TOP]),
             pointwise("×").move_to([Z_X, TOP, 0]),
@@ -99,7 +99,7 @@ class GRUCellScene(CellScene):
             symbol("h", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
         )
         x_label = symbol("x", "t").next_to([X_IN, BOTTOM - 0.8, 0], LEFT, buff=0.1)
-        self.x_anchor = x_label
+        self.x_anchor = [X_IN, BOTTOM - 0.8, 0]  # the foot of the xₜ line
         update = VGroup(
             wire([H_DOWN_X, TOP], [H_DOWN_X, BOTTOM], [WIN_X, BOTTOM], arrow=False),
             wire([X_IN, BOTTOM - 0.8], [X_IN, BOTTOM], arrow=False),

@@ -147,5 +147,5 @@ class LSTMCellScene(CellScene):
             symbol("h", "t").next_to([H_UP_X, TOP + 1.0, 0], RIGHT, buff=0.08),
             symbol("h", "t").next_to([RIGHT_END, BOTTOM, 0], DOWN + LEFT, buff=0.08),
         )
-        self.x_anchor = forget[3]
+        self.x_anchor = [X_IN, BOTTOM - 0.85, 0]  # the foot of the xₜ line
         return {"frame": frame, "cell_line": cell_line, "forget": forget, "input": input_part, "update": update, "output": output}

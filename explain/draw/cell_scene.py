@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
@@ -71,7 +71,7 @@ class CellScene(TraceScene):
     def diagram(self) -> dict[str, VGroup]:
         """The diagram's parts: "frame" and one VGroup per :attr:`build` step's ``part``.
 
-        Sets ``self.x_anchor``, the point right of which the token being read is written.
+        Sets ``self.x_anchor``, the foot of the xₜ line: the token being read is written right of it.
         """
         raise NotImplementedError
 
@@ -153,7 +153,7 @@ class CellScene(TraceScene):
         """The token read at step ``t``, beside xₜ."""
         label = f"‘{_escape(show_token(self.view.tokens[t]))}’"
         text = MarkupText(label, font=theme.FONT, font_size=18, color=theme.HIGHLIGHT)
-        return text.next_to(self.x_anchor, RIGHT, buff=0.12)
+        return text.next_to(np.array(self.x_anchor, dtype=float), RIGHT, buff=0.1)
 
     def equations(self, lines: list[str]) -> VGroup:
         group = VGroup(*[self.text(line, size=21, markup=True) for line in lines])
@@ -163,7 +163,7 @@ class CellScene(TraceScene):
     def table(self, values: dict[str, list[float]]) -> StripTable:
         scales = {"sigmoid": "sigmoid", "tanh": "tanh", "state": self.state_scale}
         rows = {key: (symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
-        table = StripTable(rows, header=self.view.labels, cell=0.42, row_gap=0.13)
+        table = StripTable(rows, header=self.view.labels, cell=0.45, row_gap=0.1)
         return table.move_to([RIGHT_EDGE, 2.95, 0], aligned_edge=UR)
 
     def legend(self, table: StripTable) -> VGroup:

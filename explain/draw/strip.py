@@ -89,10 +89,13 @@ class ValueStrip(VGroup):
 
     def _numbers(self, values: Sequence[float]) -> VGroup:
         """One number per cell (see :func:`mono_text`), ink or white by the darkness of its cell."""
-        numbers = VGroup()
+        numbers, room, size = VGroup(), self.cell_size * 0.86, self.cell_size * 30
+        shrink = min(1.0, room / mono_text("-0.00", size=size).width)  # one size for every number
         for value, square in zip(values, self.cells):
-            glyphs = mono_text(format_value(value, self.digits), size=self.cell_size * 30, slots=NUMBER_SLOTS)
-            glyphs.scale_to_fit_width(min(glyphs.width, self.cell_size * 0.86)).move_to(square)
+            glyphs = mono_text(format_value(value, self.digits), size=size, slots=NUMBER_SLOTS).scale(shrink)
+            if glyphs.width > room:  # the rare long number ("-100.0")
+                glyphs.scale_to_fit_width(room)
+            glyphs.move_to(square)
             dark = _is_dark(theme.value_color(value, self.scale))
             numbers.add(glyphs.set_color(theme.BACKGROUND if dark else theme.INK))
         return numbers
