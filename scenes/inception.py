@@ -142,8 +142,8 @@ class InceptionScene(TraceScene):
         before = StackedMap(self.trace[source][0].numpy(), height=2.2)
         after = StackedMap(self.trace[values["conv"]][0].numpy(), channel=0, height=2.2)
         marks = [m.front.pixel_rect(row, col) for m in (before, after)]
-        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.38, show_values=True)
-        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.38, show_values=True)
+        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.44, show_values=True, digits=2)
+        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.44, show_values=True, digits=2)
         n_in, n_out = values["in_channels"], values["out_channels"]
         box = LayerBox(self.say(f"1×1 conv\n{n_in}→{n_out}", f"1×1 합성곱\n{n_in}→{n_out}"), kind="conv", width=2.0, height=1.0, size=20)
         parts = Group(Group(before, marks[0]), x_strip, box, y_strip, Group(after, marks[1])).arrange(RIGHT, buff=0.8)
