@@ -170,6 +170,21 @@ def test_large_variants_are_untrained_and_named_options_work():
     assert torch.equal(first.model.layer_1[0].weight, again.model.layer_1[0].weight)  # seeded
 
 
+def test_every_trained_model_has_a_trainer_and_committed_weights():
+    trained = [name for name, spec in models.MODELS.items() if spec.trained]
+    assert trained == list(train.TRAINERS)
+    assert all(weights.exists(name) for name in trained)
+    assert all(not models.load(name).trained for name in models.MODELS if name not in trained)
+
+
+def test_loading_leaves_the_callers_random_generator_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    models.load("cifar-cnn")
+    assert torch.equal(torch.rand(3), expected)
+
+
 def test_weights_are_small_and_safetensors():
     files = list(weights.DIRECTORY.glob("*"))
     assert files and all(f.suffix == ".safetensors" for f in files)

@@ -156,6 +156,8 @@ class ModelSpec:
     example: ExampleMaker
     #: options the builder accepts (e.g. base_dim); the committed weights use the defaults
     options: tuple[str, ...] = ()
+    #: whether weights are committed (trained by ``python -m explain.models.train``)
+    trained: bool = False
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -163,31 +165,37 @@ MODELS: dict[str, ModelSpec] = {
         "The hand-written RNN (i2h, i2o on cat(x, h), hidden 35) reading 'hello pytorch…' one step per call; trained",
         lambda: HelloRNN(),
         _hello_rnn_example,
+        trained=True,
     ),
     "hello-lstm": ModelSpec(
         "nn.LSTM(35, 35, 3) reading 'hello pytorch…' one step per call, 69 steps, no decoder; trained, reproduces the sentence",
         hello_lstm,
         _hello_lstm_example,
+        trained=True,
     ),
     "char-rnn": ModelSpec(
         "Embedding(100,70) → nn.RNN(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("rnn"),
         _char_example,
+        trained=True,
     ),
     "char-gru": ModelSpec(
         "Embedding(100,70) → nn.GRU(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("gru"),
         _char_example,
+        trained=True,
     ),
     "char-lstm": ModelSpec(
         "Embedding(100,70) → nn.LSTM(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
         lambda: CharRNN("lstm"),
         _char_example,
+        trained=True,
     ),
     "mnist-cnn": ModelSpec(
         "The MNIST CNN (p.72): 28→24→20→10→6→3, 3 convs, 2 max-pools, 2 linear; trained on upscaled 8×8 digits",
         MNISTCNN,
         _image_example(1, 28),
+        trained=True,
     ),
     "cifar-cnn": ModelSpec(
         "The CIFAR-10 CNN: 3 × [Conv3×3 ×2 → MP2], 16…256 channels, 3×32×32; untrained (seeded init)",
@@ -242,11 +250,12 @@ def load(
     if unknown:
         accepted = ", ".join(spec.options) or "none"
         raise ValueError(f"{name} has no option {', '.join(unknown)} (options: {accepted})")
-    torch.manual_seed(seed)
-    model = spec.build(**options)
+    with torch.random.fork_rng(devices=[]):  # seeded, without touching the caller's generator
+        torch.manual_seed(seed)
+        model = spec.build(**options)
     examples: dict[str, torch.Tensor] = {}
     info: dict[str, Any] = {}
-    is_trained = trained and not options and weights.exists(name)
+    is_trained = trained and spec.trained and not options
     if is_trained:
         examples, info = weights.load(name, model)
     model.eval()
