@@ -259,6 +259,11 @@ class RNNLayersScene(TraceScene):
         self.shown = values
         title = self.text("Layers over time, and backpropagation through time", "시간에 따른 층, 그리고 시간 역전파", size=30)
         self.add(title.to_edge(UP, buff=0.2).to_edge(LEFT, buff=0.4))
+        equation = Text(
+            "h¹ₜ = tanh(xₜ W_ihᵀ + h¹ₜ₋₁ W_11ᵀ + b¹)   h²ₜ = tanh(h¹ₜ W_12ᵀ + h²ₜ₋₁ W_22ᵀ + b²)   yₜ = h²ₜ W_hoᵀ + b",
+            font=theme.FONT, font_size=17, color=theme.INK,
+        )
+        self.add(equation.next_to(title, DOWN, buff=0.08).align_to(title, LEFT))
         rows = self._row_labels()
         grid = self._grid(values)
         legend = self._legend(values)
