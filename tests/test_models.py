@@ -189,3 +189,11 @@ def test_weights_are_small_and_safetensors():
     files = list(weights.DIRECTORY.glob("*"))
     assert files and all(f.suffix == ".safetensors" for f in files)
     assert sum(f.stat().st_size for f in files) < 5_000_000
+
+
+def test_importing_the_models_needs_no_views_and_no_training_packages():
+    import subprocess
+    import sys
+
+    code = "import explain.models, sys; print(sorted(m for m in ('manim', 'matplotlib', 'sklearn') if m in sys.modules))"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
