@@ -122,3 +122,17 @@ def test_still_matches_reference(googlenet, tmp_path):
 def test_korean_compressed_module_still_matches_reference(googlenet, tmp_path):
     png = render_still("inception", googlenet[1], tmp_path, lang="ko", options={"step": 3})
     assert_matches_reference(png, "inception-ko-step3")
+
+
+def test_a_saved_trace_gives_the_same_numbers(googlenet, tmp_path):
+    import explain
+
+    trace = googlenet[1]
+    loaded = explain.load(trace.save(tmp_path / "googlenet.safetensors"))
+    assert inception(loaded, "layer_3.2") == inception(trace, "layer_3.2")
+    from explain.draw.base import SceneInputError
+    from scenes.inception import InceptionScene
+
+    InceptionScene.check(loaded, {"module": "layer_3.2"})
+    with pytest.raises(SceneInputError, match="record without a name filter"):
+        InceptionScene.check(trace.select("*@*"), {})
