@@ -206,8 +206,10 @@ def feature_maps(
             ax.set_axis_off()
     fig.colorbar(image, ax=axes.ravel().tolist(), fraction=0.02, pad=0.01)
     height, width = maps.shape[1:]
+    module_type = (trace.meta.get("modules") or {}).get(name, {}).get("type")
+    title = f"{name} ({module_type})" if module_type else name
     fig.suptitle(
-        f"{name}: {len(chosen)} of {maps.shape[0]} channels, {height}×{width}, batch {batch}", fontsize=10, x=0.02, ha="left"
+        f"{title}: {len(chosen)} of {maps.shape[0]} channels, {height}×{width}, batch {batch}", fontsize=10, x=0.02, ha="left"
     )
     return fig
 

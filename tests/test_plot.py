@@ -84,7 +84,7 @@ def test_feature_maps_grid_shows_chosen_channels_on_one_scale():
     np.testing.assert_array_equal(images[5].images[0].get_array(), trace["1"][1, 5].numpy())
     assert images[0].images[0].get_clim() == images[15].images[0].get_clim()
     assert images[0].images[0].get_clim()[0] == 0.0  # ReLU output: a 0→max scale
-    assert fig._suptitle.get_text() == "1: 16 of 20 channels, 7×7, batch 1"
+    assert fig._suptitle.get_text() == "1 (ReLU): 16 of 20 channels, 7×7, batch 1"
     fig = plot.feature_maps(trace, "0", channels=[19, 3])
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["channel 19", "channel 3"]
     assert fig.axes[0].images[0].get_clim()[0] < 0  # signed conv output: a symmetric scale
