@@ -213,6 +213,22 @@ def test_torchscript_parts_are_said_unseen_and_the_rest_recorded():
     assert "the model is TorchScript" in scripted.meta["unseen"][0]
 
 
+def test_a_functional_pool_in_forward_is_said_to_be_missing_from_receptive_fields():
+    class Pooled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3)
+
+        def forward(self, x):
+            return nn.functional.max_pool2d(self.conv(x), 2)
+
+    trace = record(Pooled(), torch.rand(1, 1, 6, 6))
+    assert trace.meta["unseen"] == [
+        "the model: max_pool2d called in forward, not as a module; receptive fields after it do not include its kernel"
+    ]
+    assert "unseen" not in record(MNISTCNN(), torch.rand(1, 1, 28, 28)).meta
+
+
 def test_repeated_calls_append_along_the_first_axis():
     layer = nn.Sequential(nn.Linear(3, 2), nn.Tanh())
     with torch.no_grad(), explain.record(layer) as trace:

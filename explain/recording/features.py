@@ -24,7 +24,9 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   "projection": true, "stride": 2}``. The body is the deeper operand (more modules between the
   block's input and it; "body" names the submodule that produced it); an operand that is the
   block's own input is an identity shortcut.
-- ``meta["unseen"]`` says what could not be analysed (outputs are recorded all the same).
+- ``meta["unseen"]`` says what could not be analysed (outputs are recorded all the same): an
+  addition of a value computed outside submodules, a functional conv/pool in ``forward`` (receptive
+  fields miss its kernel), TorchScript parts, modules returning tuples.
 
 How: forward hooks on every module (pre-hooks keep the call stack that names shared modules), and,
 while the model runs, a ``TorchFunctionMode`` that sees additions, concatenations and in-place ops
@@ -34,6 +36,7 @@ inside ``forward``. Recorded tensors are kept without copying; just before an in
 
 from __future__ import annotations
 
+import re
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +50,7 @@ from explain.recording import structure
 ADD_FUNCTIONS = {torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__, torch.Tensor.__radd__, torch.Tensor.__iadd__}
 CAT_FUNCTIONS = {torch.cat, torch.concat, torch.concatenate}
 INPLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "lshift", "rshift", "matmul")}
+FUNCTIONAL_KERNEL = re.compile(r"^(conv[123]d|conv_transpose[123]d|(max|avg|lp)_pool[123]d)$")
 INPUT = object()  # marks an operand that is the running module's own input
 
 
@@ -72,6 +76,8 @@ class _Frame:
     children: dict[int, tuple[str, weakref.ref, int]] = field(default_factory=dict)
     structures: int = 0
     first_call: bool = False
+    #: a conv or pool module (its functional call is its own, not a hidden one)
+    kernel: bool = False
     #: modules inside this one (itself included), and how deep its input sits in the parent
     size: int = 1
     input_depth: int = 0
@@ -111,6 +117,11 @@ class _Capture(TorchFunctionMode):
         kwargs = kwargs or {}
         recorder = self.recorder
         finish = None
+        if recorder.stack and not recorder.stack[-1].kernel and FUNCTIONAL_KERNEL.match(getattr(func, "__name__", "")):
+            recorder.recording.note_unseen(
+                f"{recorder.stack[-1].name or 'the model'}: {func.__name__} called in forward, not as a module; "
+                "receptive fields after it do not include its kernel"
+            )
         if func in ADD_FUNCTIONS and kwargs.get("alpha", 1) == 1:
             finish = recorder.residual(args)
         elif func in CAT_FUNCTIONS:
@@ -191,7 +202,13 @@ class FeatureRecorder:
             self.mode.__enter__()
             self.mode_active = True
         inputs = [a for a in args if isinstance(a, torch.Tensor)]
-        frame = _Frame(name, inputs, first_call=bool(name) and name not in self.described, size=self.sizes.get(base, 1))
+        frame = _Frame(
+            name,
+            inputs,
+            first_call=bool(name) and name not in self.described,
+            size=self.sizes.get(base, 1),
+            kernel=isinstance(module, structure.KERNEL_MODULES),
+        )
         if parent is not None and inputs:
             frame.input_depth = parent.depth_of(inputs[0])
         self.stack.append(frame)
