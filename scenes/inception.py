@@ -307,28 +307,26 @@ class InceptionScene(TraceScene):
         )
 
     def concat_bar(self) -> VGroup:
-        """The concatenation as one bar of channels, a coloured segment per branch."""
+        """The concatenation as one bar of channels, a coloured segment per branch, with its code."""
         total = self.module.shape_out[0]
         length = 11.0
-        segments, labels, start = VGroup(), VGroup(), 0
+        segments, labels, start = VGroup(), VGroup(), 0.0
         for branch in self.module.branches:
             width = length * branch.shape[0] / total
             segment = Rectangle(width=width, height=0.35, stroke_color=theme.BACKGROUND, stroke_width=2)
             segment.set_fill(BRANCH_COLORS[branch.index], opacity=0.85)
             segment.move_to(RIGHT * (start + width / 2))
-            span = f"{sum(b.shape[0] for b in self.module.branches[: branch.index])}–{sum(b.shape[0] for b in self.module.branches[: branch.index + 1]) - 1}"
             labels.add(self.text(f"{branch.shape[0]}", size=16, color=theme.BACKGROUND).move_to(segment))
             segments.add(segment)
             start += width
-            self.shown.setdefault("spans", []).append(span)
+        widths = " + ".join(str(b.shape[0]) for b in self.module.branches)
         title = self.text(
-            f"{self.module.name}@concat: {' + '.join(str(b.shape[0]) for b in self.module.branches)} = {total} channels",
-            f"{self.module.name}@concat: {' + '.join(str(b.shape[0]) for b in self.module.branches)} = 채널 {total}개",
+            f"torch.cat([branch 0, 1, 2, 3], dim=1): {widths} = {total} channels",
+            f"torch.cat([가지 0, 1, 2, 3], dim=1): {widths} = 채널 {total}개",
             size=18,
         )
         group = VGroup(segments, labels)
-        title.next_to(group, UP, buff=0.1)
-        return VGroup(title, group).move_to(UP * 0)
+        return VGroup(title.next_to(group, UP, buff=0.1), group)
 
 
 def _conv_box(conv) -> LayerBox:

@@ -291,6 +291,11 @@ class ResNetScene(TraceScene):
             Arrow([plus.get_x(), shortcut_box.get_y(), 0], plus.get_bottom(), buff=0, tip_length=0.14, **style),
         )
         row, col = values["pixel"]
+        body_call = f"{block.body.rpartition('.')[2]}(x)" if block.body else "F(x)"
+        shortcut_call = f"{block.shortcut.rpartition('.')[2]}(x)" if block.shortcut else "x"
+        code = f"out = {body_call} + {shortcut_call}"
+        code = f"out = act({body_call} + {shortcut_call})" if block.acts_after_add else code
+        equation = Text(code, font=theme.MONO_FONT, font_size=20, color=theme.INK)
         after = {
             False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 낸다: 더한 뒤 ReLU 없음"),
             True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용한다"),
@@ -303,10 +308,11 @@ class ResNetScene(TraceScene):
             f" = {format_value(values['sum'], 3)}{after[1]}",
             size=19,
         )
-        fit_width(sum_text, 13.2).next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
+        equation.next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
+        fit_width(sum_text, 13.2).next_to(equation, DOWN, buff=0.2)
         marks = VGroup(*[parts[p].front.pixel_rect(row, col) for p in ("fx", "shortcut", "sum")])
         legend = relative_legend(self).move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0])
-        return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, sum_text, legend)
+        return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, equation, sum_text, legend)
 
     # -- step 4: stages and the bottleneck ----------------------------------------------------
 
