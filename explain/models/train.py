@@ -26,30 +26,27 @@ from explain.models.recurrent import CharRNN, HelloRNN, hello_lstm, hello_lstm_z
 Trained = tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]
 
 
-def free_run_hello_lstm(model: nn.LSTM, steps: int = len(data.HELLO_SENTENCE) + 1) -> str:
-    """Generate from the start token, feeding each output's one-hot argmax back in (one step per call)."""
-    state = hello_lstm_zero_state()
-    x = data.hello_one_hot()[:1].unsqueeze(1)
+def _free_run(step: Callable, state: Any, shape: tuple[int, ...], steps: int) -> str:
+    """Feed the start token, then each output's one-hot argmax, one call ``step(x, state)`` per step."""
+    eye = torch.eye(len(data.HELLO_VOCAB))
+    x = eye[data.HELLO_VOCAB.index(data.START)].view(shape)
     text = ""
     with torch.no_grad():
         for _ in range(steps):
-            out, state = model(x, state)
+            out, state = step(x, state)
             text += data.hello_decode(out)
-            x = torch.eye(len(data.HELLO_VOCAB))[out.reshape(-1).argmax()].view(1, 1, -1)
+            x = eye[out.reshape(-1).argmax()].view(shape)
     return text
+
+
+def free_run_hello_lstm(model: nn.LSTM, steps: int = len(data.HELLO_SENTENCE) + 1) -> str:
+    """The hello LSTM generating from the start token (seq_len 1, batch 1 per call)."""
+    return _free_run(model, hello_lstm_zero_state(), (1, 1, -1), steps)
 
 
 def free_run_hello_rnn(model: HelloRNN, steps: int = len(data.HELLO_SENTENCE) + 1) -> str:
-    """Generate from the start token with the hand-written RNN, feeding one-hot argmaxes back."""
-    hidden = model.init_hidden()
-    x = data.hello_one_hot()[:1]
-    text = ""
-    with torch.no_grad():
-        for _ in range(steps):
-            out, hidden = model(x, hidden)
-            text += data.hello_decode(out)
-            x = torch.eye(len(data.HELLO_VOCAB))[out.reshape(-1).argmax()].view(1, -1)
-    return text
+    """The hand-written RNN generating from the start token (batch 1 per call)."""
+    return _free_run(model, model.init_hidden(), (1, -1), steps)
 
 
 def train_hello_lstm(epochs: int = 1000) -> Trained:
