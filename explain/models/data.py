@@ -64,8 +64,8 @@ def printable_indices(text: str) -> torch.Tensor:
 def digits_28(seed: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """scikit-learn's 8×8 digits upscaled to 1×28×28 in [0, 1]: (train_x, train_y, test_x, test_y).
 
-    A seeded 80/20 split; the training set is augmented by small random shifts. Needs scikit-learn
-    (the ``train`` extra).
+    A seeded 80/20 split (1 437 / 360 images), each 8×8 image padded by one pixel and upscaled
+    bilinearly. Needs scikit-learn (the ``train`` extra).
     """
     try:
         from sklearn.datasets import load_digits
