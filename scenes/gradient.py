@@ -44,12 +44,14 @@ SCENES = [
 
 #: how many of the last steps the product table walks back through
 PRODUCT_ROWS = 6
+#: the chart shows at most this many steps (the last ones, where the loss is)
+MAX_BARS = 60
 
 
 def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The numbers of the figure: per-step ||dL/dhₜ|| of the RNN and the LSTM, and tanh′ factors.
 
-    ``relative`` divides each model's norms by its last step's (the two losses differ in size; the
+    ``window`` lists the steps the chart shows (the last :data:`MAX_BARS`). ``relative`` divides each model's norms by its last step's (the two losses differ in size; the
     figure compares how fast each decays). ``slopes[t]`` is the mean over units of 1 − hₜ² of the RNN's layer (tanh′ at its real states);
     ``products[k]`` multiplies the last k of them (from the last step backwards; ``products[0]`` is 1).
     """
@@ -78,6 +80,7 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
         "slopes": slopes,
         "products": products,
         "tokens": step_labels(trace, steps),
+        "window": list(range(max(0, steps - MAX_BARS), steps)),
     }
 
 
@@ -186,12 +189,16 @@ class VanishingGradientScene(TraceScene):
 
     def _comparison(self, values: dict[str, Any]) -> tuple[LogBars, VGroup]:
         norms, relative, tokens, layers = values["norms"], values["relative"], values["tokens"], values["layers"]
+        window = values["window"]
         chart = LogBars(
-            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, {layers['rnn']}층"), relative["rnn"], theme.GRADIENT),
-             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, {layers['lstm']}층"), relative["lstm"], theme.POSITIVE)],
-            labels=tokens, width=11.0, height=3.6,
+            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, {layers['rnn']}층"), [relative["rnn"][t] for t in window], theme.GRADIENT),
+             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, {layers['lstm']}층"), [relative["lstm"][t] for t in window],
+              theme.POSITIVE)],
+            labels=[tokens[t] for t in window], width=11.0, height=3.6,
         ).move_to(DOWN * 0.4 + RIGHT * 0.45)
         last = f"‖∂L/∂h{subscript(len(tokens) - 1)}‖: RNN {norms['rnn'][-1]:.2g}, LSTM {norms['lstm'][-1]:.2g}"
+        if window[0] > 0:
+            last += self.say(f"; bars: t = {window[0]} … {window[-1]}", f"; 막대: t = {window[0]} … {window[-1]}")
         heading = VGroup(
             self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
             self.text(f"left at t = 0: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})",

@@ -222,6 +222,8 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
 ROW_Y = {"input": -2.3, "hidden1": -0.9, "hidden2": 0.5, "output": 1.85, "target": 2.7}
 COLUMN_X = [-2.8, 0.0, 2.8]
 INITIAL_X = -4.9
+#: the stretched chain shows at most this many steps of gradient norms
+STRETCH_STEPS = 30
 
 
 LAYERS_CAPTIONS = [
@@ -398,10 +400,10 @@ class RNNLayersScene(TraceScene):
 
     def _stretch(self, values: dict[str, Any], caption: Text) -> None:
         lower, upper = values["layers"]
-        tokens = values["all_tokens"]
+        tokens = values["all_tokens"][:STRETCH_STEPS]
         chart = LogBars(
-            [(self.say("hidden 1", "은닉 1"), values["grads"][lower], theme.GRADIENT),
-             (self.say("hidden 2", "은닉 2"), values["grads"][upper], theme.HIGHLIGHT)],
+            [(self.say("hidden 1", "은닉 1"), values["grads"][lower][: len(tokens)], theme.GRADIENT),
+             (self.say("hidden 2", "은닉 2"), values["grads"][upper][: len(tokens)], theme.HIGHLIGHT)],
             labels=tokens, width=10.5, height=3.6,
         ).move_to(DOWN * 0.3 + RIGHT * 0.4)
         heading = self.text(f"‖∂L/∂hₜ‖ for t = 0 … {len(tokens) - 1}", f"t = 0 … {len(tokens) - 1}의 ‖∂L/∂hₜ‖", size=24)

@@ -107,3 +107,21 @@ def test_the_default_trace_pairs_an_rnn_with_an_lstm():
     shown = gradient_values(rnn_versus_lstm_trace(text=TEXT[:10]))
     assert shown["modules"] == {"rnn": "rnn.rnn", "lstm": "lstm.rnn"}
     assert len(shown["norms"]["rnn"]) == len(shown["norms"]["lstm"]) == 9
+
+
+def test_a_long_sequence_charts_its_last_steps():
+    from scenes.gradient import MAX_BARS, gradient_values
+
+    steps = MAX_BARS + 15
+    trace = Trace(
+        {
+            "rnn.l0.fwd.h": torch.full((steps, 1, 2), 0.5),
+            "rnn.l0.fwd.grad_h": torch.ones(steps, 1, 2),
+            "lstm.l0.fwd.h": torch.zeros(steps, 1, 2),
+            "lstm.l0.fwd.c": torch.zeros(steps, 1, 2),
+            "lstm.l0.fwd.grad_h": torch.ones(steps, 1, 2),
+        }
+    )
+    shown = gradient_values(trace)
+    assert shown["window"] == list(range(15, steps))
+    assert shown["slopes"] == pytest.approx([0.75] * steps)

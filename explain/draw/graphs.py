@@ -40,7 +40,10 @@ def _decade_label(power: int) -> str:
 
 
 class LogBars(VGroup):
-    """Grouped bars per step, one colour per series, on a log10 axis with decade ticks."""
+    """Grouped bars per step, one colour per series, on a log10 axis with decade ticks.
+
+    Step labels are thinned to about 40 (``label_every``); keep ``steps`` to a few dozen bars.
+    """
 
     def __init__(
         self,
@@ -49,7 +52,7 @@ class LogBars(VGroup):
         labels: Sequence[str] | None = None,
         width: float = 9.0,
         height: float = 3.2,
-        label_every: int = 1,
+        label_every: int | None = None,
     ):
         super().__init__()
         if not series:
@@ -69,7 +72,8 @@ class LogBars(VGroup):
             Line(DOWN * 0.0, UP * height, color=theme.MUTED, stroke_width=2),
         )
         self.ticks = VGroup()
-        for power in range(low, high + 1):
+        every = max(1, math.ceil((high - low) / 8))  # at most about 8 labelled decades
+        for power in range(high, low - 1, -every):
             y = (power - low) / (high - low) * height
             self.ticks.add(
                 VGroup(
@@ -90,6 +94,7 @@ class LogBars(VGroup):
                 group.add(bar)
             self.bars.add(group)
         self.step_labels = VGroup()
+        label_every = label_every or max(1, math.ceil(steps / 40))
         if labels is not None:
             for step, label in enumerate(labels):
                 if step % label_every == 0:
