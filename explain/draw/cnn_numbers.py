@@ -45,6 +45,8 @@ class ConvSpec:
     padding: tuple[int, int] = (0, 0)
     groups: int = 1
     bias: bool = True
+    #: output (H, W) when the recorder saw it run, else None
+    out_size: tuple[int, int] | None = None
 
     @property
     def weights_per_filter(self) -> int:
@@ -80,6 +82,7 @@ def conv_spec(trace: Trace, name: str) -> ConvSpec:
         padding=_pair(description.get("padding", 0)),
         groups=int(description.get("groups", 1)),
         bias=bool(description.get("bias", True)),
+        out_size=_pair(description["output_shape"][-2:]) if len(description.get("output_shape", ())) >= 2 else None,
     )
 
 
@@ -284,11 +287,11 @@ class Inception:
         object.__setattr__(self, "compressed", self._compressed_cost())
 
     def _compressed_cost(self) -> Cost:
-        convs = [(conv, self.size) for branch in self.branches for conv in branch.convs]
+        convs = [(conv, conv.out_size or self.size) for branch in self.branches for conv in branch.convs]
         return Cost(sum(c.multiply_adds(s) for c, s in convs), sum(c.parameters for c, _ in convs))
 
     def naive_convs(self) -> list[ConvSpec]:
-        """The naive module: each branch's widest conv applied straight to the input, no 1×1 first."""
+        """The naive module: each branch's last conv (1×1, 3×3, 5×5) straight on the input, no 1×1 first."""
         naive = []
         for branch in self.branches:
             if branch.pooled or not branch.convs:
