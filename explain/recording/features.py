@@ -31,7 +31,9 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
 How: forward hooks on every module (pre-hooks keep the call stack that names shared modules), and,
 while the model runs, a ``TorchFunctionMode`` that sees additions, concatenations and in-place ops
 inside ``forward``. Recorded tensors are kept without copying; just before an in-place op (e.g.
-``nn.ReLU(inplace=True)``, ``out += x``) would change one, the recorded value is copied.
+``nn.ReLU(inplace=True)``, ``out += x``) would change one, the recorded value is copied. The name
+filter applies to every name, parts included (``meta`` is always written); modules owned by another
+installer (``skip``: nn.LSTM …) run outside the mode, with their own hooks.
 """
 
 from __future__ import annotations
