@@ -89,7 +89,7 @@ class TraceScene(Scene):
         """
         content = english if korean is None else self.say(english, korean)
         if markup:
-            return MarkupText(theme.accents_markup(content), font=theme.FONT, font_size=size, color=color, **kwargs)
+            return theme.markup_text(content, size=size, color=color, **kwargs)
         return Text(content, font=theme.FONT, font_size=size, color=color, **kwargs)
 
     def caption(self, english: str, korean: str, *, size: float = 26, markup: bool = False) -> Text | MarkupText:

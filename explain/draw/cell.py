@@ -32,8 +32,11 @@ def layer_box(label: str, *, width: float = 0.62, height: float = 0.42, markup: 
     """A learned layer: a yellow rectangle with σ, tanh or (``markup=True``) e.g. ``W<sub>hn</sub>`` inside."""
     box = Rectangle(width=width, height=height, stroke_color=theme.LAYER_STROKE, stroke_width=2)
     box.set_fill(theme.LAYER_FILL, opacity=1)
-    kind = MarkupText if markup else Text
-    text = kind(label, font=theme.FONT, font_size=20, color=theme.INK).move_to(box)
+    if markup:
+        text = theme.markup_text(label, size=20)
+    else:
+        text = Text(label, font=theme.FONT, font_size=20, color=theme.INK)
+    text.move_to(box)
     return VGroup(box, text)
 
 
@@ -71,4 +74,4 @@ def symbol(name: str, subscript: str = "", accent: str = "", *, size: float = 24
     Markup keeps real subscripts without LaTeX; the theme's font covers Latin, Greek and Hangul.
     """
     markup = f"<i>{name}{accent}</i>" + (f"<sub>{subscript}</sub>" if subscript else "")
-    return MarkupText(theme.accents_markup(markup), font=theme.FONT, font_size=size, color=color)
+    return theme.markup_text(markup, size=size, color=color)

@@ -144,7 +144,7 @@ class CellScene(TraceScene):
             f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t} · reading ‘{token}’",
             f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t} · 입력 ‘{token}’",
         )
-        text = MarkupText(_escape(where), font=theme.FONT, font_size=24, color=theme.INK)
+        text = theme.markup_text(_escape(where), size=24)
         if text.width > RIGHT_EDGE - LEFT_EDGE - 6.2:
             text.scale_to_fit_width(RIGHT_EDGE - LEFT_EDGE - 6.2)
         return text.to_corner(UP + LEFT, buff=0.3)
@@ -152,7 +152,7 @@ class CellScene(TraceScene):
     def token_label(self, t: int) -> MarkupText:
         """The token read at step ``t``, beside xₜ."""
         label = f"‘{_escape(show_token(self.view.tokens[t]))}’"
-        text = MarkupText(label, font=theme.FONT, font_size=18, color=theme.HIGHLIGHT)
+        text = theme.markup_text(label, size=18, color=theme.HIGHLIGHT)
         return text.next_to(np.array(self.x_anchor, dtype=float), RIGHT, buff=0.1)
 
     def equations(self, lines: list[str]) -> VGroup:

@@ -21,7 +21,6 @@ from manim import (
     UP,
     Animation,
     AnimationGroup,
-    MarkupText,
     Mobject,
     Rectangle,
     Square,
@@ -167,9 +166,16 @@ def mono_text(text: str, *, size: float, slots: int = 0) -> VGroup:
         }
         _glyph_sets[size] = (advance, glyphs)
     advance, glyphs = _glyph_sets[size]
-    group = VGroup(*[glyphs[ch].copy().shift(RIGHT * advance * index) for index, ch in enumerate(text)])
+    group = VGroup(*[_outline(glyphs[ch]).shift(RIGHT * advance * index) for index, ch in enumerate(text)])
     padding = [VMobject(stroke_width=0).set_fill(theme.INK, opacity=1) for _ in range(slots - len(text))]
     return group.add(*padding)
+
+
+def _outline(glyph: VMobject) -> VMobject:
+    """A filled copy of a glyph's outline: its points only (``copy()`` deep-copies far more)."""
+    outline = VMobject(stroke_width=0).set_fill(theme.INK, opacity=1)
+    outline.points = glyph.points.copy()
+    return outline
 
 
 def _is_dark(color) -> bool:
@@ -255,8 +261,8 @@ class ScaleBar(VGroup):
 
     def with_title(self, title: str) -> VGroup:
         """The bar with a small title above it (e.g. "σ: 0 → 1")."""
-        markup = theme.accents_markup(title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
-        label = MarkupText(markup, font=theme.FONT, font_size=16, color=theme.MUTED).next_to(self, UP, buff=0.06)
+        markup = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        label = theme.markup_text(markup, size=16, color=theme.MUTED).next_to(self, UP, buff=0.06)
         return VGroup(self, label)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from manim import ManimColor, interpolate_color
+from manim import ManimColor, MarkupText, interpolate_color
 
 BACKGROUND = ManimColor("#FFFFFF")
 INK = ManimColor("#1B1B1B")
@@ -63,3 +63,13 @@ def value_color(value: float, scale: str | tuple[float, float] = "tanh") -> Mani
             return interpolate_color(ZERO, NEGATIVE, value / low)
         return interpolate_color(ZERO, POSITIVE, value / high)
     return interpolate_color(ZERO, POSITIVE, (value - low) / (high - low))
+
+
+def markup_text(markup: str, *, size: float, color=INK, font: str = FONT, **kwargs) -> MarkupText:
+    """Pango markup (``h<sub>t</sub>``) as a MarkupText, accents fixed (:func:`accents_markup`).
+
+    Built without manim's SVG cache: that cache deep-copies every parsed text twice, which costs
+    more than the parse itself for the one-off labels of a scene.
+    """
+    return MarkupText(accents_markup(markup), font=font, font_size=size, color=color, use_svg_cache=False, **kwargs)
+
