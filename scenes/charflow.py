@@ -145,7 +145,11 @@ class CharFlowScene(TraceScene):
         values = flow_values(self.trace, self.options)
         self.shown = values
         title = self.text("Characters in, characters out", "글자가 들어가고, 글자가 나온다", size=32).to_edge(UP, buff=0.2)
-        self.add(title)
+        flow = Text(
+            "xₜ = E[charₜ] (one-hot · E)   →   hₜ = RNN(xₜ, hₜ₋₁)   →   p = softmax(hₜ W_decᵀ + b_dec)",
+            font=theme.FONT, font_size=18, color=theme.INK,
+        ).next_to(title, DOWN, buff=0.1)
+        self.add(title, flow)
         one_hot = self._one_hot(values).move_to(LEFT * 5.25 + UP * 0.55)
         legend = self._legend(values).move_to(LEFT * 5.25 + DOWN * 2.2)
         free = self._columns(values, values["free"], teacher=False)
@@ -227,7 +231,7 @@ class CharFlowScene(TraceScene):
                 feedback.add(_elbow(output, tile))
             prime_text, generated = readable(values["prime"]), readable("".join(run["outputs"]))
             prime = self.text(f"prime “{prime_text}” → generated “{generated}”", f"시작 “{prime_text}” → 생성 “{generated}”", size=20)
-            data.add(prime.move_to(UP * 2.95 + RIGHT * 1.6))
+            data.add(prime.move_to(DOWN * 3.0 + RIGHT * 1.6))
         return {"frame": frame, "data": data, "results": results, "feedback": feedback}
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
