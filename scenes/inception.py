@@ -187,13 +187,13 @@ class InceptionScene(TraceScene):
             cells: list = [None, None]
             if branch.pooled:
                 pool = LayerBox(self.say("max-pool 3×3", "최대 풀링 3×3"), kind="pool", width=2.1, height=0.5, size=19)
-                cells = [pool, _conv_box(branch.convs[-1])] if compressed else [None, pool]
+                cells = [pool, self.conv_box(branch.convs[-1])] if compressed else [None, pool]
             elif compressed:
                 if len(branch.convs) > 1:
-                    cells[0] = _conv_box(branch.convs[0])
-                cells[1] = _conv_box(branch.convs[-1])
+                    cells[0] = self.conv_box(branch.convs[0])
+                cells[1] = self.conv_box(branch.convs[-1])
             else:
-                cells[1] = _conv_box(naive[branch.convs[-1].name])
+                cells[1] = self.conv_box(naive[branch.convs[-1].name])
             rows.append(cells)
         channels = module.shape_out[0] if compressed else module.naive_channels()
         target = LayerBox(self.say("concatenate", "연결") + f" {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
@@ -213,6 +213,13 @@ class InceptionScene(TraceScene):
                 arrows.add(_arrow(start.box, end.box, buff=0.08))
         figure = Group(arrows, source, grid, target)
         return figure.next_to(self.title, DOWN, buff=0.45)
+
+    def conv_box(self, conv) -> LayerBox:
+        """A conv of the diagram, its multiply-adds at the module's size written under it."""
+        cost = millions(conv.multiply_adds(conv.out_size or self.module.size))
+        return LayerBox(
+            f"{conv.kernel_text} conv, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
+        )
 
     def cost_lines(self, compressed: bool) -> VGroup:
         module = self.module
@@ -329,8 +336,6 @@ class InceptionScene(TraceScene):
         return VGroup(title.next_to(group, UP, buff=0.1), group)
 
 
-def _conv_box(conv) -> LayerBox:
-    return LayerBox(f"{conv.kernel_text} conv, {conv.out_channels}", kind="conv", width=2.1, height=0.5, size=19)
 
 
 def _arrow(start, end, buff: float = 0.12) -> Arrow:
