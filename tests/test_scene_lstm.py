@@ -77,6 +77,7 @@ def test_initial_state_is_recovered_exactly_from_step_zero():
         ({"steps": [0, 69]}, "time step 69 is out of range"),
         ({"batch": 1}, "batch item 1 is out of range"),
         ({"direction": "bwd"}, "no bwd direction"),
+        ({"units": list(range(30)) * 2}, "60 units do not fit on screen; choose at most 40"),
     ],
 )
 def test_bad_options_say_what_to_change(hello_trace, options, message):

@@ -27,6 +27,10 @@ from explain.draw.strip import ScaleBar, StripTable, show_token
 
 #: where the left column (title, equations, diagram) starts and the right column (strips) ends
 LEFT_EDGE, RIGHT_EDGE = -6.9, 6.95
+#: a strip's cell, the width strips may take, and the smallest cell that still shows its number
+CELL, STRIPS_WIDTH, NUMBERS_FROM = 0.45, 5.4, 0.3
+#: distance between the strips' rows, whatever the cell size
+ROW_PITCH = 0.55
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,8 @@ class CellScene(TraceScene):
     def table(self, values: dict[str, list[float]]) -> StripTable:
         scales = {"sigmoid": "sigmoid", "tanh": "tanh", "state": self.state_scale}
         rows = {key: (symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
-        table = StripTable(rows, header=self.view.labels, cell=0.45, row_gap=0.1)
+        cell = min(CELL, STRIPS_WIDTH / len(self.view.units))  # more units, smaller cells
+        table = StripTable(rows, header=self.view.labels, cell=cell, row_gap=ROW_PITCH - cell, show_values=cell >= NUMBERS_FROM)
         return table.move_to([RIGHT_EDGE, 2.95, 0], aligned_edge=UR)
 
     def legend(self, table: StripTable) -> VGroup:

@@ -33,6 +33,8 @@ QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h"
 #: units shown when the user names none
 DEFAULT_UNIT_COUNT = 12
 DEFAULT_STEP_COUNT = 4
+#: the most units a strip can show legibly (cells shrink beyond 12 and lose their numbers beyond 18)
+MAX_UNITS = 40
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,8 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     _check_range("time step", steps, length)
     units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
     _check_range("unit", units, size)
+    if len(units) > MAX_UNITS:
+        raise MissingValues(f"{len(units)} units do not fit on screen; choose at most {MAX_UNITS} (e.g. --units 0-{MAX_UNITS - 1})")
     tokens = _tokens(trace, length)
     return CellView(module, layer, direction, batch, steps, units, unit_labels(trace, size, units), size, len(layers), tokens)
 

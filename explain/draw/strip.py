@@ -219,7 +219,7 @@ class StripTable(VGroup):
         self.header = VGroup()
         if header is not None:
             first = next(iter(self.strips.values()))
-            self.header = _labels_on_baseline(header, first.cells, vertical=False, size=cell * 40)
+            self.header = _labels_on_baseline(header, first.cells, vertical=False, size=max(cell * 40, 10))
             self.header.shift(UP * (first.cells.get_top()[1] + 0.08 - self.header.get_bottom()[1]))
             self.add(self.header)
 
