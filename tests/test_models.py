@@ -65,6 +65,7 @@ def test_hello_lstm_record_is_made_one_step_per_call():
     assert data.hello_decode(outputs) == data.HELLO_SENTENCE + data.END
 
 
+@pytest.mark.slow
 def test_gradients_follow_the_book_loss():
     ex = models.load("hello-lstm")
     outputs, _ = ex.run(ex.model, *ex.inputs)
@@ -85,6 +86,7 @@ def test_hello_rnn_is_trained_and_reproduces_its_sentence():
     assert trace["i2h"].shape == (69, 35) and trace["act_fn"].shape == (69, 35)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, cell", [("char-rnn", nn.RNN), ("char-gru", nn.GRU), ("char-lstm", nn.LSTM)])
 def test_char_models_reach_their_reported_loss_on_the_zen_of_python(name, cell):
     if not weights.exists(name):
@@ -102,6 +104,7 @@ def test_char_models_reach_their_reported_loss_on_the_zen_of_python(name, cell):
     assert trace["decoder"].shape == (len(ex.tokens), 100)
 
 
+@pytest.mark.slow
 def test_mnist_cnn_reaches_its_accuracy():
     ex = models.load("mnist-cnn")
     assert ex.trained and ex.info["accuracy"] >= 0.95
