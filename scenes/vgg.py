@@ -195,7 +195,7 @@ class VGGScene(TraceScene):
             (FeatureMap(out_maps[channel][crop], height=2.4), 1, self.say(f"{second.name}, ch {channel}", f"{second.name}, 채널 {channel}")),
         ]
         group = Group(*[Group(fmap, label_under(fmap, label, size=16, font=theme.FONT)) for fmap, _, label in panels])
-        group.arrange(RIGHT, buff=1.0).next_to(self.title, DOWN, buff=0.5)
+        group.arrange(RIGHT, buff=1.2).next_to(self.title, DOWN, buff=0.5)
         outlines = [fmap.pixel_rect(half - size // 2, half - size // 2, size, size) for fmap, size, _ in panels]
         links = [
             VGroup(
@@ -204,10 +204,17 @@ class VGGScene(TraceScene):
             )
             for left, right in zip(outlines, outlines[1:])
         ]
+        maps = [panel[0] for panel in group]
+        kernels = [
+            self.text(conv.kernel_text, size=18, color=theme.HIGHLIGHT).move_to(
+                [(left.get_right()[0] + right.get_left()[0]) / 2, left.get_bottom()[1] + 0.12, 0]
+            )
+            for conv, left, right in zip((first, second), maps, maps[1:])
+        ]
         reveal(self, group)
         reveal(self, outlines[2], run_time=0.3)  # one output value …
-        reveal(self, outlines[1], links[1], run_time=0.4)  # … sees 3×3 values of the first conv …
-        reveal(self, outlines[0], links[0], run_time=0.4)  # … which see 5×5 input pixels
+        reveal(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
+        reveal(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
         pair = equal_width_pair(self.blocks)
         versus = stack_versus_single(pair)
         self.shown["pair"] = versus
@@ -232,7 +239,7 @@ class VGGScene(TraceScene):
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         reveal(self, lines)
-        self.figure = Group(group, *outlines, *links, lines)
+        self.figure = Group(group, *outlines, *links, *kernels, lines)
         set_caption(self, 
             "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
             "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 본다",
