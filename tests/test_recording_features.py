@@ -315,3 +315,76 @@ def test_random_conv_stacks_record_what_their_modules_return(layers, channels):
         assert torch.equal(trace[name], value), name
     for name, reach in fields.items():
         assert trace.meta["modules"][name]["receptive_field"] == [reach, reach], name
+
+
+class RandomResidual(nn.Module):
+    """out = body(x) + shortcut, the add written in forward: in place or not, identity or 1×1 projection."""
+
+    def __init__(self, channels: int, stride: int, project: bool, inplace_add: bool, inplace_relu: bool):
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(channels, channels, 3, stride, 1), nn.ReLU(inplace=inplace_relu), nn.Conv2d(channels, channels, 1))
+        self.project = nn.Conv2d(channels, channels, 1, stride) if project or stride > 1 else None
+        self.inplace_add = inplace_add
+
+    def forward(self, x):
+        out = self.body(x)
+        shortcut = x if self.project is None else self.project(x)
+        if self.inplace_add:
+            out += shortcut
+            return out
+        return shortcut + out
+
+
+class RandomInception(nn.Module):
+    """Branches of different depths concatenated over channels."""
+
+    def __init__(self, channels: int, widths: list[int]):
+        super().__init__()
+        self.branches = nn.ModuleList(
+            nn.Sequential(*(nn.Conv2d(channels if i == 0 else w, w, 1) for i in range(depth + 1)), nn.ReLU(inplace=True))
+            for depth, w in enumerate(widths)
+        )
+        self.out_channels = sum(widths)
+
+    def forward(self, x):
+        return torch.cat([branch(x) for branch in self.branches], 1)
+
+
+blocks = st.lists(
+    st.one_of(
+        st.tuples(st.just("residual"), st.sampled_from([1, 2]), st.booleans(), st.booleans(), st.booleans()),
+        st.tuples(st.just("inception"), st.lists(st.integers(1, 3), min_size=2, max_size=4)),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+@given(blocks)
+def test_random_residual_and_inception_blocks_record_parts_that_add_up(spec):
+    layers, channels = [], 2
+    for block in spec:
+        if block[0] == "residual":
+            layers.append(RandomResidual(channels, *block[1:]))
+        else:
+            layers.append(RandomInception(channels, block[1]))
+            channels = layers[-1].out_channels
+    model = nn.Sequential(*layers).eval()
+    x = torch.randn(1, 2, 8, 8)
+    expected = hooked_outputs(model, x)
+    trace = record(model, x)
+    for name, value in expected.items():
+        assert torch.equal(trace[name], value), name
+    structures = trace.meta["structure"]
+    assert set(structures) == {str(i) for i in range(len(layers))}
+    for index, layer in enumerate(layers):
+        q, parts = str(index), structures[str(index)]
+        if isinstance(layer, RandomResidual):
+            assert parts["body"] == f"{q}.body" and parts["shortcut"] == (None if layer.project is None else f"{q}.project")
+            assert torch.allclose(trace[f"{q}@fx"] + trace[f"{q}@shortcut"], trace[f"{q}@sum"])
+            assert torch.equal(trace[f"{q}@sum"], trace[q]) and torch.equal(trace[f"{q}@fx"], trace[f"{q}.body"])
+            assert parts["stride"] == layer.body[0].stride[0]
+        else:
+            assert parts["branches"] == [f"{q}.branches.{i}" for i in range(len(layer.branches))]
+            assert torch.equal(torch.cat([trace[f"{q}@branch{i}"] for i in range(len(layer.branches))], 1), trace[q])
+
