@@ -81,7 +81,9 @@ class Trace(Mapping):
         output: Any = None,
     ):
         self._tensors: dict[str, torch.Tensor] = {}
-        self._growing: dict[str, torch.Tensor] = {}  # append_time's buffers; _tensors holds a prefix
+        # append_time's buffers and how many steps each holds; _tensors[name] is a prefix of the
+        # buffer, made current when read (see _current)
+        self._growing: dict[str, tuple[torch.Tensor, int]] = {}
         self.meta: dict[str, Any] = {"schema": SCHEMA_VERSION}
         self.meta.update(meta or {})
         self.output = output
@@ -92,7 +94,7 @@ class Trace(Mapping):
 
     def __getitem__(self, name: str) -> torch.Tensor:
         try:
-            return self._tensors[name]
+            return self._current(name)
         except KeyError:
             close = [n for n in self._tensors if name in n or n in name][:5]
             hint = f"; similar: {', '.join(close)}" if close else ""
@@ -137,18 +139,33 @@ class Trace(Mapping):
                 f"{name}: a call with shape {tuple(tensor.shape[1:])} cannot be appended to earlier "
                 f"calls with shape {tuple(previous.shape[1:])} (batch or size changed between calls)"
             )
-        if tensor.dtype != previous.dtype or tensor.device != previous.device:
-            self[name] = torch.cat([previous, tensor])
+        if tensor.dtype is not previous.dtype or tensor.get_device() != previous.get_device():
+            self[name] = torch.cat([self._current(name), tensor])
             return
         # Values are copied into a buffer that doubles when full: n one-step calls cost O(n), not O(n²).
-        done, steps = previous.shape[0], previous.shape[0] + tensor.shape[0]
-        buffer = self._growing.get(name)
-        if buffer is None or buffer.data_ptr() != previous.data_ptr() or buffer.shape[0] < steps:
+        buffer, done = self._growing.get(name, (None, previous.shape[0]))
+        steps = done + tensor.shape[0]
+        if buffer is None or buffer.shape[0] < steps:
+            previous = self._current(name)
             buffer = previous.new_empty((max(steps, 2 * done), *previous.shape[1:]))
             buffer.narrow(0, 0, done).copy_(previous)
+            self._tensors[name] = buffer.narrow(0, 0, done)
         buffer.narrow(0, done, tensor.shape[0]).copy_(tensor)
-        self._tensors[name] = buffer.narrow(0, 0, steps)
-        self._growing[name] = buffer
+        self._growing[name] = (buffer, steps)
+
+    def _current(self, name: str) -> torch.Tensor:
+        """The tensor under ``name``, including every step appended so far."""
+        tensor = self._tensors[name]
+        grown = self._growing.get(name)
+        if grown is not None and tensor.shape[0] != grown[1]:
+            tensor = self._tensors[name] = grown[0].narrow(0, 0, grown[1])
+        return tensor
+
+    def _all_current(self) -> dict[str, torch.Tensor]:
+        """Every tensor, current (see :meth:`_current`)."""
+        for name in self._growing:
+            self._current(name)
+        return self._tensors
 
     # -- selection -----------------------------------------------------------------------------
 
@@ -177,7 +194,7 @@ class Trace(Mapping):
         recurrent_filter = any(v is not None for v in (module, layer, direction))
         as_index = lambda sel: slice(sel, sel + 1) if isinstance(sel, int) else sel  # noqa: E731
         chosen: dict[str, torch.Tensor] = {}
-        for name, tensor in self._tensors.items():
+        for name, tensor in self._all_current().items():
             if not keep(name):
                 continue
             parts = recurrent_parts(name)
@@ -206,7 +223,7 @@ class Trace(Mapping):
 
     def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
         rows = []
-        for name, tensor in self._tensors.items():
+        for name, tensor in self._all_current().items():
             values = tensor.detach().float()
             finite = values[torch.isfinite(values)] if values.numel() else values
             if finite.numel():
@@ -251,7 +268,7 @@ class Trace(Mapping):
         from safetensors.torch import save
 
         path = Path(path)
-        tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._tensors.items()}
+        tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._all_current().items()}
         output_tensors = _flatten_output(self.output)
         tensors.update({_output_name(key): value for key, value in output_tensors.items()})
         tensors = _unshared(tensors)
