@@ -24,7 +24,9 @@ import torch
 import explain
 
 
-def ratio(plain: Callable[[], object], recorded: Callable[[], object], runs: int, warmup: int) -> dict[str, float]:
+def ratio(
+    plain: Callable[[], object], recorded: Callable[[], object], runs: int, warmup: int, clock=time.perf_counter
+) -> dict[str, float]:
     """Median seconds of ``plain`` and ``recorded``, interleaved, and recorded / plain."""
     for _ in range(warmup):
         plain()
@@ -32,9 +34,9 @@ def ratio(plain: Callable[[], object], recorded: Callable[[], object], runs: int
     plain_times, recorded_times = [], []
     for _ in range(runs):
         for run, times in ((plain, plain_times), (recorded, recorded_times)):
-            start = time.perf_counter()
+            start = clock()
             run()
-            times.append(time.perf_counter() - start)
+            times.append(clock() - start)
     p, r = statistics.median(plain_times), statistics.median(recorded_times)
     return {"plain_ms": p * 1e3, "recorded_ms": r * 1e3, "ratio": r / p}
 
@@ -100,6 +102,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="run the cases whose label contains this text")
     parser.add_argument("--no-memory", action="store_true", help="skip the T = 10,000 memory case")
+    parser.add_argument(
+        "--clock", choices=("wall", "cpu"), default="wall",
+        help="cpu: this process's CPU time, steadier on a crowded machine (meaningful with --threads 1)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -113,7 +119,8 @@ def main() -> None:
             continue
         for mode, context in (("grad", torch.enable_grad), ("no_grad", torch.no_grad)):
             with context():
-                result = ratio(plain, recorded, args.runs, args.warmup)
+                clock = time.process_time if args.clock == "cpu" else time.perf_counter
+                result = ratio(plain, recorded, args.runs, args.warmup, clock)
             print(f"{label:40s} {mode:8s} plain {result['plain_ms']:8.3f} ms  recorded {result['recorded_ms']:8.3f} ms"
                   f"  ratio {result['ratio']:.2f}", flush=True)
     if args.no_memory:
