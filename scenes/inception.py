@@ -30,6 +30,7 @@ from explain.draw.cnn_parts import (
     reveal,
     run_steps,
     set_caption,
+    untrained_note,
     thousands,
 )
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
@@ -128,7 +129,7 @@ class InceptionScene(TraceScene):
         self.title = self.text(
             f"Inception module {self.module.name}", f"인셉션 모듈 {self.module.name}", size=30
         ).to_edge(UP, buff=0.3)
-        self.add(self.title)
+        self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------

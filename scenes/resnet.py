@@ -32,6 +32,7 @@ from explain.draw.cnn_parts import (
     reveal,
     run_steps,
     set_caption,
+    untrained_note,
 )
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
@@ -142,7 +143,7 @@ class ResNetScene(TraceScene):
         self.shown: dict = {}
         self.figure = None
         self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title)
+        self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: the idea ---------------------------------------------------------------------

@@ -33,6 +33,7 @@ from explain.draw.cnn_parts import (
     set_caption,
     strongest_channel,
     thousands,
+    untrained_note,
 )
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
@@ -100,7 +101,7 @@ class VGGScene(TraceScene):
         self.shown: dict = {}
         self.figure = None
         self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만 쌓아 깊게", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title)
+        self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: the stack -------------------------------------------------------------------

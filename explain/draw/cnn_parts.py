@@ -181,7 +181,17 @@ def record_book_cnn(name: str, names=None):
     from explain import models, record
 
     example = models.load(name)
-    return record(example.model, *example.inputs, names=names)
+    trace = record(example.model, *example.inputs, names=names)
+    trace.meta.update(example=name, trained=bool(example.trained))
+    return trace
+
+
+def untrained_note(scene) -> Text | None:
+    """A small note in the top-right corner when the trace's book model was not trained."""
+    if scene.trace.meta.get("trained") is not False:
+        return None
+    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=14, color=theme.MUTED)
+    return note.to_corner(UP + RIGHT, buff=0.2)
 
 
 def set_caption(scene, english: str, korean: str) -> None:
