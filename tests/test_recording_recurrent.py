@@ -507,3 +507,14 @@ def test_grads_with_packed_bidirectional_input_and_cells(mode):
     cell_trace = explain.record(cell, x[0], grads=True)
     assert cell_trace["grad_h"].shape == (1, 3, 3)
     assert torch.allclose(cell_trace["grad_h"], torch.ones(1, 3, 3, dtype=torch.float64))
+
+
+def test_keyword_arguments_and_a_filter_on_the_top_layer_only():
+    torch.manual_seed(8)
+    lstm = nn.LSTM(3, 4, num_layers=3)
+    x, state = torch.randn(5, 2, 3), (torch.randn(3, 2, 4), torch.randn(3, 2, 4))
+    everything = explain.record(lstm, x, state)
+    top = explain.record(lstm, input=x, hx=state, names="l2.*")
+    assert top.names("l*") == [f"l2.fwd.{q}" for q in "xifgoch"]
+    for name in top.names("l*"):
+        assert torch.equal(top[name], everything[name]), name
