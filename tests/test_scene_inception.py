@@ -14,7 +14,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def googlenet() -> tuple[torch.nn.Module, Trace]:
-    return models.load("googlenet").model, record_book_cnn("googlenet")
+    # untrained (seeded): the references stay valid if trained weights are committed later
+    return models.load("googlenet", trained=False).model, record_book_cnn("googlenet", trained=False)
 
 
 def measured_multiply_adds(module: torch.nn.Module, x: torch.Tensor) -> int:

@@ -13,7 +13,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def resnet() -> tuple[torch.nn.Module, Trace]:
-    return models.load("resnet50").model, record_book_cnn("resnet50")
+    # untrained (seeded): the references stay valid if trained weights are committed later
+    return models.load("resnet50", trained=False).model, record_book_cnn("resnet50", trained=False)
 
 
 def test_stages_downsample_at_their_end(resnet):

@@ -13,7 +13,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def vgg() -> tuple[torch.nn.Module, Trace]:
-    return models.load("vgg16").model, record_book_cnn("vgg16")
+    # untrained (seeded): the references stay valid if trained weights are committed later
+    return models.load("vgg16", trained=False).model, record_book_cnn("vgg16", trained=False)
 
 
 def test_blocks_double_channels_and_halve_resolution(vgg):

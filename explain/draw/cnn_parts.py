@@ -176,11 +176,14 @@ def dismiss(scene, *mobjects, run_time: float = 0.4) -> None:
 
 
 
-def record_book_cnn(name: str, names=None):
-    """Record book model ``name`` on its example image, keeping the image as ``@input.0``."""
+def record_book_cnn(name: str, names=None, *, trained: bool = True):
+    """Record book model ``name`` on its example image, keeping the image as ``@input.0``.
+
+    ``trained=False`` records the seeded untrained model (what tests compare with references).
+    """
     from explain import models, record
 
-    example = models.load(name)
+    example = models.load(name, trained=trained)
     trace = record(example.model, *example.inputs, names=names)
     trace.meta.update(example=name, trained=bool(example.trained))
     return trace
