@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from manim import DOWN, LEFT, RIGHT, UP, VGroup
 
-from explain.draw.cell import layer_box, module_box, pointwise, symbol, wire
+from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
 from explain.draw.cell_values import gru_step_values
 from scenes import SceneSpec
@@ -95,10 +95,10 @@ class GRUCellScene(CellScene):
             wire([Z_X + 0.2, TOP], [OUT_X - 0.2, TOP]),
             pointwise("+").move_to([OUT_X, TOP, 0]),
             wire([OUT_X + 0.2, TOP], [RIGHT_END, TOP]),
-            symbol("h", "t−1").next_to([LEFT_END, TOP, 0], UP + RIGHT, buff=0.08),
-            symbol("h", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
+            self.symbol("h", "t−1").next_to([LEFT_END, TOP, 0], UP + RIGHT, buff=0.08),
+            self.symbol("h", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
         )
-        x_label = symbol("x", "t").next_to([X_IN, BOTTOM - 0.8, 0], LEFT, buff=0.1)
+        x_label = self.symbol("x", "t").next_to([X_IN, BOTTOM - 0.8, 0], LEFT, buff=0.1)
         self.x_anchor = [X_IN, BOTTOM - 0.8, 0]  # the foot of the xₜ line
         update = VGroup(
             wire([H_DOWN_X, TOP], [H_DOWN_X, BOTTOM], [WIN_X, BOTTOM], arrow=False),
@@ -107,7 +107,7 @@ class GRUCellScene(CellScene):
             wire([Z_X, BOTTOM], [Z_X, GATES - 0.21]),
             layer_box("σ").move_to([Z_X, GATES, 0]),
             wire([Z_X, GATES + 0.21], [Z_X, TOP - 0.2]),
-            symbol("z", "t", size=18).next_to([Z_X, (GATES + Z_Y) / 2, 0], LEFT, buff=0.08),
+            self.symbol("z", "t", size=18).next_to([Z_X, (GATES + Z_Y) / 2, 0], LEFT, buff=0.08),
             wire([Z_X, Z_Y], [WIN_X - 0.32, Z_Y]),
             pointwise("1−").move_to([WIN_X, Z_Y, 0]),
             wire([WIN_X + 0.32, Z_Y], [OUT_X - 0.2, Z_Y]),
@@ -117,7 +117,7 @@ class GRUCellScene(CellScene):
             wire([R_X, BOTTOM], [R_X, GATES - 0.21]),
             layer_box("σ").move_to([R_X, GATES, 0]),
             wire([R_X, GATES + 0.21], [R_X, MIX_Y], [WHN_X - 0.2, MIX_Y]),
-            symbol("r", "t", size=18).next_to([R_X, MIX_Y, 0], UP, buff=0.06),
+            self.symbol("r", "t", size=18).next_to([R_X, MIX_Y, 0], UP, buff=0.06),
             wire([WHN_X, BOTTOM], [WHN_X, GATES - 0.21]),
             layer_box("W<sub>hn</sub>", markup=True).move_to([WHN_X, GATES, 0]),
             wire([WHN_X, GATES + 0.21], [WHN_X, MIX_Y - 0.2]),
@@ -132,9 +132,9 @@ class GRUCellScene(CellScene):
             wire([WIN_X + 0.2, MIX_Y], [OUT_X - 0.32, MIX_Y]),
             pointwise("tanh").move_to([OUT_X, MIX_Y, 0]),
             wire([OUT_X, MIX_Y + 0.2], [OUT_X, Z_Y - 0.2]),
-            symbol("n", "t", size=18).next_to([OUT_X, (MIX_Y + Z_Y) / 2, 0], RIGHT, buff=0.08),
+            self.symbol("n", "t", size=18).next_to([OUT_X, (MIX_Y + Z_Y) / 2, 0], RIGHT, buff=0.08),
             wire([OUT_X, Z_Y + 0.2], [OUT_X, TOP - 0.2]),
             wire([H_UP_X, TOP], [H_UP_X, TOP + 0.95]),
-            symbol("h", "t").next_to([H_UP_X, TOP + 0.95, 0], RIGHT, buff=0.08),
+            self.symbol("h", "t").next_to([H_UP_X, TOP + 0.95, 0], RIGHT, buff=0.08),
         )
         return {"frame": frame, "state_line": state_line, "update": update, "reset": reset, "new_state": new_state}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from manim import DOWN, LEFT, RIGHT, UP, VGroup
 
-from explain.draw.cell import layer_box, module_box, pointwise, symbol, wire
+from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
 from explain.draw.cell_values import lstm_step_values
 from scenes import SceneSpec
@@ -106,30 +106,30 @@ class LSTMCellScene(CellScene):
             wire([FORGET_X + 0.2, TOP], [CANDIDATE_X - 0.2, TOP]),
             plus,
             wire([CANDIDATE_X + 0.2, TOP], [RIGHT_END, TOP]),
-            symbol("C", "t−1").next_to([LEFT_END, TOP, 0], UP + RIGHT, buff=0.08),
-            symbol("C", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
+            self.symbol("C", "t−1").next_to([LEFT_END, TOP, 0], UP + RIGHT, buff=0.08),
+            self.symbol("C", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
         )
         forget_box = layer_box("σ").move_to([FORGET_X, GATES, 0])
         forget = VGroup(
             wire([LEFT_END, BOTTOM], [OUTPUT_X, BOTTOM], arrow=False),
-            symbol("h", "t−1").next_to([LEFT_END, BOTTOM, 0], DOWN + RIGHT, buff=0.08),
+            self.symbol("h", "t−1").next_to([LEFT_END, BOTTOM, 0], DOWN + RIGHT, buff=0.08),
             wire([X_IN, BOTTOM - 0.85], [X_IN, BOTTOM], arrow=False),
-            symbol("x", "t").next_to([X_IN, BOTTOM - 0.85, 0], LEFT, buff=0.1),
+            self.symbol("x", "t").next_to([X_IN, BOTTOM - 0.85, 0], LEFT, buff=0.1),
             wire([FORGET_X, BOTTOM], [FORGET_X, GATES - 0.21]),
             forget_box,
             wire([FORGET_X, GATES + 0.21], [FORGET_X, TOP - 0.2]),
-            symbol("f", "t", size=18).next_to([FORGET_X, (GATES + TOP) / 2, 0], LEFT, buff=0.08),
+            self.symbol("f", "t", size=18).next_to([FORGET_X, (GATES + TOP) / 2, 0], LEFT, buff=0.08),
         )
         mix = pointwise("×").move_to([CANDIDATE_X, MIX_Y, 0])
         input_part = VGroup(
             wire([INPUT_X, BOTTOM], [INPUT_X, GATES - 0.21]),
             layer_box("σ").move_to([INPUT_X, GATES, 0]),
             wire([INPUT_X, GATES + 0.21], [INPUT_X, MIX_Y], [CANDIDATE_X - 0.2, MIX_Y]),
-            symbol("i", "t", size=18).next_to([INPUT_X, MIX_Y, 0], UP, buff=0.06),
+            self.symbol("i", "t", size=18).next_to([INPUT_X, MIX_Y, 0], UP, buff=0.06),
             wire([CANDIDATE_X, BOTTOM], [CANDIDATE_X, GATES - 0.21]),
             layer_box("tanh").move_to([CANDIDATE_X, GATES, 0]),
             wire([CANDIDATE_X, GATES + 0.21], [CANDIDATE_X, MIX_Y - 0.2]),
-            symbol("C", "t", size=18, accent="\u0303").next_to([CANDIDATE_X, (GATES + MIX_Y) / 2, 0], RIGHT, buff=0.08),
+            self.symbol("C", "t", size=18, accent="\u0303").next_to([CANDIDATE_X, (GATES + MIX_Y) / 2, 0], RIGHT, buff=0.08),
             mix,
         )
         update = VGroup(wire([CANDIDATE_X, MIX_Y + 0.2], [CANDIDATE_X, TOP - 0.2]))
@@ -137,15 +137,15 @@ class LSTMCellScene(CellScene):
             wire([OUTPUT_X, BOTTOM], [OUTPUT_X, GATES - 0.21]),
             layer_box("σ").move_to([OUTPUT_X, GATES, 0]),
             wire([OUTPUT_X, GATES + 0.21], [OUTPUT_X, OUT_Y], [COPY_X - 0.2, OUT_Y]),
-            symbol("o", "t", size=18).next_to([OUTPUT_X, OUT_Y, 0], UP, buff=0.06),
+            self.symbol("o", "t", size=18).next_to([OUTPUT_X, OUT_Y, 0], UP, buff=0.06),
             wire([COPY_X, TOP], [COPY_X, TANH_Y + 0.2]),
             pointwise("tanh").move_to([COPY_X, TANH_Y, 0]),
             wire([COPY_X, TANH_Y - 0.2], [COPY_X, OUT_Y + 0.2]),
             pointwise("×").move_to([COPY_X, OUT_Y, 0]),
             wire([COPY_X, OUT_Y - 0.2], [COPY_X, BOTTOM], [RIGHT_END, BOTTOM]),
             wire([H_UP_X, BOTTOM], [H_UP_X, TOP + 1.0]),
-            symbol("h", "t").next_to([H_UP_X, TOP + 1.0, 0], RIGHT, buff=0.08),
-            symbol("h", "t").next_to([RIGHT_END, BOTTOM, 0], DOWN + LEFT, buff=0.08),
+            self.symbol("h", "t").next_to([H_UP_X, TOP + 1.0, 0], RIGHT, buff=0.08),
+            self.symbol("h", "t").next_to([RIGHT_END, BOTTOM, 0], DOWN + LEFT, buff=0.08),
         )
         self.x_anchor = [X_IN, BOTTOM - 0.85, 0]  # the foot of the xₜ line
         return {"frame": frame, "cell_line": cell_line, "forget": forget, "input": input_part, "update": update, "output": output}

@@ -54,6 +54,7 @@ def test_every_strip_is_the_recorded_value(hello_trace, t):
 def test_the_backward_direction_runs_from_the_end_and_its_previous_state_is_t_plus_one(bidirectional_trace):
     view = cell_view(bidirectional_trace, "lstm", {"direction": "bwd", "batch": 1, "layer": 0})
     assert view.steps == [5, 4, 3, 2] and view.labels == ["0", "1", "2", "3", "4"]
+    assert view.tokens == [None] * 6  # recorded without tokens: the scene shows t only
     shown = lstm_step_values(bidirectional_trace, view, 3)
     assert shown["c_prev"] == pytest.approx(bidirectional_trace["l0.bwd.c"][4, 1].tolist(), abs=1e-6)
     first = lstm_step_values(bidirectional_trace, view, 5)  # h_0/c_0 are layer-major: [1] is l0 bwd
@@ -108,6 +109,17 @@ def test_still_matches_reference(hello_trace, tmp_path, lang):
     png = render_still("lstm-cell", hello_trace, tmp_path, lang=lang)
     assert png.name == f"lstm-cell{'-ko' if lang == 'ko' else ''}-still.png"
     assert_matches_reference(png, png.stem)
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_backward_direction_names_the_step_after(bidirectional_trace, tmp_path):
+    from scene_checks import play_through
+
+    scene = play_through("lstm-cell", bidirectional_trace, tmp_path, options={"direction": "bwd", "steps": [5]})
+    assert scene.in_direction("C<sub>t−1</sub> and hₜ₋₁") == "C<sub>t+1</sub> and hₜ₊₁"
+    view = cell_view(bidirectional_trace, "lstm", {"direction": "bwd", "steps": [5]})
+    assert scene.shown[5] == lstm_step_values(bidirectional_trace, view, 5)
 
 
 @pytest.mark.render

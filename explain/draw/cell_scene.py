@@ -141,21 +141,39 @@ class CellScene(TraceScene):
 
     # -- pieces ----------------------------------------------------------------------------------
 
+    def in_direction(self, text: str) -> str:
+        """``text`` about the step before, for the direction drawn: t−1 forward, t+1 backward."""
+        view = getattr(self, "view", None)
+        if view is None or view.direction == "fwd":
+            return text
+        return text.replace("t−1", "t+1").replace("ₜ₋₁", "ₜ₊₁")
+
+    def text(self, english: str, korean: str | None = None, **kwargs):
+        """:meth:`TraceScene.text`, with the previous step named for the direction drawn."""
+        korean = None if korean is None else self.in_direction(korean)
+        return super().text(self.in_direction(english), korean, **kwargs)
+
+    def symbol(self, name: str, subscript: str = "", accent: str = "", **kwargs) -> MarkupText:
+        """:func:`explain.draw.cell.symbol`, with the previous step named for the direction drawn."""
+        return symbol(name, self.in_direction(subscript), accent, **kwargs)
+
     def title(self, t: int) -> MarkupText:
         view, (english, korean) = self.view, self.cell_name
-        token = show_token(view.tokens[t])
+        token = view.tokens[t]
+        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 입력 ‘{show_token(token)}’")
         where = self.say(
-            f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t} · reading ‘{token}’",
-            f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t} · 입력 ‘{token}’",
-        )
+            f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t}",
+            f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t}",
+        ) + reading
         text = theme.markup_text(_escape(where), size=24)
         if text.width > RIGHT_EDGE - LEFT_EDGE - 6.2:
             text.scale_to_fit_width(RIGHT_EDGE - LEFT_EDGE - 6.2)
         return text.to_corner(UP + LEFT, buff=0.3)
 
     def token_label(self, t: int) -> MarkupText:
-        """The token read at step ``t``, beside xₜ."""
-        label = f"‘{_escape(show_token(self.view.tokens[t]))}’"
+        """The token read at step ``t`` beside xₜ (or "t = 4" when the trace has no tokens)."""
+        token = self.view.tokens[t]
+        label = f"t = {t}" if token is None else f"‘{_escape(show_token(token))}’"
         text = theme.markup_text(label, size=18, color=theme.HIGHLIGHT)
         return text.next_to(np.array(self.x_anchor, dtype=float), RIGHT, buff=0.1)
 
@@ -166,7 +184,7 @@ class CellScene(TraceScene):
 
     def table(self, values: dict[str, list[float]]) -> StripTable:
         scales = {"sigmoid": "sigmoid", "tanh": "tanh", "state": self.state_scale}
-        rows = {key: (symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
+        rows = {key: (self.symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
         cell = min(CELL, STRIPS_WIDTH / len(self.view.units))  # more units, smaller cells
         table = StripTable(rows, header=self.view.labels, cell=cell, row_gap=ROW_PITCH - cell, show_values=cell >= NUMBERS_FROM)
         return table.move_to([RIGHT_EDGE, 2.95, 0], aligned_edge=UR)

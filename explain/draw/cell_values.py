@@ -51,7 +51,7 @@ class CellView:
     labels: list[str]
     size: int
     layers: int
-    tokens: list[str]
+    tokens: list[str | None]
 
     def name(self, quantity: str) -> str:
         """The trace name of ``quantity`` for this layer and direction."""
@@ -161,9 +161,10 @@ def _layers(trace: Trace, module: str, direction: str) -> list[int]:
     return sorted({p["layer"] for p in parts if p and p["module"] == module and p["direction"] == direction and p["quantity"] == "h"})
 
 
-def _tokens(trace: Trace, length: int) -> list[str]:
+def _tokens(trace: Trace, length: int) -> list[str | None]:
+    """What each step read (``meta["tokens"]``); None where the trace does not say."""
     tokens = list(trace.meta.get("tokens") or [])
-    return [str(tokens[t]) if t < len(tokens) else f"t={t}" for t in range(length)]
+    return [str(tokens[t]) if t < len(tokens) else None for t in range(length)]
 
 
 def _check_range(what: str, indices: list[int], size: int) -> None:
