@@ -11,7 +11,7 @@ note on screen says where the classic figure differs. ``self.shown[t]`` keeps wh
 
 from __future__ import annotations
 
-from manim import DOWN, LEFT, RIGHT, UP, VGroup
+from manim import LEFT, RIGHT, UP, VGroup
 
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
