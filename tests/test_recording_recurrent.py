@@ -88,9 +88,7 @@ def reference_layers(module, mode, x, h0, c0, lengths, steps_out: dict | None = 
                 if q == "x":
                     seq[q] = layer_input
                     continue
-                size = next(iter(per_b[0].values()))[q].shape[0] if per_b[0] else None
-                size = size or _size(module, q)
-                tensor = torch.zeros(T, B, size, dtype=torch.float64)
+                tensor = torch.zeros(T, B, _size(module, q), dtype=torch.float64)
                 for b, values in enumerate(per_b):
                     for t, out in values.items():
                         tensor[t, b] = out[q]
