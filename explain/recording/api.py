@@ -126,7 +126,8 @@ def record(
 
     - ``names``: a glob, list of globs or predicate; only matching names are kept.
     - ``grads``: also record dL/dh_t per time step of recurrent modules (``q.l0.fwd.grad_h``),
-      for ``loss(output)`` or, without ``loss``, the sum of the output.
+      for ``loss(output)`` or, without ``loss``, the sum of the output (its first tensor, e.g. the
+      logits of ``(logits, state)``); see :mod:`explain.recording.recurrent_grads`.
     - ``tokens``: labels of the time steps (e.g. the characters read), kept in ``meta["tokens"]``.
 
     The returned Trace's ``output`` is what the model returned; tensor inputs are kept as
