@@ -23,7 +23,8 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Text, VGroup, VMobject
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT
-from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, reveal, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption
+from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
 from explain.trace import Trace
@@ -174,7 +175,7 @@ class CNNPipelineScene(TraceScene):
             pieces = [column]
             if index > 0:
                 pieces.append(self.arrow(columns[index - 1], column))
-            reveal(self, *pieces)
+            appear(self, *pieces)
             if not self.is_still or index == last - 1:
                 set_caption(self, *self.narration(stage))
             self.pause()

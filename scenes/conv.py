@@ -19,15 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 from manim import (
     DOWN,
     LEFT,
     RIGHT,
     UP,
-    FadeIn,
     Group,
     Rectangle,
-    ReplacementTransform,
     Text,
     UpdateFromAlphaFunc,
     VGroup,
@@ -37,7 +36,8 @@ from manim import (
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, conv_spec, is_conv
-from explain.draw.cnn_parts import chosen_step, dismiss, fit_width, record_book_cnn, reveal, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption
+from explain.draw.fades import appear, disappear, fade_in, fade_out
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
 from explain.trace import Trace
@@ -277,7 +277,25 @@ def convolution_plan(trace: Trace, options: dict[str, Any] | None = None) -> Con
         pool_channel = channel if input_of(trace, pool) in (conv, relu) else int(np.abs(pooled_input).mean((1, 2)).argmax())
         pool_block = busiest_block(pooled_input[pool_channel], 4, mixed=False)
     relu_block = busiest_block(out[channel], 4, mixed=True)
-    return ConvolutionPlan(conv, relu, pool, channel, pool_channel, [(0, col) for col in range(count)], relu_block, pool_block)
+    positions = informative_positions(trace, conv, count)
+    return ConvolutionPlan(conv, relu, pool, channel, pool_channel, positions, relu_block, pool_block)
+
+
+def informative_positions(trace: Trace, conv: str, count: int) -> list[tuple[int, int]]:
+    """``count`` neighbouring output positions whose input windows hold the most signal.
+
+    The row whose windows see the largest total |input|, starting at the first window of that row
+    with at least a quarter of the row's strongest signal (so the worked sums are not all zeros).
+    """
+    spec = conv_spec(trace, conv)
+    source = trace[input_of(trace, conv)][:1].double().abs().sum(1, keepdim=True)
+    signal = torch.nn.functional.avg_pool2d(source, spec.kernel, spec.stride, spec.padding, count_include_pad=True)[0, 0]
+    height, width = trace[conv].shape[2:]
+    signal = signal[:height, :width].numpy()
+    row = int(signal.sum(1).argmax())
+    strong = np.flatnonzero(signal[row] >= 0.25 * signal[row].max())
+    first = min(int(strong[0]) if strong.size else 0, width - count)
+    return [(row, col) for col in range(first, first + count)]
 
 
 # -- the scene ---------------------------------------------------------------------------------
@@ -349,8 +367,8 @@ class ConvolutionScene(TraceScene):
         )
         bars = VGroup(*[ScaleBar(m.scale_range, length=1.8).next_to(m, DOWN, buff=0.15) for m in (self.input_map, self.output_map)])
         self.equation = self.formula(f"out[{plan.channel}, i, j] = b[{plan.channel}] + Σᵤ Σᵥ w[{plan.channel}, u, v] · x[i+u, j+v]")
-        reveal(self, self.input_map, labels[0], bars[0])
-        reveal(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
+        appear(self, self.input_map, labels[0], bars[0])
+        appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
         self.narrate(
             f"The kernel's {spec.weights_per_filter} weights were learned in training; it slides over the input one pixel at a time.",
             f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 칸씩 움직입니다.",
@@ -363,8 +381,9 @@ class ConvolutionScene(TraceScene):
         self.window = self.input_map.pixel_rect(0, 0, *kernel)
         self.target = self.output_map.pixel_rect(0, 0)
         self.operators = VGroup(self.symbol("⊙").move_to([-0.45, TOP_ROW, 0]), self.symbol("=").move_to([-1.95, BOTTOM_ROW, 0]))
-        reveal(self, self.window, self.target, self.operators, run_time=0.4)
+        appear(self, self.window, self.target, self.operators, run_time=0.4)
         self.numbers = None
+        self.computed = np.zeros(self.output_map.values.shape, dtype=bool)
         positions = plan.positions[-1:] if self.is_still else plan.positions  # a still shows the last one
         for row, col in positions:
             step = conv_step(self.trace, plan.conv, plan.channel, row, col)
@@ -404,13 +423,14 @@ class ConvolutionScene(TraceScene):
             self.target.move_to(cell)
             self.add(numbers)
         elif self.numbers is None:
-            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), FadeIn(numbers[:2]), run_time=0.5)
-            self.play(FadeIn(numbers[2]), run_time=0.5)
-            self.play(FadeIn(numbers[3]), run_time=0.4)
+            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), fade_in(*numbers[:2]), run_time=0.5)
+            self.play(fade_in(numbers[2]), run_time=0.5)
+            self.play(fade_in(numbers[3]), run_time=0.4)
         else:
-            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), ReplacementTransform(self.numbers, numbers), run_time=0.6)
+            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), fade_out(self.numbers), fade_in(numbers), run_time=0.6)
         self.numbers = numbers
-        self.output_map.reveal(step.row * self.output_map.values.shape[1] + step.col + 1)
+        self.computed[step.row, step.col] = True
+        self.output_map.reveal(mask=self.computed)
         if not self.is_still:
             self.wait(0.3)
 
@@ -418,25 +438,29 @@ class ConvolutionScene(TraceScene):
     def sweep(self) -> None:
         spec = conv_spec(self.trace, self.plan.conv)
         height, width = self.output_map.values.shape
-        start, total = self.plan.positions[-1][1] + 1, height * width
+        total = height * width
         input_map, output_map, target = self.input_map, self.output_map, self.target
+        worked = self.computed.ravel()
 
-        def advance(window: Rectangle, alpha: float) -> None:
-            done = start + int(round(alpha * (total - start)))
-            output_map.reveal(done)
+        def advance(_: Group, alpha: float) -> None:
+            done = int(round(alpha * total))
+            output_map.reveal(mask=((np.arange(total) < done) | worked).reshape(height, width))
             row, col = divmod(min(done, total - 1), width)
-            window.move_to(input_map.pixel_rect(row * spec.stride[0], col * spec.stride[1], *spec.kernel))
+            self.window.move_to(input_map.pixel_rect(row * spec.stride[0], col * spec.stride[1], *spec.kernel))
             target.move_to(output_map.pixel_rect(row, col))
 
-        dismiss(self, self.numbers, self.operators, run_time=0.3)
+        disappear(self, self.numbers, self.operators, run_time=0.3)
         self.narrate(
             f"The same kernel at all {height}×{width} positions gives the whole output map.",
             f"같은 커널을 {height}×{width} 위치 모두에 적용하면 출력 맵 전체가 나옵니다.",
         )
         if not self.is_still:
-            self.play(UpdateFromAlphaFunc(self.window, advance), run_time=3, rate_func=linear)
+            # everything that changes is the animated mobject: Manim redraws only moving mobjects
+            moving = Group(self.window, target, output_map)
+            self.play(UpdateFromAlphaFunc(moving, advance), run_time=3, rate_func=linear)
+            self.remove(moving)  # the wrapper only; its members stay on screen
         output_map.reveal(total)
-        dismiss(self, self.window, self.target, run_time=0.3)
+        disappear(self, self.window, self.target, run_time=0.3)
 
     # -- step 4: ReLU on the convolution's output
     def apply_relu(self) -> None:
@@ -449,7 +473,7 @@ class ConvolutionScene(TraceScene):
         if not hasattr(self, "output_map"):  # a still of this step starts here
             self.output_map = self.conv_output_map()
         scale = self.output_map.scale_range
-        dismiss(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption, self.output_map)], run_time=0.3)
+        disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption, self.output_map)], run_time=0.3)
         self.swap_title(f"ReLU after the convolution: {plan.relu}", f"합성곱 다음의 ReLU: {plan.relu}")
         left = [LEFT_MAP[0], POOL_Y, 0]
         if self.is_still:
@@ -474,8 +498,8 @@ class ConvolutionScene(TraceScene):
             self.label(plan.relu + where, grids[1], mono=True),
             self.formula("relu(x) = max(0, x)"),
         )
-        reveal(self, *figure[:6])
-        reveal(self, *figure[6:])
+        appear(self, *figure[:6])
+        appear(self, *figure[6:])
         self.narrate("ReLU keeps positive values and turns negative ones into 0.", "ReLU는 양수는 그대로 두고 음수는 0으로 바꿉니다.")
 
     # -- step 5: max-pooling, window by window
@@ -487,7 +511,7 @@ class ConvolutionScene(TraceScene):
         row, col = plan.pool_block
         steps = [pool_step(trace, plan.pool, plan.pool_channel, row // 2 + r, col // 2 + c) for r in range(2) for c in range(2)]
         self.shown["pool_steps"] = steps
-        dismiss(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.4)
+        disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.4)
         shape_in, shape_out = format_shape(trace[source_name].shape[1:]), format_shape(trace[plan.pool].shape[1:])
         self.swap_title(
             f"2×2 max-pooling: {plan.pool} reads {source_name} ({shape_in})",
@@ -512,7 +536,7 @@ class ConvolutionScene(TraceScene):
             winner = grid.cell(top + step.winner[0], left + step.winner[1])
             winners.add(Rectangle(width=POOL_CELL - 0.08, height=POOL_CELL - 0.08, stroke_color=theme.HIGHLIGHT, stroke_width=5).move_to(winner))
         self.pool_marks = VGroup(pool_input.pixel_rect(row, col, 4, 4), self.pool_output.pixel_rect(row // 2, col // 2, 2, 2))
-        reveal(
+        appear(
             self,
             pool_input,
             self.label(f"{source_name}, {self.say('channel', '채널')} {plan.pool_channel}", pool_input),
@@ -521,9 +545,9 @@ class ConvolutionScene(TraceScene):
             self.label(f"{plan.pool}: {shape_out}", self.pool_output),
             self.formula("out[i, j] = max(x[2i:2i+2, 2j:2j+2])"),
         )
-        reveal(self, grid, self.label(f"[{row}:{row + 4}, {col}:{col + 4}]", grid, mono=True), self.pool_marks[0], windows)
-        reveal(self, winners)
-        reveal(self, Text("max →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
+        appear(self, grid, self.label(f"[{row}:{row + 4}, {col}:{col + 4}]", grid, mono=True), self.pool_marks[0], windows)
+        appear(self, winners)
+        appear(self, Text("max →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
         self.narrate(
             "Each 2×2 window keeps only its largest value (outlined): the map halves in each direction.",
             "2×2 창마다 가장 큰 값(테두리)만 남깁니다. 맵의 가로세로가 절반이 됩니다.",
@@ -532,7 +556,7 @@ class ConvolutionScene(TraceScene):
     # -- step 6: the whole pooled map
     def sweep_pool(self) -> None:
         pooled, total = self.pool_output, self.pool_output.values.size
-        dismiss(self, *self.pool_marks, run_time=0.2)
+        disappear(self, *self.pool_marks, run_time=0.2)
         if not self.is_still:
             self.play(UpdateFromAlphaFunc(pooled, lambda m, alpha: m.reveal(int(round(alpha * total)))), run_time=1.5, rate_func=linear)
         pooled.reveal(total)
@@ -563,7 +587,7 @@ class ConvolutionScene(TraceScene):
                 self.remove(self.title)
             self.add(title)
         else:
-            self.play(ReplacementTransform(self.title, title), run_time=0.3)
+            self.play(fade_out(self.title), fade_in(title), run_time=0.3)
         self.title = title
 
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:

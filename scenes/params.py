@@ -25,7 +25,8 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
-from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, reveal, set_caption, thousands
+from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption, thousands
+from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
 from explain.trace import Trace
@@ -159,6 +160,22 @@ def _is_activation(kind: str) -> bool:
     return kind in {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "Flatten"}
 
 
+def conv_shares(rows: list[LayerArithmetic]) -> tuple[float, float]:
+    """The convolutions' share of all parameters and of all listed feature-map memory.
+
+    >>> rows = [LayerArithmetic("c", "Conv2d", (3, 3, 1), True, 2, (2, 4, 4)), LayerArithmetic("f", "Linear", (32,), True, 1, (1,))]
+    >>> [round(share, 2) for share in conv_shares(rows)]           # 20 of 53 parameters, 128 of 132 bytes
+    [0.38, 0.97]
+    """
+    convs = [r for r in rows if r.type.endswith("Conv2d")]
+    parameters = sum(r.parameters for r in rows)
+    maps = sum(r.output_bytes for r in rows)
+    return (
+        sum(r.parameters for r in convs) / parameters if parameters else 0.0,
+        sum(r.output_bytes for r in convs) / maps if maps else 0.0,
+    )
+
+
 def bytes_text(count: int) -> str:
     """ "1,664 B", "36.9 KB", "1.2 MB" (1 KB = 1,024 bytes).
 
@@ -255,7 +272,7 @@ class ParametersScene(TraceScene):
         a = self.shown["layer"]
         self.set_title(self.layer_title(a))
         self.filter_picture = self.picture(a).move_to([-4.6, 0.5, 0])
-        reveal(self, self.filter_picture)
+        appear(self, self.filter_picture)
         self.lines = VGroup()
         self.shown["lines"] = arithmetic_lines(a, self.lang)
         self.add_lines(1)
@@ -300,11 +317,12 @@ class ParametersScene(TraceScene):
         footer = [self.say("total", "합계"), "", "", thousands(total_parameters), bytes_text(total_parameters * BYTES_PER_FLOAT), bytes_text(total_maps)]
         self.shown["totals"] = (total_parameters, total_maps)
         table = self.table(header, body, footer, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
-        reveal(self, table)
+        appear(self, table)
+        conv_parameters, conv_maps = conv_shares(rows)
         set_caption(
             self,
-            "Convolutions have few parameters but big maps; the fully connected layers the other way round.",
-            "합성곱층은 파라미터가 적고 맵이 크며, 완전연결층은 그 반대입니다.",
+            f"Convolutions hold {conv_parameters:.0%} of the parameters and make {conv_maps:.0%} of the map memory.",
+            f"합성곱층이 파라미터의 {conv_parameters:.0%}를 갖고, 맵 메모리의 {conv_maps:.0%}를 만듭니다.",
         )
 
     # -- drawing helpers
@@ -368,7 +386,7 @@ class ParametersScene(TraceScene):
             if index in TOTAL_LINES:
                 line.set_color(theme.HIGHLIGHT)
         if len(new):
-            reveal(self, *new)
+            appear(self, *new)
 
     def table(self, header: list[str], body: list[list[str]], footer: list[str], *, highlight: int | None) -> VGroup:
         """Rows of cells in columns (left-aligned names, right-aligned numbers); ``highlight`` marks a body row."""

@@ -89,3 +89,4 @@ def test_rgb_picture_and_number_grid_show_the_given_values():
     assert grid.texts == [format_value(v) for v in patch.flat]
     assert [len(n) for n in grid.numbers] == [len(t) for t in grid.texts]
     assert all(n.width <= grid.cell_size for n in grid.numbers)
+

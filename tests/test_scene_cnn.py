@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 import torch
@@ -75,3 +77,10 @@ def test_still_matches_reference(mnist, tmp_path, lang):
     _, trace = mnist
     png = render_still("cnn-pipeline", trace, tmp_path, lang=lang)
     assert_matches_reference(png, "cnn-pipeline" + ("" if lang == "en" else f"-{lang}"))
+
+
+def test_docstring_examples_hold():
+    import scenes.cnn as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import numpy as np
 import pytest
 import torch
@@ -17,6 +19,7 @@ from scenes.conv import (
     conv_step,
     convolution_plan,
     distinguishing_digits,
+    informative_positions,
     input_of,
     mixed_channel,
     pool_step,
@@ -100,6 +103,15 @@ def test_plan_chooses_from_the_trace_and_rejects_bad_options(mnist):
         convolution_plan(trace, {"module": "layer.1"})
 
 
+def test_worked_positions_sit_on_the_strongest_row_of_the_input():
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3))
+    image = torch.zeros(1, 1, 8, 8)
+    image[0, 0, 5, 4:7] = 1.0  # a short stroke on row 5
+    trace = with_kernels(explain.record(net, image), net)
+    positions = informative_positions(trace, "0", 2)
+    assert positions == [(3, 2), (3, 3)]  # the first row of windows over the stroke, from its first column
+
+
 def test_choices_of_channel_block_and_digits():
     maps = np.array([[[1.0, 2.0], [3.0, 4.0]], [[1.0, -1.0], [2.0, -2.0]]])
     assert mixed_channel(maps) == 1
@@ -130,7 +142,8 @@ def test_the_scene_shows_the_traces_numbers(mnist, tmp_path):
     _, trace = mnist
     scene = play_through("convolution", trace, tmp_path, options={"positions": 2})
     plan = scene.plan
-    assert [(s.row, s.col) for s in scene.shown["conv_steps"]] == plan.positions == [(0, 0), (0, 1)]
+    assert [(s.row, s.col) for s in scene.shown["conv_steps"]] == plan.positions == informative_positions(trace, "layer.0", 2)
+    assert all(np.abs(s.patch).sum() > 0 for s in scene.shown["conv_steps"])  # worked examples are not blank
     for step in scene.shown["conv_steps"]:
         assert step.total == pytest.approx(step.recorded, abs=1e-5)
         assert step.recorded == float(trace[plan.conv][0, plan.channel, step.row, step.col])
@@ -149,3 +162,10 @@ def test_still_matches_reference(mnist, tmp_path, lang, step):
     png = render_still("convolution", trace, tmp_path, lang=lang, options=options)
     name = "convolution" + ("" if lang == "en" else f"-{lang}") + ("" if step is None else f"-step{step}")
     assert_matches_reference(png, name)
+
+
+def test_docstring_examples_hold():
+    import scenes.conv as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

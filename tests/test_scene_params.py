@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import doctest
+
 import pytest
 import torch
 
@@ -84,3 +86,10 @@ def test_still_matches_reference(mnist, tmp_path, lang, step):
     options = {} if step is None else {"step": step}
     png = render_still("parameters", trace, tmp_path, lang=lang, options=options)
     assert_matches_reference(png, "parameters" + ("" if lang == "en" else f"-{lang}") + ("" if step is None else f"-step{step}"))
+
+
+def test_docstring_examples_hold():
+    import scenes.params as module
+
+    result = doctest.testmod(module)
+    assert result.attempted > 0 and result.failed == 0

@@ -76,7 +76,9 @@ def nice_ceiling(value: float) -> float:
     if value <= 0:
         return 0.0
     step = 10.0 ** (np.floor(np.log10(value)) - 1)
-    return float(round(np.ceil(round(value / step, 9)) * step, 12))
+    steps = np.ceil(value / step - 1e-9)  # 0.34 stays 0.34 despite float noise in 0.34 / 0.01
+    nice = float(f"{steps * step:.3g}")  # a clean decimal: 3.3, not 3.3000000000000003
+    return nice if nice >= value else float(f"{(steps + 1) * step:.3g}")
 
 
 def map_scale(values: np.ndarray, kind: str = "auto") -> tuple[float, float]:
