@@ -1,0 +1,86 @@
+"""Fades that copy nothing, and helpers that show or hide mobjects only when a video is being made.
+
+    >>> from manim import Square
+    >>> from explain.draw.fades import fade_in
+    >>> square = Square().set_fill(opacity=0.5)
+    >>> animation = fade_in(square)
+    >>> animation.interpolate(0.5); round(float(square.get_fill_opacity()), 2)
+    0.25
+    >>> animation.interpolate(1.0); round(float(square.get_fill_opacity()), 2)
+    0.5
+
+``fade_in(*mobjects)`` / ``fade_out(*mobjects)`` are animations for ``scene.play``;
+``appear(scene, *mobjects)`` / ``disappear(scene, *mobjects)`` play them, or in a still (or while
+manim skips animations) just add or remove the mobjects. Manim's FadeIn/FadeOut deep-copy the whole
+mobject twice when they start; for tables and grids with hundreds of glyphs that costs more than
+drawing the frames. These fades remember the opacities once and scale them, frame by frame.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from manim import Animation, AnimationGroup, Mobject, VMobject
+
+
+class _Fade(Animation):
+    """Scale every fill and stroke opacity of a mobject's family by ``alpha`` (or ``1 - alpha``)."""
+
+    def __init__(self, mobject: Mobject, *, out: bool, **kwargs):
+        self.out = out
+        self.members = [m for m in mobject.get_family() if isinstance(m, VMobject)]
+        self.opacities = [
+            (np.array(m.fill_rgbas[:, 3]), np.array(m.stroke_rgbas[:, 3]), np.array(m.background_stroke_rgbas[:, 3]))
+            for m in self.members
+        ]
+        super().__init__(mobject, remover=out, introducer=not out, **kwargs)
+
+    def create_starting_mobject(self) -> Mobject:
+        return Mobject()  # the opacities are kept above; nothing else changes
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        share = 1.0 - alpha if self.out else alpha
+        for member, (fill, stroke, background) in zip(self.members, self.opacities):
+            member.fill_rgbas[:, 3] = fill * share
+            member.stroke_rgbas[:, 3] = stroke * share
+            member.background_stroke_rgbas[:, 3] = background * share
+
+    def clean_up_from_scene(self, scene) -> None:
+        super().clean_up_from_scene(scene)
+        if self.out:  # leave the mobject as it was, in case it is shown again
+            self.interpolate_mobject(0.0)
+
+
+def fade_in(*mobjects: Mobject, **kwargs) -> Animation:
+    """Fade ``mobjects`` in (they are added to the scene) without copying them."""
+    return _group([_Fade(m, out=False, **kwargs) for m in mobjects])
+
+
+def fade_out(*mobjects: Mobject, **kwargs) -> Animation:
+    """Fade ``mobjects`` out (they are removed from the scene) without copying them."""
+    return _group([_Fade(m, out=True, **kwargs) for m in mobjects])
+
+
+def animating(scene) -> bool:
+    """False in a still or while manim skips animations: then mobjects are added, not animated."""
+    return not (getattr(scene, "is_still", False) or scene.renderer.skip_animations)
+
+
+def appear(scene, *mobjects: Mobject, run_time: float = 0.5) -> None:
+    """Fade ``mobjects`` in; in a still (or when skipping) just add them (no animation to compute)."""
+    if animating(scene):
+        scene.play(fade_in(*mobjects), run_time=run_time)
+    else:
+        scene.add(*mobjects)
+
+
+def disappear(scene, *mobjects: Mobject | None, run_time: float = 0.4) -> None:
+    """Fade out whichever of ``mobjects`` are on screen (None and absent ones are skipped)."""
+    on_screen = set(scene.mobjects)
+    present = [m for m in mobjects if m is not None and any(part in on_screen for part in m.get_family())]
+    if present and animating(scene):
+        scene.play(fade_out(*present), run_time=run_time)
+    scene.remove(*present)
+
+
+def _group(animations: list[Animation]) -> Animation:
+    return animations[0] if len(animations) == 1 else AnimationGroup(*animations)
