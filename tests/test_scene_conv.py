@@ -26,20 +26,17 @@ from scenes.conv import (
 )
 
 
-def with_kernels(trace: Trace, model: torch.nn.Module) -> Trace:
-    """The trace with ``{q}@weight`` / ``{q}@bias`` of every conv, where the recorder did not keep them."""
-    for name, module in model.named_modules():
-        if isinstance(module, torch.nn.Conv2d) and f"{name}@weight" not in trace:
-            trace[f"{name}@weight"] = module.weight.detach().clone()
-            if module.bias is not None:
-                trace[f"{name}@bias"] = module.bias.detach().clone()
-    return trace
-
-
 @pytest.fixture(scope="module")
 def mnist() -> tuple[torch.nn.Module, Trace]:
-    model = models.load("mnist-cnn").model
-    return model, with_kernels(record_book_cnn("mnist-cnn"), model)
+    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+
+
+def test_the_recording_keeps_a_copy_of_each_kernel(mnist):
+    model, trace = mnist
+    for name in ("layer.0", "layer.2", "layer.5"):
+        module = dict(model.named_modules())[name]
+        assert torch.equal(trace[f"{name}@weight"], module.weight) and torch.equal(trace[f"{name}@bias"], module.bias)
+        assert trace[f"{name}@weight"].data_ptr() != module.weight.data_ptr()  # training on would not change it
 
 
 def test_every_output_cell_is_the_kernel_times_the_patch_plus_bias(mnist):
@@ -59,7 +56,7 @@ def test_every_output_cell_is_the_kernel_times_the_patch_plus_bias(mnist):
 def test_a_strided_padded_multichannel_conv_is_recomputed_exactly():
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 3, stride=2, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2))
-    trace = with_kernels(explain.record(net, torch.randn(1, 2, 9, 9)), net)
+    trace = explain.record(net, torch.randn(1, 2, 9, 9))
     out = trace["0"][0]
     for channel in range(3):
         for row in range(out.shape[1]):
@@ -107,7 +104,7 @@ def test_worked_positions_sit_on_the_strongest_row_of_the_input():
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 1, 3))
     image = torch.zeros(1, 1, 8, 8)
     image[0, 0, 5, 4:7] = 1.0  # a short stroke on row 5
-    trace = with_kernels(explain.record(net, image), net)
+    trace = explain.record(net, image)
     positions = informative_positions(trace, "0", 2)
     assert positions == [(3, 2), (3, 3)]  # the first row of windows over the stroke, from its first column
 
@@ -132,7 +129,7 @@ def pool_step_like(window: np.ndarray):
 
 def test_trace_without_kernels_is_a_clear_error():
     net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())
-    trace = explain.record(net, torch.randn(1, 1, 6, 6))
+    trace = explain.record(net, torch.randn(1, 1, 6, 6), names=["[0-9]", "@input.*"])  # outputs only
     with pytest.raises(SceneInputError, match="no convolution with its kernel"):
         convolution_plan(trace)
 

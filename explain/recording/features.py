@@ -14,6 +14,7 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   where it is called from; called again within the same forward pass (torchvision's ``self.relu``)
   its later outputs are ``q#1``, ``q#2`` …; called again in a later pass (a model run one time
   step per call) its outputs append along the first axis, giving [T, …].
+- ``q@weight``, ``q@bias``: a convolution's kernel and bias (a copy, taken at its first call).
 - ``meta["modules"][q]``: its type, output shape and, for convs and pools, kernel, stride, padding,
   dilation, receptive field and jump (in input pixels; square kernels assumed for the field).
 - Additions and concatenations written inside a module's ``forward`` (the book's
@@ -217,6 +218,10 @@ class FeatureRecorder:
         if frame.first_call:
             self.described.add(name)
             self.recording.describe_module(name, structure.describe(module, self.input_field(frame)))
+            if isinstance(module, nn.Conv2d):  # the kernel, for figures that multiply it out
+                self.recording.add(f"{name}@weight", module.weight.detach().clone())
+                if module.bias is not None:
+                    self.recording.add(f"{name}@bias", module.bias.detach().clone())
 
     def after(self, module: nn.Module, args: tuple, output: Any) -> None:
         frame = self.stack.pop()
