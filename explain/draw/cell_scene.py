@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, FadeIn, FadeOut, MarkupText, VGroup, np
+from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, MarkupText, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
 from explain.draw.cell import symbol
 from explain.draw.cell_values import CellView, cell_view, symmetric_range
+from explain.draw.fades import fade_in, fade_out
 from explain.draw.strip import ScaleBar, StripTable, show_token
 
 #: where the left column (title, equations, diagram) starts and the right column (strips) ends
@@ -106,19 +107,19 @@ class CellScene(TraceScene):
     def walk_through(self, t: int, parts: dict[str, VGroup], table: StripTable, legend: VGroup, title: MarkupText) -> None:
         """The first time step, slowly, in the figure's build order."""
         row = dict(zip(table.strips, table.submobjects))
-        self.play(FadeIn(title), FadeIn(table.header), FadeIn(legend), Create(parts["frame"]), run_time=0.8)
+        self.play(fade_in(title), fade_in(table.header), fade_in(legend), Create(parts["frame"]), run_time=0.8)
         caption, equations = VGroup(), VGroup()
         for index, step in enumerate(self.build):
             new_equations = self.equations(step.equations)
             new_caption = self.caption(step.english, step.korean, markup=True)
-            extra = [FadeIn(self.reading)] if index == 1 else []
+            extra = [fade_in(self.reading)] if index == 1 else []
             self.play(
                 Create(parts[step.part]),
-                FadeOut(equations),
-                FadeIn(new_equations),
-                *[FadeIn(row[key]) for key in step.rows],
-                FadeOut(caption),
-                FadeIn(new_caption),
+                fade_out(equations),
+                fade_in(new_equations),
+                *[fade_in(row[key]) for key in step.rows],
+                fade_out(caption),
+                fade_in(new_caption),
                 *extra,
                 run_time=1.2,
             )
@@ -126,14 +127,14 @@ class CellScene(TraceScene):
                 self.play(*[Circumscribe(row[key], color=theme.HIGHLIGHT, time_width=0.6) for key in step.rows], run_time=0.8)
             caption, equations = new_caption, new_equations
             self.pause(step.part)
-        self.play(FadeOut(equations), FadeIn(self.equations(self.summary)), FadeOut(caption), run_time=0.5)
+        self.play(fade_out(equations), fade_in(self.equations(self.summary)), fade_out(caption), run_time=0.5)
         self.shown[t] = table.values()
 
     def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable) -> None:
         """A further time step: same cell, new token, every strip recoloured at once."""
         title, reading = self.title(t), self.token_label(t)
         self.play(
-            FadeOut(self.current_title), FadeIn(title), FadeOut(self.reading), FadeIn(reading), table.recolor(values), run_time=1.0
+            fade_out(self.current_title), fade_in(title), fade_out(self.reading), fade_in(reading), table.recolor(values), run_time=1.0
         )
         self.current_title, self.reading = title, reading
         self.shown[t] = table.values()
