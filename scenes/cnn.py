@@ -192,8 +192,7 @@ class CNNPipelineScene(TraceScene):
         elif stage.kind == "maps":
             channels = shown_channels(tensor.shape[0], self.options)
             columns = 4 if len(channels) > 4 else len(channels)
-            body = FeatureMapGrid(tensor, channels=channels, columns=columns, map_height=0.42, lang=self.lang, label_size=16)
-            body.remove(body.shape_label)
+            body = FeatureMapGrid(tensor, channels=channels, columns=columns, map_height=0.42, lang=self.lang, label_size=16, show_shape=False)
             body.add(ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = body.values
             name = stage_title(stage)

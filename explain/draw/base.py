@@ -101,6 +101,8 @@ class TraceScene(Scene):
 
     def pause(self, notes: str = "") -> None:
         """End a step: a short wait in videos, and a slide boundary in presentations."""
+        if self.is_still:  # only the last frame is kept, and it is drawn when the scene ends
+            return
         self.wait(0.5)
         next_slide = getattr(self, "next_slide", None)
         if next_slide is not None:

@@ -199,8 +199,9 @@ class FeatureMapGrid(Group):
     >>> len(g.maps), g.channels, g.scale_range[0]
     (4, [0, 1, 2, 3], 0.0)
 
-    ``channel_label`` ("channels 0–3 of 32", below) and ``shape_label`` ("32×20×20", above) are
-    separate members so a scene can move them; ``lang`` picks English or Korean.
+    ``channel_label`` ("channels 0–3 of 32", below) and ``shape_label`` ("32×20×20", above; left
+    out with ``show_shape=False``) are separate members so a scene can move them; ``lang`` picks
+    English or Korean.
     """
 
     def __init__(
@@ -214,6 +215,7 @@ class FeatureMapGrid(Group):
         scale: Scale | None = None,
         lang: str = "en",
         label_size: float = 18,
+        show_shape: bool = True,
     ):
         super().__init__()
         self.tensor = np.asarray(maps, dtype=np.float64)
@@ -230,8 +232,10 @@ class FeatureMapGrid(Group):
         self.maps = Group(*[FeatureMap(self.tensor[c], height=map_height, scale=self.scale_range) for c in self.channels])
         self.maps.arrange_in_grid(cols=min(columns, len(self.maps)), buff=gap)
         self.add(self.maps)
-        self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
-        self.shape_label.next_to(self.maps, UP, buff=0.1)
+        self.shape_label = VGroup()
+        if show_shape:
+            self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
+            self.shape_label.next_to(self.maps, UP, buff=0.1)
         self.channel_label = Text(
             channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size * 0.85, color=theme.MUTED
         )
