@@ -57,6 +57,12 @@ def test_bad_input_names_the_module_and_the_problem(x, expected):
     assert message.startswith("rnn (GRU): ") and expected in message
 
 
+def test_weights_of_an_unrecordable_dtype_are_refused():
+    with pytest.warns(UserWarning):
+        gru = nn.GRU(2, 3).to(torch.complex64)
+    assert "weights are torch.complex64" in refusal(gru, torch.randn(3, 1, 2, dtype=torch.complex64))
+
+
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
 def test_non_finite_input_or_state_is_refused(bad):
     x = torch.randn(4, 2, 3)

@@ -124,6 +124,8 @@ class _Recorder:
             raise self.fail(f"input must be a tensor or PackedSequence, got {type(value).__name__}")
         weight = self.module.weight_ih_l0 if isinstance(self.module, nn.RNNBase) else self.module.weight_ih
         self.dtype = weight.dtype
+        if self.dtype not in recurrent_math.TOLERANCE:
+            raise self.fail(f"weights are {self.dtype}; recorded are {', '.join(map(str, recurrent_math.TOLERANCE))}")
         if not data.is_floating_point():
             raise self.fail(
                 f"input has dtype {data.dtype} but needs {weight.dtype} features "

@@ -12,9 +12,9 @@
 
 Given a layer's input ``x`` [T, B, in] and the hidden state sequence ``h`` [T, B, H] that the
 module itself produced (its output, or a fused single-layer run of PyTorch's own kernel for
-lower layers), every step's pre-activation is ``x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh``: two
-large matrix products over all steps at once. Only LSTM's cell state needs a loop over time (one
-in-place multiply-add per step). The recomputed ``h`` (``"h"`` in the result) is compared with
+lower layers), every step's pre-activation is ``x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh``: large
+matrix products over all steps at once (one per gate block, see :func:`gate_products`). Only
+LSTM's cell state needs a loop over time (one in-place multiply-add per step). The recomputed ``h`` (``"h"`` in the result) is compared with
 the module's own ``h`` by the caller; it is not stored.
 
 Equations are PyTorch's (shared/BOOK.md §1): LSTM gates i, f, g, o; GRU r, z, n with
