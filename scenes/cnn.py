@@ -25,11 +25,11 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT
 from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption
 from explain.draw.fades import appear
-from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape
+from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import module_outputs, module_type
+from scenes.conv import is_activation, module_outputs, module_type
 
 SCENES = [
     SceneSpec("cnn-pipeline", "CNNPipelineScene", "Input → real feature maps of every layer → class scores → prediction", "mnist-cnn"),
@@ -70,7 +70,7 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
         pending.append(module_type(trace, name) or "?")
         shape = tuple(trace[name].shape[1:])
         following = outputs[index + 1] if index + 1 < len(outputs) else None
-        if following is not None and tuple(trace[following].shape[1:]) == shape and _is_activation(trace, following):
+        if following is not None and tuple(trace[following].shape[1:]) == shape and is_activation(trace, following):
             continue
         kind = "maps" if len(shape) == 3 else "hidden"
         stages.append(Stage(name, kind, pending, shape))
@@ -86,10 +86,6 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     if not any(stage.kind == "maps" for stage in stages):
         raise SceneInputError("the trace has no feature maps ([B, C, H, W] outputs): is it a CNN's recording?")
     return stages
-
-
-def _is_activation(trace: Trace, name: str) -> bool:
-    return module_type(trace, name) in {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "BatchNorm2d"}
 
 
 def stage_title(stage: Stage) -> str:
@@ -287,6 +283,4 @@ class CNNPipelineScene(TraceScene):
 
 
 def _range(values: np.ndarray) -> tuple[float, float]:
-    from explain.draw.feature_maps import map_scale
-
     return map_scale(np.asarray(values))

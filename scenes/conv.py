@@ -59,6 +59,15 @@ def module_type(trace: Trace, name: str) -> str:
     return str(trace.meta.get("modules", {}).get(name, {}).get("type", ""))
 
 
+#: module types without parameters that keep (or only flatten) their input's values
+ACTIVATIONS = {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "Flatten"}
+
+
+def is_activation(trace: Trace, name: str) -> bool:
+    """True for an activation-like module (ReLU, dropout, …): its map is the layer before's, transformed."""
+    return module_type(trace, name) in ACTIVATIONS
+
+
 def module_outputs(trace: Trace) -> list[str]:
     """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts).
 

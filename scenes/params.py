@@ -31,7 +31,7 @@ from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import module_outputs, module_type
+from scenes.conv import is_activation, module_outputs
 
 SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
@@ -146,18 +146,21 @@ def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
     return layers[index]
 
 
-def layer_table(trace: Trace) -> list[LayerArithmetic]:
-    """Every leaf layer except activations (their maps equal the layer before), in execution order."""
+def layer_table(trace: Trace) -> tuple[list[LayerArithmetic], list[str]]:
+    """Convolutions, linear layers and poolings in execution order, and the other types left out.
+
+    Activations are left out silently (their maps have the size of the layer before); any other
+    type (e.g. BatchNorm2d, whose parameters this table does not count) is named in the second list.
+    """
     modules = trace.meta.get("modules", {})
-    rows = []
+    rows, uncounted = [], []
     for name in module_outputs(trace):
-        if name in modules and not _is_activation(module_type(trace, name)):
+        description = modules.get(name, {})
+        if is_conv(description) or is_linear(description) or "Pool" in str(description.get("type", "")):
             rows.append(layer_arithmetic(trace, name))
-    return rows
-
-
-def _is_activation(kind: str) -> bool:
-    return kind in {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "Flatten"}
+        elif name in modules and not is_activation(trace, name) and description.get("type") not in uncounted:
+            uncounted.append(str(description.get("type")))
+    return rows, uncounted
 
 
 def conv_shares(rows: list[LayerArithmetic]) -> tuple[float, float]:
@@ -301,7 +304,7 @@ class ParametersScene(TraceScene):
     # -- step 4: every layer
     def show_table(self) -> None:
         a = self.shown["layer"]
-        rows = layer_table(self.trace)
+        rows, uncounted = layer_table(self.trace)
         self.shown["table"] = rows
         for mobject in list(self.mobjects):
             if mobject is not self.title:
@@ -316,7 +319,7 @@ class ParametersScene(TraceScene):
         total_maps = sum(r.output_bytes for r in rows)
         footer = [self.say("total", "합계"), "", "", thousands(total_parameters), bytes_text(total_parameters * BYTES_PER_FLOAT), bytes_text(total_maps)]
         self.shown["totals"] = (total_parameters, total_maps)
-        table = self.table(header, body, footer, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
+        table = self.table(header, body, footer, uncounted, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
         appear(self, table)
         conv_parameters, conv_maps = conv_shares(rows)
         set_caption(
@@ -388,7 +391,7 @@ class ParametersScene(TraceScene):
         if len(new):
             appear(self, *new)
 
-    def table(self, header: list[str], body: list[list[str]], footer: list[str], *, highlight: int | None) -> VGroup:
+    def table(self, header: list[str], body: list[list[str]], footer: list[str], uncounted: list[str], *, highlight: int | None) -> VGroup:
         """Rows of cells in columns (left-aligned names, right-aligned numbers); ``highlight`` marks a body row."""
         rows = [header, *body, footer]
         cells = [[Text(text or " ", font=theme.FONT if i == 0 else theme.MONO_FONT, font_size=18, color=theme.INK) for text in row] for i, row in enumerate(rows)]
@@ -415,11 +418,13 @@ class ParametersScene(TraceScene):
         for r in (1, len(rows) - 1):
             y = -(r - 0.5) * row_height
             table.add(Line([-0.15, y, 0], [total_width + 0.15, y, 0], stroke_width=1.5, color=theme.MUTED))
+        left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산하지 않은 층: {', '.join(uncounted)}.")
         note = Text(
             self.say(
                 "Activations (ReLU) are not listed: their maps have the size of the layer before. Totals are of the listed layers.",
                 "활성화(ReLU)는 생략: 맵 크기가 앞 층과 같습니다. 합계는 표에 있는 층의 합입니다.",
-            ),
+            )
+            + left_out,
             font=theme.FONT,
             font_size=16,
             color=theme.MUTED,

@@ -33,11 +33,13 @@ def test_the_books_example_11x11x3_filters():
 def test_every_layer_matches_the_models_parameters_and_outputs(mnist):
     model, trace = mnist
     modules = dict(model.named_modules())
-    for row in layer_table(trace):
+    rows, uncounted = layer_table(trace)
+    assert uncounted == [] and [r.name for r in rows] == ["layer.0", "layer.2", "layer.4", "layer.5", "layer.7", "fc_layer.0", "fc_layer.2"]
+    for row in rows:
         assert row.parameters == sum(p.numel() for p in modules[row.name].parameters())
         assert row.parameter_bytes == row.parameters * BYTES_PER_FLOAT
         assert row.output_bytes == trace[row.name][0].numel() * BYTES_PER_FLOAT
-    assert sum(r.parameters for r in layer_table(trace)) == sum(p.numel() for p in model.parameters())
+    assert sum(r.parameters for r in rows) == sum(p.numel() for p in model.parameters())
     conv2 = layer_arithmetic(trace, "layer.2")
     assert conv2.filter_shape == (5, 5, 16) and conv2.multiply_adds == 32 * 20 * 20 * 5 * 5 * 16
 
@@ -52,6 +54,12 @@ def test_layer_choice(mnist):
         chosen_layer(trace, {"module": "layer.1"})
     with pytest.raises(SceneInputError, match="has 5 conv/linear layers"):
         chosen_layer(trace, {"layer": 5})
+
+
+def test_a_layer_type_the_table_cannot_count_is_named():
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2), torch.nn.ReLU())
+    rows, uncounted = layer_table(explain.record(net.eval(), torch.randn(1, 1, 5, 5)))
+    assert [r.name for r in rows] == ["0"] and uncounted == ["BatchNorm2d"]
 
 
 def test_layers_without_parameters_say_so():
