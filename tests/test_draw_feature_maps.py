@@ -90,3 +90,18 @@ def test_rgb_picture_and_number_grid_show_the_given_values():
     assert [len(n) for n in grid.numbers] == [len(t) for t in grid.texts]
     assert all(n.width <= grid.cell_size for n in grid.numbers)
 
+
+
+def test_a_feature_map_fades_with_its_border_and_comes_back_whole():
+    from manim import Scene
+
+    from explain.draw.fades import fade_out
+
+    fmap = FeatureMap(np.ones((2, 2)))
+    fade = fade_out(fmap)
+    fade.begin()
+    fade.interpolate(0.5)
+    assert fmap.image.pixel_array[0, 0, 3] == 127
+    assert fmap.border.stroke_rgbas[0, 3] == pytest.approx(0.5)
+    fade.clean_up_from_scene(Scene())
+    assert fmap.image.pixel_array[0, 0, 3] == 255 and fmap.border.stroke_rgbas[0, 3] == pytest.approx(1.0)

@@ -19,7 +19,7 @@ drawing the frames. These fades remember the opacities once and scale them, fram
 from __future__ import annotations
 
 import numpy as np
-from manim import Animation, AnimationGroup, Mobject, VMobject
+from manim import Animation, AnimationGroup, ImageMobject, Mobject, VMobject
 
 
 class _Fade(Animation):
@@ -32,6 +32,8 @@ class _Fade(Animation):
             (np.array(m.fill_rgbas[:, 3]), np.array(m.stroke_rgbas[:, 3]), np.array(m.background_stroke_rgbas[:, 3]))
             for m in self.members
         ]
+        # feature maps are pixel images: their alpha channel fades the same way
+        self.images = [(m, m.pixel_array[:, :, 3].copy()) for m in mobject.get_family() if isinstance(m, ImageMobject)]
         super().__init__(mobject, remover=out, introducer=not out, **kwargs)
 
     def create_starting_mobject(self) -> Mobject:
@@ -43,6 +45,8 @@ class _Fade(Animation):
             member.fill_rgbas[:, 3] = fill * share
             member.stroke_rgbas[:, 3] = stroke * share
             member.background_stroke_rgbas[:, 3] = background * share
+        for image, alpha_channel in self.images:
+            image.pixel_array[:, :, 3] = (alpha_channel * share).astype(image.pixel_array.dtype)
 
     def clean_up_from_scene(self, scene) -> None:
         super().clean_up_from_scene(scene)
