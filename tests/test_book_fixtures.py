@@ -1,0 +1,44 @@
+"""The book models' traces, checked against committed fixtures (tests/fixtures/test_book_fixtures/).
+
+A change in recording, in a model or in its weights shows here as a located difference. If the
+change is intended, accept it: ``pytest tests/test_book_fixtures.py --trace-update`` and commit
+the rewritten fixtures.
+
+Tolerances: other CPUs (other BLAS kernels) reorder sums, so values allow rtol 1e-4, atol 1e-5
+instead of the strict float32 defaults, and gradients, which shrink to 1e-6 and below over the
+steps, a relative 1e-3 with a tiny atol; a real change is far larger.
+"""
+
+import pytest
+import torch
+
+from explain import models
+
+CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-9)}}
+
+
+def last_output(output):
+    """The stepwise book models return (outputs per step, state): a loss on the last step's output."""
+    return output[0][-1].sum()
+
+
+# fixture name → (model, record options). Large CNNs keep only the parts a figure uses.
+BOOK_TRACES = {
+    "hello-lstm": ("hello-lstm", {}),
+    "char-rnn": ("char-rnn", {}),
+    "char-gru": ("char-gru", {}),
+    "char-lstm-grads": ("char-lstm", {"grads": True, "loss": last_output, "names": ["*.grad_h", "decoder"]}),
+    "mnist-cnn": ("mnist-cnn", {"names": lambda name: not name.endswith("@weight")}),  # maps, not the weights
+    "resnet50": ("resnet50", {"names": ["layer_5.2@*", "fc_layer*"]}),
+    "googlenet": ("googlenet", {"names": ["layer_4.1@*", "fc_layer*"]}),
+}
+SLOW = {"hello-lstm"}  # 69 recorded calls of a 3-layer LSTM
+
+
+@pytest.mark.parametrize(
+    "fixture", [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else []) for name in BOOK_TRACES]
+)
+def test_book_model_trace(fixture, trace_regression):
+    torch.set_num_threads(2)
+    model, options = BOOK_TRACES[fixture]
+    trace_regression.check(models.load(model).record(**options), fixture, **CROSS_MACHINE)
