@@ -185,8 +185,9 @@ def feature_maps(
     ('channel 0', 1)
     """
     if name not in trace or trace[name].dim() != 4:
-        four_d = [n for n in trace.names() if trace[n].dim() == 4]
-        raise PlotError(f"{name!r} is not a feature map [B, C, H, W] in this trace; feature maps: {', '.join(four_d) or 'none'}")
+        raise PlotError(
+            f"{name!r} is not a feature map [B, C, H, W] in this trace; feature maps: {', '.join(feature_map_names(trace)) or 'none'}"
+        )
     maps = trace[name].detach().to(torch.float32)[_checked([batch], trace[name].shape[0], f"batch of {name}")[0]]
     chosen = _checked(channels, maps.shape[0], f"channels of {name}", limit=max_channels)
     columns = min(8, len(chosen))
@@ -241,11 +242,20 @@ def show(
 
 
 def default_panels(trace: Trace) -> list[str]:
-    """What :func:`show` draws without names: recurrent layers, "grad_h", then feature maps."""
+    """What :func:`show` draws without names: recurrent layers, "grad_h", then the feature maps."""
     panels = recurrent_layers(trace)
     if trace.names("*grad_h"):
         panels.append("grad_h")
-    return panels + [name for name in trace.names() if trace[name].dim() == 4 and not name.startswith("@")]
+    return panels + feature_map_names(trace)
+
+
+def feature_map_names(trace: Trace) -> list[str]:
+    """The [B, C, H, W] names: the input image and every layer's maps (not recorded kernels, ``q@weight``).
+
+    >>> feature_map_names(Trace({"@input.0": torch.zeros(1, 1, 4, 4), "c@weight": torch.zeros(2, 1, 3, 3)}))
+    ['@input.0']
+    """
+    return [name for name in trace.names() if trace[name].dim() == 4 and not name.endswith("@weight")]
 
 
 def recurrent_layers(trace: Trace) -> list[str]:

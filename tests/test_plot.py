@@ -90,7 +90,8 @@ def test_feature_maps_grid_shows_chosen_channels_on_one_scale():
     assert fig.axes[0].images[0].get_clim()[0] < 0  # signed conv output: a symmetric scale
     with pytest.raises(plot.PlotError, match=r"channels of 0: \[20\] out of range, there are 20"):
         plot.feature_maps(trace, "0", channels=[20])
-    with pytest.raises(plot.PlotError, match="feature maps: @input.0, 0, 1"):
+    assert plot.default_panels(trace) == ["@input.0", "0", "1"]  # the image first; kernels (0@weight) are not maps
+    with pytest.raises(plot.PlotError, match="feature maps: @input.0, 0, 1$"):
         plot.feature_maps(trace, "nothing")
 
 
