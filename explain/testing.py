@@ -295,7 +295,8 @@ def describe_location(name: str, index: tuple[int, ...], meta: Mapping[str, Any]
     """Where ``index`` is inside the tensor ``name``, in the trace's own terms.
 
     Recurrent quantities ([T, B, H]) give layer, direction, time step (with its token), batch and
-    unit; feature maps ([B, C, H, W]) give batch, channel, y and x; anything else its index.
+    unit; feature maps ([B, C, H, W]) give batch, channel, y and x; recorded kernels (``q@weight``)
+    their out and in channel, y and x; anything else its index.
 
     >>> describe_location("lstm.l1.bwd.f", (3, 0, 7), {"tokens": list("hello")})
     "lstm layer 1 bwd, t=3 (token 'l'), batch 0, unit 7"
@@ -314,6 +315,8 @@ def describe_location(name: str, index: tuple[int, ...], meta: Mapping[str, Any]
         else:
             owner = f"{name.rpartition('.')[0] or 'cell'}, "
         return f"{owner}t={step}{token}, batch {batch}, unit {unit}"
+    if len(index) == 4 and name.endswith("@weight"):  # a recorded convolution kernel
+        return "out channel {}, in channel {}, y {}, x {}".format(*index)
     if len(index) == 4:
         return "batch {}, channel {}, y {}, x {}".format(*index)
     return f"index {tuple(index)}" if index else "the scalar"

@@ -167,6 +167,7 @@ def test_cell_quantities_are_located_in_time_through_module_meta():
     assert describe_location("cell.c", (1, 0, 4), meta) == "cell, t=1 (token 'b'), batch 0, unit 4"
     assert describe_location("cell.c", (1, 0, 4), {}) == "index (1, 0, 4)"
     assert describe_location("s", ()) == "the scalar"
+    assert describe_location("conv1@weight", (3, 0, 1, 2)) == "out channel 3, in channel 0, y 1, x 2"
 
 
 @given(
