@@ -89,8 +89,7 @@ def diff_command(args: argparse.Namespace) -> int:
 
 
 def plot_command(args: argparse.Namespace) -> int:
-    from explain import load
-    from explain import plot
+    from explain import load, plot
 
     trace = load(args.trace)
     out = Path(args.out) if args.out else Path(Path(args.trace).stem + ".png")
