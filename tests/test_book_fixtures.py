@@ -24,6 +24,7 @@ def last_output(output):
 
 # fixture name → (model, record options). Large CNNs keep only the parts a figure uses.
 BOOK_TRACES = {
+    "hello-rnn": ("hello-rnn", {}),
     "hello-lstm": ("hello-lstm", {}),
     "char-rnn": ("char-rnn", {}),
     "char-gru": ("char-gru", {}),
