@@ -115,9 +115,9 @@ class TraceDifference:
     def report(self) -> str:
         """The headline, then one line per difference (long lists are cut at REPORT_LIMIT)."""
         lines = [self.headline()]
-        if self.expected_label != "expected" or self.obtained_label != "obtained":
-            lines.append(f"  expected: {self.expected_label}")
-            lines.append(f"  obtained: {self.obtained_label}")
+        for role, label in (("expected", self.expected_label), ("obtained", self.obtained_label)):
+            if label != role:  # a file, not a Trace in memory
+                lines.append(f"  {role}: {label}")
         lines += _limited([value.describe() for value in self.values], "names beyond tolerance")
         lines += _limited([f"missing (expected, not obtained): {name}" for name in self.missing], "missing")
         lines += _limited([f"added (obtained, not expected): {name}" for name in self.added], "added")

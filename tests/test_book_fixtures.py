@@ -9,10 +9,13 @@ instead of the strict float32 defaults, and gradients, which shrink to 1e-6 and 
 steps, a relative 1e-3 with a tiny atol; a real change is far larger.
 """
 
+from pathlib import Path
+
 import pytest
 import torch
 
 from explain import models
+from explain.testing import compare_traces
 
 CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-9)}}
 
@@ -43,3 +46,16 @@ def test_book_model_trace(fixture, trace_regression):
     torch.set_num_threads(2)
     model, options = BOOK_TRACES[fixture]
     trace_regression.check(models.load(model).record(**options), fixture, **CROSS_MACHINE)
+
+
+def test_a_changed_weight_is_caught_where_it_acts():
+    """One recurrent weight of layer 1 changed: layer 0 agrees, layer 1 differs from t=1 (h_{-1} is 0)."""
+    example = models.load("char-gru")
+    with torch.no_grad():
+        example.model.rnn.weight_hh_l1[0, 0] += 0.1  # row 0: the reset gate r, unit 0
+    fixture = Path(__file__).parent / "fixtures" / "test_book_fixtures" / "char-gru.safetensors"
+    difference = compare_traces(example.record(), fixture, **CROSS_MACHINE)
+    first = difference.values[0]
+    assert [value.name for value in difference.values][:4] == ["rnn.l1.fwd.r", "rnn.l1.fwd.z", "rnn.l1.fwd.n", "rnn.l1.fwd.h"]
+    assert first.first_step == 1 and first.where.startswith("rnn layer 1 fwd, t=") and first.where.endswith("unit 0")
+    assert difference.report().splitlines()[1] == f"  expected: {fixture}"
