@@ -66,6 +66,25 @@ def test_append_time_joins_calls_and_refuses_a_changed_batch():
         trace.append_time("h", torch.ones(1, 2, 4))
 
 
+def test_many_appends_keep_every_step_and_earlier_reads_unchanged(tmp_path):
+    trace = Trace()
+    first = torch.zeros(1, 2)
+    trace.append_time("h", first)
+    held = None
+    for step in range(1, 70):
+        trace.append_time("h", torch.full((1, 2), float(step)))
+        if step == 10:
+            held = trace["h"]
+    first.fill_(-1)  # the caller's first tensor was copied once appending began
+    assert trace["h"][:, 0].tolist() == list(range(70)) and held.shape == (11, 2)
+    assert load(trace.save(tmp_path / "t.st"))["h"].shape == (70, 2)
+    trace["h"] = torch.ones(2, 2)  # replacing starts over
+    trace.append_time("h", torch.zeros(1, 2))
+    assert trace["h"].tolist() == [[1, 1], [1, 1], [0, 0]]
+    trace.append_time("h", torch.zeros(1, 2, dtype=torch.float64))  # another dtype: promoted like cat
+    assert trace["h"].dtype == torch.float64 and trace["h"].shape == (4, 2)
+
+
 def test_recurrent_names_split_into_parts():
     assert recurrent_parts("l3.bwd.grad_h") == {"module": "", "layer": 3, "direction": "bwd", "quantity": "grad_h"}
     assert recurrent_parts("encoder.rnn.l0.fwd.x")["module"] == "encoder.rnn"
