@@ -1,12 +1,13 @@
 """Recording overhead of recurrent modules, as a ratio to the plain forward, measured side by side.
 
-    .venv/bin/python benchmarks/bench_recurrent.py            # all cases, ~1 minute
-    .venv/bin/python benchmarks/bench_recurrent.py --runs 400 # steadier medians
+    .venv/bin/python benchmarks/bench_recurrent.py                          # all cases, ~1 minute
+    .venv/bin/python benchmarks/bench_recurrent.py --runs 400               # steadier medians
+    .venv/bin/python benchmarks/bench_recurrent.py --threads 1 --clock cpu  # on a crowded machine
 
-Each case alternates plain and recorded calls on the same inputs in one process (2 threads), after
-a warm-up, and reports the median of each and their ratio; absolute times on a shared machine drift,
-ratios much less. The memory case runs T = 10,000 in a fresh process and compares the growth of
-the peak resident set with the bytes the trace holds.
+Each case alternates plain and recorded calls on the same inputs in one process (2 threads by
+default), after a warm-up, and reports the median of each and their ratio; absolute times on a
+shared machine drift, ratios much less. The memory case runs T = 10,000 in a fresh process and
+compares the growth of the peak resident set, plain and recorded, with the bytes the trace holds.
 """
 
 from __future__ import annotations
