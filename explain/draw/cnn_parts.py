@@ -181,12 +181,9 @@ def record_book_cnn(name: str, names=None, *, trained: bool = True):
 
     ``trained=False`` records the seeded untrained model (what tests compare with references).
     """
-    from explain import models, record
+    from explain import models
 
-    example = models.load(name, trained=trained)
-    trace = record(example.model, *example.inputs, names=names)
-    trace.meta.update(example=name, trained=bool(example.trained))
-    return trace
+    return models.load(name, trained=trained).record(names=names)
 
 
 def untrained_note(scene) -> Text | None:

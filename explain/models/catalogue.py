@@ -63,9 +63,11 @@ class Example:
         if record_kwargs.get("grads") and self.loss is not None:
             record_kwargs.setdefault("loss", self.loss)
         with torch.set_grad_enabled(bool(record_kwargs.get("grads"))):
-            with record(self.model, **record_kwargs) as trace:
+            recording = record(self.model, **record_kwargs)
+            with recording as trace:
+                recording.keep_inputs(self.inputs)
                 trace.output = self.run(self.model, *self.inputs)
-        trace.meta["example"] = self.name
+        trace.meta.update(example=self.name, trained=self.trained)
         return trace
 
 

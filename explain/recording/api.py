@@ -92,6 +92,12 @@ class Recording:
         if message not in unseen:
             unseen.append(message)
 
+    def keep_inputs(self, inputs: tuple) -> None:
+        """Keep the tensors a model is called with as ``@input.0``, ``@input.1``, … (filter permitting)."""
+        for index, value in enumerate(inputs):
+            if isinstance(value, torch.Tensor):
+                self.add(f"{INPUT_PREFIX}.{index}", value)
+
     def on_finish(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the recording ends (e.g. to compute gradients)."""
         self._finishers.append(callback)
@@ -137,8 +143,6 @@ def record(
     if not inputs and not kwargs:
         return recording
     with recording as trace:
-        for index, value in enumerate(inputs):
-            if isinstance(value, torch.Tensor):
-                trace[f"{INPUT_PREFIX}.{index}"] = value.detach().to("cpu")
+        recording.keep_inputs(inputs)
         trace.output = model(*inputs, **kwargs)
     return trace
