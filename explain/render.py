@@ -207,13 +207,18 @@ class RenderResult:
 def input_hash(name: str, settings: dict[str, Any]) -> str:
     """A hash of everything a render of ``name`` depends on: sources, weights and settings.
 
-    Sources are the scene's module and the drawing package; the data is the default model's
-    weights file (every weights file when the scene has no default model).
+    Sources are the scene's module, the scenes' shared helpers (``scenes/_*.py``) and the code
+    that draws, records and builds the models; the data is the default model's weights file
+    (every weights file when the scene has no default model).
     """
     spec = scene_spec(name)
     digest = hashlib.sha256(json.dumps({"scene": name, **settings}, sort_keys=True, default=str).encode())
+    scenes_dir = _PACKAGE.parent / "scenes"
     scene_file = _PACKAGE.parent / Path(*spec.module.split(".")).with_suffix(".py")
-    files = [scene_file, *sorted((_PACKAGE / "draw").glob("*.py"))]
+    shared = [_PACKAGE / "trace.py"] + [
+        path for folder in ("draw", "recording", "models") for path in sorted((_PACKAGE / folder).glob("*.py"))
+    ]
+    files = [scene_file, *sorted(scenes_dir.glob("_*.py")), *shared]
     weights_dir = _PACKAGE / "models" / "weights"
     if spec.default_model:
         files.append(weights_dir / f"{spec.default_model}.safetensors")

@@ -62,7 +62,7 @@ class ValueStrip(VGroup):
     ):
         super().__init__()
         self.values = [float(v) for v in values]
-        self.scale = scale
+        self.value_scale = scale
         self.digits = digits
         self.cell_size = cell
         direction = DOWN if vertical else RIGHT
@@ -95,7 +95,7 @@ class ValueStrip(VGroup):
             if glyphs.width > room:  # the rare long number ("-100.0")
                 glyphs.scale_to_fit_width(room)
             glyphs.move_to(square)
-            dark = _is_dark(theme.value_color(value, self.scale))
+            dark = _is_dark(theme.value_color(value, self.value_scale))
             numbers.add(glyphs.set_color(theme.BACKGROUND if dark else theme.INK))
         return numbers
 
@@ -116,7 +116,7 @@ class _Recolor(Animation):
 
     def __init__(self, strip: ValueStrip, **kwargs):
         self.start_colors = [square.get_fill_color() for square in strip.cells]
-        self.end_colors = [theme.value_color(v, strip.scale) for v in strip.values]
+        self.end_colors = [theme.value_color(v, strip.value_scale) for v in strip.values]
         self.new_numbers = strip._numbers(strip.values) if len(strip.numbers) else None
         super().__init__(strip, **kwargs)
 
