@@ -6,13 +6,23 @@
     >>> tr["l0.fwd.f"].shape
     torch.Size([5, 1, 3])
 
-``import explain`` imports torch, numpy and safetensors only; views (manim, matplotlib) are
-imported when used.
+``import explain`` imports nothing heavy until used; views (manim, matplotlib) are imported only
+by the views.
 """
 
-from explain.trace import Trace, TraceFileError, load
-
 __version__ = "0.1.0"
+
+_FROM_TRACE = ("Trace", "TraceFileError", "load")
+
+
+def __getattr__(name: str):
+    """``Trace``, ``TraceFileError`` and ``load`` import torch on first use, so that merely
+    loading the package (e.g. pytest loading the plugin entry point) stays cheap."""
+    if name in _FROM_TRACE:
+        from explain import trace
+
+        return getattr(trace, name)
+    raise AttributeError(f"module 'explain' has no attribute {name!r}")
 
 
 def record(model, *inputs, **kwargs):

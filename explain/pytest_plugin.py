@@ -24,11 +24,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from explain.testing import DEFAULT_IGNORED_META, compare_traces, traces_identical
-from explain.trace import Trace, load
+if TYPE_CHECKING:  # torch is imported when a test uses the fixture, not whenever pytest starts
+    from explain.trace import Trace
 
 FIXTURE_SUFFIX = ".safetensors"
 OBTAINED_SUFFIX = ".obtained.safetensors"
@@ -102,7 +103,7 @@ class TraceRegression:
 
     def check(
         self,
-        trace: Trace,
+        trace: "Trace",
         name: str | None = None,
         *,
         rtol: float | None = None,
@@ -116,6 +117,9 @@ class TraceRegression:
         ``ignore_meta`` lists metadata keys (dotted for nested ones) that neither fail a
         comparison nor trigger a rewrite under ``--trace-update`` (default: ``versions``).
         """
+        from explain.testing import DEFAULT_IGNORED_META, compare_traces, traces_identical
+        from explain.trace import Trace, load
+
         ignore_meta = DEFAULT_IGNORED_META if ignore_meta is None else tuple(ignore_meta)
         if not isinstance(trace, Trace):
             raise TypeError(f"trace_regression.check needs an explain.Trace, got {type(trace).__name__}")
