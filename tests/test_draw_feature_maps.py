@@ -56,7 +56,14 @@ def test_grid_keeps_the_chosen_channels_and_shares_one_scale():
     tensor = np.random.default_rng(0).standard_normal((1, 16, 6, 6))
     grid = FeatureMapGrid(tensor, channels=[3, 5, 7], columns=2)
     np.testing.assert_array_equal(grid.values, tensor[0, [3, 5, 7]])
-    assert all(m.scale_range == grid.scale_range for m in grid.maps)
+    assert len(grid.maps) == 3
+    mosaic = grid.mosaic.pixel_array  # 6×6 maps enlarged 8× into 48-pixel tiles, gaps 0.06/0.5 of a tile: 6 pixels
+    for index, channel in enumerate([3, 5, 7]):
+        top, left = (index // 2) * 54, (index % 2) * 54
+        expected = map_rgba(tensor[0, channel], grid.scale_range).repeat(8, axis=0).repeat(8, axis=1)
+        np.testing.assert_array_equal(mosaic[top : top + 48, left : left + 48], expected)
+    assert mosaic[:, 48:54, 3].max() == 0  # the gap is transparent
+    assert grid.maps[1].get_left()[0] > grid.maps[0].get_right()[0] and grid.maps[2].get_top()[1] < grid.maps[0].get_bottom()[1]
     largest = np.abs(tensor[0, [3, 5, 7]]).max()
     assert largest <= grid.scale_range[1] <= largest * 1.1
     assert grid.shape_label.text == "16×6×6"

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from manim import (
     DOWN,
+    LEFT,
     RESAMPLING_ALGORITHMS,
     RIGHT,
     UP,
@@ -40,6 +41,8 @@ from explain.draw import theme
 from explain.draw.strip import format_value
 
 Scale = str | tuple[float, float]
+#: a grid's maps are enlarged (by a whole factor) to at least this many pixels a side in its mosaic
+MOSAIC_TILE_PIXELS = 48
 #: RGBA of pixels not computed yet (see :meth:`FeatureMap.reveal`)
 NOT_COMPUTED = np.array([238, 238, 238, 255], dtype=np.uint8)
 
@@ -188,7 +191,7 @@ class FeatureMap(Group):
         h, w = self.values.shape[-2:]
         size = self.image.height / h
         rect = Rectangle(width=cols * size, height=rows * size, stroke_color=color, stroke_width=3)
-        top_left = self.image.get_corner(UP + (-RIGHT))
+        top_left = self.image.get_corner(UP + LEFT)
         return rect.move_to(top_left + RIGHT * (col + cols / 2) * size + DOWN * (row + rows / 2) * size)
 
 
@@ -199,6 +202,9 @@ class FeatureMapGrid(Group):
     >>> len(g.maps), g.channels, g.scale_range[0]
     (4, [0, 1, 2, 3], 0.0)
 
+    The pixels of all shown maps are one image (``mosaic``): Manim composites every image over the
+    whole frame, so one image per grid draws many times faster than one per map. ``maps`` holds
+    one bordered outline per shown channel, in reading order, where that map sits.
     ``channel_label`` ("channels 0–3 of 32", below) and ``shape_label`` ("32×20×20", above; left
     out with ``show_shape=False``) are separate members so a scene can move them; ``lang`` picks
     English or Korean.
@@ -229,9 +235,8 @@ class FeatureMapGrid(Group):
         if bad or not self.channels:
             raise ValueError(f"channels must be chosen among 0–{total - 1}, got {self.channels}")
         self.scale_range = map_scale(self.tensor[self.channels]) if scale is None else _as_range(scale)
-        self.maps = Group(*[FeatureMap(self.tensor[c], height=map_height, scale=self.scale_range) for c in self.channels])
-        self.maps.arrange_in_grid(cols=min(columns, len(self.maps)), buff=gap)
-        self.add(self.maps)
+        self.mosaic, self.maps = self._mosaic(min(columns, len(self.channels)), map_height, gap)
+        self.add(self.mosaic, self.maps)
         self.shape_label = VGroup()
         if show_shape:
             self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
@@ -246,6 +251,35 @@ class FeatureMapGrid(Group):
     def values(self) -> np.ndarray:
         """The shown maps, [len(channels), H, W]."""
         return self.tensor[self.channels]
+
+    def _mosaic(self, columns: int, map_height: float, gap: float) -> tuple[ImageMobject, VGroup]:
+        """The shown maps as one image, tiles enlarged by a whole factor so the gaps are whole pixels."""
+        height, width = self.tensor.shape[1:]
+        factor = max(1, int(np.ceil(MOSAIC_TILE_PIXELS / max(height, width))))
+        tile_h, tile_w = height * factor, width * factor
+        gap_pixels = max(1, round(gap / map_height * tile_h))
+        rows = -(-len(self.channels) // columns)
+        canvas = np.zeros((rows * tile_h + (rows - 1) * gap_pixels, columns * tile_w + (columns - 1) * gap_pixels, 4), np.uint8)
+        corners = []
+        for index, channel in enumerate(self.channels):
+            top, left = (index // columns) * (tile_h + gap_pixels), (index % columns) * (tile_w + gap_pixels)
+            tile = map_rgba(self.tensor[channel], self.scale_range).repeat(factor, axis=0).repeat(factor, axis=1)
+            canvas[top : top + tile_h, left : left + tile_w] = tile
+            corners.append((top, left))
+        mosaic = ImageMobject(canvas)
+        mosaic.set_resampling_algorithm(RESAMPLING_ALGORITHMS["nearest"])
+        unit = map_height / tile_h  # scene units per mosaic pixel
+        mosaic.height = canvas.shape[0] * unit
+        origin = mosaic.get_corner(UP + LEFT)
+        borders = VGroup(
+            *[
+                Rectangle(width=tile_w * unit, height=tile_h * unit, stroke_color=theme.MUTED, stroke_width=1.5).move_to(
+                    origin + RIGHT * (left + tile_w / 2) * unit + DOWN * (top + tile_h / 2) * unit
+                )
+                for top, left in corners
+            ]
+        )
+        return mosaic, borders
 
 
 def decimals_for(values: np.ndarray, most: int = 4) -> int:
