@@ -225,7 +225,7 @@ def _as_trace(value: TraceLike, role: str) -> tuple[Trace, str]:
 def _comparable_tensors(trace: Trace, keep: Callable[[str], bool]) -> dict[str, torch.Tensor]:
     """The trace's tensors plus its output (as @output names), filtered."""
     tensors = {name: trace[name] for name in trace.names(keep)}
-    for key, tensor in _flatten_output(trace.output).items():
+    for key, tensor in _flatten_output(trace.output)[0].items():
         name = _output_name(key)
         if keep(name):
             tensors[name] = tensor

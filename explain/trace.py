@@ -269,10 +269,10 @@ class Trace(Mapping):
 
         path = Path(path)
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._all_current().items()}
-        output_tensors = _flatten_output(self.output)
+        output_tensors, output_skeleton = _flatten_output(self.output)
         tensors.update({_output_name(key): value for key, value in output_tensors.items()})
         tensors = _unshared(tensors)
-        meta = dict(self.meta, schema=SCHEMA_VERSION, names=list(self._tensors), output=sorted(output_tensors))
+        meta = dict(self.meta, schema=SCHEMA_VERSION, names=list(self._tensors), output=output_skeleton)
         try:
             header = json.dumps(meta, sort_keys=True, ensure_ascii=False)
         except TypeError as error:
@@ -317,38 +317,50 @@ def _unshared(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return result
 
 
-def _flatten_output(output: Any, path: str = "") -> dict[str, torch.Tensor]:
-    """Tensors inside a model's output keyed by their position path ("" for a bare tensor).
+def _flatten_output(output: Any, path: str = "") -> tuple[dict[str, torch.Tensor], Any]:
+    """The tensors inside a model's output, keyed by position, and a JSON skeleton of its shape.
 
-    >>> sorted(_flatten_output((torch.zeros(1), (torch.ones(1), None))))
-    ['0', '1.0']
+    In the skeleton a tensor is its key, a tuple or list is a list, anything else is None.
+
+    >>> tensors, skeleton = _flatten_output((torch.zeros(1), (torch.ones(1), None)))
+    >>> sorted(tensors), skeleton
+    (['0', '1.0'], ['0', ['1.0', None]])
     """
     if isinstance(output, torch.Tensor):
-        return {path: output.detach().to("cpu").contiguous()}
+        return {path: output.detach().to("cpu").contiguous()}, path
     if hasattr(output, "data") and hasattr(output, "batch_sizes"):  # a PackedSequence
         output = tuple(output)
-    flat: dict[str, torch.Tensor] = {}
-    if isinstance(output, (tuple, list)):
-        for index, item in enumerate(output):
-            flat.update(_flatten_output(item, f"{path}.{index}" if path else str(index)))
-    return flat
+    if not isinstance(output, (tuple, list)):
+        return {}, None
+    tensors: dict[str, torch.Tensor] = {}
+    skeleton = []
+    for index, item in enumerate(output):
+        inner, inner_skeleton = _flatten_output(item, f"{path}.{index}" if path else str(index))
+        tensors.update(inner)
+        skeleton.append(inner_skeleton)
+    return tensors, skeleton
 
 
-def _unflatten_output(flat: Mapping[str, torch.Tensor]) -> Any:
-    """Nested tuples back from :func:`_flatten_output` (None where nothing was saved).
+def _output_keys(skeleton: Any) -> list[str]:
+    """The tensor keys in an output skeleton, in order."""
+    if isinstance(skeleton, str):
+        return [skeleton]
+    if isinstance(skeleton, list):
+        return [key for item in skeleton for key in _output_keys(item)]
+    return []
 
-    >>> _unflatten_output({"0": torch.zeros(1), "1.1": torch.ones(1)})
-    (tensor([0.]), (None, tensor([1.])))
+
+def _unflatten_output(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
+    """The output rebuilt from its skeleton and the file's tensors (tuples for lists, None where nothing was saved).
+
+    >>> _unflatten_output(["0", [None, "1.1"], None], {"@output.0": torch.zeros(1), "@output.1.1": torch.ones(1)})
+    (tensor([0.]), (None, tensor([1.])), None)
     """
-    if not flat:
-        return None
-    if "" in flat:
-        return flat[""]
-    groups: dict[int, dict[str, torch.Tensor]] = {}
-    for key, value in flat.items():
-        head, _, rest = key.partition(".")
-        groups.setdefault(int(head), {})[rest] = value
-    return tuple(_unflatten_output(groups.get(index, {})) for index in range(max(groups) + 1))
+    if isinstance(skeleton, str):
+        return tensors[_output_name(skeleton)]
+    if isinstance(skeleton, list):
+        return tuple(_unflatten_output(item, tensors) for item in skeleton)
+    return None
 
 
 def load(path: str | os.PathLike) -> Trace:
@@ -377,7 +389,8 @@ def load(path: str | os.PathLike) -> Trace:
         meta = json.loads(raw_meta)
         schema = int(meta["schema"])
         names = list(meta["names"])
-        output_keys = list(meta.get("output", []))
+        output_skeleton = meta.get("output")
+        output_keys = _output_keys(output_skeleton)
     except (ValueError, KeyError, TypeError) as error:
         raise TraceFileError(f"{path}: trace metadata is corrupt ({_first_line(error)})") from None
     if schema > SCHEMA_VERSION:
@@ -388,7 +401,7 @@ def load(path: str | os.PathLike) -> Trace:
     missing = [name for name in names + [_output_name(k) for k in output_keys] if name not in tensors]
     if missing:
         raise TraceFileError(f"{path}: trace is incomplete, missing tensors {missing[:5]}")
-    output = _unflatten_output({key: tensors[_output_name(key)] for key in output_keys})
+    output = _unflatten_output(output_skeleton, tensors)
     meta = {key: value for key, value in meta.items() if key not in ("names", "output")}
     return Trace({name: tensors[name] for name in names}, meta=meta, output=output)
 
