@@ -206,13 +206,14 @@ def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
             _map_line(a, ko),
             _map_memory_line(a, ko),
         ]
-    shape = "×".join(map(str, a.filter_shape))
+    # a conv filter's size is a product worth writing out (5×5×16 = 400); a unit's is its input count
+    shape = "×".join(map(str, a.filter_shape)) + " = " if len(a.filter_shape) > 1 else ""
     bias = (" + 편향 1" if ko else " + 1 bias") if a.bias else ""
     unit = ("필터" if ko else "filter") if a.type.endswith("Conv2d") else ("뉴런" if ko else "unit")
     lines = [
-        f"{unit} 하나: {shape} = 가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
+        f"{unit} 하나: {shape}가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
         if ko
-        else f"one {unit}: {shape} = {thousands(a.weights_per_filter)} weights{bias} = {thousands(a.per_filter)}",
+        else f"one {unit}: {shape}{thousands(a.weights_per_filter)} weights{bias} = {thousands(a.per_filter)}",
         f"{unit} {a.filters}개 × {thousands(a.per_filter)} = 파라미터 {thousands(a.parameters)}개"
         if ko
         else f"{a.filters} {unit}s × {thousands(a.per_filter)} = {thousands(a.parameters)} parameters",
@@ -229,15 +230,17 @@ def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
 
 
 def _map_line(a: LayerArithmetic, ko: bool) -> str:
-    shape = " × ".join(map(str, a.output_shape))
-    return f"출력: {shape} = 값 {thousands(a.output_values)}개" if ko else f"output: {shape} = {thousands(a.output_values)} values"
+    shape = " × ".join(map(str, a.output_shape)) + " = " if len(a.output_shape) > 1 else ""
+    return f"출력: {shape}값 {thousands(a.output_values)}개" if ko else f"output: {shape}{thousands(a.output_values)} values"
 
 
 def _map_memory_line(a: LayerArithmetic, ko: bool) -> str:
     memory = bytes_text(a.output_bytes)
     if ko:
-        return f"특징 맵 메모리: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장)"
-    return f"feature-map memory: {thousands(a.output_values)} × 4 B = {memory} per image"
+        what = "특징 맵 메모리" if len(a.output_shape) == 3 else "출력 메모리"
+        return f"{what}: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장)"
+    what = "feature-map memory" if len(a.output_shape) == 3 else "output memory"
+    return f"{what}: {thousands(a.output_values)} × 4 B = {memory} per image"
 
 
 # -- the scene ---------------------------------------------------------------------------------
@@ -297,8 +300,8 @@ class ParametersScene(TraceScene):
         if a.filters:
             set_caption(
                 self,
-                "The feature maps cost memory for every image; the parameters only once.",
-                "특징 맵은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.",
+                "Outputs cost memory for every image; the parameters are stored once.",
+                "출력은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.",
             )
 
     # -- step 4: every layer
@@ -338,6 +341,12 @@ class ParametersScene(TraceScene):
         return self.say(f"Parameters of {a.name}: {a.type}", f"{a.name}의 파라미터: {a.type}")
 
     def filter_caption(self, a: LayerArithmetic) -> tuple[str, str]:
+        if len(a.filter_shape) == 1:
+            inputs = thousands(a.filter_shape[0])
+            return (
+                f"Each of the {a.filters} units weighs all {inputs} inputs, plus one bias.",
+                f"유닛 {a.filters}개가 각각 입력 {inputs}개 모두에 가중치를 두고, 편향을 하나씩 더합니다.",
+            )
         shape = "×".join(map(str, a.filter_shape))
         return (
             f"One filter spans {shape}: its kernel over every input channel, plus one bias.",
@@ -351,7 +360,10 @@ class ParametersScene(TraceScene):
         if not a.type.endswith("Conv2d"):
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
             label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
-            return Group(sheet, label.next_to(sheet, DOWN, buff=0.15))
+            bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
+            times = Text(self.say(f"× {a.filters} units", f"× 유닛 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
+            label.next_to(sheet, DOWN, buff=0.15)
+            return Group(sheet, label, bias.next_to(label, DOWN, buff=0.1), times.next_to(sheet, RIGHT, buff=0.25))
         kh, kw, cin = a.filter_shape
         side = 2.4
         sheets = Group()
