@@ -26,7 +26,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
 from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption, thousands
-from explain.draw.fades import appear
+from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
 from explain.trace import Trace
@@ -309,9 +309,7 @@ class ParametersScene(TraceScene):
         a = self.shown["layer"]
         rows, uncounted = layer_table(self.trace)
         self.shown["table"] = rows
-        for mobject in list(self.mobjects):
-            if mobject is not self.title:
-                self.remove(mobject)
+        disappear(self, *[m for m in self.mobjects if m is not self.title])
         self.set_title(self.say("Every layer of the model", "모델의 모든 층") + f" ({self.trace.meta.get('model', '')})")
         header = [self.say("layer", "층"), self.say("type", "종류"), self.say("output", "출력"), self.say("parameters", "파라미터"), self.say("param. memory", "파라미터 메모리"), self.say("map memory", "맵 메모리")]
         body = [[r.name, r.type, format_shape(r.output_shape), thousands(r.parameters), bytes_text(r.parameter_bytes), bytes_text(r.output_bytes)] for r in rows]
