@@ -310,10 +310,10 @@ def informative_positions(trace: Trace, conv: str, count: int) -> list[tuple[int
 # -- the scene ---------------------------------------------------------------------------------
 
 GRID_CELL = 0.48
-TOP_ROW, BOTTOM_ROW = 1.35, -1.3
+TOP_ROW, BOTTOM_ROW = 1.2, -1.45
 MAP_HEIGHT = 2.7
 LEFT_MAP, RIGHT_MAP = np.array([-5.3, 0.9, 0]), np.array([5.3, 0.9, 0])
-EQUATION_Y = -3.0
+EQUATION_Y = -3.08
 POOL_CELL, RELU_CELL, POOL_Y = 0.7, 0.6, 0.4
 
 
@@ -367,15 +367,19 @@ class ConvolutionScene(TraceScene):
         self.input_map = FeatureMap(image[0], height=MAP_HEIGHT).move_to(LEFT_MAP)
         self.output_map = self.conv_output_map()
         self.output_map.reveal(0)
-        channel_note = "" if spec.in_channels == 1 else self.say(f", input channel 0 of {spec.in_channels}", f", 입력 채널 0 / {spec.in_channels}")
+        many = spec.in_channels > 1  # then channel 0 is drawn and the sums run over every channel
+        channel_note = "" if not many else self.say(f"\ninput channel 0 of {spec.in_channels}", f"\n입력 채널 0 / {spec.in_channels}")
         self.kernel_grid = NumberGrid(trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy(), cell=GRID_CELL).move_to([1.05, TOP_ROW, 0])
         labels = VGroup(
-            self.label(self.say("input ", "입력 ") + format_shape(image.shape), self.input_map),
+            self.label(self.say("input ", "입력 ") + format_shape(image.shape) + (self.say(", channel 0", ", 채널 0") if many else ""), self.input_map),
             self.label(f"{self.say('kernel', '커널')} w[{plan.channel}]{channel_note}", self.kernel_grid),
             self.label(f"{self.say('output', '출력')} {format_shape(output.shape)}\n{self.say('channel', '채널')} {plan.channel}", self.output_map),
         )
         bars = VGroup(*[ScaleBar(m.scale_range, length=1.8).next_to(m, DOWN, buff=0.15) for m in (self.input_map, self.output_map)])
-        self.equation = self.formula(f"out[{plan.channel}, i, j] = b[{plan.channel}] + Σᵤ Σᵥ w[{plan.channel}, u, v] · x[i+u, j+v]")
+        c = plan.channel
+        self.equation = self.formula(
+            f"out[{c}, i, j] = b[{c}] + Σₖ Σᵤ Σᵥ w[{c}, k, u, v] · x[k, i+u, j+v]" if many else f"out[{c}, i, j] = b[{c}] + Σᵤ Σᵥ w[{c}, u, v] · x[i+u, j+v]"
+        )
         appear(self, self.input_map, labels[0], bars[0])
         appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
         self.narrate(
@@ -411,20 +415,18 @@ class ConvolutionScene(TraceScene):
         products = NumberGrid(step.products[0], cell=GRID_CELL).move_to([-0.45, BOTTOM_ROW, 0])
         rows = f"{step.row * spec.stride[0]}:{step.row * spec.stride[0] + spec.kernel[0]}"
         cols = f"{step.col * spec.stride[1]}:{step.col * spec.stride[1] + spec.kernel[1]}"
-        over = "" if spec.in_channels == 1 else self.say(f" ({spec.in_channels} channels)", f" (채널 {spec.in_channels}개)")
-        total = VGroup(
-            *[
-                Text(line, font=theme.MONO_FONT, font_size=22, color=theme.INK)
-                for line in (
-                    f"Σ{over} = {format_value(step.weighted_sum, 3)}",
-                    f"+ b = {format_value(step.bias, 3)}",
-                    f"out[{step.row}, {step.col}] = {format_value(step.total, 3)}",
-                )
-            ]
-        )
-        total.arrange(DOWN, aligned_edge=LEFT, buff=0.16).next_to(products, RIGHT, buff=0.45)
+        over = "" if spec.in_channels == 1 else self.say(f"ₖ ({spec.in_channels} ch.)", f"ₖ (채널 {spec.in_channels}개)")
+        weighted = f"= {format_value(step.weighted_sum, 3)}"
+        lines = ([f"Σ {weighted}"] if not over else [f"Σ{over}", f"  {weighted}"]) + [
+            f"+ b = {format_value(step.bias, 3)}",
+            f"out[{step.row}, {step.col}] = {format_value(step.total, 3)}",
+        ]
+        total = VGroup(*[Text(line, font=theme.MONO_FONT, font_size=22, color=theme.INK) for line in lines])
+        total.arrange(DOWN, aligned_edge=LEFT, buff=0.16).next_to(products, RIGHT, buff=0.3)
         total[-1].set_color(theme.HIGHLIGHT)
-        numbers = VGroup(patch, self.label(f"x[{rows}, {cols}]", patch, mono=True), products, total)
+        where = f"x[{rows}, {cols}]" if spec.in_channels == 1 else f"x[0, {rows}, {cols}]"
+        fit_width(total, 3.9 - total.get_left()[0])  # clear of the output map's scale
+        numbers = VGroup(patch, self.label(where, patch, mono=True), products, total)
         window = self.input_map.pixel_rect(step.row * spec.stride[0], step.col * spec.stride[1], *spec.kernel)
         cell = self.output_map.pixel_rect(step.row, step.col)
         if self.is_still:
