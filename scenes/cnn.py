@@ -23,7 +23,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Text, VGroup, VMobject
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT
-from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
 from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
@@ -140,10 +140,6 @@ class CNNPipelineScene(TraceScene):
     """
 
     default_model = "mnist-cnn"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

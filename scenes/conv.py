@@ -36,7 +36,7 @@ from manim import (
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, conv_spec, is_conv
-from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
 from explain.draw.fades import appear, disappear, fade_in, fade_out
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
@@ -325,10 +325,6 @@ class ConvolutionScene(TraceScene):
     """
 
     default_model = "mnist-cnn"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -170,7 +170,7 @@ class VanishingGradientScene(TraceScene):
         return VGroup(axes, tanh, slope, tanh_label, slope_label, peak, peak_label, ticks)
 
     def _products(self, values: dict[str, Any]) -> VGroup:
-        slopes, products, tokens = values["slopes"], values["products"], values["tokens"]
+        slopes, products = values["slopes"], values["products"]
         last = len(slopes) - 1
         header = self.text("step · mean(1 − hₜ²) · product so far", "단계 · 평균(1 − hₜ²) · 누적 곱", size=20, color=theme.MUTED)
         rows = [header]

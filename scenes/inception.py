@@ -21,18 +21,16 @@ from explain.draw.cnn_numbers import Inception, concat_modules, inception, modul
 from explain.draw.cnn_parts import (
     StackedMap,
     chosen_step,
-    dismiss,
     fit_width,
     label_under,
     millions,
-    record_book_cnn,
     relative_legend,
-    reveal,
     run_steps,
     set_caption,
     untrained_note,
     thousands,
 )
+from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
@@ -87,10 +85,6 @@ class InceptionScene(TraceScene):
     default_model = "googlenet"
 
     @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
-
-    @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
         modules = concat_modules(trace)
         if not modules:
@@ -135,7 +129,7 @@ class InceptionScene(TraceScene):
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------
 
     def show_one_by_one(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         source = module_input(self.trace, self.module.name)
         values = pixel_vectors(self.trace, self.module, source)
         self.shown["pixel"] = values
@@ -168,7 +162,7 @@ class InceptionScene(TraceScene):
         fit_width(equation, 13).next_to(VGroup(labels, notes), DOWN, buff=0.35)
         fit_width(parts, 13.4)
         self.figure = Group(parts, arrows, labels, notes, equation)
-        reveal(self, self.figure)
+        appear(self, self.figure)
         set_caption(
             self,
             "A 1×1 convolution is a fully connected layer across channels, applied at every pixel",
@@ -275,17 +269,17 @@ class InceptionScene(TraceScene):
         )
 
     def show_module(self, compressed: bool) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         diagram = self.diagram(compressed)
         costs = self.cost_lines(compressed).next_to(diagram, DOWN, buff=0.6)
         self.figure = Group(diagram, costs)
-        reveal(self, diagram)
-        reveal(self, costs)
+        appear(self, diagram)
+        appear(self, costs)
 
     # -- step 4: the real branches and their concatenation ------------------------------------
 
     def show_branches(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         module = self.module
         grids = Group()
         self.shown["branches"] = []
@@ -306,8 +300,8 @@ class InceptionScene(TraceScene):
         scale.next_to(bar, DOWN, buff=0.25)
         costs = self.cost_lines(compressed=True).next_to(scale, DOWN, buff=0.3)
         self.figure = Group(grids, bar, scale, costs)
-        reveal(self, grids)
-        reveal(self, bar, scale, costs)
+        appear(self, grids)
+        appear(self, bar, scale, costs)
         set_caption(
             self,
             f"The four branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",

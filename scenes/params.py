@@ -25,7 +25,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
-from explain.draw.cnn_parts import chosen_step, fit_width, record_book_cnn, set_caption, thousands
+from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousands
 from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
@@ -253,10 +253,6 @@ class ParametersScene(TraceScene):
     """
 
     default_model = "mnist-cnn"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -24,16 +24,14 @@ from explain.draw.cnn_parts import (
     StackedMap,
     chosen_channel,
     chosen_step,
-    dismiss,
     fit_width,
     label_under,
-    record_book_cnn,
     relative_legend,
-    reveal,
     run_steps,
     set_caption,
     untrained_note,
 )
+from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
@@ -115,10 +113,6 @@ class ResNetScene(TraceScene):
     default_model = "resnet50"
 
     @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
-
-    @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
         blocks = residual_modules(trace)
         if not blocks:
@@ -149,7 +143,7 @@ class ResNetScene(TraceScene):
     # -- step 1: the idea ---------------------------------------------------------------------
 
     def show_idea(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         lines = VGroup(
             self.text(
                 "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
@@ -175,8 +169,8 @@ class ResNetScene(TraceScene):
         fit_width(lines, 13).next_to(self.title, DOWN, buff=0.5)
         schema = self.idea_schema().next_to(lines, DOWN, buff=0.5)
         self.figure = Group(lines, schema)
-        reveal(self, lines)
-        reveal(self, schema)
+        appear(self, lines)
+        appear(self, schema)
         set_caption(self, "The idea behind the residual block", "잔차 블록의 아이디어")
 
     def idea_schema(self) -> VGroup:
@@ -232,10 +226,10 @@ class ResNetScene(TraceScene):
         )
 
     def show_residual(self, block: Residual) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         figure = self.block_figure(block)
         self.figure = figure
-        reveal(self, figure)
+        appear(self, figure)
 
     def body_boxes(self, block: Residual) -> VGroup:
         boxes = VGroup()
@@ -346,7 +340,7 @@ class ResNetScene(TraceScene):
         return VGroup(title.next_to(row, LEFT, buff=0.4), row)
 
     def show_stages(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         grouped = stages(self.trace)
         self.shown["stages"] = {name: [b.name for b in blocks] for name, blocks in grouped.items()}
         columns = Group()
@@ -390,9 +384,9 @@ class ResNetScene(TraceScene):
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
         widths = self.channel_widths(example).next_to(notes, DOWN, buff=0.3)
         self.figure = Group(columns, legend, notes, widths)
-        reveal(self, columns, legend)
-        reveal(self, notes)
-        reveal(self, widths)
+        appear(self, columns, legend)
+        appear(self, notes)
+        appear(self, widths)
         set_caption(
             self,
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",

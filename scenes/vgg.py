@@ -19,22 +19,19 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, Block, conv_blocks, parameter_count, receptive_field, stack_versus_single
 from explain.draw.cnn_parts import (
     StackedMap,
-    animating,
-    dismiss,
     fit_width,
     label_under,
     map_height,
     chosen_channel,
     chosen_step,
-    record_book_cnn,
     relative_legend,
-    reveal,
     run_steps,
     set_caption,
     strongest_channel,
     thousands,
     untrained_note,
 )
+from explain.draw.fades import animating, appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.trace import Trace
@@ -66,10 +63,6 @@ class VGGScene(TraceScene):
     """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
 
     default_model = "vgg16"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        return record_book_cnn(cls.default_model)
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -175,7 +168,7 @@ class VGGScene(TraceScene):
     # -- step 2: receptive field -------------------------------------------------------------
 
     def show_receptive_field(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         block = self.field_block(self.blocks, self.options)
         first, second = block.convs[:2]
         side = receptive_field([first, second])
@@ -212,10 +205,10 @@ class VGGScene(TraceScene):
             )
             for conv, left, right in zip((first, second), maps, maps[1:])
         ]
-        reveal(self, group)
-        reveal(self, outlines[2], run_time=0.3)  # one output value …
-        reveal(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
-        reveal(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
+        appear(self, group)
+        appear(self, outlines[2], run_time=0.3)  # one output value …
+        appear(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
+        appear(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
         pair = equal_width_pair(self.blocks)
         versus = stack_versus_single(pair)
         self.shown["pair"] = versus
@@ -239,7 +232,7 @@ class VGGScene(TraceScene):
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
-        reveal(self, lines)
+        appear(self, lines)
         self.figure = Group(group, *outlines, *links, *kernels, lines)
         set_caption(self, 
             "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
@@ -255,9 +248,9 @@ class VGGScene(TraceScene):
         return rows
 
     def show_parameters(self) -> None:
-        dismiss(self, self.figure)
+        disappear(self, self.figure)
         cards = self.stack()
-        reveal(self, cards)
+        appear(self, cards)
         rows = self.block_parameters()
         self.shown["parameters"] = rows
         largest = max(count for _, count in rows)
@@ -277,7 +270,7 @@ class VGGScene(TraceScene):
             size=20,
         )
         fit_width(total, 13.2).next_to(bars, DOWN, buff=0.15)
-        reveal(self, VGroup(bars, label, total))
+        appear(self, VGroup(bars, label, total))
         self.figure = Group(cards, bars, label, total)
         set_caption(self, 
             "Parameters per block, counted from the model's layers: the deep 3×3 blocks hold most of them",

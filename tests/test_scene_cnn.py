@@ -11,14 +11,14 @@ import torch
 import explain
 from explain import Trace, models
 from explain.draw.base import SceneInputError
-from explain.draw.cnn_parts import record_book_cnn
 from scene_checks import assert_matches_reference, play_through, render_still
 from scenes.cnn import pipeline_stages, prediction, shown_channels, stage_title
 
 
 @pytest.fixture(scope="module")
 def mnist() -> tuple[torch.nn.Module, Trace]:
-    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+    example = models.load("mnist-cnn")
+    return example.model, example.record()
 
 
 def test_stages_follow_the_books_shapes(mnist):

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 import explain
 from explain import Trace, models
 from explain.draw.base import SceneInputError
-from explain.draw.cnn_parts import record_book_cnn
 from scene_checks import assert_matches_reference, play_through, render_still
 from scenes.conv import (
     busiest_block,
@@ -28,7 +27,8 @@ from scenes.conv import (
 
 @pytest.fixture(scope="module")
 def mnist() -> tuple[torch.nn.Module, Trace]:
-    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+    example = models.load("mnist-cnn")
+    return example.model, example.record()
 
 
 def test_the_recording_keeps_a_copy_of_each_kernel(mnist):

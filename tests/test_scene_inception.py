@@ -7,7 +7,6 @@ import torch
 
 from explain import Trace, models
 from explain.draw.cnn_numbers import concat_modules, inception, module_input
-from explain.draw.cnn_parts import record_book_cnn
 from explain.models.googlenet import TABLE
 from scene_checks import assert_matches_reference, play_through, render_still
 
@@ -15,7 +14,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 @pytest.fixture(scope="module")
 def googlenet() -> tuple[torch.nn.Module, Trace]:
     # untrained (seeded): the references stay valid if trained weights are committed later
-    return models.load("googlenet", trained=False).model, record_book_cnn("googlenet", trained=False)
+    example = models.load("googlenet", trained=False)
+    return example.model, example.record()
 
 
 def measured_multiply_adds(module: torch.nn.Module, x: torch.Tensor) -> int:

@@ -10,14 +10,14 @@ import torch
 import explain
 from explain import Trace, models
 from explain.draw.base import SceneInputError
-from explain.draw.cnn_parts import record_book_cnn
 from scene_checks import assert_matches_reference, play_through, render_still
 from scenes.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
 
 
 @pytest.fixture(scope="module")
 def mnist() -> tuple[torch.nn.Module, Trace]:
-    return models.load("mnist-cnn").model, record_book_cnn("mnist-cnn")
+    example = models.load("mnist-cnn")
+    return example.model, example.record()
 
 
 def test_the_books_example_11x11x3_filters():

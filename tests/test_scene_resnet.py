@@ -7,14 +7,14 @@ import torch
 
 from explain import Trace, models
 from explain.draw.cnn_numbers import residual, residual_modules, stages
-from explain.draw.cnn_parts import record_book_cnn
 from scene_checks import assert_matches_reference, play_through, render_still
 
 
 @pytest.fixture(scope="module")
 def resnet() -> tuple[torch.nn.Module, Trace]:
     # untrained (seeded): the references stay valid if trained weights are committed later
-    return models.load("resnet50", trained=False).model, record_book_cnn("resnet50", trained=False)
+    example = models.load("resnet50", trained=False)
+    return example.model, example.record()
 
 
 def test_stages_downsample_at_their_end(resnet):

@@ -7,14 +7,14 @@ import torch
 
 from explain import Trace, models
 from explain.draw.cnn_numbers import conv_blocks, parameter_count, receptive_field, stack_versus_single
-from explain.draw.cnn_parts import record_book_cnn
 from scene_checks import assert_matches_reference, play_through, render_still
 
 
 @pytest.fixture(scope="module")
 def vgg() -> tuple[torch.nn.Module, Trace]:
     # untrained (seeded): the references stay valid if trained weights are committed later
-    return models.load("vgg16", trained=False).model, record_book_cnn("vgg16", trained=False)
+    example = models.load("vgg16", trained=False)
+    return example.model, example.record()
 
 
 def test_blocks_double_channels_and_halve_resolution(vgg):

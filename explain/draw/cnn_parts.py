@@ -21,7 +21,7 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from manim import DOWN, RIGHT, UP, FadeIn, FadeOut, Group, Rectangle, Text, VGroup
+from manim import DOWN, RIGHT, UP, Group, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError
@@ -151,39 +151,6 @@ def run_steps(scene, steps: Sequence[Callable[[], None]]) -> None:
     for step in steps[last - 1 : last] if scene.is_still else steps[:last]:
         step()
         scene.pause()
-
-
-def animating(scene) -> bool:
-    """False in a still or while manim skips animations: then mobjects are added, not animated."""
-    return not (scene.is_still or scene.renderer.skip_animations)
-
-
-def reveal(scene, *mobjects, run_time: float = 0.5) -> None:
-    """Fade ``mobjects`` in; in a still (or when skipping) just add them (no animation to compute)."""
-    if not animating(scene):
-        scene.add(*mobjects)
-    else:
-        scene.play(*[FadeIn(m) for m in mobjects], run_time=run_time)
-
-
-def dismiss(scene, *mobjects, run_time: float = 0.4) -> None:
-    """Fade out whichever of ``mobjects`` are on screen (None and absent ones are skipped)."""
-    on_screen = set(scene.mobjects)
-    present = [m for m in mobjects if m is not None and any(part in on_screen for part in m.get_family())]
-    if present and animating(scene):
-        scene.play(*[FadeOut(m) for m in present], run_time=run_time)
-    scene.remove(*present)
-
-
-
-def record_book_cnn(name: str, names=None, *, trained: bool = True):
-    """Record book model ``name`` on its example image, keeping the image as ``@input.0``.
-
-    ``trained=False`` records the seeded untrained model (what tests compare with references).
-    """
-    from explain import models
-
-    return models.load(name, trained=trained).record(names=names)
 
 
 def untrained_note(scene) -> Text | None:
