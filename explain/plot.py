@@ -26,12 +26,11 @@ import torch
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure, SubFigure
 
+from explain import palette
 from explain.trace import Trace, recurrent_parts
 
-# The scenes' colours (explain.draw.theme), here without importing manim.
-_NEGATIVE, _ZERO, _POSITIVE = "#B03A2E", "#FFFFFF", "#1F5FA8"
-SIGMOID_MAP = LinearSegmentedColormap.from_list("explain-sigmoid", [_ZERO, _POSITIVE])
-DIVERGING_MAP = LinearSegmentedColormap.from_list("explain-diverging", [_NEGATIVE, _ZERO, _POSITIVE])
+SIGMOID_MAP = LinearSegmentedColormap.from_list("explain-sigmoid", [palette.ZERO, palette.POSITIVE])
+DIVERGING_MAP = LinearSegmentedColormap.from_list("explain-diverging", [palette.NEGATIVE, palette.ZERO, palette.POSITIVE])
 
 GATES = ("f", "i", "g", "o", "r", "z", "n")  # the book draws f, i, C̃ (g), o; GRU r, z, n
 STATES = ("c", "h")

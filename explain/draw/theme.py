@@ -15,6 +15,8 @@ import re
 
 from manim import ManimColor, MarkupText, interpolate_color
 
+from explain import palette
+
 BACKGROUND = ManimColor("#FFFFFF")
 INK = ManimColor("#1B1B1B")
 MUTED = ManimColor("#6B6B6B")
@@ -27,15 +29,15 @@ CELL_LINE = ManimColor("#1B1B1B")
 HIGHLIGHT = ManimColor("#E67E22")
 GRADIENT = ManimColor("#8E44AD")
 
-NEGATIVE = ManimColor("#B03A2E")  # −1 on a tanh scale
-ZERO = ManimColor("#FFFFFF")
-POSITIVE = ManimColor("#1F5FA8")  # +1 on a tanh scale, 1 on a sigmoid scale
+NEGATIVE = ManimColor(palette.NEGATIVE)  # −1 on a tanh scale
+ZERO = ManimColor(palette.ZERO)
+POSITIVE = ManimColor(palette.POSITIVE)  # +1 on a tanh scale, 1 on a sigmoid scale
 
 # One family for Latin and Hangul so English and Korean captions look alike (fonts-noto-cjk).
 FONT = "Noto Sans CJK KR"
 MONO_FONT = "DejaVu Sans Mono"
 
-SCALES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+SCALES = palette.SCALES
 #: a font whose combining accents sit right (Noto CJK draws the tilde of C̃ into the letter)
 ACCENT_FONT = "DejaVu Sans"
 
