@@ -19,6 +19,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import Inception, concat_modules, inception, module_input
 from explain.draw.cnn_parts import (
+    chosen_module,
     StackedMap,
     chosen_step,
     fit_width,
@@ -86,13 +87,7 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
-        modules = concat_modules(trace)
-        if not modules:
-            raise SceneInputError("the inception scene needs a trace with inception modules (names like 'layer_2.0@concat')")
-        name = str(options.get("module", modules[0]))
-        if name not in modules:
-            raise SceneInputError(f"module {name!r} is not an inception module of this trace; choose one of {', '.join(modules)}")
-        return name
+        return chosen_module(options, concat_modules(trace), scene="inception", kind="inception modules", example="layer_2.0@concat")
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

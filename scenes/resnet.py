@@ -21,6 +21,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import Residual, residual, residual_modules, stages
 from explain.draw.cnn_parts import (
+    chosen_module,
     StackedMap,
     chosen_channel,
     chosen_step,
@@ -114,13 +115,7 @@ class ResNetScene(TraceScene):
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
-        blocks = residual_modules(trace)
-        if not blocks:
-            raise SceneInputError("the resnet scene needs a trace with residual blocks (names like 'layer_2.0@sum')")
-        name = str(options.get("module", blocks[0]))
-        if name not in blocks:
-            raise SceneInputError(f"module {name!r} is not a residual block of this trace; choose one of {', '.join(blocks)}")
-        return name
+        return chosen_module(options, residual_modules(trace), scene="resnet", kind="residual blocks", example="layer_2.0@sum")
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

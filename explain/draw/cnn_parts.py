@@ -153,6 +153,20 @@ def run_steps(scene, steps: Sequence[Callable[[], None]]) -> None:
         scene.pause()
 
 
+def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, example: str) -> str:
+    """The module ``options["module"]`` names among ``modules`` (default: the first), or one clear error.
+
+    >>> chosen_module({}, ["layer_2.0", "layer_2.1"], scene="resnet", kind="residual blocks", example="layer_2.0@sum")
+    'layer_2.0'
+    """
+    if not modules:
+        raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
+    name = str(options.get("module", modules[0]))
+    if name not in modules:
+        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {', '.join(modules)}")
+    return name
+
+
 def untrained_note(scene) -> Text | None:
     """A small note in the top-right corner when the trace's book model was not trained."""
     if scene.trace.meta.get("trained") is not False:
