@@ -388,3 +388,34 @@ def test_random_residual_and_inception_blocks_record_parts_that_add_up(spec):
             assert parts["branches"] == [f"{q}.branches.{i}" for i in range(len(layer.branches))]
             assert torch.equal(torch.cat([trace[f"{q}@branch{i}"] for i in range(len(layer.branches))], 1), trace[q])
 
+
+
+def _record_in_block(model: nn.Module, x: torch.Tensor) -> explain.Trace:
+    with explain.record(model) as trace:
+        model(x)
+    return trace
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: explain.record(MNISTCNN().eval(), torch.randn(1, 1, 28, 28)),
+        lambda: explain.record(CharRNN("gru", 5, 4, 3, 1), torch.tensor([1, 2]), torch.zeros(1, 2, 3), grads=True),
+        lambda: _record_in_block(nn.LSTM(3, 2), torch.randn(4, 1, 3)),
+    ],
+    ids=["cnn", "char-rnn-grads", "with-block"],
+)
+def test_a_dropped_trace_is_freed_at_once(make):
+    """No reference cycle holds a recording: its tensors go when the caller drops the Trace, not at
+    the next run of Python's cycle collector (traces of long sequences are large)."""
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        trace = make()
+        alive = weakref.ref(trace)
+        del trace
+        assert alive() is None
+    finally:
+        gc.enable()

@@ -114,8 +114,9 @@ class Recording:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        finishers, self._finishers = self._finishers, []  # they refer back to this Recording
         if exc_info[0] is None:
-            for finish in self._finishers:
+            for finish in finishers:
                 finish()
 
 

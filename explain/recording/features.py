@@ -114,7 +114,9 @@ class _Capture(TorchFunctionMode):
 
     def __init__(self, recorder: FeatureRecorder):
         super().__init__()
-        self.recorder = recorder
+        # A proxy, not a reference: a cycle recorder <-> mode would keep the whole Trace alive
+        # until Python's cycle collector runs.
+        self.recorder = weakref.proxy(recorder)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
