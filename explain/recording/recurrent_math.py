@@ -12,8 +12,8 @@
 
 Given a layer's input ``x`` [T, B, in] and the hidden state sequence ``h`` [T, B, H] that the
 module itself produced (its output, or a fused single-layer run of PyTorch's own kernel for
-lower layers), every step's pre-activation is ``x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh``: large
-matrix products over all steps at once (one per gate block, see :func:`gate_products`). Only
+lower layers), every step's pre-activation is ``x_t W_ihᵀ + b_ih + h_{t-1} W_hhᵀ + b_hh``: two
+large matrix products over all steps at once (see :func:`affine`). Only
 LSTM's cell state needs a loop over time (one in-place multiply-add per step). The recomputed ``h`` (``"h"`` in the result) is compared with
 the module's own ``h`` by the caller; it is not stored.
 
@@ -103,26 +103,25 @@ def layer_weights(
     return LayerWeights(get("weight_ih"), get("weight_hh"), get("bias_ih"), get("bias_hh"), get("weight_hr"))
 
 
-def previous_states(h: Tensor, h0: Tensor, reverse: bool, lengths: Tensor | None = None) -> Tensor:
-    """h_{t-1} for every step t: ``h`` shifted by one step in the direction of travel (a new tensor).
+def previous_states(h: Tensor, h0: Tensor, reverse: bool, lengths: Tensor | None, out: Tensor) -> Tensor:
+    """h_{t-1} for every step t, written into ``out`` [T, B, H]: ``h`` shifted by one step in the
+    direction of travel.
 
     The reverse direction reads from the end, so its "previous" state is h_{t+1}; with per-sequence
     ``lengths`` (packed input) each sequence's reverse pass starts from ``h0`` at its own last step.
 
-    >>> previous_states(torch.tensor([[[1.]], [[2.]]]), torch.tensor([[0.]]), reverse=False).flatten()
+    >>> previous_states(torch.tensor([[[1.]], [[2.]]]), torch.tensor([[0.]]), False, None, torch.empty(2, 1, 1)).flatten()
     tensor([0., 1.])
     """
-    first, others = h0.unsqueeze(0), h.shape[0] - 1
-    if not others:
-        return first.clone()
-    if not reverse:
-        return torch.cat((first, h.narrow(0, 0, others)))
-    previous = torch.cat((h.narrow(0, 1, others), first))
-    if lengths is not None:
-        short = torch.nonzero(lengths <= others).flatten()
+    steps = h.shape[0]
+    (first, rest), shifted = ((out[-1], out[:-1]), h[1:]) if reverse else ((out[0], out[1:]), h[:-1])
+    first.copy_(h0)
+    rest.copy_(shifted)
+    if reverse and lengths is not None:
+        short = torch.nonzero(lengths < steps).flatten()
         if short.numel():
-            previous[lengths[short] - 1, short] = h0[short]
-    return previous
+            out[lengths[short] - 1, short] = h0[short]
+    return out
 
 
 def recompute(
@@ -141,83 +140,62 @@ def recompute(
     ``x`` [T, B, in], ``h`` [T, B, H_out] (the module's hidden states), ``h0``/``c0`` [B, ·];
     ``mode`` is "LSTM", "GRU", "RNN_TANH" or "RNN_RELU". With packed input, ``pad`` [T, B] marks
     padded steps and ``lengths`` [B] gives each sequence's length; padded steps of the result are
-    not meaningful (the caller zeroes them).
+    not meaningful (the caller zeroes them). Gates are views into one [T, B, gates·H] buffer (the
+    product's own layout), so they need not be contiguous.
     """
-    h_prev = previous_states(h, h0, reverse, lengths)
-    steps, batch = x.shape[:2]
-    x2d, h2d = x.reshape(steps * batch, -1), h_prev.view(steps * batch, -1)
+    steps, batch, features = x.shape
+    rows = x.new_empty(steps, batch, features + h.shape[-1])  # [x_t | h_{t-1}]: one product for both
+    rows[..., :features] = x
+    h_prev = previous_states(h, h0, reverse, lengths, out=rows[..., features:])
+    if mode == "GRU":  # r multiplies the hidden part of n alone: two products
+        from_input = affine(rows[..., :features], weights.w_ih, weights.b_ih)
+        return _gru(from_input, affine(h_prev, weights.w_hh, weights.b_hh), h_prev)
+    both = torch.cat((weights.w_ih, weights.w_hh), dim=1)
+    pre = affine(rows, both, _sum(weights.b_ih, weights.b_hh))
     if mode == "LSTM":
-        return _lstm(x2d, h2d, c0, weights, reverse, pad, (steps, batch))
-    if mode == "GRU":
-        return _gru(x2d, h2d, weights, (steps, batch))
-    pre = gate_products(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh), 1)
-    gate_products(h2d, weights.w_hh, None, 1, into=pre)
-    activation = torch.tanh_ if mode == "RNN_TANH" else torch.relu_
-    return {"h": activation(pre).view(steps, batch, -1)}
+        return _lstm(pre, c0, weights, reverse, pad)
+    pre = fast_tanh(pre, out=pre) if mode == "RNN_TANH" else pre.relu_()
+    return {"h": pre}
 
 
-def gate_products(x2d: Tensor, weight: Tensor, bias: Tensor | None, gates: int, into: Tensor | None = None) -> Tensor:
-    """``x W_kᵀ + b_k`` for each of the ``gates`` row blocks of ``weight``: [gates, N, H], each
-    gate contiguous, so the gates' elementwise work runs on whole blocks. With ``into``, the
-    products are added to it (in place) instead.
+def affine(rows: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
+    """``rows Wᵀ + b`` for every step at once: [T, B, gates·H], one matrix product with the gates
+    side by side (one product per gate, or a batched one, costs more calls or a copy).
 
-    >>> gate_products(torch.ones(2, 3), torch.ones(4, 3), None, 2).shape
-    torch.Size([2, 2, 2])
+    ``rows`` [T, B, K] may be a column slice of a wider buffer (no copy is made).
+
+    >>> affine(torch.ones(1, 2, 3), torch.ones(4, 3), None)
+    tensor([[[3., 3., 3., 3.],
+             [3., 3., 3., 3.]]])
     """
-    hidden = weight.shape[0] // gates
-    out = None if into is None else into.view(gates, x2d.shape[0], hidden)
-    if x2d.shape[0] * hidden * gates < _LARGE:  # small: fewest calls
-        per_gate = weight.view(gates, hidden, -1).transpose(1, 2)
-        rows = x2d.expand(gates, -1, -1)
-        if out is not None:
-            return out.baddbmm_(rows, per_gate)
-        return torch.bmm(rows, per_gate) if bias is None else torch.baddbmm(bias.view(gates, 1, -1), rows, per_gate)
-    # One product per gate, written in place: batched products over an expanded input copy their
-    # whole result once more (measured: 0.63 of the LSTM forward instead of 0.87).
-    if out is None:
-        out = x2d.new_empty(gates, x2d.shape[0], hidden)
-    for k in range(gates):
-        block = weight.narrow(0, k * hidden, hidden).t()
-        if into is not None:
-            out[k].addmm_(x2d, block)
-        elif bias is None:
-            torch.mm(x2d, block, out=out[k])
-        else:
-            torch.addmm(bias.narrow(0, k * hidden, hidden), x2d, block, out=out[k])
-    return out
+    flat, w = rows.flatten(0, 1), weight.t()
+    out = torch.mm(flat, w) if bias is None else torch.addmm(bias, flat, w)
+    return out.view(*rows.shape[:2], -1)
 
 
-_LARGE = 1 << 16  # output elements from which one product per gate beats one batched product
-
-
-def _lstm(x2d, h2d, c0, weights, reverse, pad, shape) -> dict[str, Tensor]:
-    gates = gate_products(x2d, weights.w_ih, _sum(weights.b_ih, weights.b_hh), 4)
-    gate_products(h2d, weights.w_hh, None, 4, into=gates)
-    gates = gates.view(4, *shape, -1)
-    i, f, g, o = gates.unbind(0)
-    g.mul_(2)  # tanh(x) = 2σ(2x) - 1: one sigmoid over all four gates (torch.tanh is slow on CPU)
-    gates.sigmoid_()
-    g.mul_(2).sub_(1)
-    c = cell_states(i, f, g, c0, reverse, pad)
-    scratch = h2d.view_as(c) if weights.w_hr is None else None  # h_{t-1} is no longer needed
-    h = tanh_for_checking(c, out=scratch).mul_(o)
-    if weights.w_hr is not None:
-        h = torch.matmul(h, weights.w_hr.t())
-    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
-
-
-def tanh_for_checking(x: Tensor, out: Tensor | None = None) -> Tensor:
-    """tanh(x) as 2σ(2x) - 1 for large tensors: within 2e-7 (float32) of torch.tanh and several
-    times faster on CPU (small ones use torch.tanh). Used to verify h = o ⊙ tanh(c); LSTM's g gate
-    uses the same identity (its pre-activation doubled exactly, one sigmoid over all four gates).
+def fast_tanh(x: Tensor, out: Tensor) -> Tensor:
+    """tanh(x) written into ``out`` (which may be ``x``), as 2σ(2x) - 1 for large tensors: within
+    2e-7 (float32) of torch.tanh and several times faster on CPU (small ones use torch.tanh).
 
     >>> x = torch.linspace(-9, 9, 100_000)
-    >>> bool((tanh_for_checking(x) - x.tanh()).abs().max() < 2e-7)
+    >>> bool((fast_tanh(x, torch.empty_like(x)) - x.tanh()).abs().max() < 2e-7)
     True
     """
     if x.numel() < 16384:  # small: dispatch costs more than the arithmetic
         return torch.tanh(x, out=out)
     return torch.mul(x, 2, out=out).sigmoid_().mul_(2).sub_(1)
+
+
+def _lstm(pre, c0, weights, reverse, pad) -> dict[str, Tensor]:
+    i, f, g, o = pre.unflatten(-1, (4, -1)).unbind(2)
+    g.mul_(2)  # tanh(x) = 2σ(2x) - 1: one sigmoid over all four gates
+    pre.sigmoid_()
+    g.mul_(2).sub_(1)
+    c = cell_states(i, f, g, c0, reverse, pad)
+    h = fast_tanh(c, out=torch.empty_like(c)).mul_(o)
+    if weights.w_hr is not None:
+        h = torch.matmul(h, weights.w_hr.t())
+    return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}
 
 
 def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad: Tensor | None = None) -> Tensor:
@@ -246,13 +224,13 @@ def cell_states(i: Tensor, f: Tensor, g: Tensor, c0: Tensor, reverse: bool, pad:
     return c
 
 
-def _gru(x2d, h2d, weights, shape) -> dict[str, Tensor]:
-    from_input = gate_products(x2d, weights.w_ih, weights.b_ih, 3).view(3, *shape, -1)
-    from_hidden = gate_products(h2d, weights.w_hh, weights.b_hh, 3).view(3, *shape, -1)
-    r, z = from_input[:2].add_(from_hidden[:2]).sigmoid_().unbind(0)
-    n = from_input[2].addcmul_(r, from_hidden[2]).tanh_()
-    h_prev = h2d.view(*shape, -1)
-    h = torch.sub(h_prev, n, out=from_hidden[0]).mul_(z).add_(n)  # (1 - z) n + z h_{t-1}; reuses memory
+def _gru(from_input: Tensor, from_hidden: Tensor, h_prev: Tensor) -> dict[str, Tensor]:
+    """GRU gates from ``x W_ihᵀ + b_ih`` and ``h_{t-1} W_hhᵀ + b_hh`` [T, B, 3H]; overwrites all three."""
+    from_input, from_hidden = from_input.unflatten(-1, (3, -1)), from_hidden.unflatten(-1, (3, -1))
+    r, z = from_input[..., :2, :].add_(from_hidden[..., :2, :]).sigmoid_().unbind(2)
+    n = from_input[..., 2, :].addcmul_(r, from_hidden[..., 2, :])
+    fast_tanh(n, out=n)
+    h = h_prev.sub_(n).mul_(z).add_(n)  # (1 - z) n + z h_{t-1}
     return {"r": r, "z": z, "n": n, "h": h}
 
 
