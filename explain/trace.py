@@ -81,8 +81,10 @@ class Trace(Mapping):
         output: Any = None,
     ):
         self._tensors: dict[str, torch.Tensor] = {}
-        # append_time's buffers and how many steps each holds; _tensors[name] is a prefix of the
-        # buffer, made current when read (see _current)
+        # append_time's steps not yet joined, joined when the name is read (see _current) ...
+        self._pending: dict[str, list[torch.Tensor]] = {}
+        # ... into a buffer that doubles when full, and how many steps it holds; _tensors[name]
+        # is then a prefix of that buffer
         self._growing: dict[str, tuple[torch.Tensor, int]] = {}
         self.meta: dict[str, Any] = {"schema": SCHEMA_VERSION}
         self.meta.update(meta or {})
@@ -106,6 +108,7 @@ class Trace(Mapping):
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"trace values are torch.Tensor, got {type(tensor).__name__} for {name!r}")
         self._tensors[name] = tensor
+        self._pending.pop(name, None)
         self._growing.pop(name, None)
 
     def __iter__(self) -> Iterator[str]:
@@ -129,41 +132,48 @@ class Trace(Mapping):
         >>> tr = Trace(); tr.append_time("h", torch.zeros(2, 1)); tr.append_time("h", torch.ones(1, 1))
         >>> tr["h"].shape
         torch.Size([3, 1])
+
+        Appending only keeps the tensor (the caller must not change it afterwards); the steps are
+        joined when the name is next read, into a buffer that doubles when full, so n one-step
+        calls cost O(n) however often the trace is read in between.
         """
         if name not in self._tensors:
             self[name] = tensor
             return
-        previous = self._tensors[name]
+        pending = self._pending.setdefault(name, [])
+        previous = pending[-1] if pending else self._tensors[name]
         if previous.shape[1:] != tensor.shape[1:]:
             raise ValueError(
                 f"{name}: a call with shape {tuple(tensor.shape[1:])} cannot be appended to earlier "
                 f"calls with shape {tuple(previous.shape[1:])} (batch or size changed between calls)"
             )
-        if tensor.dtype is not previous.dtype or tensor.get_device() != previous.get_device():
-            self[name] = torch.cat([self._current(name), tensor])
-            return
-        # Values are copied into a buffer that doubles when full: n one-step calls cost O(n), not O(n²).
-        buffer, done = self._growing.get(name, (None, previous.shape[0]))
-        steps = done + tensor.shape[0]
-        if buffer is None or buffer.shape[0] < steps:
-            previous = self._current(name)
-            buffer = previous.new_empty((max(steps, 2 * done), *previous.shape[1:]))
-            buffer.narrow(0, 0, done).copy_(previous)
-            self._tensors[name] = buffer.narrow(0, 0, done)
-        buffer.narrow(0, done, tensor.shape[0]).copy_(tensor)
-        self._growing[name] = (buffer, steps)
+        pending.append(tensor)
 
     def _current(self, name: str) -> torch.Tensor:
         """The tensor under ``name``, including every step appended so far."""
-        tensor = self._tensors[name]
-        grown = self._growing.get(name)
-        if grown is not None and tensor.shape[0] != grown[1]:
-            tensor = self._tensors[name] = grown[0].narrow(0, 0, grown[1])
-        return tensor
+        pending = self._pending.pop(name, None)
+        if pending:
+            self._join(name, torch.cat(pending) if len(pending) > 1 else pending[0])
+        return self._tensors[name]
+
+    def _join(self, name: str, steps: torch.Tensor) -> None:
+        """Append ``steps`` to ``name``'s growing buffer (or, for another dtype, to a new tensor)."""
+        previous = self._tensors[name]
+        if steps.dtype != previous.dtype or steps.device != previous.device:
+            self[name] = torch.cat([previous, steps])  # type promotion; the buffer starts again
+            return
+        buffer, done = self._growing.get(name, (None, previous.shape[0]))
+        total = done + steps.shape[0]
+        if buffer is None or buffer.shape[0] < total:
+            buffer = previous.new_empty((max(total, 2 * done), *previous.shape[1:]))
+            buffer.narrow(0, 0, done).copy_(previous)
+        buffer.narrow(0, done, steps.shape[0]).copy_(steps)
+        self._growing[name] = (buffer, total)
+        self._tensors[name] = buffer.narrow(0, 0, total)
 
     def _all_current(self) -> dict[str, torch.Tensor]:
         """Every tensor, current (see :meth:`_current`)."""
-        for name in self._growing:
+        for name in list(self._pending):
             self._current(name)
         return self._tensors
 

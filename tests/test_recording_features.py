@@ -61,6 +61,25 @@ def test_inplace_relu_does_not_change_the_recorded_linear_output():
     assert torch.equal(trace["fc_layer.1"], trace["fc_layer.0"].clamp(min=0))
 
 
+def test_inplace_op_after_a_repeated_call_does_not_change_what_was_recorded():
+    class ThenZero(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+        def forward(self, x):
+            return self.conv(x).mul_(0)
+
+    model = ThenZero().eval()
+    inputs = torch.rand(2, 1, 1, 5, 5)
+    with explain.record(model) as trace:
+        for x in inputs:  # the second call is appended to the first
+            model(x)
+    with torch.no_grad():
+        expected = torch.cat([model.conv(x) for x in inputs])
+    assert torch.equal(trace["conv"], expected)
+
+
 def test_inplace_add_keeps_the_body_before_the_addition():
     class Block(nn.Module):
         def __init__(self):

@@ -271,10 +271,10 @@ class FeatureRecorder:
             return
         if name in self.seen:
             self.recording.append_time(name, tensor)
-            return
-        self.seen.add(name)
-        self.recording.add(name, tensor)
-        self.aliases.setdefault(_storage(tensor), []).append(name)
+        else:
+            self.seen.add(name)
+            self.recording.add(name, tensor)
+        self.aliases.setdefault(_storage(tensor), []).append(name)  # both keep the tensor itself
 
     def protect(self, tensor: torch.Tensor) -> None:
         """Copy recorded values that share memory with ``tensor`` before an in-place op changes it."""
