@@ -23,6 +23,7 @@ from collections.abc import Callable
 import torch
 
 import explain
+from explain.recording import recurrent_math
 
 
 def ratio(
@@ -45,6 +46,19 @@ def ratio(
 def layered_case(module: torch.nn.Module, steps: int, batch: int) -> tuple[Callable, Callable]:
     x = torch.randn(steps, batch, module.input_size)
     return (lambda: module(x)), (lambda: explain.record(module, x))
+
+
+def products_case(module: torch.nn.LSTM, steps: int, batch: int) -> tuple[Callable, Callable]:
+    """The plain forward beside the one product every recording of it needs ([x_t | h_{t-1}] times
+    the stacked weights, for all steps): 1 + this ratio is the floor of the LSTM's ratio."""
+    x = torch.randn(steps, batch, module.input_size)
+    with torch.no_grad():
+        h = module(x)[0]
+    rows = torch.cat((x, torch.cat((torch.zeros_like(h[:1]), h[:-1]))), dim=-1)
+    weights = recurrent_math.layer_weights(module, 0)
+    both = torch.cat((weights.w_ih, weights.w_hh), dim=1)
+    bias = weights.b_ih + weights.b_hh
+    return (lambda: module(x)), (lambda: recurrent_math.affine(rows, both, bias))
 
 
 def book_case() -> tuple[Callable, Callable]:
@@ -112,6 +126,7 @@ def main() -> None:
     torch.manual_seed(0)
     cases = {
         "LSTM(64→128) T=100 B=16": layered_case(torch.nn.LSTM(64, 128), 100, 16),
+        "LSTM(64→128) T=100 B=16, products alone": products_case(torch.nn.LSTM(64, 128), 100, 16),
         "GRU(64→128) T=100 B=16": layered_case(torch.nn.GRU(64, 128), 100, 16),
         "book LSTM(35,35,3), 69 one-step calls": book_case(),
     }
