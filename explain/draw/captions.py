@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from manim import Animation, Text, config
+from manim.mobject.mobject import Mobject
 
 #: captions wider than this share of the frame are scaled down to fit
 WIDTH_SHARE = 0.94
@@ -24,4 +25,23 @@ def fitted_caption(scene, english: str, korean: str) -> Text:
 
 def recaption(scene, caption: Text, english: str, korean: str) -> Animation:
     """An animation that turns ``caption`` into the next step's caption, in place."""
-    return caption.animate.become(fitted_caption(scene, english, korean))
+    return Recaption(caption, fitted_caption(scene, english, korean))
+
+
+class Recaption(Animation):
+    """Fade ``caption`` out, then the ``following`` text in at its place; ``caption`` becomes it.
+
+    Morphing one sentence into another (``become`` animated) garbles the letters halfway.
+    """
+
+    def __init__(self, caption: Mobject, following: Mobject, **kwargs):
+        super().__init__(caption, **kwargs)
+        self.following = following
+
+    def begin(self) -> None:
+        self.previous = self.mobject.copy()
+        super().begin()
+
+    def interpolate_mobject(self, alpha: float) -> None:
+        source, opacity = (self.previous, 1 - 2 * alpha) if alpha < 0.5 else (self.following, 2 * alpha - 1)
+        self.mobject.become(source).set_opacity(opacity)

@@ -1,0 +1,28 @@
+"""Caption changes: the old sentence fades out, the next fades in; letters never morph."""
+
+from __future__ import annotations
+
+import pytest
+
+manim = pytest.importorskip("manim")
+
+from explain.draw.captions import Recaption  # noqa: E402
+
+
+def test_recaption_fades_the_old_text_out_then_the_new_one_in():
+    caption, following = manim.Text("Forget gate"), manim.Text("Input gate, a longer sentence")
+    animation = Recaption(caption, following)
+    animation.begin()
+    old_points = animation.previous.get_all_points().copy()
+
+    animation.interpolate_mobject(0.25)  # first half: the old sentence, half faded
+    assert caption.get_all_points() == pytest.approx(old_points)
+    assert caption.get_fill_opacity() == pytest.approx(0.5)
+
+    animation.interpolate_mobject(0.75)  # second half: the new sentence, half there
+    assert caption.get_all_points() == pytest.approx(following.get_all_points())
+    assert caption.get_fill_opacity() == pytest.approx(0.5)
+
+    animation.interpolate_mobject(1.0)
+    assert caption.get_fill_opacity() == pytest.approx(1.0)
+    assert following.get_fill_opacity() == pytest.approx(1.0)  # the target itself is left alone
