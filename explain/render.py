@@ -32,6 +32,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from explain import reveal_assets
 from explain.cli import UsageError
 from explain.trace import Trace, load
 
@@ -127,10 +128,10 @@ def render_scene(
         settings = _manim_settings(Path(work), quality=quality, still=still, fmt=fmt, progress=progress)
         try:
             if slides:
-                _render_slides(scene_class, trace, lang, options, settings, Path(work), target)
+                written = _render_slides(scene_class, trace, lang, options, settings, Path(work) / target.name)
             else:
                 written = _render_plain(scene_class, trace, lang, options, settings, still)
-                shutil.move(str(written), target)
+            shutil.move(str(written), target)
         except SceneInputError as error:
             raise UsageError(f"{name}: {error}") from None
     return target
@@ -171,23 +172,37 @@ def _render_plain(scene_class: type, trace: Trace, lang: str, options: dict, set
         return Path(writer.gif_file_path if settings.get("format") == "gif" else writer.movie_file_path)
 
 
-def _render_slides(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, work: Path, target: Path) -> None:
-    """Render as a manim-slides Slide, then convert its slides into one HTML file with videos inside."""
+def _render_slides(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, html: Path) -> Path:
+    """Render as a manim-slides Slide, then convert its slides into ``html``, one file with the
+    videos (and, when installed, reveal.js) inside; returns ``html``."""
     from manim import tempconfig
 
     from explain.draw.base import as_slides
 
-    slides_dir = work / "slides"
+    slides_dir = html.parent / "slides"
     slide_class = as_slides(scene_class)
     logging.getLogger("manim-slides").setLevel(logging.WARNING)
     with tempconfig(settings):
         slide_class(trace=trace, lang=lang, options=options, output_folder=slides_dir).render()
-    command = [sys.executable, "-m", "manim_slides", "convert", scene_class.__name__, str(target)]
-    command += ["--folder", str(slides_dir), "--one-file", "-ctitle=" + target.stem]
+    offline = reveal_assets.installed()
+    command = [sys.executable, "-m", "manim_slides", "convert", scene_class.__name__, str(html)]
+    command += ["--folder", str(slides_dir), "--one-file", "-ctitle=" + html.stem]
+    command += ["-creveal_version=" + reveal_assets.VERSION]
+    if offline:
+        command += ["-ccdn_url=" + reveal_assets.PLACEHOLDER]
     done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0 or not target.is_file():
+    if done.returncode != 0 or not html.is_file():
         last_line = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"manim-slides convert failed: {last_line}")
+    if offline:
+        html.write_text(reveal_assets.inline(html.read_text(encoding="utf-8"), reveal_assets.local_copy()), encoding="utf-8")
+    else:
+        print(
+            f"note: {html.name} loads reveal.js from the web; scripts/setup.sh installs a local copy "
+            "so that slides play offline",
+            file=sys.stderr,
+        )
+    return html
 
 
 # -- every scene, in parallel, skipping what did not change ----------------------------------

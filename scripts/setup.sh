@@ -14,6 +14,8 @@ missing=()
 for pkg in "${system_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
+# The HTML slides carry reveal.js inside; it comes from the npm registry.
+command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then
     echo "setup: installing system packages: ${missing[*]}"
     sudo_cmd=""
@@ -31,4 +33,12 @@ fi
 echo "setup: installing explain[$extras]"
 .venv/bin/python -m pip install -q -c constraints.txt -e ".[$extras]"
 .venv/bin/python -c "import explain" || { echo "setup: explain does not import" >&2; exit 1; }
+if ! .venv/bin/python -c "from explain import reveal_assets as r; raise SystemExit(not r.installed())"; then
+    version=$(.venv/bin/python -c "from explain.reveal_assets import VERSION; print(VERSION)")
+    echo "setup: installing reveal.js $version for offline slides"
+    package_dir=$(mktemp -d)
+    (cd "$package_dir" && npm pack --silent "reveal.js@$version" >/dev/null)
+    .venv/bin/python -m explain.reveal_assets "$package_dir/reveal.js-$version.tgz" >/dev/null
+    rm -rf "$package_dir"
+fi
 echo "setup: done (.venv/bin/explain)"

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 import explain
+from explain import reveal_assets
 from explain.cli import UsageError, main
 from explain.commands.render import int_list
 from explain.render import CACHE_FILE, input_hash, output_name, render_all, render_scene
@@ -138,3 +139,8 @@ def test_slides_make_one_html_with_the_videos_inside(hello_file, tmp_path):
     html = path.read_text(encoding="utf-8")
     # one slide per pause: five build steps and one more time step
     assert html.count("data:video/mp4;base64,") >= 6
+    # reveal.js inside too (scripts/setup.sh installs it): the slides play without a network
+    assert reveal_assets.installed(), "run scripts/setup.sh: it installs reveal.js for the slides"
+    reveal_js = (reveal_assets.local_copy() / "dist" / "reveal.js").read_text(encoding="utf-8")
+    assert reveal_js[:2000] in html and "Reveal.initialize" in html
+    assert reveal_assets.PLACEHOLDER not in html and "cdn." not in html
