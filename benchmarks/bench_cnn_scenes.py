@@ -35,11 +35,11 @@ def main() -> None:
 
     import av
 
-    from explain.draw.cnn_parts import record_book_cnn
+    from explain import models
     from explain.render import render_scene
     from scene_checks import play_through
 
-    trace = record_book_cnn("mnist-cnn")
+    trace = models.load("mnist-cnn").record()
     for name in args.scenes:
         still, video, built = [], [], []
         for _ in range(args.runs):
