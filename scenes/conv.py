@@ -37,7 +37,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, conv_spec, is_conv
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
-from explain.draw.fades import appear, disappear, fade_in, fade_out
+from explain.draw.fades import appear, disappear, fade_in, swap
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
 from explain.trace import Trace
@@ -434,7 +434,7 @@ class ConvolutionScene(TraceScene):
             self.play(fade_in(numbers[2]), run_time=0.5)
             self.play(fade_in(numbers[3]), run_time=0.4)
         else:
-            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), fade_out(self.numbers), fade_in(numbers), run_time=0.6)
+            self.play(self.window.animate.move_to(window), self.target.animate.move_to(cell), swap(self.numbers, numbers), run_time=0.6)
         self.numbers = numbers
         self.computed[step.row, step.col] = True
         self.output_map.reveal(mask=self.computed)
@@ -594,7 +594,7 @@ class ConvolutionScene(TraceScene):
                 self.remove(self.title)
             self.add(title)
         else:
-            self.play(fade_out(self.title), fade_in(title), run_time=0.3)
+            self.play(swap(self.title, title), run_time=0.3)
         self.title = title
 
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:

@@ -23,7 +23,7 @@ from explain.draw import theme
 from explain.draw.base import TraceScene
 from explain.draw.cell import symbol
 from explain.draw.cell_values import CellView, cell_view, symmetric_range
-from explain.draw.fades import fade_in, fade_out
+from explain.draw.fades import fade_in, fade_out, swap
 from explain.draw.strip import ScaleBar, StripTable, show_token
 
 #: where the left column (title, equations, diagram) starts and the right column (strips) ends
@@ -115,11 +115,9 @@ class CellScene(TraceScene):
             extra = [fade_in(self.reading)] if index == 1 else []
             self.play(
                 Create(parts[step.part]),
-                fade_out(equations),
-                fade_in(new_equations),
+                swap(equations, new_equations),
                 *[fade_in(row[key]) for key in step.rows],
-                fade_out(caption),
-                fade_in(new_caption),
+                swap(caption, new_caption),
                 *extra,
                 run_time=1.2,
             )
@@ -127,14 +125,14 @@ class CellScene(TraceScene):
                 self.play(*[Circumscribe(row[key], color=theme.HIGHLIGHT, time_width=0.6) for key in step.rows], run_time=0.8)
             caption, equations = new_caption, new_equations
             self.pause(step.part)
-        self.play(fade_out(equations), fade_in(self.equations(self.summary)), fade_out(caption), run_time=0.5)
+        self.play(swap(equations, self.equations(self.summary)), fade_out(caption), run_time=0.5)
         self.shown[t] = table.values()
 
     def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable) -> None:
         """A further time step: same cell, new token, every strip recoloured at once."""
         title, reading = self.title(t), self.token_label(t)
         self.play(
-            fade_out(self.current_title), fade_in(title), fade_out(self.reading), fade_in(reading), table.recolor(values), run_time=1.0
+            swap(self.current_title, title), swap(self.reading, reading), table.recolor(values), run_time=1.0
         )
         self.current_title, self.reading = title, reading
         self.shown[t] = table.values()

@@ -9,7 +9,8 @@
     >>> animation.interpolate(1.0); round(float(square.get_fill_opacity()), 2)
     0.5
 
-``fade_in(*mobjects)`` / ``fade_out(*mobjects)`` are animations for ``scene.play``;
+``fade_in(*mobjects)`` / ``fade_out(*mobjects)`` are animations for ``scene.play``; ``swap(old, new)``
+replaces one text or table by another in the same place (out, then in);
 ``appear(scene, *mobjects)`` / ``disappear(scene, *mobjects)`` play them, or in a still (or while
 manim skips animations) just add or remove the mobjects. Manim's FadeIn/FadeOut deep-copy the whole
 mobject twice when they start; for tables and grids with hundreds of glyphs that costs more than
@@ -19,7 +20,7 @@ drawing the frames. These fades remember the opacities once and scale them, fram
 from __future__ import annotations
 
 import numpy as np
-from manim import Animation, AnimationGroup, ImageMobject, Mobject, VMobject
+from manim import Animation, AnimationGroup, ImageMobject, Mobject, Succession, VMobject
 
 
 class _Fade(Animation):
@@ -62,6 +63,17 @@ def fade_in(*mobjects: Mobject, **kwargs) -> Animation:
 def fade_out(*mobjects: Mobject, **kwargs) -> Animation:
     """Fade ``mobjects`` out (they are removed from the scene) without copying them."""
     return _group([_Fade(m, out=True, **kwargs) for m in mobjects])
+
+
+def swap(old: Mobject, new: Mobject) -> Animation:
+    """Fade ``old`` out during the first half, then ``new`` in during the second.
+
+        self.play(swap(self.title, title), run_time=0.3)
+
+    What replaces a caption, a title or a table of numbers in place: cross-fading them shows
+    both at once, half transparent, one on top of the other.
+    """
+    return Succession(fade_out(old), fade_in(new))
 
 
 def animating(scene) -> bool:

@@ -1,4 +1,4 @@
-"""Caption changes: the old sentence fades out, the next fades in; letters never morph."""
+"""Changing text in place: the old one fades out, then the new one fades in; letters never morph."""
 
 from __future__ import annotations
 
@@ -26,3 +26,19 @@ def test_recaption_fades_the_old_text_out_then_the_new_one_in():
     animation.interpolate_mobject(1.0)
     assert caption.get_fill_opacity() == pytest.approx(1.0)
     assert following.get_fill_opacity() == pytest.approx(1.0)  # the target itself is left alone
+
+
+def test_swap_shows_one_of_the_two_at_a_time():
+    from explain.draw.fades import swap
+
+    old, new = manim.Text("t = 0"), manim.Text("t = 1")
+    scene = manim.Scene()
+    scene.add(old)
+    animation = swap(old, new)
+    animation._setup_scene(scene)  # what Scene.play does first
+    animation.begin()
+    animation.interpolate(0.25)
+    assert old.get_fill_opacity() == pytest.approx(0.5) and new not in scene.mobjects
+    animation.interpolate(0.75)
+    assert old.get_fill_opacity() == pytest.approx(0.0) or old not in scene.mobjects
+    assert new in scene.mobjects and new.get_fill_opacity() == pytest.approx(0.5)
