@@ -86,6 +86,8 @@ class Trace(Mapping):
         # ... into a buffer that doubles when full, and how many steps it holds; _tensors[name]
         # is then a prefix of that buffer
         self._growing: dict[str, tuple[torch.Tensor, int]] = {}
+        # set by an open recording: finishes the values it deferred (names exist already)
+        self._settle: Callable[[], None] | None = None
         self.meta: dict[str, Any] = {"schema": SCHEMA_VERSION}
         self.meta.update(meta or {})
         self.output = output
@@ -95,6 +97,8 @@ class Trace(Mapping):
     # -- the mapping ---------------------------------------------------------------------------
 
     def __getitem__(self, name: str) -> torch.Tensor:
+        if self._settle is not None:
+            self._settle()
         try:
             return self._current(name)
         except KeyError:
@@ -110,6 +114,9 @@ class Trace(Mapping):
         self._tensors[name] = tensor
         self._pending.pop(name, None)
         self._growing.pop(name, None)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._tensors  # names are known at once, even while values are deferred
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._tensors)
@@ -173,6 +180,8 @@ class Trace(Mapping):
 
     def _all_current(self) -> dict[str, torch.Tensor]:
         """Every tensor, current (see :meth:`_current`)."""
+        if self._settle is not None:
+            self._settle()
         for name in list(self._pending):
             self._current(name)
         return self._tensors

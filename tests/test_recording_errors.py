@@ -100,12 +100,13 @@ def test_a_cell_whose_state_was_tampered_with_is_caught():
     assert "h: the recomputation differs" in refusal(cell, torch.randn(2, 3))
 
 
-def test_calls_with_another_batch_size_cannot_be_appended():
+@pytest.mark.parametrize("steps", [2, 1], ids=["longer calls", "one-step calls"])
+def test_calls_with_another_batch_size_cannot_be_appended(steps):
     lstm = nn.LSTM(3, 4)
     with pytest.raises(ValueError, match="batch or size changed"):
         with explain.record(lstm):
-            lstm(torch.randn(2, 1, 3))
-            lstm(torch.randn(2, 3, 3))
+            lstm(torch.randn(steps, 1, 3))
+            lstm(torch.randn(steps, 3, 3))
 
 
 def test_grads_problems_are_explained():

@@ -71,6 +71,7 @@ class Recording:
         self.trace = Trace(meta=meta)
         self._handles: list[Any] = []
         self._finishers: list[Callable[[], None]] = []
+        self._settlers: list[Callable[[], None]] = []
 
     def add(self, name: str, tensor: torch.Tensor) -> None:
         """Store ``tensor`` (detached, on the CPU) under ``name`` if the filter wants it."""
@@ -98,6 +99,16 @@ class Recording:
             if isinstance(value, torch.Tensor):
                 self.add(f"{INPUT_PREFIX}.{index}", value)
 
+    def defer_to(self, settle: Callable[[], None]) -> None:
+        """Let ``settle`` finish work an installer deferred: it runs before any value of the trace
+        is read, and when the recording ends. The deferred names must already be in the trace."""
+        self._settlers.append(settle)
+
+    def settle(self) -> None:
+        """Finish all deferred work now (see :meth:`defer_to`)."""
+        for settle in self._settlers:
+            settle()
+
     def on_finish(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the recording ends (e.g. to compute gradients)."""
         self._finishers.append(callback)
@@ -108,13 +119,19 @@ class Recording:
         owned = recurrent.install(self)
         self._handles.extend(owned.handles)
         self._handles.extend(features.install(self, skip=owned.modules))
+        self.trace._settle = self.settle
         return self.trace
 
     def __exit__(self, *exc_info) -> None:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
-        finishers, self._finishers = self._finishers, []  # they refer back to this Recording
+        try:
+            self.settle()
+        finally:
+            self.trace._settle = None  # they refer back to this Recording, as do the finishers
+            self._settlers.clear()
+        finishers, self._finishers = self._finishers, []
         if exc_info[0] is None:
             for finish in finishers:
                 finish()

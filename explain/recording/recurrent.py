@@ -24,7 +24,12 @@ What is recorded, for a module at qualified name ``q`` (``q.`` is omitted for th
 How: the module runs its own fused forward. A forward hook reads the input, the initial state and
 the output; the last layer's h is the output, lower layers' h come from PyTorch's fused kernel run
 one layer at a time (for a single step they are the module's h_n). Every gate of every step then
-follows from two large matrix products per layer and direction (:mod:`recurrent_math`).
+follows from one large matrix product per layer and direction (:mod:`recurrent_math`).
+
+One-step calls of nn.LSTM/GRU/RNN (the book feeds one character per call) are copied and
+recomputed together, as one step of a batch of calls, when a value of the trace is next read or
+the recording ends: the trace looks the same, each call costs a few copies instead of ~40 small
+tensor operations per layer, and a problem with such a call is reported then.
 
 Trust: the recomputed h of every step, and the final h_n (and c_n), are compared with what the
 module returned; a deviation beyond :data:`recurrent_math.TOLERANCE` (relative to max(1, |values|);
@@ -210,12 +215,28 @@ class _Call:
     lengths: Tensor | None = None  # [B]
     valid: Tensor | None = None  # [T, B] bool
     unbatched: bool = False  # the input was (T, in); recorded with B = 1
+    # one-step calls recomputed together (see _LayersRecorder.flush): their rows are (call, batch)
+    split: tuple[int, int] | None = None
 
 
 class _LayersRecorder(_Recorder):
-    """nn.LSTM / nn.GRU / nn.RNN: every layer and direction."""
+    """nn.LSTM / nn.GRU / nn.RNN: every layer and direction.
+
+    One-step calls (the book's way: a loop that feeds one character at a time) are kept and
+    recomputed together, as one step of a batch of calls, when the trace is next read or the
+    recording ends (:meth:`flush`): per call that costs a few copies instead of ~40 small tensor
+    operations per layer. Their names are reserved at the first call, so the trace keeps the
+    execution order, and the weights are copied when a batch starts, so a training step between
+    calls starts a new batch instead of changing the old calls' recomputation.
+    """
 
     input_dims = (2, 3)
+
+    def __init__(self, recording, name: str, module: nn.Module, tape: recurrent_grads.GradientTape | None):
+        super().__init__(recording, name, module, tape)
+        self._batch: list[_Call] = []
+        self._batch_weights: list[Tensor] = []  # copies of module._flat_weights when the batch began
+        recording.defer_to(self.flush)
 
     def _mode(self) -> str | None:
         return self.module.mode if type(self.module).forward in _LAYERED_FORWARDS else None
@@ -231,7 +252,11 @@ class _LayersRecorder(_Recorder):
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         with torch.no_grad():
             call = self._normalise(*_arguments(args, kwargs), output)
-            self._record_layers(call)
+            if call.x.shape[0] == 1 and call.packed is None:
+                self._defer(call)
+            else:
+                self.flush()  # earlier one-step calls come first
+                self._record_layers(call)
         self._describe(call)
         self.calls += 1
         self.steps += call.x.shape[0]
@@ -288,6 +313,51 @@ class _LayersRecorder(_Recorder):
             return new_out, new_h
         return new_out, (new_h, recurrent_grads.straight_through(c_n, rebuilt_c))
 
+    def _defer(self, call: _Call) -> None:
+        """Keep a copy of a one-step call for :meth:`flush`."""
+        if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
+            self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
+        if not self._batch:
+            self._batch_weights = [weight.detach().clone() for weight in self.module._flat_weights]
+            self._reserve_names(call.x.shape[1])
+        copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
+        self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+
+    def _same_weights(self) -> bool:
+        """Are the weights still those the current batch started with? (Values are compared:
+        writes through ``.data`` leave no trace in version counters.)"""
+        return all(map(torch.equal, self._batch_weights, self.module._flat_weights))
+
+    def flush(self) -> None:
+        """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
+        together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
+        together.split = (len(batch), batch[0].x.shape[1])
+        with torch.no_grad():
+            self._record_layers(together, dict(zip(self.module._flat_weights_names, self._batch_weights)))
+
+    def _reserve_names(self, batch: int) -> None:
+        """Put every name a one-step call will fill into the trace now, empty, in execution order."""
+        module = self.module
+        directions = 2 if module.bidirectional else 1
+        hidden_out = module.proj_size or module.hidden_size
+        for layer, wanted in enumerate(self._wanted_layers()):
+            if not wanted:
+                continue
+            for direction in ("fwd", "bwd")[:directions]:
+                for quantity in self.quantities():
+                    size = module.hidden_size
+                    if quantity == "x":
+                        size = module.input_size if layer == 0 else directions * hidden_out
+                    elif quantity == "h":
+                        size = hidden_out
+                    name = f"{self.prefix}l{layer}.{direction}.{quantity}"
+                    if name not in self.recording.trace:
+                        self.recording.append_time(name, torch.empty(0, batch, size, dtype=self.dtype))
+
     def _normalise(self, value: Any, hx: Any, output: Any) -> _Call:
         module = self.module
         out, state = output
@@ -315,7 +385,9 @@ class _LayersRecorder(_Recorder):
         unbatched = packed is None and value.dim() == 2
         return _Call(x, out, h0, c0, h_n, c_n, packed, lengths, valid, unbatched)
 
-    def _record_layers(self, call: _Call) -> None:
+    def _record_layers(self, call: _Call, parameters: dict[str, Tensor] | None = None) -> None:
+        """Recompute, verify and store every wanted layer; with the weights in ``parameters`` (by
+        name) instead of the module's current ones if given."""
         module = self.module
         directions = 2 if module.bidirectional else 1
         hidden_out = module.proj_size or module.hidden_size
@@ -337,7 +409,7 @@ class _LayersRecorder(_Recorder):
                 fused_run = layer < module.num_layers - 1 and (call.x.shape[0] > 1 or call.packed is not None)
                 for direction in range(directions):
                     h = layer_output[..., direction * hidden_out : (direction + 1) * hidden_out]
-                    self._record_direction(call, layer, direction, x, h.clone(), compute, fused_run)
+                    self._record_direction(call, layer, direction, x, h.clone(), compute, fused_run, parameters)
             layer_input = layer_output
 
     def _wanted_layers(self) -> list[bool]:
@@ -362,14 +434,24 @@ class _LayersRecorder(_Recorder):
         return padded, data
 
     def _record_direction(
-        self, call: _Call, layer: int, direction: int, x: Tensor, h: Tensor, compute: torch.dtype, fused_run: bool
+        self,
+        call: _Call,
+        layer: int,
+        direction: int,
+        x: Tensor,
+        h: Tensor,
+        compute: torch.dtype,
+        fused_run: bool,
+        parameters: dict[str, Tensor] | None = None,
     ) -> None:
         """Recompute, verify and store one layer and direction; ``fused_run``: h is not the module's
         own output (a lower layer run by the fused kernel), so its final step is checked against h_n."""
         index = layer * (2 if self.module.bidirectional else 1) + direction
         reverse = direction == 1
         label = f"layer {layer} {'bwd' if reverse else 'fwd'}"
-        weights = recurrent_math.layer_weights(self.module, layer, direction)
+        if call.split is not None:
+            label += f" (one-step calls 1–{call.split[0]} taken together: row = call × {call.split[1]} + batch)"
+        weights = recurrent_math.layer_weights(self.module, layer, direction, parameters=parameters)
         h0, c0 = call.h0[index], None if call.c0 is None else call.c0[index]
         if compute != self.dtype:
             weights, x_in, h_in = weights.to(compute), x.to(compute), h.to(compute)
@@ -389,6 +471,8 @@ class _LayersRecorder(_Recorder):
             tensor = result[quantity] if compute == self.dtype else result[quantity].to(self.dtype)
             if pad is not None and quantity not in ("x", "h"):  # padded x and h are already 0
                 tensor = tensor.masked_fill(pad.unsqueeze(-1), 0)
+            if call.split is not None:  # one step of calls × batch → one step per call
+                tensor = tensor[0].unflatten(0, call.split)
             self.store(names + quantity, tensor)
 
     def _describe(self, call: _Call) -> None:

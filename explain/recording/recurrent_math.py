@@ -24,6 +24,7 @@ RNN ``h = tanh|relu(W_ih x + b_ih + W_hh h_{t-1} + b_hh)``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -84,16 +85,21 @@ class LayerWeights:
 
 
 def layer_weights(
-    module: torch.nn.Module, layer: int | None = None, direction: int = 0, detach: bool = True
+    module: torch.nn.Module,
+    layer: int | None = None,
+    direction: int = 0,
+    detach: bool = True,
+    parameters: Mapping[str, Tensor] | None = None,
 ) -> LayerWeights:
-    """The parameters of ``layer``/``direction`` of an nn.LSTM/GRU/RNN, or of a cell (layer None).
+    """The parameters of ``layer``/``direction`` of an nn.LSTM/GRU/RNN, or of a cell (layer None);
+    read from ``parameters`` (tensors by parameter name, e.g. a copy) when given.
 
     >>> layer_weights(torch.nn.GRU(3, 4), 0).w_ih.shape
     torch.Size([12, 3])
     """
     suffix = "" if layer is None else f"_l{layer}{'_reverse' if direction else ''}"
-
-    parameters = module._parameters  # a plain dict: much faster than attribute lookup on a Module
+    if parameters is None:
+        parameters = module._parameters  # a plain dict: much faster than attribute lookup on a Module
 
     def get(name: str) -> Tensor | None:
         name += suffix
