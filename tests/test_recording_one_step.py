@@ -14,46 +14,55 @@ from explain.models.recurrent import CharRNN
 from explain.recording.api import RecordingError
 
 
-def _expected_input_gate(weights: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
-    """Layer 0's input gate from PyTorch's equation, with the weights of that moment."""
-    hidden = weights["weight_hh_l0"].shape[1]
-    pre = x @ weights["weight_ih_l0"].T + weights["bias_ih_l0"] + h @ weights["weight_hh_l0"].T + weights["bias_hh_l0"]
-    return torch.sigmoid(pre[..., :hidden])
+def _expected_input_gate(weights: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor, suffix: str) -> torch.Tensor:
+    """The input gate from PyTorch's equation, with the weights of that moment (layer 0 or a cell)."""
+    w_ih, w_hh = weights["weight_ih" + suffix], weights["weight_hh" + suffix]
+    pre = x @ w_ih.T + weights["bias_ih" + suffix] + h @ w_hh.T + weights["bias_hh" + suffix]
+    return torch.sigmoid(pre[..., : w_hh.shape[1]])
 
 
 def test_reading_inside_the_block_sees_every_call_so_far():
-    lstm = nn.LSTM(3, 4, num_layers=2)
-    outputs, state = [], None
-    with explain.record(lstm) as trace:
+    lstm, cell = nn.LSTM(3, 4, num_layers=2), nn.GRUCell(4, 5)
+    model = nn.ModuleDict({"lstm": lstm, "cell": cell})
+    outputs, state, h = [], None, None
+    with explain.record(model) as trace:
         for x in torch.randn(5, 1, 2, 3):
             out, state = lstm(x, state)
+            h = cell(out[0], h)
             outputs.append(out.detach())
-            assert torch.equal(trace["l1.fwd.h"], torch.cat(outputs))
-    assert trace["l0.fwd.c"].shape == (5, 2, 4)
+            assert torch.equal(trace["lstm.l1.fwd.h"], torch.cat(outputs))
+            assert torch.equal(trace["cell.h"][-1], h.detach())
+    assert trace["lstm.l0.fwd.c"].shape == (5, 2, 4) and trace["cell.z"].shape == (5, 2, 5)
 
 
 @pytest.mark.parametrize("update", ["optimizer", "through .data"])
-def test_training_steps_between_calls_are_recorded_with_the_weights_of_each_call(update):
+@pytest.mark.parametrize("kind", ["LSTM", "LSTMCell"])
+def test_training_steps_between_calls_are_recorded_with_the_weights_of_each_call(kind, update):
     torch.manual_seed(0)
-    lstm = nn.LSTM(3, 4)
-    optimizer = torch.optim.SGD(lstm.parameters(), lr=0.5)
-    xs, states, weights = torch.randn(4, 1, 2, 3), [], []
-    state = None
-    with explain.record(lstm) as trace:
+    module = nn.LSTM(3, 4) if kind == "LSTM" else nn.LSTMCell(3, 4)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)
+    xs, states, weights = torch.randn(4, 2, 3), [], []
+    h = c = torch.zeros(2, 4)
+    with explain.record(module) as trace:
         for x in xs:
-            weights.append({name: p.detach().clone() for name, p in lstm.named_parameters()})
-            states.append(torch.zeros(2, 4) if state is None else state[0][0].detach().clone())
-            out, state = lstm(x, state)
-            out.square().sum().backward()
+            weights.append({name: p.detach().clone() for name, p in module.named_parameters()})
+            states.append(h)
+            if kind == "LSTM":
+                out, (h, c) = module(x.unsqueeze(0), (h.unsqueeze(0), c.unsqueeze(0)))
+                h, c = h[0], c[0]
+            else:
+                h, c = module(x, (h, c))
+            h.square().sum().backward()
             if update == "optimizer":
                 optimizer.step()
             else:  # old tutorials' way: invisible to version counters
-                for p in lstm.parameters():
+                for p in module.parameters():
                     p.data.add_(p.grad, alpha=-0.5)
             optimizer.zero_grad()
-            state = tuple(s.detach() for s in state)
-    expected = torch.stack([_expected_input_gate(w, x[0], h) for w, x, h in zip(weights, xs, states)])
-    torch.testing.assert_close(trace["l0.fwd.i"], expected, rtol=0, atol=1e-6)
+            h, c = h.detach(), c.detach()
+    suffix, name = ("_l0", "l0.fwd.i") if kind == "LSTM" else ("", "i")
+    expected = torch.stack([_expected_input_gate(w, x, h, suffix) for w, x, h in zip(weights, xs, states)])
+    torch.testing.assert_close(trace[name], expected, rtol=0, atol=1e-6)
 
 
 def test_names_keep_the_order_of_execution():

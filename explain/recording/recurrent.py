@@ -26,10 +26,10 @@ the output; the last layer's h is the output, lower layers' h come from PyTorch'
 one layer at a time (for a single step they are the module's h_n). Every gate of every step then
 follows from one large matrix product per layer and direction (:mod:`recurrent_math`).
 
-One-step calls of nn.LSTM/GRU/RNN (the book feeds one character per call) are copied and
-recomputed together, as one step of a batch of calls, when a value of the trace is next read or
-the recording ends: the trace looks the same, each call costs a few copies instead of ~40 small
-tensor operations per layer, and a problem with such a call is reported then.
+One-step calls (the book feeds its nn.LSTM one character per call; a cell is always one step)
+are copied and recomputed together, as one step of a batch of calls, when a value of the trace
+is next read or the recording ends: the trace looks the same, each call costs a few copies
+instead of ~40 small tensor operations per layer, and a problem with such a call is reported then.
 
 Trust: the recomputed h of every step, and the final h_n (and c_n), are compared with what the
 module returned; a deviation beyond :data:`recurrent_math.TOLERANCE` (relative to max(1, |values|);
@@ -92,7 +92,8 @@ def _arguments(args: tuple, kwargs: dict) -> tuple[Any, Any]:
 
 
 class _Recorder:
-    """Shared checks and naming for one recurrent module at qualified name ``name``."""
+    """Shared checks, naming and batching of one-step calls for one recurrent module at qualified
+    name ``name``."""
 
     input_dims: tuple[int, int]
 
@@ -107,6 +108,9 @@ class _Recorder:
         self.steps = 0
         self.dtype = torch.float32  # the module's, set when called
         self._wanted: list[bool] | None = None
+        self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
+        self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
+        recording.defer_to(self.flush)
 
     def _mode(self) -> str | None:
         """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
@@ -187,6 +191,61 @@ class _Recorder:
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         raise NotImplementedError
 
+    # -- one-step calls, recomputed together ---------------------------------------------------
+    #
+    # One-step calls (the book's way: a loop that feeds one character at a time, or a cell) are
+    # copied and recomputed together, as one step of a batch of calls, when the trace is next read
+    # or the recording ends: per call that costs a few copies instead of ~40 small tensor
+    # operations per layer. Their names are reserved at the first call, so the trace keeps the
+    # execution order; the weights are copied when a batch starts and compared by value at each
+    # call, so a training step between calls starts a new batch.
+
+    def _weights(self) -> tuple[list[str], list[Tensor]]:
+        """The module's weights, names and tensors, as its forward used them."""
+        raise NotImplementedError
+
+    def _sizes(self) -> dict[str, int]:
+        """Every wanted name (without the module prefix) a one-step call fills, with its size."""
+        raise NotImplementedError
+
+    def _record_together(self, call: _Call, parameters: dict[str, Tensor]) -> None:
+        """Recompute, verify and store one step of ``call.split`` calls × batch, with ``parameters``."""
+        raise NotImplementedError
+
+    def _defer(self, call: _Call) -> None:
+        """Keep a copy of a one-step call for :meth:`flush`."""
+        if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
+            self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
+        if not self._batch:
+            self._batch_weights = [weight.detach().clone() for weight in self._weights()[1]]
+            for name, size in self._sizes().items():
+                if self.prefix + name not in self.recording.trace:  # reserved in execution order
+                    self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[1], size, dtype=self.dtype))
+        copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
+        self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+
+    def _same_weights(self) -> bool:
+        """Are the weights still those the current batch started with? (Values are compared:
+        writes through ``.data`` leave no trace in version counters.)"""
+        return all(map(torch.equal, self._batch_weights, self._weights()[1]))
+
+    def flush(self) -> None:
+        """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
+        batch, self._batch = self._batch, []
+        if not batch:
+            return
+        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
+        together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
+        together.split = (len(batch), batch[0].x.shape[1])
+        with torch.no_grad():
+            self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
+
+    def _split_label(self, split: tuple[int, int] | None) -> str:
+        """Where a deviation's row index points when several one-step calls were taken together."""
+        if split is None or split[0] == 1:
+            return ""
+        return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
+
 
 def _finite(tensor: Tensor) -> bool:
     """True if every value is finite (a sum is one cheap pass; only a non-finite sum looks closer)."""
@@ -215,28 +274,17 @@ class _Call:
     lengths: Tensor | None = None  # [B]
     valid: Tensor | None = None  # [T, B] bool
     unbatched: bool = False  # the input was (T, in); recorded with B = 1
-    # one-step calls recomputed together (see _LayersRecorder.flush): their rows are (call, batch)
+    # one-step calls recomputed together (see _Recorder.flush): their rows are (call, batch)
     split: tuple[int, int] | None = None
 
 
 class _LayersRecorder(_Recorder):
     """nn.LSTM / nn.GRU / nn.RNN: every layer and direction.
 
-    One-step calls (the book's way: a loop that feeds one character at a time) are kept and
-    recomputed together, as one step of a batch of calls, when the trace is next read or the
-    recording ends (:meth:`flush`): per call that costs a few copies instead of ~40 small tensor
-    operations per layer. Their names are reserved at the first call, so the trace keeps the
-    execution order, and the weights are copied when a batch starts, so a training step between
-    calls starts a new batch instead of changing the old calls' recomputation.
+    One-step calls are kept and recomputed together (see :meth:`_Recorder.flush`).
     """
 
     input_dims = (2, 3)
-
-    def __init__(self, recording, name: str, module: nn.Module, tape: recurrent_grads.GradientTape | None):
-        super().__init__(recording, name, module, tape)
-        self._batch: list[_Call] = []
-        self._batch_weights: list[Tensor] = []  # copies of module._flat_weights when the batch began
-        recording.defer_to(self.flush)
 
     def _mode(self) -> str | None:
         return self.module.mode if type(self.module).forward in _LAYERED_FORWARDS else None
@@ -313,50 +361,23 @@ class _LayersRecorder(_Recorder):
             return new_out, new_h
         return new_out, (new_h, recurrent_grads.straight_through(c_n, rebuilt_c))
 
-    def _defer(self, call: _Call) -> None:
-        """Keep a copy of a one-step call for :meth:`flush`."""
-        if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
-            self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
-        if not self._batch:
-            self._batch_weights = [weight.detach().clone() for weight in self.module._flat_weights]
-            self._reserve_names(call.x.shape[1])
-        copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
-        self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+    def _weights(self) -> tuple[list[str], list[Tensor]]:
+        return self.module._flat_weights_names, self.module._flat_weights
 
-    def _same_weights(self) -> bool:
-        """Are the weights still those the current batch started with? (Values are compared:
-        writes through ``.data`` leave no trace in version counters.)"""
-        return all(map(torch.equal, self._batch_weights, self.module._flat_weights))
-
-    def flush(self) -> None:
-        """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
-        batch, self._batch = self._batch, []
-        if not batch:
-            return
-        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
-        together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
-        together.split = (len(batch), batch[0].x.shape[1])
-        with torch.no_grad():
-            self._record_layers(together, dict(zip(self.module._flat_weights_names, self._batch_weights)))
-
-    def _reserve_names(self, batch: int) -> None:
-        """Put every name a one-step call will fill into the trace now, empty, in execution order."""
+    def _sizes(self) -> dict[str, int]:
         module = self.module
         directions = 2 if module.bidirectional else 1
         hidden_out = module.proj_size or module.hidden_size
+        sizes = {}
         for layer, wanted in enumerate(self._wanted_layers()):
-            if not wanted:
-                continue
-            for direction in ("fwd", "bwd")[:directions]:
+            for direction in ("fwd", "bwd")[:directions] if wanted else ():
                 for quantity in self.quantities():
-                    size = module.hidden_size
-                    if quantity == "x":
-                        size = module.input_size if layer == 0 else directions * hidden_out
-                    elif quantity == "h":
-                        size = hidden_out
-                    name = f"{self.prefix}l{layer}.{direction}.{quantity}"
-                    if name not in self.recording.trace:
-                        self.recording.append_time(name, torch.empty(0, batch, size, dtype=self.dtype))
+                    size = {"x": module.input_size if layer == 0 else directions * hidden_out, "h": hidden_out}
+                    sizes[f"l{layer}.{direction}.{quantity}"] = size.get(quantity, module.hidden_size)
+        return sizes
+
+    def _record_together(self, call: _Call, parameters: dict[str, Tensor]) -> None:
+        self._record_layers(call, parameters)
 
     def _normalise(self, value: Any, hx: Any, output: Any) -> _Call:
         module = self.module
@@ -449,8 +470,7 @@ class _LayersRecorder(_Recorder):
         index = layer * (2 if self.module.bidirectional else 1) + direction
         reverse = direction == 1
         label = f"layer {layer} {'bwd' if reverse else 'fwd'}"
-        if call.split is not None:
-            label += f" (one-step calls 1–{call.split[0]} taken together: row = call × {call.split[1]} + batch)"
+        label += self._split_label(call.split)
         weights = recurrent_math.layer_weights(self.module, layer, direction, parameters=parameters)
         h0, c0 = call.h0[index], None if call.c0 is None else call.c0[index]
         if compute != self.dtype:
@@ -540,7 +560,8 @@ class _CellRecorder(_Recorder):
             if self.mode == "LSTM":
                 c0 = torch.zeros_like(c1) if c0 is None else c0.reshape(c1.shape)
             if self.wants_any(self.quantities()):
-                self._record_step(x, h1, c1, h0, c0)
+                step = lambda t: None if t is None else t.unsqueeze(0)  # noqa: E731  [1, B, ·]
+                self._defer(_Call(step(x), step(h1), step(h0), step(c0), step(h1), step(c1)))
         self.calls += 1
         self.steps += 1
         self.recording.describe_module(self.name, self._description(x.shape[0]))
@@ -563,19 +584,28 @@ class _CellRecorder(_Recorder):
             return new_h
         return new_h, recurrent_grads.straight_through(output[1], c1.reshape(output[1].shape))
 
-    def _record_step(self, x: Tensor, h1: Tensor, c1: Tensor | None, h0: Tensor, c0: Tensor | None) -> None:
+    def _weights(self) -> tuple[list[str], list[Tensor]]:
+        names = [name for name, weight in self.module._parameters.items() if weight is not None]
+        return names, [getattr(self.module, name) for name in names]  # getattr: parametrized ones too
+
+    def _sizes(self) -> dict[str, int]:
+        return {q: self.module.input_size if q == "x" else self.module.hidden_size for q in self.quantities()}
+
+    def _record_together(self, call: _Call, parameters: dict[str, Tensor]) -> None:
+        """One step for calls × batch rows: ``call.x`` [1, N·B, in], states [1, N·B, H]."""
         compute = recurrent_math.compute_dtype(self.dtype)
-        weights = recurrent_math.layer_weights(self.module).to(compute)
-        as_step = lambda t: t.to(compute).unsqueeze(0)  # noqa: E731  [1, B, ·]
+        weights = recurrent_math.layer_weights(self.module, parameters=parameters).to(compute)
+        c0 = None if call.c0 is None else call.c0[0].to(compute)
         result = recurrent_math.recompute(
-            self.mode, as_step(x), as_step(h1), h0.to(compute), None if c0 is None else c0.to(compute), weights, False
+            self.mode, call.x.to(compute), call.h_n.to(compute), call.h0[0].to(compute), c0, weights, False
         )
-        self.verify("h", result["h"][0], h1)
-        if c1 is not None:
-            self.verify("c", result["c"][0].clone(), c1)
-        result["x"], result["h"] = x.unsqueeze(0).clone(), h1.unsqueeze(0).clone()
+        label = self._split_label(call.split)
+        self.verify("h" + label, result["h"][0], call.h_n[0])
+        if call.c_n is not None:
+            self.verify("c" + label, result["c"][0].clone(), call.c_n[0])
+        result["x"], result["h"] = call.x, call.h_n
         for quantity in self.quantities():
-            self.store(quantity, result[quantity].to(self.dtype))
+            self.store(quantity, result[quantity].to(self.dtype)[0].unflatten(0, call.split))
 
     def _description(self, batch: int) -> dict[str, Any]:
         module = self.module
