@@ -78,6 +78,23 @@ def book_case() -> tuple[Callable, Callable]:
     return plain, recorded
 
 
+def cell_case() -> tuple[Callable, Callable]:
+    """nn.LSTMCell(35, 35) in a loop of 69 calls, the way tutorials write a recurrent cell."""
+    cell = torch.nn.LSTMCell(35, 35)
+    xs = torch.randn(69, 1, 35)
+
+    def plain():
+        state = None
+        for x_t in xs:
+            state = cell(x_t, state)
+
+    def recorded():
+        with explain.record(cell):
+            plain()
+
+    return plain, recorded
+
+
 _MEMORY = """
 import json, resource, sys, torch, explain
 torch.set_num_threads(2)
@@ -129,6 +146,7 @@ def main() -> None:
         "LSTM(64→128) T=100 B=16, products alone": products_case(torch.nn.LSTM(64, 128), 100, 16),
         "GRU(64→128) T=100 B=16": layered_case(torch.nn.GRU(64, 128), 100, 16),
         "book LSTM(35,35,3), 69 one-step calls": book_case(),
+        "LSTMCell(35,35), 69 calls": cell_case(),
     }
     for label, (plain, recorded) in cases.items():
         if args.only and args.only not in label:
