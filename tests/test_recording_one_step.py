@@ -11,6 +11,7 @@ from torch import nn
 
 import explain
 from explain.models.recurrent import CharRNN
+from explain.recording import recurrent
 from explain.recording.api import RecordingError
 
 
@@ -109,3 +110,21 @@ def test_a_bad_one_step_call_is_reported_when_the_block_ends_with_its_row():
             for x in torch.randn(3, 1, 2, 3):
                 _, state = lstm(x, state)
 
+
+def test_long_loops_are_recomputed_in_batches_of_bounded_size(monkeypatch):
+    lstm = nn.GRU(3, 4, num_layers=2)
+    xs = torch.randn(7, 1, 2, 3)
+
+    def record():
+        with explain.record(lstm) as trace:
+            state = None
+            for x in xs:
+                _, state = lstm(x, state)
+        return trace
+
+    whole = record()
+    monkeypatch.setattr(recurrent, "BATCH_CALLS", 3)
+    in_batches = record()
+    assert whole.names() == in_batches.names()
+    for name in whole.names():
+        torch.testing.assert_close(in_batches[name], whole[name], rtol=0, atol=1e-6)

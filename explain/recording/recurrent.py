@@ -56,6 +56,9 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from explain.recording import recurrent_grads, recurrent_math
 from explain.recording.api import RecordingError
 
+#: One-step calls recomputed together at most (see :meth:`_Recorder.flush`).
+BATCH_CALLS = 256
+
 _LAYERED_FORWARDS = {nn.LSTM.forward, nn.GRU.forward, nn.RNN.forward}
 _CELL_MODES = {nn.LSTMCell.forward: "LSTM", nn.GRUCell.forward: "GRU", nn.RNNCell.forward: "RNN"}
 
@@ -223,6 +226,8 @@ class _Recorder:
                     self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[1], size, dtype=self.dtype))
         copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
         self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+        if len(self._batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
+            self.flush()
 
     def _same_weights(self) -> bool:
         """Are the weights still those the current batch started with? (Values are compared:
