@@ -5,8 +5,9 @@ change is intended, accept it: ``pytest tests/test_book_fixtures.py --trace-upda
 the rewritten fixtures.
 
 Tolerances: other CPUs (other BLAS kernels) reorder sums, so values allow rtol 1e-4, atol 1e-5
-instead of the strict float32 defaults, and gradients, which shrink to 1e-6 and below over the
-steps, a relative 1e-3 with a tiny atol; a real change is far larger.
+instead of the strict float32 defaults, and gradients, summed backwards through the steps
+in an order that differs between CPUs, a relative 1e-3 with an atol of 1e-6 (the gradients reach
+6.0; one CPU gave -5.4464e-05 where the fixture holds -5.4541e-05); a real change is far larger.
 """
 
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 from explain import models
 from explain.testing import compare_traces
 
-CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-9)}}
+CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-6)}}
 
 
 def last_output(output):
