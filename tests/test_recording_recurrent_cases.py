@@ -83,7 +83,7 @@ def test_dropout_in_train_mode_trains_through_the_recorded_run():
     trace.output[0].square().sum().backward()
     for name, p in model.named_parameters():
         torch.testing.assert_close(p.grad, expected[name], rtol=1e-5, atol=1e-6, msg=name)
-    assert trace["rnn.l0.fwd.dropout"].shape == (7, 2, 8) and trace.meta["modules"]["rnn"]["training"]
+    assert trace["rnn.l0.fwd.dropout"].shape == (7, 2, 8) and trace.meta["modules"]["rnn"]["dropout_reproduced"]
 
 
 def test_dropout_in_eval_mode_records_masks_of_ones_and_one_step_calls_too():

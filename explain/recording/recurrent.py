@@ -610,7 +610,6 @@ class _LayersRecorder(_Recorder):
             "batch_first": module.batch_first,
             "bias": module.bias,
             "dropout": module.dropout,
-            "training": module.training,
             "dtype": str(self.dtype).removeprefix("torch."),
             "calls": self.calls + 1,
             "steps": self.steps + call.x.shape[0],
