@@ -1,9 +1,9 @@
 """The scenes: one module per figure family, each listing its scenes in ``SCENES``.
 
     >>> from scenes import catalogue
-    >>> spec = catalogue()["lstm-cell"]          # doctest: +SKIP
-    >>> spec.module, spec.class_name              # doctest: +SKIP
-    ('scenes.lstm', 'LSTMCellScene')
+    >>> spec = catalogue()["lstm-cell"]
+    >>> spec.module, spec.class_name, spec.default_model, spec.recipe
+    ('scenes.lstm', 'LSTMCellScene', 'hello-lstm', 'book')
 
 A scene module declares, e.g.::
 

@@ -23,7 +23,9 @@ from explain.trace import Trace
 class SceneInputError(ValueError):
     """A trace or option a scene cannot use; its message is one line the user can act on.
 
-    >>> raise SceneInputError("the trace has no LSTM (no names like 'l0.fwd.f')")  # doctest: +SKIP
+    >>> raise SceneInputError("the trace has no LSTM (no names like 'l0.fwd.f')")
+    Traceback (most recent call last):
+    explain.draw.base.SceneInputError: the trace has no LSTM (no names like 'l0.fwd.f')
     """
 
 
