@@ -16,10 +16,9 @@ import sys
 
 from explain import __version__
 from explain.commands import MODULES
+from explain.errors import ExplainError
 
-
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
+__all__ = ["build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,11 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from explain.recording.api import RecordingError
-    from explain.trace import TraceFileError
 
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, TraceFileError, RecordingError, FileNotFoundError) as error:
+    except (ExplainError, RecordingError, FileNotFoundError) as error:
         print(f"explain {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from explain import reveal_assets
-from explain.cli import UsageError
+from explain.errors import UsageError
 from explain.trace import Trace, load
 
 #: --quality → manim's quality names (480p15, 720p30, 1080p60)

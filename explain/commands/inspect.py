@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explain.cli import UsageError
+from explain.errors import UsageError
 from explain.commands.render import int_list
 
 

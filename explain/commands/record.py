@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from explain.cli import UsageError
+from explain.errors import UsageError
 
 
 def register(subparsers) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from explain.cli import UsageError
+from explain.errors import UsageError
 
 
 def register(subparsers) -> None:
