@@ -71,7 +71,7 @@ def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
         return trace
     if trace is not None:
         path = Path(trace)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"no trace file {str(path)!r} (make one with: explain record MODEL -o {path.name})")
         return load(path)
     import torch

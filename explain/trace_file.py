@@ -133,7 +133,7 @@ def _read_exactly(file, count: int, path: Path) -> bytes:
 
 def _parse_header(text: bytes, path: Path) -> dict[str, Any]:
     try:
-        header = parse_json(text.decode("utf-8"))
+        header = parse_json(text.decode("utf-8"), limit=None)  # its shape is checked entry by entry
     except (UnicodeDecodeError, ValueError) as error:
         raise TraceFileError(f"{path}: not a readable safetensors file (header: {_first_line(error)})") from None
     if not isinstance(header, dict):
@@ -185,8 +185,8 @@ def _natural(value: Any) -> bool:
     return type(value) is int and value >= 0
 
 
-def parse_json(text: str) -> Any:
-    """JSON without duplicate keys, NaN, infinities or nesting deeper than :data:`META_DEPTH_LIMIT`.
+def parse_json(text: str, limit: int | None = META_DEPTH_LIMIT) -> Any:
+    """JSON without duplicate keys, NaN, infinities or nesting deeper than ``limit`` (None: Python's limit).
 
     >>> parse_json('{"a": [1, 2.5]}')
     {'a': [1, 2.5]}
@@ -194,29 +194,31 @@ def parse_json(text: str) -> Any:
     Traceback (most recent call last):
     ValueError: number out of range: 1e400
     """
-    depth = max_depth(text)
-    if depth > META_DEPTH_LIMIT:
-        raise ValueError(f"nested {depth} levels deep (at most {META_DEPTH_LIMIT})")
     try:
-        return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite, parse_constant=_no_constant)
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_finite, parse_constant=_no_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+    if limit is not None and depth(value) > limit:
+        raise ValueError(f"nested more than {limit} levels deep")
+    return value
 
 
-def max_depth(text: str) -> int:
-    """How deeply JSON ``text`` nests (brackets inside strings do not count).
+def depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value (counted without recursion).
 
-    >>> max_depth('{"a": [[1], "]]]"]}')
-    3
+    >>> depth({"a": [[1], "]]"]}), depth(3)
+    (3, 0)
     """
-    depth = deepest = 0
-    for token in re.finditer(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', text):
-        bracket = token.group()
-        if bracket in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif bracket in "]}":
-            depth -= 1
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, level = pending.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        for child in children:
+            if isinstance(child, (dict, list)):
+                pending.append((child, level + 1))
     return deepest
 
 

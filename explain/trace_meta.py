@@ -174,7 +174,7 @@ def _recurrent_problem(parts: dict[str, Any], facts: dict[str, Any], shape: tupl
     if parts["direction"] == "bwd" and facts["bidirectional"] is not True:
         return "a backward direction in a module that is not bidirectional"
     if _dtype(dtype) != facts["dtype"]:
-        return f"dtype {_dtype(dtype)}, the module ran in {_short(facts['dtype'])}"
+        return f"dtype {_dtype(dtype)}, the module ran in {facts['dtype']}"
     size = _recurrent_size(parts, facts)
     expected = (facts["steps"], facts["batch"], size)
     if shape != expected:

@@ -207,7 +207,8 @@ def bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
         "huge-schema": (_trace_file('{"schema": 1e400, "names": ["w"]}'), "number out of range: 1e400"),
         "nan": (_trace_file('{"schema": NaN, "names": ["w"]}'), "NaN is not a number"),
         "duplicate-key": (_trace_file('{"schema": 2, "schema": 1, "names": ["w"]}'), "duplicate key 'schema'"),
-        "deep": (_trace_file('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"), "nested 100001 levels deep"),
+        "deep": (_trace_file('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"), "metadata is corrupt (nested too deeply)"),
+        "nested": (_trace_file('{"x": ' + "[" * 100 + "]" * 100 + "}"), "nested more than 64 levels deep"),
         "not-an-object": (_trace_file("[1]"), "metadata must be a JSON object, got list"),
         "nested-names": (_trace_file({"schema": version, "names": [[1]]}), "'names' must be a list of non-empty strings"),
         "names-twice": (_trace_file({"schema": version, "names": ["w", "w"]}), "lists 'w' twice"),
@@ -226,7 +227,7 @@ def bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
 
 @pytest.mark.parametrize("kind", [
     "empty", "truncated", "truncated-data", "longer", "garbage", "header-only", "pickle", "foreign", "newer",
-    "no-schema", "negative-schema", "fractional-schema", "text-schema", "huge-schema", "nan", "duplicate-key", "deep",
+    "no-schema", "negative-schema", "fractional-schema", "text-schema", "huge-schema", "nan", "duplicate-key", "deep", "nested",
     "not-an-object", "nested-names", "names-twice", "incomplete", "unlisted", "dict-skeleton", "misplaced-key",
     "old-schema", "no-digest", "bad-half",
 ])
