@@ -1,12 +1,12 @@
 """What the LSTM and GRU cell figures show, read from a trace as plain lists of floats (no manim).
 
-    >>> from explain import models                                   # doctest: +SKIP
-    >>> tr = models.load("hello-lstm").record()                      # doctest: +SKIP
-    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})   # doctest: +SKIP
-    >>> view.layer, view.labels                                      # doctest: +SKIP
+    >>> from explain import models
+    >>> tr = models.load("hello-lstm").record()
+    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})
+    >>> view.layer, view.labels
     (2, ['h', 'e'])
-    >>> lstm_step_values(tr, view, 1)["f"]                           # doctest: +SKIP
-    [0.93, 0.12]
+    >>> [round(value, 2) for value in lstm_step_values(tr, view, 1)["f"]]
+    [0.01, 0.99]
 
 A :class:`CellView` is the scene's choice (module, layer, direction, batch item, time steps, units)
 checked against the trace; ``lstm_step_values`` / ``gru_step_values`` return every strip of one
@@ -107,18 +107,17 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
 
 
 def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
-    """Labels for ``units``: the vocabulary's characters when units line up with it, else indices.
+    """Labels for ``units``: the trace's ``meta["unit_labels"]`` when it has one per unit, else indices.
 
-    Units line up with a vocabulary when the trace says so (``meta["vocabulary"]`` of the layer's
-    size) or when it is the hello LSTM, whose 35 outputs are compared with the next one-hot.
+    (The hello LSTM's recordings carry its vocabulary there: its 35 outputs are compared with the
+    next one-hot.)
+
+    >>> unit_labels(Trace({}, meta={"unit_labels": list("abc")}), 3, [2, 0]), unit_labels(Trace({}), 3, [2])
+    (['c', 'a'], ['2'])
     """
-    vocabulary = trace.meta.get("vocabulary")
-    if vocabulary is None and trace.meta.get("example") == "hello-lstm":
-        from explain.models.data import HELLO_VOCAB
-
-        vocabulary = HELLO_VOCAB
-    if vocabulary is not None and len(vocabulary) == size:
-        return [str(vocabulary[u]) for u in units]
+    labels = trace.meta.get("unit_labels")
+    if isinstance(labels, list) and len(labels) == size:
+        return [str(labels[u]) for u in units]
     return [str(u) for u in units]
 
 
