@@ -36,7 +36,8 @@ from typing import Any
 
 import torch
 
-from explain.trace import Trace, _flatten_output, load, name_matcher, recurrent_parts
+from explain.names import NameFilter, name_matcher, recurrent_parts
+from explain.trace import Trace, _flatten_output, load
 from explain.trace_meta import output_name
 
 DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
@@ -51,7 +52,6 @@ DEFAULT_IGNORED_META = ("versions",)
 # How many differing names a report lists before it says "... and N more".
 REPORT_LIMIT = 20
 
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
 TraceLike = Trace | str | os.PathLike
 
 

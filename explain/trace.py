@@ -14,11 +14,8 @@ with its metadata as JSON; loading never unpickles (see :func:`load`).
 
 from __future__ import annotations
 
-import fnmatch
 import html
-import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -26,45 +23,16 @@ from typing import Any
 import torch
 
 from explain.errors import TraceFileError
+from explain.names import OUTPUT_PREFIX, name_matcher, recurrent_parts
 from explain.trace_file import CODES, digest, parse_json, read_safetensors, to_safetensors, write_atomically
-from explain.trace_meta import HALF_SOURCES, OUTPUT_PREFIX, SCHEMA_VERSION, check_layout, output_name
+from explain.trace_meta import HALF_SOURCES, SCHEMA_VERSION, check_layout, output_name
 
-__all__ = ["HALF_TOLERANCE", "OUTPUT_PREFIX", "SCHEMA_VERSION", "Trace", "TraceFileError", "load", "name_matcher", "recurrent_parts"]
+__all__ = ["HALF_TOLERANCE", "OUTPUT_PREFIX", "SCHEMA_VERSION", "Trace", "TraceFileError", "load"]
 
 _META_KEY = "explain"
 #: (rtol, atol) within which a trace saved with dtype=torch.float16 reads back: float16 keeps 11
 #: significant bits (relative error at most 2**-11) and spaces its smallest numbers 2**-24 apart
 HALF_TOLERANCE = (2.0**-11, 2.0**-25)
-
-_RECURRENT_NAME = re.compile(r"^(?P<module>.*?)\.?l(?P<layer>\d+)\.(?P<direction>fwd|bwd)\.(?P<quantity>[^.]+)$")
-
-
-def recurrent_parts(name: str) -> dict[str, Any] | None:
-    """Split a recurrent name into its parts, or None for other names.
-
-    >>> recurrent_parts("model.lstm.l1.bwd.f")
-    {'module': 'model.lstm', 'layer': 1, 'direction': 'bwd', 'quantity': 'f'}
-    """
-    match = _RECURRENT_NAME.match(name)
-    if match is None:
-        return None
-    parts = match.groupdict()
-    parts["layer"] = int(parts["layer"])
-    return parts
-
-
-def name_matcher(names: str | Iterable[str] | Callable[[str], bool] | None) -> Callable[[str], bool]:
-    """A predicate from a name filter: None (all), a glob, a list of globs or a callable.
-
-    >>> name_matcher("lstm.*.f")("lstm.l0.fwd.f"), name_matcher(["a", "b*"])("c")
-    (True, False)
-    """
-    if names is None:
-        return lambda name: True
-    if callable(names):
-        return names
-    patterns = [names] if isinstance(names, str) else list(names)
-    return lambda name: any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 class Trace(Mapping):

@@ -26,13 +26,12 @@ from typing import Any
 import torch
 
 from explain.errors import TraceFileError
+from explain.names import OUTPUT_PREFIX, recurrent_parts
 
-__all__ = ["HALF_SOURCES", "OUTPUT_PREFIX", "SCHEMA_VERSION", "check_layout", "output_keys", "output_name"]
+__all__ = ["HALF_SOURCES", "SCHEMA_VERSION", "check_layout", "output_keys", "output_name"]
 
 #: 2: the metadata carries a digest (explain.trace_file.digest) and may name float16-stored tensors
 SCHEMA_VERSION = 2
-# Names under this prefix hold what the model itself returned (see Trace.output).
-OUTPUT_PREFIX = "@output"
 #: dtypes a trace may store as float16 (Trace.save(dtype=torch.float16)), by name
 HALF_SOURCES = {"float32": torch.float32, "float64": torch.float64}
 _GATE_SIZES = {"i", "f", "g", "o", "c", "r", "z", "n"}  # quantities of hidden_size (h may be projected)
@@ -144,8 +143,6 @@ def _checked_half(half: Any, tensors: Mapping[str, torch.Tensor], path) -> dict[
 def _check_modules(modules: Any, names: list[str], tensors, half: Mapping[str, torch.dtype], path) -> None:
     if not (isinstance(modules, dict) and all(isinstance(facts, dict) for facts in modules.values())):
         raise TraceFileError(f"{path}: trace metadata 'modules' must map module names to objects")
-    from explain.trace import recurrent_parts
-
     for name in names:
         dtype = half.get(name, tensors[name].dtype)
         parts = recurrent_parts(name)

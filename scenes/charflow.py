@@ -22,6 +22,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, readable
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -30,7 +31,6 @@ from explain.draw.recurrent_values import (
     kind_of,
     layers_of,
     parse_indices,
-    recurrent_name,
 )
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.trace import Trace

@@ -20,13 +20,13 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.graphs import LogBars
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     find_recurrent,
     grad_norms,
     hidden_states,
     layers_of,
-    recurrent_name,
     step_labels,
     subscript,
 )

@@ -23,6 +23,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, self_loop
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -31,7 +32,6 @@ from explain.draw.recurrent_values import (
     hidden_states,
     layers_of,
     parse_indices,
-    recurrent_name,
     step_labels,
     steps_of,
     subscript,

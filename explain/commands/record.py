@@ -22,6 +22,7 @@ import torch
 from explain.errors import UsageError
 from explain.models.catalogue import Example
 from explain.models.recipes import RECIPES
+from explain.trace import Trace
 
 
 def register(subparsers) -> None:
@@ -83,7 +84,7 @@ def record_command(args) -> int:
     return 0
 
 
-def _run_recipe(args, model) -> "explain.Trace":
+def _run_recipe(args, model) -> Trace:
     """Run ``args.recipe`` on a book model's name or a factory's Example; the options that do not apply are refused."""
     from explain.models import recipes
 

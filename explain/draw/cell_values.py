@@ -21,15 +21,15 @@ from typing import Any
 
 import torch
 
-from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent, recurrent_name
-from explain.trace import Trace, recurrent_parts
+from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent
+from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
+from explain.trace import Trace
 
 #: strips of one LSTM step, in the figure's build order (C̃ is PyTorch's g)
 LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
 #: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)
 GRU_PARTS = ("h_prev", "r", "z", "n", "h")
 #: quantities each kind must have recorded
-QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}
 #: units shown when the user names none
 DEFAULT_UNIT_COUNT = 12
 DEFAULT_STEP_COUNT = 4
@@ -79,7 +79,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     without such a module or for an option out of range.
     """
     figure = f"the {kind.upper()} cell figure"
-    module = find_recurrent(trace, QUANTITIES[kind][0], kind=kind, what=figure)
+    module = find_recurrent(trace, CELL_QUANTITIES[kind][0], kind=kind, what=figure)
     direction = options.get("direction") or "fwd"
     layers = _layers(trace, module, direction)
     if not layers:
@@ -88,7 +88,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     layer = layers[-1] if layer is None else int(layer)
     if layer not in layers:
         raise MissingValues(f"{figure}: layer {layer} is not in the trace (layers {_span(layers)})")
-    missing = [q for q in QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
+    missing = [q for q in CELL_QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
     if missing:
         raise MissingValues(f"{figure} needs {', '.join(recurrent_name(module, layer, q, direction) for q in missing)}")
     h = trace[recurrent_name(module, layer, "h", direction)]
