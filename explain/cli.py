@@ -21,8 +21,15 @@ from explain.errors import ExplainError
 __all__ = ["build_parser", "main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (the command, the problem, where to look), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="explain",
         description="Record what happens inside PyTorch RNNs and CNNs, and redraw the book's figures with it.",
     )
