@@ -329,6 +329,8 @@ class ConvolutionScene(TraceScene):
     def check(cls, trace: Trace, options: dict) -> None:
         plan = convolution_plan(trace, options)
         conv_step(trace, plan.conv, plan.channel, *plan.positions[0])
+        # construct's steps: kernel, positions, sweep, then ReLU and a pool (two steps) where there are
+        chosen_step(options, 3 + (plan.relu is not None) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
         self.plan = convolution_plan(self.trace, self.options)

@@ -256,6 +256,7 @@ class ParametersScene(TraceScene):
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         layer_arithmetic(trace, chosen_layer(trace, options))
+        chosen_step(options, 4)  # construct's steps: filter, parameters, memory, table
 
     def construct(self) -> None:
         name = chosen_layer(self.trace, self.options)
