@@ -49,6 +49,7 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from explain.recording import structure
+from explain.recording.base import Installed
 
 ADD_FUNCTIONS = {torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__, torch.Tensor.__radd__, torch.Tensor.__iadd__}
 CAT_FUNCTIONS = {torch.cat, torch.concat, torch.concatenate}
@@ -165,7 +166,7 @@ class FeatureRecorder:
     # -- hooks ---------------------------------------------------------------------------------
 
     def install(self) -> list:
-        handles = []
+        handles, owned = [], self.recording.owned  # hooks that ignore other threads' calls
         seen_modules: set[int] = set()
         for name, module in self.recording.model.named_modules():
             if id(module) in seen_modules:
@@ -176,11 +177,11 @@ class FeatureRecorder:
                 self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
                 continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
-                handles.append(module.register_forward_pre_hook(self.suspend, prepend=True))
-                handles.append(module.register_forward_hook(self.resume, always_call=True))
+                handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
+                handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
                 continue
-            handles.append(module.register_forward_pre_hook(self.before))
-            handles.append(module.register_forward_hook(self.after, always_call=True))
+            handles.append(module.register_forward_pre_hook(owned(self.before)))
+            handles.append(module.register_forward_hook(owned(self.after), always_call=True))
         handles.append(self)
         return handles
 
@@ -386,6 +387,6 @@ class FeatureRecorder:
         return finish
 
 
-def install(recording, skip: set[nn.Module]) -> list:
-    """Hook every module of ``recording.model`` except those in ``skip``; return objects with ``remove()``."""
-    return FeatureRecorder(recording, skip).install()
+def install(recording, claimed: set[nn.Module]) -> Installed:
+    """Hook every module of ``recording.model`` except those ``claimed`` by another recorder."""
+    return Installed(FeatureRecorder(recording, claimed).install())
