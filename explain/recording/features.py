@@ -28,16 +28,16 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   convs and pools, kernel, stride, padding, dilation, receptive field and jump (in input pixels;
   square kernels assumed for the field). ``meta["functions"][name]`` describes each function the
   same way (``op``, ``module``, ``inputs``, its plain arguments, a functional pool's geometry).
-- Residual additions and concatenations: an addition ``x + F(x)`` inside a module's ``forward``
-  (the book's ``out = self.layer(x) + self.downsample(x)``, ``out += identity``) is a residual block
-  when both operands are computed from the same one input ``x`` of that module and one of them
-  passed through more modules than the other (the body, F(x)); the other is ``x`` itself or its
-  projection (the shortcut). It records ``q@x`` (block input), ``q@fx`` (body), ``q@shortcut`` and
-  ``q@sum``. A concatenation of two or more values computed from the same one input (inception's
-  ``torch.cat``) records ``q@branch0`` … and ``q@concat``. ``meta["structure"][q]`` says which
-  recorded value gave each part, e.g. ``{"kind": "residual", "body": "layer_2.2.layer",
-  "shortcut": "layer_2.2.downsample", "projection": true, "stride": 2}``. An addition of values
-  computed from different inputs (a hand-written RNN's ``i2h(x) + h2h(h)``) is only ``q:add``.
+- Residual additions and concatenations: an addition inside a module's ``forward`` is a residual
+  block when it is x + F(x): one operand was computed from the other (``x + self.body(x)``,
+  ``out += identity``: an identity shortcut), or both from one value x, one through more modules
+  than the other (the book's ``self.layer(x) + self.downsample(x)``: a projection shortcut). It
+  records ``q@x`` (block input), ``q@fx`` (body), ``q@shortcut`` and ``q@sum``. A concatenation of
+  two or more values computed from one value, none from another (inception's ``torch.cat``),
+  records ``q@branch0`` … and ``q@concat``. ``meta["structure"][q]`` says which recorded value gave
+  each part, e.g. ``{"kind": "residual", "x": "layer_2.1", "body": "layer_2.2.layer", "shortcut":
+  "layer_2.2.downsample", "projection": true, "stride": 2}``. An addition of values computed from
+  different inputs (a hand-written RNN's ``i2h(x) + h2h(h)``) is only ``q:add``.
 - Hand-written cells. A value passed through an :class:`explain.Probe` is recorded in the cell
   grammar ``q.{quantity}``, one time step per call, ``[T, B, ·]`` (q: the module whose forward
   called the probe). A module without probes that is given back, as an argument, a tensor it
@@ -96,12 +96,13 @@ def _records_functions(module: nn.Module) -> bool:
     kind = type(module)
     user = _USER_FORWARD.get(kind)
     if user is None:
-        user = _USER_FORWARD[kind] = not getattr(kind.forward, "__module__", "torch.").startswith("torch.")
+        user = _USER_FORWARD[kind] = not (getattr(kind.forward, "__module__", None) or "").startswith("torch.")
     return user
 
 
-#: what a module call knows about a tensor: (source name or INPUT, weak reference, depth, origins)
-_Local = tuple[Any, weakref.ref, int, int]
+#: what a module call knows about a value computed in it: (source: a child module's or a
+#: function's name, or INPUT; weak reference; depth; lineage; index)
+_Local = tuple[Any, weakref.ref, int, int, int]
 
 
 @dataclass
@@ -111,10 +112,11 @@ class _Frame:
     name: str
     base: str  # name without the #k of a repeated call
     inputs: list[torch.Tensor]
-    #: id → what is known of a value computed in this call: its source (a child module's or a
-    #: function's name, or INPUT), the modules between the inputs and it (depth), and which inputs
-    #: it was computed from (bit k: input k). Held weakly: a filtered recording keeps no extra maps.
+    #: id → what is known of a value of this call: its source, the modules between the inputs and
+    #: it (depth), and its lineage: bit k set if the k-th value of this call (``order``) is the value
+    #: itself or one it was computed from. Held weakly: a filtered recording keeps no extra maps.
     values: dict[int, _Local] = field(default_factory=dict)
+    order: list[weakref.ref] = field(default_factory=list)
     user: bool = False
     probe: Probe | None = None
     structures: int = 0
@@ -122,17 +124,18 @@ class _Frame:
     #: a conv or pool module (its functional call is its own, not a hidden one)
     kernel: bool = False
     #: modules inside this one (itself included), how deep its input sits in the parent and
-    #: which of the parent's inputs it reads
+    #: the lineage of its arguments there
     size: int = 1
     input_depth: int = 0
-    input_origins: int = 0
+    input_lineage: int = 0
     latest_depth: int = 0
-    #: tensors among the arguments (tuples looked into), for recognising hand-written cells
+    #: tensors among the arguments (tuples looked into): the first values of ``order``
     arguments: list[torch.Tensor] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        for index, tensor in enumerate(self.inputs):
-            self.values.setdefault(id(tensor), (INPUT, weakref.ref(tensor), 0, 1 << index))
+        for tensor in self.arguments:
+            if self.local(tensor) is None:
+                self.add_value(INPUT, tensor, 0, 0)
 
     def local(self, tensor: Any) -> _Local | None:
         entry = self.values.get(id(tensor)) if isinstance(tensor, torch.Tensor) else None
@@ -148,18 +151,24 @@ class _Frame:
         entry = self.local(tensor)
         return self.latest_depth if entry is None else entry[2]
 
-    def origins_of(self, tensor: Any) -> int:
-        entry = self.local(tensor)
-        return 0 if entry is None else entry[3]
+    def lineage_of(self, tensors: list[torch.Tensor]) -> int:
+        """The values (bits of ``order``) these tensors are or were computed from."""
+        lineage = 0
+        for tensor in tensors:
+            entry = self.local(tensor)
+            if entry is not None:
+                lineage |= entry[3]
+        return lineage
 
-    def add_value(self, name: str, output: torch.Tensor, depth: int, origins: int) -> None:
-        self.values[id(output)] = (name, weakref.ref(output), depth, origins)
+    def add_value(self, name: Any, output: torch.Tensor, depth: int, lineage: int) -> None:
+        index = len(self.order)
+        self.order.append(weakref.ref(output))
+        self.values[id(output)] = (name, self.order[-1], depth, lineage | 1 << index, index)
         self.latest_depth = max(self.latest_depth, depth)
 
-
-def _single_input(origins: int) -> int | None:
-    """The index of the one input ``origins`` names (bit k: input k), None for none or several."""
-    return origins.bit_length() - 1 if origins and not origins & (origins - 1) else None
+    def common_ancestor(self, lineage: int) -> torch.Tensor | None:
+        """The latest value (still alive) in ``lineage``, None if there is none."""
+        return self.order[lineage.bit_length() - 1]() if lineage else None
 
 
 class _Capture(TorchFunctionMode):
@@ -201,7 +210,7 @@ class FeatureRecorder:
         for name, module in recording.model.named_modules(remove_duplicate=False):
             self.names.setdefault(id(module), []).append(name)
             self.sizes[name] = sum(1 for _ in module.modules())
-        self.probed = self._check_probes()
+        self.probed: set[str] = set()  # modules whose forward calls probes
         self._called_as: dict[tuple[str | None, int], str] = {}
         self.stack: list[_Frame] = []
         self.seen: set[str] = set()
@@ -220,21 +229,6 @@ class FeatureRecorder:
         self.mode = _Capture(self)
         self.mode_active = False
         self.busy = False
-
-    def _check_probes(self) -> set[str]:
-        """The modules that contain probes; refuse a probe whose name is already a module's."""
-        probed = set()
-        for name, module in self.recording.model.named_modules():
-            if isinstance(module, Probe):
-                cell = name.rpartition(".")[0]
-                probed.add(cell)
-                recorded = f"{cell}.{module.quantity}" if cell else module.quantity
-                if recorded in self.sizes:
-                    raise RecordingError(
-                        f"{name}: Probe({module.quantity!r}) would be recorded as {recorded!r}, which is a module's "
-                        "name; give the probe another quantity"
-                    )
-        return probed
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -311,7 +305,7 @@ class FeatureRecorder:
         )
         if parent is not None:
             frame.input_depth = max((parent.depth_of(x) for x in inputs), default=0)
-            frame.input_origins = self._origins(parent, inputs)
+            frame.input_lineage = parent.lineage_of(frame.arguments)
         self.stack.append(frame)
         if frame.first_call:
             self.described.add(name)
@@ -339,7 +333,7 @@ class FeatureRecorder:
             if frame.first_call:
                 self.recording.describe_module(frame.name, {"output_shape": list(output.shape)})
             if self.stack:
-                self.stack[-1].add_value(frame.name, output, frame.input_depth + frame.size, frame.input_origins)
+                self.stack[-1].add_value(frame.name, output, frame.input_depth + frame.size, frame.input_lineage)
         elif output is not None and frame.name:
             self.recording.note_unseen(f"{frame.name} returned a {type(output).__name__}, not a tensor: its output is not recorded")
         if len(frame.arguments) > 1 and frame.base not in self.probed:
@@ -397,7 +391,7 @@ class FeatureRecorder:
         operands = _tensors(args) + _tensors(kwargs.values())
         inputs = [self.producer(tensor) for tensor in operands]
         depth = max((entry[2] for entry in map(frame.local, operands) if entry is not None), default=0)
-        origins = self._origins(frame, operands)
+        lineage = frame.lineage_of(operands)
         field_in = max((self.field_of(t) for t in operands), default=self.last_field)
         masked = functions.dropout_with_mask(op, func, args, kwargs) if op.name == "dropout" else None
         result = func(*args, **kwargs) if masked is None else masked[0]
@@ -417,7 +411,7 @@ class FeatureRecorder:
             field_out = self._kernel_field(name, op, func, args, kwargs, field_in, facts)
         for part, value in self._parts(name, op, result):
             self.remember(value, part, field_out)
-            frame.add_value(part, value, depth, origins)
+            frame.add_value(part, value, depth, lineage)
             self.store(part, value)
         if masked is not None:
             self.store(f"{name}@mask", masked[1])
@@ -459,12 +453,6 @@ class FeatureRecorder:
         if "kernel" in facts:
             facts["receptive_field"], facts["jump"] = [reach, reach], [jump, jump]
         return reach, jump
-
-    def _origins(self, frame: _Frame, tensors: list[torch.Tensor]) -> int:
-        origins = 0
-        for tensor in tensors:
-            origins |= frame.origins_of(tensor)
-        return origins
 
     # -- storing -------------------------------------------------------------------------------
 
@@ -531,6 +519,12 @@ class FeatureRecorder:
         """A probe's value: one time step of ``q.{quantity}``, q the module that called the probe."""
         quantity = frame.probe.quantity
         name = f"{frame.base}.{quantity}" if frame.base else quantity
+        if name in self.sizes and name not in self.names[id(frame.probe)]:
+            raise RecordingError(
+                f"Probe({quantity!r}) in {frame.base or 'the model'} would be recorded as {name!r}, which is "
+                "another module's name; give the probe another quantity"
+            )
+        self.probed.add(frame.base)
         if not isinstance(output, torch.Tensor):
             self.recording.note_unseen(f"Probe({quantity!r}) in {frame.base or 'the model'} was given a {type(output).__name__}, not a tensor")
             return
@@ -622,20 +616,29 @@ class FeatureRecorder:
         return frame.structures == 1
 
     def residual(self, frame: _Frame, a: Any, b: Any):
-        """If ``a + b`` is x + F(x) (both from the same one input x, F(x) deeper), record the parts."""
+        """If ``a + b`` is x + F(x), record the parts: one operand was computed from the other (an
+        identity shortcut), or both from one value x and one through more modules (a projection)."""
         if not isinstance(a, torch.Tensor) or not isinstance(b, torch.Tensor) or a is b or a.shape != b.shape:
             return None
-        sources = [frame.source(a), frame.source(b)]
-        if None in sources or frame.origins_of(a) != frame.origins_of(b):
+        entry_a, entry_b = frame.local(a), frame.local(b)
+        if entry_a is None or entry_b is None:
             return None
-        block_input = _single_input(frame.origins_of(a))
-        if block_input is None or frame.depth_of(a) == frame.depth_of(b) or not self._claim(frame, "addition"):
+        if entry_b[3] >> entry_a[4] & 1 or entry_a[3] >> entry_b[4] & 1:  # b = F(a), or a = F(b)
+            body_index = 1 if entry_b[3] >> entry_a[4] & 1 else 0
+            x = (a, b)[1 - body_index]
+        else:
+            x = frame.common_ancestor(entry_a[3] & entry_b[3])
+            if x is None or entry_a[2] == entry_b[2]:
+                return None
+            body_index = 1 if entry_b[2] > entry_a[2] else 0  # the body is the deeper operand
+        if not self._claim(frame, "addition"):
             return None
-        body_index = 1 if frame.depth_of(b) > frame.depth_of(a) else 0  # the body is the deeper operand
+        sources = [entry_a[0], entry_b[0]]
         body, shortcut = (a, b) if body_index == 0 else (b, a)
         body_name, shortcut_name = sources[body_index], sources[1 - body_index]
+        identity = shortcut is x
+        x_name = self.producer(x)
         q = frame.name
-        x = frame.inputs[block_input]
         self.store(f"{q}@x", x)
         self.store(f"{q}@fx", body)
         self.store(f"{q}@shortcut", shortcut)
@@ -647,9 +650,10 @@ class FeatureRecorder:
             self.trace.meta.setdefault("structure", {})[q] = {
                 "kind": "residual",
                 "parts": [f"{q}@{part}" for part in ("x", "fx", "shortcut", "sum")],
+                "x": x_name,
                 "body": body_name,
-                "shortcut": None if shortcut_name is INPUT else shortcut_name,
-                "projection": shortcut_name is not INPUT,
+                "shortcut": None if identity else shortcut_name,
+                "projection": not identity,
                 "stride": structure.spatial_stride(x, result),
             }
 
@@ -659,12 +663,16 @@ class FeatureRecorder:
         """If ``args`` concatenate values computed from the same one input (inception), record the branches."""
         tensors = args[0] if args else kwargs.get("tensors", ())
         dim = args[1] if len(args) > 1 else kwargs.get("dim", 0)
-        sources = [frame.source(t) for t in tensors]
-        if len(sources) < 2 or any(s is None or s is INPUT for s in sources):
+        entries = [frame.local(t) for t in tensors]
+        if len(entries) < 2 or any(entry is None or entry[0] is INPUT for entry in entries):
             return None
-        origins = {frame.origins_of(t) for t in tensors}
-        if len(origins) != 1 or _single_input(origins.pop()) is None or not self._claim(frame, "concatenation"):
+        common = ~0
+        for entry in entries:
+            common &= entry[3]
+        descends = any(other[3] >> entry[4] & 1 for entry in entries for other in entries if other is not entry)
+        if not common or descends or not self._claim(frame, "concatenation"):  # branches of one value
             return None
+        sources = [entry[0] for entry in entries]
         q = frame.name
         for index, tensor in enumerate(tensors):
             self.store(f"{q}@branch{index}", tensor)
