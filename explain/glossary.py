@@ -148,7 +148,7 @@ def _spoken_end(word: str) -> str:
                 break
         before, inside = plain[:max(opening, 0)], plain[opening + 1 : -1]
         gloss = opening > 0 and (_is_syllable(before.rstrip()[-1:]) or any(_is_syllable(c) for c in inside))
-        plain = (before if gloss else plain[:-1]).rstrip(_CLOSING)
+        plain = (before if gloss or not inside.strip() else plain[:-1]).rstrip(_CLOSING)  # size() is read "size"
     return plain
 
 
@@ -209,6 +209,8 @@ def with_particle(word: str, particle: str) -> str:
     ('L로', '86%를', 'x는')
     >>> with_particle("F(x)", "을"), with_particle("글자(정답)", "을"), with_particle("W·(1 − hₜ²)", "를")
     ('F(x)를', '글자(정답)를', 'W·(1 − hₜ²)을')
+    >>> with_particle("`x.size() is not out.size()`", "이")
+    '`x.size() is not out.size()`가'
     """
     for consonant, vowel in _PARTICLES:
         if particle in (consonant, vowel):

@@ -44,17 +44,18 @@ def english_words(text: str) -> list[str]:
 
     Left out: Pango markup, quoted text (‘h’, “Beautiful is”, `x.size()`), single letters (symbols),
     names with digits, dots or underscores (layer.3, W_ih, Conv2d), a name called like a function
-    (max(…)) or given as a keyword (dim=1), PyTorch's module classes (Linear, Embedding) and :data:`ALLOWED`.
+    (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear, Embedding) and :data:`ALLOWED`.
 
-    >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W_ih, ‘h’, max(x), cat(a, dim=1), Linear")
+    >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W<sub>ih</sub>, ‘h’, max(x), out[i] = cat(a, dim=1), Linear")
     ['max', 'pool']
     """
     import torch.nn
 
-    text = re.sub(r"<[^>]*>", "", text)
+    text = re.sub(r"<sub>.*?</sub>", " ", text)  # W<sub>hn</sub>: a subscript is part of a symbol
+    text = re.sub(r"<[^>]*>", " ", text)
     text = re.sub(r"‘[^’]*’|“[^”]*”|`[^`]*`|\"[^\"]*\"", "", text)
     words = []
-    for match in re.finditer(r"[A-Za-z0-9_.@]*[A-Za-z][A-Za-z0-9_.@]*(\s*\(|=)?", text):
+    for match in re.finditer(r"[A-Za-z0-9_.@]*[A-Za-z][A-Za-z0-9_.@]*(\s*[(=]|\[)?", text):
         word = match.group(0)
         if match.group(1) or re.search(r"[\d_.@]", word) or len(word) == 1:
             continue
@@ -185,11 +186,9 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 FRAMES = [
     *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "lstm-cell", "gru-cell", "char-flow",
                               "convolution", "cnn-pipeline", "vgg", "inception", "resnet", "parameters")],
-    ("convolution", {"step": 3}), ("convolution", {"step": 4}),
-    ("vgg", {"step": 1}), ("vgg", {"step": 2}),
-    ("inception", {"step": 1}), ("inception", {"step": 2}), ("inception", {"step": 3}),
-    ("resnet", {"step": 1}), ("resnet", {"step": 2}), ("resnet", {"step": 3}),
-    ("parameters", {"step": 1}), ("parameters", {"step": 3}),
+    ("convolution", {"step": 3}), ("convolution", {"step": 4}), ("vgg", {"step": 2}),
+    ("inception", {"step": 1}), ("inception", {"step": 2}), ("resnet", {"step": 1}), ("resnet", {"step": 2}),
+    ("parameters", {"step": 3}),
 ]
 
 
