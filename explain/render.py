@@ -65,8 +65,8 @@ def scene_spec(name: str):
     return scenes[name]
 
 
-def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
-    """The trace to draw: the one given (a Trace or a trace file), else the scene's built-in one."""
+def resolve_trace(spec, trace: Trace | str | Path | None) -> Trace:
+    """The trace to draw: the one given (a Trace or a trace file), else the scene's recipe run on its default model."""
     if isinstance(trace, Trace):
         return trace
     if trace is not None:
@@ -79,9 +79,11 @@ def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the book models are tiny: worker threads only spin (30× slower on a busy machine)
     try:
-        return scene_class.default_trace()
+        from explain.models import recipes
+
+        return recipes.run(spec.recipe, spec.default_model)
     except (ValueError, FileNotFoundError, ImportError) as error:
-        raise UsageError(f"{scene_class.__name__}: cannot record its built-in trace: {error}") from None
+        raise UsageError(f"{spec.name}: cannot record its built-in trace: {error}") from None
     finally:
         torch.set_num_threads(threads)
 
@@ -116,7 +118,7 @@ def render_scene(
     spec = scene_spec(name)
     scene_class = spec.load()
     options = dict(options or {})
-    trace = resolve_trace(scene_class, trace)
+    trace = resolve_trace(spec, trace)
     try:
         scene_class.check(trace, options)
     except ValueError as error:  # check() raises ValueErrors that say what to change
@@ -223,7 +225,7 @@ def input_hash(name: str, settings: dict[str, Any]) -> str:
     """A hash of everything a render of ``name`` depends on: sources, weights and settings.
 
     Sources are the scene's module, the scenes' shared helpers (``scenes/_*.py``) and the code
-    that draws, records and builds the models; the data is the default model's weights file
+    that draws, records and builds the models; the data are the weights files of the models its recipe runs
     (every weights file when the scene has no default model).
     """
     spec = scene_spec(name)
@@ -235,8 +237,11 @@ def input_hash(name: str, settings: dict[str, Any]) -> str:
     ]
     files = [scene_file, *sorted(scenes_dir.glob("_*.py")), *shared]
     weights_dir = _PACKAGE / "models" / "weights"
+    from explain.models.recipes import RECIPES
+
     if spec.default_model:
-        files.append(weights_dir / f"{spec.default_model}.safetensors")
+        used = [spec.default_model, *RECIPES[spec.recipe].also_runs]
+        files.extend(weights_dir / f"{model}.safetensors" for model in used)
     else:
         files.extend(sorted(weights_dir.glob("*.safetensors")))
     for file in files:

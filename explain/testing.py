@@ -36,7 +36,8 @@ from typing import Any
 
 import torch
 
-from explain.trace import Trace, _flatten_output, _output_name, load, name_matcher, recurrent_parts
+from explain.names import NameFilter, name_matcher, recurrent_parts
+from explain.trace import Trace, _flatten_output, _output_name, load
 
 DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float64: (1e-10, 1e-12),
@@ -50,7 +51,6 @@ DEFAULT_IGNORED_META = ("versions",)
 # How many differing names a report lists before it says "... and N more".
 REPORT_LIMIT = 20
 
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
 TraceLike = Trace | str | os.PathLike
 
 

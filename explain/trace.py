@@ -14,11 +14,9 @@ with its metadata as JSON; loading never unpickles (see :func:`load`).
 
 from __future__ import annotations
 
-import fnmatch
 import html
 import json
 import os
-import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
@@ -26,44 +24,13 @@ from typing import Any
 
 import torch
 
+from explain.names import OUTPUT_PREFIX, name_matcher, recurrent_parts
+
 SCHEMA_VERSION = 1
 _META_KEY = "explain"
-# Names under this prefix hold what the model itself returned (see Trace.output).
-OUTPUT_PREFIX = "@output"
-
-_RECURRENT_NAME = re.compile(r"^(?P<module>.*?)\.?l(?P<layer>\d+)\.(?P<direction>fwd|bwd)\.(?P<quantity>[^.]+)$")
-
 
 class TraceFileError(ValueError):
     """A trace file that cannot be read: missing, truncated, corrupt, foreign or too new."""
-
-
-def recurrent_parts(name: str) -> dict[str, Any] | None:
-    """Split a recurrent name into its parts, or None for other names.
-
-    >>> recurrent_parts("model.lstm.l1.bwd.f")
-    {'module': 'model.lstm', 'layer': 1, 'direction': 'bwd', 'quantity': 'f'}
-    """
-    match = _RECURRENT_NAME.match(name)
-    if match is None:
-        return None
-    parts = match.groupdict()
-    parts["layer"] = int(parts["layer"])
-    return parts
-
-
-def name_matcher(names: str | Iterable[str] | Callable[[str], bool] | None) -> Callable[[str], bool]:
-    """A predicate from a name filter: None (all), a glob, a list of globs or a callable.
-
-    >>> name_matcher("lstm.*.f")("lstm.l0.fwd.f"), name_matcher(["a", "b*"])("c")
-    (True, False)
-    """
-    if names is None:
-        return lambda name: True
-    if callable(names):
-        return names
-    patterns = [names] if isinstance(names, str) else list(names)
-    return lambda name: any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
 
 
 class Trace(Mapping):

@@ -3,7 +3,7 @@
     $ explain render char-flow --still
     $ explain render char-flow --trace char-flow.safetensors --lang ko --option steps=0-3
 
-The scene reads what a char model did, recorded by ``scenes._recordings.char_flow_trace`` (the
+The scene reads what a char model did, recorded by the ``char-flow`` recipe (``explain.models.recipes.char_flow``) (the
 default): ``teacher.input``, ``teacher.target`` [T] and ``teacher.logits`` [T, V] of a teacher-forced
 pass, ``free.input``, ``free.output`` [G] and ``free.logits`` [G, V] of a free-running generation
 (indices into ``meta["vocab"]``), and the states ``{q}.l{k}.fwd.h`` of the teacher-forced pass.
@@ -22,6 +22,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, readable
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -30,14 +31,13 @@ from explain.draw.recurrent_values import (
     kind_of,
     layers_of,
     parse_indices,
-    recurrent_name,
 )
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
-    SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm"),
+    SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm", "char-flow"),
 ]
 
 NEEDED = ("teacher.input", "teacher.target", "teacher.logits", "free.input", "free.output", "free.logits")
@@ -56,7 +56,7 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     vocab = trace.meta.get("vocab")
     if missing or not vocab:
         what = ", ".join(missing) if missing else "meta['vocab']"
-        raise MissingValues(f"this scene needs {what}: record with scenes._recordings.char_flow_trace (explain render char-flow does by default)")
+        raise MissingValues(f"this scene needs {what}: record it with: explain record --recipe char-flow char-lstm -o FILE (explain render char-flow does by default)")
     teacher_total = int(trace["teacher.input"].shape[0])
     steps = parse_indices(options.get("steps"), list(range(min(5, teacher_total))), what="steps")
     generated = int(options.get("generated", min(5, int(trace["free.input"].shape[0]))))
@@ -125,14 +125,6 @@ CAPTIONS = [
 
 class CharFlowScene(TraceScene):
     """One-hot characters, a teacher-forced pass with the model's predictions, then generation."""
-
-    default_model = "char-lstm"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import char_flow_trace
-
-        return char_flow_trace()
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -324,7 +324,6 @@ class ConvolutionScene(TraceScene):
     convolution steps, the ReLU block before and after, the max-pool steps.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

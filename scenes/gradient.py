@@ -20,13 +20,13 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.graphs import LogBars
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     find_recurrent,
     grad_norms,
     hidden_states,
     layers_of,
-    recurrent_name,
     step_labels,
     subscript,
 )
@@ -34,11 +34,13 @@ from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
-    # no single default model: the built-in trace records char-rnn and char-lstm (renders depend on both)
+    # the rnn-vs-lstm recipe records char-rnn beside char-lstm (renders depend on both)
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
         "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
+        "char-rnn",
+        "rnn-vs-lstm",
     ),
 ]
 
@@ -114,12 +116,6 @@ CAPTIONS = [
 
 class VanishingGradientScene(TraceScene):
     """tanh and 1 − tanh²; the gradient multiplied by slopes below 1; RNN vs LSTM ||dL/dhₜ||."""
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import rnn_versus_lstm_trace
-
-        return rnn_versus_lstm_trace()
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -39,7 +39,6 @@ class GRUCellScene(CellScene):
     """Figure 6 of the book, drawn the way PyTorch computes it, with a trace's values."""
 
     kind = "gru"
-    default_model = "char-gru"
     cell_name = ("GRU cell", "GRU 셀")
     rows = {
         "h_prev": (("h", "t−1"), "state"),

@@ -84,7 +84,6 @@ def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNI
 class InceptionScene(TraceScene):
     """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
 
-    default_model = "googlenet"
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:

@@ -34,7 +34,6 @@ class LSTMCellScene(CellScene):
     """Figure 5 of the book with a trace's values: one LSTM layer, step by step."""
 
     kind = "lstm"
-    default_model = "hello-lstm"
     cell_name = ("LSTM cell", "LSTM 셀")
     rows = {
         "c_prev": (("C", "t−1"), "state"),

@@ -253,7 +253,6 @@ class ParametersScene(TraceScene):
     ``self.shown`` holds the chosen layer's :class:`LayerArithmetic`, its lines, and the table rows.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -111,7 +111,6 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
-    default_model = "resnet50"
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:

@@ -23,6 +23,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, self_loop
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -31,7 +32,6 @@ from explain.draw.recurrent_values import (
     hidden_states,
     layers_of,
     parse_indices,
-    recurrent_name,
     step_labels,
     steps_of,
     subscript,
@@ -43,7 +43,9 @@ from scenes import SceneSpec
 
 SCENES = [
     SceneSpec("rnn-unroll", "RNNUnrollScene", "Rolled and unrolled RNN with real hidden states (figure 1)", "char-rnn"),
-    SceneSpec("rnn-layers", "RNNLayersScene", "Layered RNN over time, shared weights, backpropagation through time (figure 2)", "char-rnn"),
+    SceneSpec(
+        "rnn-layers", "RNNLayersScene", "Layered RNN over time, shared weights, backpropagation through time (figure 2)", "char-rnn", "gradients"
+    ),
 ]
 
 #: the chain fits this many copies of the module across the frame
@@ -91,7 +93,6 @@ UNROLL_CAPTIONS = [
 class RNNUnrollScene(TraceScene):
     """The rolled module A (xₜ below, hₜ above, a self-loop) = the chain of copies reading characters."""
 
-    default_model = "char-rnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -241,13 +242,6 @@ LAYERS_CAPTIONS = [
 class RNNLayersScene(TraceScene):
     """Input / hidden 1 / hidden 2 / output over t = 0..2 with shared weights, then BPTT."""
 
-    default_model = "char-rnn"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import gradient_trace
-
-        return gradient_trace("char-rnn", loss_at="all")
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

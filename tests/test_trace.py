@@ -14,7 +14,8 @@ import pytest
 import torch
 
 import explain
-from explain.trace import SCHEMA_VERSION, Trace, TraceFileError, load, recurrent_parts
+from explain.names import recurrent_parts
+from explain.trace import SCHEMA_VERSION, Trace, TraceFileError, load
 
 
 def sample() -> Trace:

@@ -5,7 +5,8 @@
     $ explain record mnist-cnn --image digit.png -o digit.safetensors
     $ explain record resnet50 --filter 'layer_2.*' -o r.safetensors
     $ explain record vgg16 --base-dim 64 -o vgg64.safetensors          # the large, untrained variant
-    $ explain record my_net.py:build -o mine.safetensors    # build() returns (model, inputs)
+    $ explain record my_net.py:build -o mine.safetensors    # build() returns (model, inputs) or an Example
+    $ explain record --recipe char-flow char-lstm -o flow.safetensors  # what `render char-flow` draws
     $ explain show hello.safetensors                        # the summary table
 """
 
@@ -19,6 +20,9 @@ from typing import Any
 import torch
 
 from explain.cli import UsageError
+from explain.models.catalogue import Example
+from explain.models.recipes import RECIPES
+from explain.trace import Trace
 
 
 def register(subparsers) -> None:
@@ -34,6 +38,12 @@ def register(subparsers) -> None:
     record.add_argument("--base-dim", type=int, help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
     record.add_argument("--image-size", type=int, help="VGG input size, 224 or 32; untrained")
     record.add_argument("--untrained", action="store_true", help="seeded initial weights instead of the trained ones")
+    record.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        help="how to run the model (default: book, its own example): "
+        + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()),
+    )
     record.set_defaults(handler=record_command)
 
     show = subparsers.add_parser("show", help="print a trace file's summary table")
@@ -57,13 +67,38 @@ def record_command(args) -> int:
     if ":" in args.model and args.model.split(":", 1)[0].endswith(".py"):
         if any(value is not None for value in (args.text, args.image, args.base_dim, args.image_size)) or args.untrained:
             raise UsageError("--text, --image, --base-dim, --image-size and --untrained apply to book models only")
-        model, inputs = _from_factory(args.model)
-        trace = explain.record(model, *inputs, names=args.filter)
+        made = _from_factory(args.model)
+        if args.recipe not in (None, "book"):
+            trace = _run_recipe(args, made if isinstance(made, Example) else None)
+        elif isinstance(made, Example):
+            trace = made.record(names=args.filter)
+        else:
+            model, inputs = made
+            trace = explain.record(model, *inputs, names=args.filter)
+    elif args.recipe not in (None, "book"):
+        trace = _run_recipe(args, args.model)
     else:
         trace = _book_example(args).record(names=args.filter)
     path = trace.save(args.out)
     print(f"wrote {len(trace)} tensors to {path}")
     return 0
+
+
+def _run_recipe(args, model) -> Trace:
+    """Run ``args.recipe`` on a book model's name or a factory's Example; the options that do not apply are refused."""
+    from explain.models import recipes
+
+    if model is None:
+        raise UsageError(f"the {args.recipe} recipe needs the factory to return an explain.models.Example (model, inputs, run, loss)")
+    if args.filter or args.image is not None or args.base_dim is not None or args.image_size is not None:
+        raise UsageError(f"--filter, --image, --base-dim and --image-size do not apply to the {args.recipe} recipe")
+    options = {"text": args.text} if args.text is not None else {}
+    if args.untrained:
+        options["trained"] = False
+    try:
+        return recipes.run(args.recipe, model, **options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def show_command(args) -> int:
@@ -126,8 +161,8 @@ def read_image(path: str, shape: tuple[int, int, int]) -> torch.Tensor:
     return (data / 255.0).view(height, width, channels).permute(2, 0, 1).unsqueeze(0)
 
 
-def _from_factory(spec: str) -> tuple[torch.nn.Module, tuple]:
-    """Import ``path/to/file.py`` and call ``factory()``; it must return (model, inputs)."""
+def _from_factory(spec: str) -> "tuple[torch.nn.Module, tuple] | Example":
+    """Import ``path/to/file.py`` and call ``factory()``; it must return (model, inputs) or an Example."""
     file, _, factory_name = spec.rpartition(":")
     path = Path(file)
     if not path.is_file():
@@ -143,7 +178,9 @@ def _from_factory(spec: str) -> tuple[torch.nn.Module, tuple]:
     if not callable(factory):
         raise UsageError(f"{file} has no function {factory_name!r}")
     made = factory()
+    if isinstance(made, Example):
+        return made
     if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)):
-        raise UsageError(f"{spec} must return (model, inputs), got {type(made).__name__}")
+        raise UsageError(f"{spec} must return (model, inputs) or an explain.models.Example, got {type(made).__name__}")
     model, inputs = made
     return model, inputs if isinstance(inputs, (tuple, list)) else (inputs,)

@@ -75,7 +75,8 @@ def list_scenes(args: argparse.Namespace) -> int:
     scenes = catalogue()
     width = max((len(name) for name in scenes), default=0)
     for spec in scenes.values():
-        model = f"  [{spec.default_model}]" if spec.default_model else ""
+        recipe = f", recipe {spec.recipe}" if spec.recipe != "book" else ""
+        model = f"  [{spec.default_model}{recipe}]" if spec.default_model else ""
         print(f"{spec.name:<{width}}  {spec.summary}{model}")
     return 0
 

@@ -1,7 +1,7 @@
 """CellScene: the walkthrough shared by the LSTM and GRU cell figures (diagram left, strips right).
 
     class GRUCellScene(CellScene):
-        kind, default_model = "gru", "char-gru"
+        kind = "gru"
         rows = {"h_prev": (("h", "t−1"), "tanh"), "z": (("z", "t"), "sigmoid"), ...}
         build = [BuildStep("state_line", ["h_prev"], [], "One state …", "하나의 상태 …"), ...]
         def diagram(self): ...                     # {"frame": …, "state_line": …, …}

@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
+from explain.names import input_name
 from explain.trace import Trace
 
-INPUT = "@input.0"
+INPUT = input_name(0)
 
 
 def _pair(value: Any) -> tuple[int, int]:

@@ -20,7 +20,8 @@ from collections.abc import Iterable, Sequence
 
 import torch
 
-from explain.trace import Trace, recurrent_parts
+from explain.names import recurrent_name, recurrent_parts
+from explain.trace import Trace
 
 #: quantities that identify each recurrent kind (an RNN has only x and h)
 KIND_MARKERS = {"lstm": "c", "gru": "z"}
@@ -38,16 +39,6 @@ def subscript(number: int) -> str:
     '₁₂'
     """
     return str(number).translate(_SUBSCRIPTS)
-
-
-def recurrent_name(module: str, layer: int, quantity: str, direction: str = "fwd") -> str:
-    """The trace name of one recurrent quantity.
-
-    >>> recurrent_name("rnn", 1, "grad_h"), recurrent_name("", 0, "h")
-    ('rnn.l1.fwd.grad_h', 'l0.fwd.h')
-    """
-    stem = f"l{layer}.{direction}.{quantity}"
-    return f"{module}.{stem}" if module else stem
 
 
 def recurrent_quantities(trace: Trace) -> dict[str, set[str]]:

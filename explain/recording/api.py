@@ -19,24 +19,23 @@ owns every other module (outputs, plus the parts of residual additions and conca
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 import explain
-from explain.trace import Trace, name_matcher
+from explain.names import INPUT_PREFIX, NameFilter, name_matcher
+from explain.trace import Trace
 
 
 #: Names under this prefix hold the tensors the model was called with.
-INPUT_PREFIX = "@input"
 
 
 class RecordingError(RuntimeError):
     """The recording cannot be trusted or cannot be made (a clear message says why)."""
 
 
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
 
 
 class Recording:
