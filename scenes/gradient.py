@@ -106,11 +106,11 @@ def _layer(trace: Trace, module: str, options: dict[str, Any]) -> int:
 
 CAPTIONS = [
     ("tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
-     "tanh는 입력을 눌러 담는다; 기울기 1 − tanh²는 x = 0에서 최대 1, 나머지에선 작다."),
+     "tanh는 입력을 −1과 1 사이로 눌러 담습니다. 기울기 1 − tanh²은 x = 0에서 최대 1이고, 그 밖에서는 작습니다."),
     ("One step back multiplies the gradient by W_hhᵀ·(1 − hₜ²): slopes below 1, step after step.",
-     "한 단계 거슬러 갈 때마다 W_hhᵀ·(1 − hₜ²)를 곱한다: 1보다 작은 값이 계속 곱해진다."),
+     "한 단계 거슬러 갈 때마다 기울기에 W_hhᵀ·(1 − hₜ²)을 곱합니다. 1보다 작은 값이 단계마다 계속 곱해집니다."),
     ("Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
-     "마지막 단계 손실의 실제 ‖∂L/∂hₜ‖: 장기 기억(셀 상태)을 더하면 → LSTM."),
+     "마지막 시간 단계의 손실에서 구한 실제 ‖∂L/∂hₜ‖입니다. 장기 기억(셀 상태)을 더한 것이 LSTM입니다."),
 ]
 
 
@@ -196,7 +196,7 @@ class VanishingGradientScene(TraceScene):
         if window[0] > 0:
             last += self.say(f"; bars: t = {window[0]} … {window[-1]}", f"; 막대: t = {window[0]} … {window[-1]}")
         heading = VGroup(
-            self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
+            self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 시간 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
             self.text(f"left at t = 0: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})",
                       f"t = 0에 남은 비율: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})", size=18),
         )

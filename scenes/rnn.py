@@ -331,16 +331,16 @@ def layers_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
     """The four captions of rnn-layers, true for the trace: targets and weights only as recorded."""
     noun_en, noun_ko = values["noun"]
     top_en, top_ko = output_row(values)[0]
-    targets = (f"Targets are the next {noun_en}s; e", f"목표는 다음 {noun_ko}입니다. ") if values["has_targets"] else ("E", "")
+    targets = (f"Targets are the next {noun_en}s; e", f"목표는 다음 {noun_ko}이고, ") if values["has_targets"] else ("E", "")
     return [
         (f"At t = 0: input → hidden 1 → hidden 2 → {top_en}; the initial state is 0.",
-         f"t = 0: 입력 → 은닉 1 → 은닉 2 → {top_ko}. 초기 상태는 0입니다."),
+         f"t = 0에서는 입력 → 은닉 1 → 은닉 2 → {top_ko} 순서로 계산하고, 초기 상태는 0입니다."),
         ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
-         "t = 1: 은닉 1은 입력(t=1)과 은닉 1(t=0)을 합칩니다."),
+         "t = 1에서 은닉 1은 입력(t = 1)과 은닉 1(t = 0)을 합칩니다."),
         (f"{targets[0]}very edge of a kind shares one weight.",
          f"{targets[1]}같은 종류의 연결은 모두 같은 가중치를 씁니다."),
         ("Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",
-         "시간 역전파: ∂L/∂W는 모든 t에 걸친 합이고, 각 항은 t = 0까지 거슬러 갑니다."),
+         "시간 역전파: ∂L/∂W는 모든 t에 걸친 합이고, 각 항은 t = 0까지 거슬러 올라갑니다."),
     ]
 
 
@@ -403,12 +403,12 @@ class RNNLayersScene(TraceScene):
 
     def _row_labels(self, values: dict[str, Any]) -> VGroup:
         names = {
-            "output": output_row(values)[0],
-            "hidden2": ("hidden 2", "은닉 2"),
-            "hidden1": ("hidden 1", "은닉 1"),
-            "input": ("input", "입력"),
+            "output": self.say(*output_row(values)[0]),
+            "hidden2": f"{self.term('hidden')} 2",
+            "hidden1": f"{self.term('hidden')} 1",
+            "input": self.term("input"),
         }
-        return VGroup(*[self.text(*names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
+        return VGroup(*[self.text(names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
 
     def _grid(self, values: dict[str, Any]) -> dict[str, Any]:
         lower, upper = values["layers"]
@@ -448,7 +448,7 @@ class RNNLayersScene(TraceScene):
                                 .next_to(nodes["input"], DOWN, buff=0.12))
             if values["has_targets"]:
                 target_text = Text(show_token(target) if target else "–", font=theme.MONO_FONT, font_size=22, color=theme.INK)
-                target_label = self.text("target", "목표", size=16, color=theme.MUTED)
+                target_label = self.text(self.term("target"), size=16, color=theme.MUTED)
                 grid["targets"].add(VGroup(target_label, target_text).arrange(RIGHT, buff=0.1).move_to(RIGHT * x + UP * ROW_Y["target"]))
             previous = nodes
         return grid
@@ -511,8 +511,8 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         tokens = values["all_tokens"][:STRETCH_STEPS]
         chart = LogBars(
-            [(self.say("hidden 1", "은닉 1"), values["grads"][lower][: len(tokens)], theme.GRADIENT),
-             (self.say("hidden 2", "은닉 2"), values["grads"][upper][: len(tokens)], theme.HIGHLIGHT)],
+            [(f"{self.term('hidden')} 1", values["grads"][lower][: len(tokens)], theme.GRADIENT),
+             (f"{self.term('hidden')} 2", values["grads"][upper][: len(tokens)], theme.HIGHLIGHT)],
             labels=tokens, width=10.5, height=3.6,
         ).move_to(DOWN * 0.3 + RIGHT * 0.4)
         heading = self.text(f"‖∂L/∂hₜ‖ for t = 0 … {len(tokens) - 1}", f"t = 0 … {len(tokens) - 1}의 ‖∂L/∂hₜ‖", size=24)
@@ -521,6 +521,6 @@ class RNNLayersScene(TraceScene):
         self.play(*[FadeOut(mobject) for mobject in self.mobjects if mobject not in keep], run_time=0.5)
         self.play(FadeIn(chart), FadeIn(heading),
                   recaption(self, caption, f"Stretched to t = {len(tokens) - 1}: why does training get worse as the chain grows?",
-                                  f"t = {len(tokens) - 1}까지 늘이면: 사슬이 길수록 왜 학습이 나빠질까?"),
+                                  f"t = {len(tokens) - 1}까지 늘이면: 사슬이 길수록 학습이 왜 나빠질까요?"),
                   run_time=0.8)
         self.pause()

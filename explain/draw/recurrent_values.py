@@ -213,16 +213,16 @@ def describe_indices(indices: Sequence[int], total: int, lang: str = "en") -> st
     >>> describe_indices(range(10), 100), describe_indices([0, 4], 9), describe_indices(range(3), 3)
     ('0–9 of 100', '0, 4 of 9', 'all 3')
     >>> describe_indices(range(10), 100, "ko"), describe_indices(range(3), 3, "ko")
-    ('0–9 (100개 중)', '전체 3개')
+    ('100개 중 0–9번', '3개 전체')
     """
     indices = list(indices)
     if indices == list(range(total)):
-        return f"전체 {total}개" if lang == "ko" else f"all {total}"
+        return f"{total}개 전체" if lang == "ko" else f"all {total}"
     if len(indices) > 2 and indices == list(range(indices[0], indices[-1] + 1)):
         shown = f"{indices[0]}–{indices[-1]}"
     else:
         shown = ", ".join(map(str, indices))
-    return f"{shown} ({total}개 중)" if lang == "ko" else f"{shown} of {total}"
+    return f"{total}개 중 {shown}번" if lang == "ko" else f"{shown} of {total}"
 
 
 def _tensor(trace: Trace, module: str, layer: int, quantity: str, direction: str = "fwd") -> torch.Tensor:
