@@ -24,7 +24,8 @@ def gradient_trace(model: str, *, text: str = TEXT, loss_at: str = "all") -> Tra
 
     ``loss_at="all"``: L = Σₜ cross-entropy(yₜ, text[t+1]) (what training minimises);
     ``loss_at="last"``: only the last step's loss, so ||dL/dhₜ|| shows how far back it reaches.
-    ``meta["targets"]`` holds the target characters.
+    ``meta["targets"]`` holds the target characters. Each recurrent module's W_hh is stored as
+    ``{q}@weight_hh_l{k}``, so a figure can multiply the real Jacobians without the model.
     """
     from explain import models
     from explain.models.data import printable_indices
@@ -41,6 +42,10 @@ def gradient_trace(model: str, *, text: str = TEXT, loss_at: str = "all") -> Tra
         return F.cross_entropy(logits, targets, reduction="sum")
 
     trace = example.record(grads=True, loss=loss)
+    for name, module in example.model.named_modules():
+        if isinstance(module, torch.nn.RNNBase):
+            for layer in range(module.num_layers):
+                trace[f"{name}@weight_hh_l{layer}"] = getattr(module, f"weight_hh_l{layer}").detach().clone()
     trace.meta["targets"] = list(text[1:])
     trace.meta["loss"] = loss_at
     return trace
@@ -58,11 +63,14 @@ def prefixed(trace: Trace, prefix: str) -> dict[str, torch.Tensor]:
 def rnn_versus_lstm_trace(*, text: str = TEXT) -> Trace:
     """char-rnn and char-lstm on the same text, loss at the last step, in one trace.
 
-    Names are prefixed ``rnn.`` and ``lstm.`` (``rnn.rnn.l1.fwd.grad_h``, ``lstm.rnn.l1.fwd.grad_h``).
+    Names are prefixed ``rnn.`` and ``lstm.`` (``rnn.rnn.l1.fwd.grad_h``, ``lstm.rnn.l1.fwd.grad_h``),
+    and so are the module descriptions in ``meta["modules"]``.
     """
     rnn = gradient_trace("char-rnn", text=text, loss_at="last")
     lstm = gradient_trace("char-lstm", text=text, loss_at="last")
     meta = {key: rnn.meta[key] for key in ("tokens", "targets", "loss") if key in rnn.meta}
+    meta["modules"] = {f"{prefix}.{name}": description for prefix, trace in (("rnn", rnn), ("lstm", lstm))
+                       for name, description in trace.meta.get("modules", {}).items()}
     return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta=meta)
 
 
