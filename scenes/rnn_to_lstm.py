@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, PI, RIGHT, UP, Rotate, Transform, VGroup, np
+from manim import DOWN, LEFT, PI, RIGHT, UP, Rotate, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -97,10 +97,17 @@ class RNNToLSTMScene(TraceScene):
             self.play(fade_in(cell["body"], *cell["upright"]), recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
             self.pause("One step of the chain is one cell with four ports.")
         if last >= 4:
-            moves = [Transform(upright, turned) for upright, turned in zip(cell["upright"], cell["turned"])]
-            self.play(Rotate(cell["body"], -PI / 2, about_point=CELL_CENTER), *moves, recaption(self, caption, *CAPTIONS[3]),
-                      run_time=1.5)
+            self._turn(cell, caption)
             self.pause("Turned a quarter, time runs left to right: the layout of the LSTM cell figure.")
+
+    def _turn(self, cell: dict[str, Any], caption) -> None:
+        """The strips and names fade, the box and its wires turn a quarter, the strips return at the turned ports.
+
+        (Strips travelling across the turning cell would pass over one another; text stays level to be read.)
+        """
+        self.play(fade_out(*cell["upright"]), recaption(self, caption, *CAPTIONS[3]), run_time=0.4)
+        self.play(Rotate(cell["body"], -PI / 2, about_point=CELL_CENTER), run_time=1.2)
+        self.play(fade_in(*cell["turned"]), run_time=0.5)
 
     # -- pieces
     def _strip(self, key: str, values: list[float], scale, cell: float, show_values: bool = False) -> ValueStrip:
@@ -161,7 +168,7 @@ class RNNToLSTMScene(TraceScene):
         name = box.label
         box.remove(name)
         # ports of the upright cell (time runs upward): in at the bottom, out at the top; C left, h right
-        ports = {
+        wires = {
             "c_in": (np.array([-PORT_OFFSET, -HALF - PORT]), np.array([-PORT_OFFSET, -HALF])),
             "h_in": (np.array([PORT_OFFSET, -HALF - PORT]), np.array([PORT_OFFSET, -HALF])),
             "c_out": (np.array([-PORT_OFFSET, HALF]), np.array([-PORT_OFFSET, HALF + PORT])),
@@ -170,36 +177,37 @@ class RNNToLSTMScene(TraceScene):
             "h_up": (np.array([-HALF, 0.0]), np.array([-HALF - PORT * 0.8, 0.0])),
         }
         center = CELL_CENTER[:2]
-        body = VGroup(box, *[wire(center + start, center + end) for start, end in ports.values()])
+        body = VGroup(box, *[wire(center + start, center + end) for start, end in wires.values()])
         strips = {
             "c_in": (symbol("C", str(t - 1)), values["c"][t - 1], values["c_range"]),
             "h_in": (symbol("h", str(t - 1)), values["h"][t - 1], "tanh"),
             "c_out": (symbol("C", str(t)), values["c"][t], values["c_range"]),
             "h_out": (symbol("h", str(t)), values["h"][t], "tanh"),
         }
-        upright, turned = [name], [name.copy()]
+        ports, others = [], [(name, name.copy())]  # (upright, turned) pairs
         for key, (label, row, scale) in strips.items():
             strip = self._strip(f"port {key}", row, scale, PORT_CELL, show_values=True)
             units = VGroup(*[self.text(show_token(unit), size=16, color=theme.MUTED) for unit in view.labels])
             for unit, square in zip(units, strip.cells):
                 unit.next_to(square, DOWN, buff=0.05)
-            end = ports[key][0] if key.endswith("in") else ports[key][1]
+            end = wires[key][0] if key.endswith("in") else wires[key][1]
             # the state's name on the outer side of its strip, in either drawing
-            for side, point, placed in (("left" if key.startswith("c") else "right", end, upright),
-                                        ("left" if key.endswith("in") else "right", turn(end), turned)):
+            placed = []
+            for side, point in (("left" if key.startswith("c") else "right", end), ("left" if key.endswith("in") else "right", turn(end))):
                 group = VGroup(strip.copy(), units.copy(), label.copy())
                 group[2].next_to(group[0], LEFT if side == "left" else RIGHT, buff=0.12)
                 placed.append(group.move_to(center_of(group, point, side, CELL_CENTER)))
+            ports.append(tuple(placed))
         token = values["tokens"][-1] or "?"
         for key, group in (("x", VGroup(TokenTile(token), self.text(f"x{subscript(t)}", size=20, color=theme.MUTED))),
                            ("h_up", VGroup(symbol("h", str(t), size=22)))):
             group.arrange(RIGHT, buff=0.1)
-            end = ports[key][0] if key == "x" else ports[key][1]
+            end = wires[key][0] if key == "x" else wires[key][1]
             side = "right" if key == "x" else "left"
             group.move_to(center_of(group, end, side, CELL_CENTER))
-            upright.append(group)
-            turned.append(group.copy().move_to(center_of(group, turn(end), "below" if key == "x" else "above", CELL_CENTER)))
-        return {"body": body, "upright": upright, "turned": turned}
+            others.append((group, group.copy().move_to(center_of(group, turn(end), "below" if key == "x" else "above", CELL_CENTER))))
+        pairs = ports + others
+        return {"body": body, "upright": [up for up, _ in pairs], "turned": [down for _, down in pairs]}
 
 
 def turn(point: np.ndarray) -> np.ndarray:
