@@ -26,24 +26,18 @@ records every call made inside it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 import explain
+from explain.names import INPUT_PREFIX, NameFilter, name_matcher
 from explain.recording import registry
 from explain.recording.base import RecordingError
-from explain.trace import Trace, name_matcher
+from explain.trace import Trace
 
 __all__ = ["INPUT_PREFIX", "Recording", "RecordingError", "record"]
-
-
-#: Names under this prefix hold the tensors the model was called with.
-INPUT_PREFIX = "@input"
-
-
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
 
 
 class Recording:

@@ -56,7 +56,7 @@ runs as if nothing recorded it.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch

@@ -30,13 +30,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from explain import names
+
 #: The quantities recorded per layer and direction (cells: per call), in recording order.
-QUANTITIES = {
-    "LSTM": ("x", "i", "f", "g", "o", "c", "h"),
-    "GRU": ("x", "r", "z", "n", "h"),
-    "RNN_TANH": ("x", "h"),
-    "RNN_RELU": ("x", "h"),
-}
+QUANTITIES = {"LSTM": names.QUANTITIES["lstm"], "GRU": names.QUANTITIES["gru"], "RNN_TANH": names.QUANTITIES["rnn"], "RNN_RELU": names.QUANTITIES["rnn"]}
 
 #: Largest accepted deviation between the recomputation and the module, relative to
 #: max(1, largest magnitude of the compared values). Half precision is recomputed in float32 and
