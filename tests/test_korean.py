@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from explain import glossary
+from explain.models import MODELS
 from explain.glossary import GLOSSARY, with_particle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,10 +27,12 @@ HANGUL = re.compile(r"[가-힣]")
 #: Latin words a Korean frame may show: function names, model and library names, units, authors
 ALLOWED = {
     "tanh", "softmax", "ReLU", "relu", "act",
-    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
+    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "AlexNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
     "B", "KB", "MB", "GB",
     "He",
 }
+#: the book models' names (hello-lstm, char-rnn …) are code names a Korean frame may show
+BOOK_MODELS = set(MODELS)
 #: words the glossary replaced; each is the wrong word for a term the glossary names
 AVOIDED = {"가지": "분기", "위층": "다음 층", "뉴런": "유닛", "컨볼루션": "합성곱", "맥스": "최대", "히든": "은닉", "자기 눈금": "따로 맞춘 눈금"}
 #: bilingual calls: the name and the positions of (English, Korean) among the arguments
@@ -44,7 +47,8 @@ def english_words(text: str) -> list[str]:
 
     Left out: Pango markup, quoted text (‘h’, “Beautiful is”, `x.size()`), single letters (symbols),
     names with digits, dots or underscores (layer.3, W_ih, Conv2d), a name called like a function
-    (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear, Embedding) and :data:`ALLOWED`.
+    (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear, Embedding), the book
+    models' names (hello-lstm) and :data:`ALLOWED`.
 
     >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W<sub>ih</sub>, ‘h’, max(x), out[i] = cat(a, dim=1), Linear")
     ['max', 'pool']
@@ -54,6 +58,7 @@ def english_words(text: str) -> list[str]:
     text = re.sub(r"<sub>.*?</sub>", " ", text)  # W<sub>hn</sub>: a subscript is part of a symbol
     text = re.sub(r"<[^>]*>", " ", text)
     text = re.sub(r"‘[^’]*’|“[^”]*”|`[^`]*`|\"[^\"]*\"", "", text)
+    text = re.sub("|".join(map(re.escape, sorted(BOOK_MODELS, key=len, reverse=True))), " ", text)  # names like hello-lstm
     words = []
     for match in re.finditer(r"[A-Za-z0-9_.@]*[A-Za-z][A-Za-z0-9_.@]*(\s*[(=]|\[)?", text):
         word = match.group(0)
@@ -184,7 +189,7 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 
 #: every scene's still, and the steps a still of the last step does not show (scene, options)
 FRAMES = [
-    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "lstm-cell", "gru-cell", "char-flow",
+    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "rnn-to-lstm", "lstm-cell", "gru-cell", "char-flow",
                               "convolution", "cnn-pipeline", "vgg", "inception", "resnet", "parameters")],
     ("convolution", {"step": 3}), ("convolution", {"step": 4}), ("vgg", {"step": 2}),
     ("inception", {"step": 1}), ("inception", {"step": 2}), ("resnet", {"step": 1}), ("resnet", {"step": 2}),
@@ -194,9 +199,11 @@ FRAMES = [
 
 @cache
 def _trace(name: str):
+    from explain.models import recipes
     from scenes import catalogue
 
-    return catalogue()[name].load().default_trace()
+    spec = catalogue()[name]
+    return recipes.run(spec.recipe, spec.default_model)
 
 
 def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
