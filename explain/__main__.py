@@ -3,8 +3,6 @@
     $ python -m explain scenes
 """
 
-import sys
+from explain.cli import run
 
-from explain.cli import main
-
-sys.exit(main())
+run()
