@@ -377,3 +377,10 @@ def test_recordings_of_many_configurations_load(tmp_path, module, inputs):
 def test_docstring_examples_run():
     for module in (trace, trace_file, trace_meta, explain.errors):
         assert doctest.testmod(module, raise_on_error=False).failed == 0, module.__name__
+
+
+def test_the_digest_is_pinned_so_saved_files_stay_readable():
+    """Changing how the digest is computed makes every saved trace unreadable: it must be deliberate."""
+    tensors = {"h": torch.arange(6, dtype=torch.float32).reshape(2, 3), "big": torch.zeros(2**20 + 1)}  # "big": two blocks
+    expected = "sha256:e95b5dc911b1546151147c549e4cf9bb8824d0c58349977e2c6dff30effb46c9"
+    assert trace_file.digest({"schema": 2, "names": ["h"]}, tensors) == expected
