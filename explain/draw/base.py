@@ -16,6 +16,7 @@ from typing import Any
 
 from manim import DOWN, MarkupText, Scene, Text, config
 
+from explain import glossary
 from explain.draw import theme
 from explain.trace import Trace
 
@@ -64,6 +65,10 @@ class TraceScene(Scene):
     def say(self, english: str, korean: str) -> str:
         """The caption in the scene's language."""
         return korean if self.lang == "ko" else english
+
+    def term(self, english: str) -> str:
+        """A technical term in the scene's language, from :mod:`explain.glossary` ("max-pool" → "최대 풀링")."""
+        return glossary.term(english, self.lang)
 
     def text(
         self, english: str, korean: str | None = None, *, size: float = 28, color=theme.INK, markup: bool = False, **kwargs: Any

@@ -162,7 +162,7 @@ class CellScene(TraceScene):
         reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 입력 ‘{show_token(token)}’")
         where = self.say(
             f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t}",
-            f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t}",
+            f"{korean} · 층 {view.layer} / {view.layers} ({self.term(view.direction)}) · t = {t}",
         ) + reading
         text = theme.markup_text(_escape(where), size=24)
         if text.width > RIGHT_EDGE - LEFT_EDGE - 6.2:
