@@ -44,7 +44,7 @@ import torch
 
 from explain.errors import TraceFileError
 
-__all__ = ["StoredFile", "digest", "parse_json", "read_safetensors", "to_safetensors", "write_atomically"]
+__all__ = ["StoredFile", "canonical_meta", "digest", "parse_json", "read_safetensors", "to_safetensors", "write_atomically"]
 
 #: safetensors dtype codes torch can hold, and their torch dtypes
 DTYPES: dict[str, torch.dtype] = {
@@ -115,7 +115,7 @@ def _tensor(data: torch.Tensor, dtype: torch.dtype, shape: tuple[int, ...]) -> t
 def _open_regular(path: Path):
     """The file opened for reading, if it is a regular file (opening never blocks on a FIFO)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise TraceFileError(f"{path}: cannot read trace file ({error.strerror or error})") from None
     mode = os.fstat(descriptor).st_mode

@@ -328,6 +328,8 @@ def test_half_precision_refuses_values_beyond_float16_and_other_dtypes(tmp_path)
         Trace({"big": torch.tensor([1.0, 7e4])}).save(tmp_path / "t.st", dtype=torch.float16)
     with pytest.raises(ValueError, match="or in torch.float16, not torch.bfloat16"):
         Trace({"x": torch.ones(1)}).save(tmp_path / "t.st", dtype=torch.bfloat16)
+    with pytest.raises(TypeError, match="z: a trace file holds float64, .* tensors, not torch.complex64"):
+        Trace({"z": torch.ones(2, dtype=torch.complex64)}).save(tmp_path / "t.st")
     assert not list(tmp_path.iterdir())
 
 
