@@ -282,6 +282,7 @@ class Trace(Mapping):
         if foreign is not None:
             stored = ", ".join(str(dtype).removeprefix("torch.") for dtype in CODES)
             raise TypeError(f"{foreign}: a trace file holds {stored} tensors, not {tensors[foreign].dtype}")
+        check_layout(meta, tensors, path)  # a file that would not load is not written
         meta["digest"] = digest(meta, tensors)
         return write_atomically(path, to_safetensors(tensors, meta, _META_KEY))
 
