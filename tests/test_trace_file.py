@@ -158,6 +158,7 @@ def assert_same(loaded: Trace, original: Trace) -> None:
     assert all(torch.equal(a, b) for a, b in zip(flat(loaded.output)[0].values(), flat(original.output)[0].values()))
 
 
+@pytest.mark.slow
 def test_fuzzed_files_raise_trace_file_error_or_load_equal(tmp_path):
     """Seeded: every mutated file either raises TraceFileError or loads equal to the original."""
     good_path = small_trace().save(tmp_path / "good.safetensors")
@@ -234,7 +235,9 @@ def test_special_files_are_refused_at_once(tmp_path, kind):
         _within(5, load, path)
 
 
-@pytest.mark.parametrize("command", ["show", "diff", "plot", "render"])
+@pytest.mark.parametrize(
+    "command", ["show", "diff", pytest.param("plot", marks=pytest.mark.slow), pytest.param("render", marks=pytest.mark.slow)]
+)
 def test_cli_refuses_special_files_in_one_line(tmp_path, command, capsys):
     from explain.cli import main
 
@@ -263,6 +266,7 @@ explain.Trace({"x": torch.zeros(100_000)}).save(sys.argv[1])
 """
 
 
+@pytest.mark.slow
 def test_a_killed_save_leaves_a_temporary_that_the_next_save_removes(tmp_path):
     target = tmp_path / "t.safetensors"
     child = subprocess.Popen([sys.executable, "-c", KILLED_SAVE, str(target)], stdout=subprocess.PIPE, text=True)
