@@ -5,4 +5,5 @@
 
 from explain.cli import run
 
-run()
+if __name__ == "__main__":
+    run()
