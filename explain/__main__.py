@@ -3,9 +3,7 @@
     $ python -m explain scenes
 """
 
-import sys
-
-from explain.cli import main
+from explain.cli import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
