@@ -179,7 +179,7 @@ class VanishingGradientScene(TraceScene):
             t = last + 1 - back
             line = f"t={t:<3d} × {slopes[t]:.3f}  = {products[back]:.2e}"
             rows.append(Text(line, font=theme.MONO_FONT, font_size=20, color=theme.INK))
-        note = self.text(f"RNN layer {values['layers']['rnn']}, real hₜ", f"RNN {values['layers']['rnn']}층, 실제 hₜ", size=16,
+        note = self.text(f"RNN layer {values['layers']['rnn']}, real hₜ", f"RNN 층 {values['layers']['rnn']}, 실제 hₜ", size=16,
                          color=theme.MUTED)
         return VGroup(*rows, note).arrange(DOWN, aligned_edge=LEFT, buff=0.18)
 
@@ -187,8 +187,8 @@ class VanishingGradientScene(TraceScene):
         norms, relative, tokens, layers = values["norms"], values["relative"], values["tokens"], values["layers"]
         window = values["window"]
         chart = LogBars(
-            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, {layers['rnn']}층"), [relative["rnn"][t] for t in window], theme.GRADIENT),
-             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, {layers['lstm']}층"), [relative["lstm"][t] for t in window],
+            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, 층 {layers['rnn']}"), [relative["rnn"][t] for t in window], theme.GRADIENT),
+             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, 층 {layers['lstm']}"), [relative["lstm"][t] for t in window],
               theme.POSITIVE)],
             labels=[tokens[t] for t in window], width=11.0, height=3.6,
         ).move_to(DOWN * 0.4 + RIGHT * 0.45)
