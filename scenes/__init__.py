@@ -42,7 +42,7 @@ class SceneSpec:
 
 
 #: Scene modules in the order of the book's figures; modules not listed follow alphabetically.
-BOOK_ORDER = ["rnn", "gradient", "lstm", "gru", "charflow", "conv", "cnn", "vgg", "inception", "resnet", "params"]
+BOOK_ORDER = ["rnn", "gradient", "rnn_to_lstm", "lstm", "gru", "charflow", "conv", "cnn", "vgg", "inception", "resnet", "params"]
 
 
 def _book_position(path: Path) -> tuple[int, str]:

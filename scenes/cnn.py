@@ -144,7 +144,7 @@ class CNNPipelineScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        pipeline_stages(trace)
+        chosen_step(options, len(pipeline_stages(trace)))  # a step per stage
 
     def construct(self) -> None:
         self.stages = pipeline_stages(self.trace)

@@ -69,13 +69,13 @@ def is_activation(trace: Trace, name: str) -> bool:
 
 
 def module_outputs(trace: Trace) -> list[str]:
-    """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts).
+    """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts, no ``q:op`` functions).
 
     >>> import torch
     >>> module_outputs(Trace({"@input.0": torch.zeros(1), "f.0": torch.zeros(1), "f": torch.zeros(1), "f.0@weight": torch.zeros(1)}))
     ['f.0']
     """
-    names = [name for name in trace.names() if "@" not in name]
+    names = [name for name in trace.names() if "@" not in name and ":" not in name]
     return [name for name in names if not any(other.startswith(name + ".") for other in names)]
 
 
@@ -329,6 +329,8 @@ class ConvolutionScene(TraceScene):
     def check(cls, trace: Trace, options: dict) -> None:
         plan = convolution_plan(trace, options)
         conv_step(trace, plan.conv, plan.channel, *plan.positions[0])
+        # construct's steps: kernel, positions, sweep, then ReLU and a pool (two steps) where there are
+        chosen_step(options, 3 + (plan.relu is not None) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
         self.plan = convolution_plan(self.trace, self.options)

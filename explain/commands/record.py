@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from explain.cli import UsageError
+from explain.commands.checks import int_range, output_file
+from explain.errors import UsageError
 from explain.models.catalogue import Example
 from explain.models.recipes import RECIPES
 from explain.trace import Trace
@@ -31,13 +32,16 @@ def register(subparsers) -> None:
 
     record = subparsers.add_parser("record", help="record a book model (or FILE.py:FACTORY) into a trace file")
     record.add_argument("model", help="a book model (see: explain models) or path/to/file.py:factory")
-    record.add_argument("-o", "--out", required=True, metavar="FILE", help="trace file to write (.safetensors)")
+    record.add_argument("-o", "--out", required=True, type=output_file, metavar="FILE", help="trace file to write (.safetensors)")
     record.add_argument("--text", help="text the recurrent models read instead of their example")
     record.add_argument("--image", metavar="FILE", help="an image file the CNNs read instead of their example")
     record.add_argument("--filter", nargs="+", metavar="GLOB", help="record only names matching these globs")
-    record.add_argument("--base-dim", type=int, help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
+    record.add_argument("--base-dim", type=int_range(1, 128, "--base-dim"), help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
     record.add_argument("--image-size", type=int, help="VGG input size, 224 or 32; untrained")
     record.add_argument("--untrained", action="store_true", help="seeded initial weights instead of the trained ones")
+    record.add_argument(
+        "--half", action="store_true", help="store float tensors as float16: half the file, values within 2**-11 relative"
+    )
     record.add_argument(
         "--recipe",
         choices=list(RECIPES),
@@ -79,7 +83,10 @@ def record_command(args) -> int:
         trace = _run_recipe(args, args.model)
     else:
         trace = _book_example(args).record(names=args.filter)
-    path = trace.save(args.out)
+    try:
+        path = trace.save(args.out, dtype=torch.float16 if args.half else None)
+    except ValueError as error:  # a value beyond float16's range
+        raise UsageError(f"--half: {error}") from None
     print(f"wrote {len(trace)} tensors to {path}")
     return 0
 
@@ -117,7 +124,10 @@ def _book_example(args):
     options = {key: value for key, value in (("base_dim", args.base_dim), ("image_size", args.image_size)) if value is not None}
     if args.model not in models.catalogue():
         raise UsageError(f"unknown model {args.model!r}; see: explain models (or give path/to/file.py:factory)")
-    probe = models.load(args.model, trained=False, **_checked(args.model, options))
+    try:
+        probe = models.load(args.model, trained=False, **_checked(args.model, options))
+    except ValueError as error:  # an option value the model cannot take (VGG's --image-size)
+        raise UsageError(str(error)) from None
     image = None
     if args.image is not None:
         if probe.tokens is not None:

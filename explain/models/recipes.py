@@ -35,6 +35,7 @@ import torch.nn.functional as F
 
 from explain.models.catalogue import CHAR_TEXT, Example, load
 from explain.models.data import PRINTABLE, printable_indices
+from explain.names import part_name
 from explain.trace import Trace
 
 __all__ = ["RECIPES", "Recipe", "RecipeError", "char_flow", "gradients", "prefixed", "rnn_versus_lstm", "run"]
@@ -62,6 +63,8 @@ def gradients(model: str | Example = "char-rnn", *, text: str | None = None, los
     """Record ``model`` with dL/dhₜ; for char models the text's next characters are the targets.
 
     ``meta["targets"]`` holds the target tokens (char models) and ``meta["loss"]`` says which loss.
+    Each recurrent module's W_hh is stored as ``{q}@weight_hh_l{k}``, so a figure can multiply the
+    real Jacobians without the model.
     """
     if loss_at not in ("all", "last"):
         raise RecipeError(f"loss_at must be 'all' or 'last', got {loss_at!r}")
@@ -71,6 +74,7 @@ def gradients(model: str | Example = "char-rnn", *, text: str | None = None, los
         if loss_at == "last":
             raise RecipeError("loss_at='last' needs a book char model (the factory's loss is used as it is)")
         trace = model.record(grads=True)
+        _keep_recurrent_weights(trace, model.model)
         trace.meta.update(recipe="gradients", loss="factory")
         return trace
     text = CHAR_TEXT if text is None else text
@@ -88,8 +92,17 @@ def gradients(model: str | Example = "char-rnn", *, text: str | None = None, los
         return F.cross_entropy(logits, targets, reduction="sum")
 
     trace = example.record(grads=True, loss=loss)
+    _keep_recurrent_weights(trace, example.model)
     trace.meta.update(recipe="gradients", targets=list(text[1:]), loss=loss_at, loss_function="cross-entropy")
     return trace
+
+
+def _keep_recurrent_weights(trace: Trace, model: torch.nn.Module) -> None:
+    """Store every nn.RNN/GRU/LSTM's ``weight_hh_l{k}`` as ``{q}@weight_hh_l{k}`` (a copy)."""
+    for name, module in model.named_modules():
+        if isinstance(module, torch.nn.RNNBase):
+            for layer in range(module.num_layers):
+                trace[part_name(name, f"weight_hh_l{layer}")] = getattr(module, f"weight_hh_l{layer}").detach().clone()
 
 
 def prefixed(trace: Trace, prefix: str) -> dict[str, torch.Tensor]:
@@ -102,13 +115,21 @@ def prefixed(trace: Trace, prefix: str) -> dict[str, torch.Tensor]:
 
 
 def rnn_versus_lstm(model: str | Example = "char-rnn", *, text: str | None = None, versus: str = "char-lstm") -> Trace:
-    """``model`` and ``versus`` on the same text, loss at the last step, in one trace (``rnn.``/``lstm.``)."""
+    """``model`` and ``versus`` on the same text, loss at the last step, in one trace (``rnn.``/``lstm.``).
+
+    The module descriptions in ``meta["modules"]`` are prefixed the same way.
+    """
     if isinstance(model, Example):
         raise RecipeError("the rnn-vs-lstm recipe compares two book char models (e.g. char-rnn and char-lstm)")
     rnn = gradients(model, text=text, loss_at="last")
     lstm = gradients(versus, text=text, loss_at="last")
     meta = {key: rnn.meta[key] for key in ("tokens", "targets", "loss", "loss_function") if key in rnn.meta}
     meta.update(recipe="rnn-vs-lstm", models=[model, versus])
+    meta["modules"] = {
+        f"{prefix}.{name}": description
+        for prefix, trace in (("rnn", rnn), ("lstm", lstm))
+        for name, description in trace.meta.get("modules", {}).items()
+    }
     return Trace({**prefixed(rnn, "rnn"), **prefixed(lstm, "lstm")}, meta=meta)
 
 
