@@ -126,7 +126,7 @@ _WORDS = {
 }
 #: symbols read by name
 _SYMBOLS = {"σ": "", "%": "", "θ": "", "π": "", "ε": "+", "λ": "", "+": "", "−": "", "×": ""}
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₜₖᵢₙₒₓ₋₊ᵀ¹", "0123456789tkinox-+T1")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼᵀ¹", "0123456789-+aeoxhklmnpstiruvjT1")
 #: closing marks read with the word inside them (a particle agrees with ‘h’ as with h)
 _CLOSING = "]}’”'\"`|‖ \u0303"
 
@@ -203,8 +203,8 @@ _PARTICLES = [("이", "가"), ("을", "를"), ("은", "는"), ("과", "와"), ("
 def with_particle(word: str, particle: str) -> str:
     """``word`` followed by ``particle`` in the form its reading asks for (either form may be given).
 
-    >>> with_particle("hₜ₋₁", "를"), with_particle("zₜ", "을"), with_particle("1", "이면"), with_particle("C", "으로")
-    ('hₜ₋₁을', 'zₜ를', '1이면', 'C로')
+    >>> with_particle("hₜ₋₁", "를"), with_particle("zₜ", "을"), with_particle("1", "이면"), with_particle("Wₕₙ", "가")
+    ('hₜ₋₁을', 'zₜ를', '1이면', 'Wₕₙ이')
     >>> with_particle("L", "으로"), with_particle("86%", "을"), with_particle("x", "은")
     ('L로', '86%를', 'x는')
     >>> with_particle("F(x)", "을"), with_particle("글자(정답)", "을"), with_particle("W·(1 − hₜ²)", "를")

@@ -264,9 +264,9 @@ class ParametersScene(TraceScene):
             "parameters": ("filters × per filter", "필터 수 × 필터당"),
             "parameter_bytes": ("parameter memory", "파라미터 메모리"),
             "output": ("output values", "출력 값"),
-            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장)"),
+            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장당)"),
         }
-        header = [self.say("4 bytes per float", "float 하나에 4바이트"), f"{a.name} ({a.type})",
+        header = [self.say("4 bytes per float", "float32 하나에 4바이트"), f"{a.name} ({a.type})",
                   self.say(f"the slide: {book.filters} filters", f"슬라이드: 필터 {book.filters}개")]
         rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
         self.shown["comparison"] = rows
@@ -274,7 +274,7 @@ class ParametersScene(TraceScene):
         appear(self, grid)
         note = self.text(
             f"AlexNet's first layer: a {book.output_shape[1]}×{book.output_shape[2]} output from a 227×227 image at stride 4",
-            f"AlexNet의 첫 층: 227×227 이미지에 보폭 4로 {book.output_shape[1]}×{book.output_shape[2]} 출력",
+            f"AlexNet의 첫 층: 227×227 이미지에 스트라이드 4로 적용해 {book.output_shape[1]}×{book.output_shape[2]} 출력",
             size=18, color=theme.MUTED,
         ).next_to(grid, DOWN, buff=0.35)
         appear(self, note)

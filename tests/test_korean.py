@@ -25,7 +25,7 @@ HANGUL = re.compile(r"[가-힣]")
 #: Latin words a Korean frame may show: function names, model and library names, units, authors
 ALLOWED = {
     "tanh", "softmax", "ReLU", "relu", "act",
-    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
+    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "AlexNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
     "B", "KB", "MB", "GB",
     "He",
 }
@@ -124,9 +124,14 @@ def _literal(node: ast.AST) -> str | None:
 
 
 def _calls():
+    """(path, node, name) for every call, every pair of strings and every Korean string of the sources."""
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
         for node in ast.walk(tree):
+            text = None if id(node) in parts else _literal(node)
+            if text is not None and HANGUL.search(text):
+                yield path.relative_to(ROOT), node, "(korean)"
             if isinstance(node, ast.Call):
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 yield path.relative_to(ROOT), node, name
@@ -162,12 +167,9 @@ def test_every_caption_call_has_a_korean_string():
 
 def test_korean_literals_are_polite_with_the_right_particles_and_words():
     problems = []
-    for path, node, _ in _calls():
-        for arg in node.args if isinstance(node, ast.Call) else node.elts:
-            text = _literal(arg)
-            if text is None or not HANGUL.search(text):
-                continue
-            text = text.replace("{}", " ")  # a field's reading is checked on screen
+    for path, node, name in _calls():
+        if name == "(korean)":
+            text = _literal(node).replace("{}", " ")  # a field's reading is checked on screen
             problems += [f"{path}:{node.lineno} {wrong}" for wrong in wrong_particles(text)]
             problems += [f"{path}:{node.lineno} {ending!r} is 한다체: say 합니다" for ending in plain_register(text)]
             problems += [f"{path}:{node.lineno} {word!r}: say {right!r}" for word, right in AVOIDED.items() if word in text]
@@ -178,19 +180,21 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 
 #: every scene's still, and the steps a still of the last step does not show (scene, options)
 FRAMES = [
-    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "lstm-cell", "gru-cell", "char-flow",
+    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "rnn-to-lstm", "lstm-cell", "gru-cell", "char-flow",
                               "convolution", "cnn-pipeline", "vgg", "inception", "resnet", "parameters")],
     ("convolution", {"step": 3}), ("convolution", {"step": 4}), ("vgg", {"step": 2}),
     ("inception", {"step": 1}), ("inception", {"step": 2}), ("resnet", {"step": 1}), ("resnet", {"step": 2}),
-    ("parameters", {"step": 3}),
+    ("parameters", {"step": 3}), ("parameters", {"step": 4}), ("vanishing-gradient", {"step": 1}), ("vanishing-gradient", {"step": 3}),
 ]
 
 
 @cache
 def _trace(name: str):
+    """The trace ``explain render NAME`` draws: the scene's recipe run on its default model."""
+    from explain.render import resolve_trace
     from scenes import catalogue
 
-    return catalogue()[name].load().default_trace()
+    return resolve_trace(catalogue()[name], None)
 
 
 def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
@@ -229,7 +233,8 @@ def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
 def test_a_korean_frame_is_korean(name, options, tmp_path):
     texts = korean_frame_texts(name, options, tmp_path)
     assert any(HANGUL.search(text) for text in texts)
-    modules = {part for module in _trace(name).meta.get("modules", {}) for part in module.split(".")}
+    meta = _trace(name).meta  # module and model names are code, shown as the trace spells them
+    modules = {part for module in [*meta.get("modules", {}), str(meta.get("model")), str(meta.get("example"))] for part in re.split(r"[.\-_]", module)}
     problems = []
     for text in dict.fromkeys(texts):
         english = [word for word in english_words(text) if word not in modules]
