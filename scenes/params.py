@@ -364,7 +364,7 @@ class ParametersScene(TraceScene):
             return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
         if not a.type.endswith("Conv2d"):
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
-            label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
+            label = Text(f"{a.filter_shape[0]} {self.term('weights')}", font=theme.FONT, font_size=18, color=theme.INK)
             bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
             times = Text(self.say(f"× {a.filters} units", f"× 유닛 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
             label.next_to(sheet, DOWN, buff=0.15)

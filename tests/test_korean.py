@@ -167,6 +167,18 @@ def test_every_caption_call_has_a_korean_string():
     assert not missing, "\n".join(missing)
 
 
+def test_a_glossary_term_is_always_translated_the_glossary_s_way():
+    different = []
+    for path, node, name in _calls():
+        if name in BILINGUAL or name == "(pair)":
+            english_at, korean_at = BILINGUAL.get(name, (0, 1))
+            strings = node.elts if name == "(pair)" else node.args
+            english, korean = (_literal(strings[i]) if len(strings) > i else None for i in (english_at, korean_at))
+            if english and english.strip() in GLOSSARY and korean and HANGUL.search(korean) and korean.strip() != GLOSSARY[english.strip()]:
+                different.append(f"{path}:{node.lineno} {english!r} → {korean!r}: the glossary says {GLOSSARY[english.strip()]!r}")
+    assert not different, "\n".join(different)
+
+
 def test_korean_literals_are_polite_with_the_right_particles_and_words():
     problems = []
     for path, node, name in _calls():
