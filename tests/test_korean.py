@@ -20,7 +20,7 @@ from explain.glossary import GLOSSARY, with_particle
 from scenes import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted([*ROOT.glob("scenes/*.py"), *ROOT.glob("explain/draw/*.py")])
+SOURCES = sorted([*ROOT.glob("scenes/*.py"), *ROOT.glob("explain/draw/*.py"), *ROOT.glob("explain/figures/*.py")])
 
 HANGUL = re.compile(r"[가-힣]")
 #: Latin words a Korean frame may show: function names, model and library names, units, authors
