@@ -181,7 +181,7 @@ class CNNPipelineScene(TraceScene):
             if tensor.shape[0] != 3:  # an RGB picture is its own legend
                 body = Group(body, ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor
-            name = self.say("input", "입력")
+            name = self.term("input")
         elif stage.kind == "maps":
             channels = shown_channels(tensor.shape[0], self.options)
             columns = 4 if len(channels) > 4 else len(channels)
@@ -200,7 +200,7 @@ class CNNPipelineScene(TraceScene):
         else:
             body = self.scores_column()
             self.shown[stage.name] = np.asarray(self.prediction.scores)
-            name = self.say("scores", "점수")
+            name = self.term("scores")
         heading = VGroup(
             Text(name, font=theme.FONT, font_size=18, color=theme.INK),
             Text(stage.name if stage.kind != "input" else "@input.0", font=theme.MONO_FONT, font_size=14, color=theme.MUTED),

@@ -381,7 +381,7 @@ class ConvolutionScene(TraceScene):
         appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
         self.narrate(
             f"The kernel's {spec.weights_per_filter} weights were learned in training; it slides over the input one pixel at a time.",
-            f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 칸씩 움직입니다.",
+            f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 픽셀씩 움직입니다.",
         )
 
     # -- step 2: the first positions with their numbers

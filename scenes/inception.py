@@ -220,7 +220,7 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개",
                     size=22,
                 ),
                 self.text(
@@ -233,13 +233,13 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
-                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')} 번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
                     size=22,
                 ),
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
                     f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
                     f"  →  곱셈-덧셈 {1 - real.multiply_adds / naive.multiply_adds:.0%}, 파라미터 {1 - real.parameters / naive.parameters:.0%} 절약",
                     size=22,
                 ),

@@ -120,7 +120,7 @@ class RNNToLSTMScene(TraceScene):
         layer, units = values["layer"], values["view"].units_text(self.lang)
         source = self.trace.meta.get("example") or self.trace.meta.get("model") or ""
         chosen = self.say(" (largest |h|, |C| here)", " (|h|, |C|가 가장 큰 유닛)") if values["chosen_units"] else ""
-        note = self.say(f"{source} layer {layer},\n{units}{chosen}".strip(), f"{source} {layer}층,\n{units}{chosen}".strip())
+        note = self.say(f"{source} layer {layer},\n{units}{chosen}".strip(), f"{source} 층 {layer},\n{units}{chosen}".strip())
         bars = VGroup(
             ScaleBar("tanh", length=1.6).with_title("h: −1 → 1"),
             ScaleBar((low, high), length=1.6).with_title(f"C: {low:g} → {high:g}"),
