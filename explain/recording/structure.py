@@ -57,17 +57,38 @@ def next_field(module: nn.Module, field: Field) -> Field:
     return advance(field, geometry(module))
 
 
+#: attributes a module's description depends on (read again at each recording to see changes)
+_CONFIGURATION = ("kernel_size", "stride", "padding", "dilation", "in_channels", "out_channels", "groups",
+                  "in_features", "out_features", "inplace")
+#: id(module) → (its configuration, its description without the receptive field), for later recordings
+_DESCRIBED: dict[int, tuple[tuple, dict[str, Any]]] = {}
+
+
 def describe(module: nn.Module, field: Field) -> dict[str, Any]:
     """JSON-able facts about a module for ``meta["modules"]``: type, and for kernels their geometry.
 
-    ``field`` is the (receptive field, jump) of the module's input.
+    ``field`` is the (receptive field, jump) of the module's input. A new dict each call; the facts
+    that depend only on the module are kept for its next recordings while its configuration stays.
     """
+    attributes = module.__dict__
+    configuration = (type(module), module._parameters.get("bias") is not None, *map(attributes.get, _CONFIGURATION))
+    known = _DESCRIBED.get(id(module))
+    if known is None or known[0] != configuration:
+        if len(_DESCRIBED) > 4096:
+            _DESCRIBED.clear()
+        known = _DESCRIBED[id(module)] = (configuration, _static_facts(module))
+    facts = dict(known[1])
+    if "kernel" in facts:
+        reach, jump = advance(field, facts)
+        facts["receptive_field"] = [reach, reach]
+        facts["jump"] = [jump, jump]
+    return facts
+
+
+def _static_facts(module: nn.Module) -> dict[str, Any]:
     facts: dict[str, Any] = {"type": type(module).__name__}
     if isinstance(module, KERNEL_MODULES):
         facts.update(geometry(module))
-        reach, jump = next_field(module, field)
-        facts["receptive_field"] = [reach, reach]
-        facts["jump"] = [jump, jump]
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         facts.update(in_channels=module.in_channels, out_channels=module.out_channels, groups=module.groups,
                      bias=module.bias is not None)
