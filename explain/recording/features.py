@@ -306,8 +306,9 @@ class FeatureRecorder:
                 self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
                 continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
-                handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
-                handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
+                if module is not self.recording.model:  # (nothing is observed around the root)
+                    handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
+                    handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
                 continue
             handles.append(module.register_forward_pre_hook(owned(self.before)))
             handles.append(module.register_forward_hook(owned(self.after), always_call=True))
