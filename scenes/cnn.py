@@ -21,6 +21,7 @@ import torch
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Text, VGroup, VMobject
 
 from explain.draw import theme
+from explain.glossary import term
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
@@ -88,14 +89,15 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     return stages
 
 
-def stage_title(stage: Stage) -> str:
-    """A short name for a stage: "conv 5×5 + ReLU"-like from module types ("Conv2d" → "conv").
+def stage_title(stage: Stage, lang: str = "en") -> str:
+    """A short name for a stage from its module types ("Conv2d" → "conv"), in ``lang``.
 
-    >>> stage_title(Stage("layer.1", "maps", ["Conv2d", "ReLU"], (16, 24, 24)))
-    'conv + ReLU'
+    >>> stage = Stage("layer.1", "maps", ["Conv2d", "ReLU"], (16, 24, 24))
+    >>> stage_title(stage), stage_title(stage, "ko")
+    ('conv + ReLU', '합성곱 + ReLU')
     """
-    short = {"Conv2d": "conv", "MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "Linear": "linear", "ReLU": "ReLU"}
-    return " + ".join(short.get(kind, kind) for kind in stage.made_by) or stage.name
+    short = {"Conv2d": "conv", "MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "Linear": "linear"}
+    return " + ".join(term(short[kind], lang) if kind in short else kind for kind in stage.made_by) or stage.name
 
 
 def shown_channels(total: int, options: dict[str, Any]) -> list[int]:
@@ -139,11 +141,10 @@ class CNNPipelineScene(TraceScene):
     scores), and holds the prediction.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        pipeline_stages(trace)
+        chosen_step(options, len(pipeline_stages(trace)))  # a step per stage
 
     def construct(self) -> None:
         self.stages = pipeline_stages(self.trace)
@@ -187,15 +188,15 @@ class CNNPipelineScene(TraceScene):
             body = FeatureMapGrid(tensor, channels=channels, columns=columns, map_height=0.42, lang=self.lang, label_size=16, show_shape=False)
             body.add(ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = body.values
-            name = stage_title(stage)
+            name = stage_title(stage, self.lang)
         elif stage.kind == "hidden":
             units = list(range(min(HIDDEN_UNITS, tensor.shape[0])))
             scale = _range(tensor)
             body = VGroup(ValueStrip(tensor[units], scale=scale, vertical=True, cell=0.2))
-            body.add(Text(self.say(f"units 0–{units[-1]} of {tensor.shape[0]}", f"유닛 0–{units[-1]} / {tensor.shape[0]}"), font=theme.FONT, font_size=14, color=theme.MUTED).next_to(body, DOWN, buff=0.08))
+            body.add(Text(self.say(f"units 0–{units[-1]} of {tensor.shape[0]}", f"유닛 {tensor.shape[0]}개 중 0–{units[-1]}번"), font=theme.FONT, font_size=14, color=theme.MUTED).next_to(body, DOWN, buff=0.08))
             body.add(ScaleBar(scale, length=1.0).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor[units]
-            name = stage_title(stage)
+            name = stage_title(stage, self.lang)
         else:
             body = self.scores_column()
             self.shown[stage.name] = np.asarray(self.prediction.scores)
@@ -267,14 +268,14 @@ class CNNPipelineScene(TraceScene):
                 return (f"Max-pooling halves each map: {shape}.", f"최대 풀링이 맵의 크기를 절반으로 줄입니다: {shape}.")
             return (
                 f"{stage_title(stage)} gives {stage.shape[0]} feature maps of {stage.shape[1]}×{stage.shape[2]}.",
-                f"{stage_title(stage)}: {stage.shape[1]}×{stage.shape[2]} 특징 맵 {stage.shape[0]}개.",
+                f"{stage_title(stage, 'ko')}: {stage.shape[1]}×{stage.shape[2]} 특징 맵 {stage.shape[0]}개가 나옵니다.",
             )
         if stage.kind == "hidden":
             return (f"A fully connected layer reads the maps as one vector: {shape} values.", f"완전연결층이 맵 전체를 한 벡터로 읽습니다: 값 {shape}개.")
         label = self.prediction.label
         return (
             f"Ten class scores; the largest, class {label}, is the prediction.",
-            f"클래스 점수 10개 중 가장 큰 {label}번이 예측입니다.",
+            f"클래스 점수 {len(self.prediction.scores)}개 중 가장 큰 {label}번 클래스가 예측입니다.",
         )
 
 

@@ -69,13 +69,13 @@ def is_activation(trace: Trace, name: str) -> bool:
 
 
 def module_outputs(trace: Trace) -> list[str]:
-    """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts).
+    """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts, no ``q:op`` functions).
 
     >>> import torch
     >>> module_outputs(Trace({"@input.0": torch.zeros(1), "f.0": torch.zeros(1), "f": torch.zeros(1), "f.0@weight": torch.zeros(1)}))
     ['f.0']
     """
-    names = [name for name in trace.names() if "@" not in name]
+    names = [name for name in trace.names() if "@" not in name and ":" not in name]
     return [name for name in names if not any(other.startswith(name + ".") for other in names)]
 
 
@@ -324,12 +324,13 @@ class ConvolutionScene(TraceScene):
     convolution steps, the ReLU block before and after, the max-pool steps.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         plan = convolution_plan(trace, options)
         conv_step(trace, plan.conv, plan.channel, *plan.positions[0])
+        # construct's steps: kernel, positions, sweep, then ReLU and a pool (two steps) where there are
+        chosen_step(options, 3 + (plan.relu is not None) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
         self.plan = convolution_plan(self.trace, self.options)
@@ -358,18 +359,18 @@ class ConvolutionScene(TraceScene):
         output = trace[plan.conv][0].double().numpy()
         self.swap_title(
             f"Convolution: {plan.conv}, a {spec.kernel_text} kernel, filter {plan.channel} of {spec.out_channels}",
-            f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {plan.channel} / {spec.out_channels}개",
+            f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {spec.out_channels}개 중 {plan.channel}번",
         )
         self.input_map = FeatureMap(image[0], height=MAP_HEIGHT).move_to(LEFT_MAP)
         self.output_map = self.conv_output_map()
         self.output_map.reveal(0)
         many = spec.in_channels > 1  # then channel 0 is drawn and the sums run over every channel
-        channel_note = "" if not many else self.say(f"\ninput channel 0 of {spec.in_channels}", f"\n입력 채널 0 / {spec.in_channels}")
+        channel_note = "" if not many else self.say(f"\ninput channel 0 of {spec.in_channels}", f"\n입력 채널 {spec.in_channels}개 중 0번")
         self.kernel_grid = NumberGrid(trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy(), cell=GRID_CELL).move_to([1.05, TOP_ROW, 0])
         labels = VGroup(
-            self.label(self.say("input ", "입력 ") + format_shape(image.shape) + (self.say(", channel 0", ", 채널 0") if many else ""), self.input_map),
-            self.label(f"{self.say('kernel', '커널')} w[{plan.channel}]{channel_note}", self.kernel_grid),
-            self.label(f"{self.say('output', '출력')} {format_shape(output.shape)}\n{self.say('channel', '채널')} {plan.channel}", self.output_map),
+            self.label(f"{self.term('input')} " + format_shape(image.shape) + (self.say(", channel 0", ", 채널 0") if many else ""), self.input_map),
+            self.label(f"{self.term('kernel')} w[{plan.channel}]{channel_note}", self.kernel_grid),
+            self.label(f"{self.term('output')} {format_shape(output.shape)}\n{self.term('channel')} {plan.channel}", self.output_map),
         )
         bars = VGroup(*[ScaleBar(m.scale_range, length=1.8).next_to(m, DOWN, buff=0.15) for m in (self.input_map, self.output_map)])
         c = plan.channel
@@ -493,7 +494,7 @@ class ConvolutionScene(TraceScene):
         figure = Group(
             relu_map,
             self.label(f"ReLU ({plan.relu})", relu_map),
-            self.label(self.say("convolution", "합성곱") + f" ({plan.conv})", self.output_map),
+            self.label(f"{self.term('convolution')} ({plan.conv})", self.output_map),
             ScaleBar(scale, length=1.8).next_to(self.output_map, DOWN, buff=0.15),
             self.output_map.pixel_rect(row, col, 4, 4),
             relu_map.pixel_rect(row, col, 4, 4),
@@ -522,7 +523,7 @@ class ConvolutionScene(TraceScene):
         shape_in, shape_out = format_shape(trace[source_name].shape[1:]), format_shape(trace[plan.pool].shape[1:])
         self.swap_title(
             f"2×2 max-pooling: {plan.pool} reads {source_name} ({shape_in})",
-            f"2×2 최대 풀링: {plan.pool}의 입력은 {source_name} ({shape_in})",
+            f"2×2 최대 풀링: {plan.pool}의 입력은 {source_name} ({shape_in})입니다",
         )
         pool_input = FeatureMap(source, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
         self.pool_output = FeatureMap(pooled, height=MAP_HEIGHT / 2, scale=pool_input.scale_range).move_to([RIGHT_MAP[0], POOL_Y, 0])
@@ -546,7 +547,7 @@ class ConvolutionScene(TraceScene):
         appear(
             self,
             pool_input,
-            self.label(f"{source_name}, {self.say('channel', '채널')} {plan.pool_channel}", pool_input),
+            self.label(f"{source_name}, {self.term('channel')} {plan.pool_channel}", pool_input),
             ScaleBar(pool_input.scale_range, length=1.8).next_to(pool_input, DOWN, buff=0.15),
             self.pool_output,
             self.label(f"{plan.pool}: {shape_out}", self.pool_output),
@@ -554,7 +555,7 @@ class ConvolutionScene(TraceScene):
         )
         appear(self, grid, self.label(f"[{row}:{row + 4}, {col}:{col + 4}]", grid, mono=True), self.pool_marks[0], windows)
         appear(self, winners)
-        appear(self, Text("max →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
+        appear(self, Text(f"{self.term('max')} →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
         self.narrate(
             "Each 2×2 window keeps only its largest value (outlined): the map halves in each direction.",
             "2×2 창마다 가장 큰 값(테두리)만 남깁니다. 맵의 가로세로가 절반이 됩니다.",

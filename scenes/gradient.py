@@ -33,11 +33,13 @@ from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
-    # no single default model: the built-in trace records char-rnn and char-lstm (renders depend on both)
+    # the rnn-vs-lstm recipe records char-rnn beside char-lstm (renders depend on both)
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
         "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
+        "char-rnn",
+        "rnn-vs-lstm",
     ),
 ]
 
@@ -48,22 +50,16 @@ CAPTIONS = [
     ("Stretched to {count} steps with the loss at the last one: the gradient fades on its way back. Why?",
      "{count}단계로 늘이고 손실을 마지막 단계에만 두면, 기울기가 거슬러 가며 사라집니다. 왜 그럴까요?"),
     ("tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
-     "tanh는 입력을 −1과 1 사이로 누릅니다. 기울기 1 − tanh²는 x = 0에서 최대 1이고 나머지에서는 작습니다."),
+     "tanh는 입력을 −1과 1 사이로 눌러 담습니다. 기울기 1 − tanh²은 x = 0에서 최대 1이고, 그 밖에서는 작습니다."),
     ("One step back multiplies the gradient by Wₕₕᵀ·diag(1 − hₜ²): a matrix, not only the slopes below 1.",
-     "한 단계 거슬러 갈 때마다 기울기에 Wₕₕᵀ·diag(1 − hₜ²)를 곱합니다. 1보다 작은 기울기만이 아니라 행렬입니다."),
+     "한 단계 거슬러 갈 때마다 기울기에 Wₕₕᵀ·diag(1 − hₜ²)을 곱합니다. 1보다 작은 기울기만이 아니라 행렬입니다."),
     ("Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
-     "마지막 단계 손실의 실제 ‖∂L/∂hₜ‖입니다. 장기 기억(셀 상태)을 더하면 LSTM이 됩니다."),
+     "마지막 시간 단계의 손실에서 구한 실제 ‖∂L/∂hₜ‖입니다. 장기 기억(셀 상태)을 더한 것이 LSTM입니다."),
 ]
 
 
 class VanishingGradientScene(TraceScene):
     """The chain stretched with the real gradient fading; tanh and 1 − tanh²; the real products; RNN vs LSTM."""
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import rnn_versus_lstm_trace
-
-        return rnn_versus_lstm_trace()
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -252,7 +248,7 @@ class VanishingGradientScene(TraceScene):
         if window[0] > 0:
             last += self.say(f"; bars: t = {window[0]} … {window[-1]}", f"; 막대: t = {window[0]} … {window[-1]}")
         heading = VGroup(
-            self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
+            self.text("‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at the last step‖, log scale", "‖∂L/∂hₜ‖ ÷ 마지막 시간 단계의 ‖∂L/∂h‖ (로그 눈금)", size=24),
             self.text(f"left at t = 0: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})",
                       f"t = 0에 남은 비율: RNN {relative['rnn'][0]:.1e}, LSTM {relative['lstm'][0]:.1e}   ({last})", size=18),
         )

@@ -35,6 +35,7 @@ from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
+from explain.glossary import with_particle
 from explain.trace import Trace
 from scenes import SceneSpec
 
@@ -83,7 +84,6 @@ def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNI
 class InceptionScene(TraceScene):
     """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
 
-    default_model = "googlenet"
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
@@ -135,7 +135,7 @@ class InceptionScene(TraceScene):
         x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.44, show_values=True, digits=2)
         y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.44, show_values=True, digits=2)
         n_in, n_out = values["in_channels"], values["out_channels"]
-        box = LayerBox(self.say(f"1×1 conv\n{n_in}→{n_out}", f"1×1 합성곱\n{n_in}→{n_out}"), kind="conv", width=2.0, height=1.0, size=20)
+        box = LayerBox(f"1×1 {self.term('conv')}\n{n_in}→{n_out}", kind="conv", width=2.0, height=1.0, size=20)
         parts = Group(Group(before, marks[0]), x_strip, box, y_strip, Group(after, marks[1])).arrange(RIGHT, buff=0.8)
         parts.next_to(self.title, DOWN, buff=0.6)
         arrows = VGroup(*[_arrow(a, b) for a, b in zip(parts, parts[1:])])
@@ -161,7 +161,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             "A 1×1 convolution is a fully connected layer across channels, applied at every pixel",
-            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층이다",
+            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층입니다",
         )
 
     # -- steps 2 and 3: naive and compressed modules with their costs -------------------------
@@ -170,13 +170,13 @@ class InceptionScene(TraceScene):
         """Input → four branch rows → concatenation; the book's module, or the naive one."""
         module, c = self.module, self.module.shape_in[0]
         size = f"{module.shape_in[1]}×{module.shape_in[2]}"
-        source = LayerBox(self.say("input", "입력") + f" {c}×{size}", kind="data", width=2.3, height=0.5, size=18)
+        source = LayerBox(f"{self.term('input')} {c}×{size}", kind="data", width=2.3, height=0.5, size=18)
         rows = []
         naive = {conv.name: conv for conv in module.naive_convs()}
         for branch in module.branches:
             cells: list = [None, None]
             if branch.pooled:
-                pool = LayerBox(self.say("max-pool 3×3", "최대 풀링 3×3"), kind="pool", width=2.1, height=0.5, size=19)
+                pool = LayerBox(f"{self.term('max-pool')} 3×3", kind="pool", width=2.1, height=0.5, size=19)
                 cells = [pool, self.conv_box(branch.convs[-1])] if compressed else [None, pool]
             elif compressed:
                 if len(branch.convs) > 1:
@@ -186,7 +186,7 @@ class InceptionScene(TraceScene):
                 cells[1] = self.conv_box(naive[branch.convs[-1].name])
             rows.append(cells)
         channels = module.shape_out[0] if compressed else module.naive_channels()
-        target = LayerBox(self.say("concatenate", "연결") + f" {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
+        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
         grid = Group()
         for index, cells in enumerate(rows):
             for column, cell in enumerate(cells):
@@ -206,9 +206,9 @@ class InceptionScene(TraceScene):
 
     def conv_box(self, conv) -> LayerBox:
         """A conv of the diagram, its multiply-adds at the module's size written under it."""
-        cost = millions(conv.multiply_adds(conv.out_size or self.module.size))
+        cost = millions(conv.multiply_adds(conv.out_size or self.module.size), self.lang)
         return LayerBox(
-            f"{conv.kernel_text} conv, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
+            f"{conv.kernel_text} {self.term('conv')}, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
         )
 
     def cost_lines(self, compressed: bool) -> VGroup:
@@ -220,12 +220,12 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds)}번, 파라미터 {thousands(naive.parameters)}개",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개",
                     size=22,
                 ),
                 self.text(
                     f"output channels {widths} = {module.naive_channels()}: pooling keeps all {c} input channels",
-                    f"출력 채널 {widths} = {module.naive_channels()}: 풀링이 입력 채널 {c}개를 모두 남긴다",
+                    f"출력 채널 {widths} = {module.naive_channels()}: 풀링이 입력 채널 {c}개를 모두 남깁니다",
                     size=22,
                 ),
             ]
@@ -233,14 +233,14 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
-                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds)}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
                     size=22,
                 ),
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
                     f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
-                    f"단순한 모듈: {millions(naive.multiply_adds)}번, {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
-                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%}, {1 - real.parameters / naive.parameters:.0%} 절약",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"  →  곱셈-덧셈 {1 - real.multiply_adds / naive.multiply_adds:.0%}, 파라미터 {1 - real.parameters / naive.parameters:.0%} 절약",
                     size=22,
                 ),
             ]
@@ -252,7 +252,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             "Naive module: 1×1, 3×3, 5×5 and pooling side by side on the full input is expensive",
-            "단순한 모듈: 전체 입력에 1×1, 3×3, 5×5, 풀링을 나란히 쓰면 비싸다",
+            "단순한 모듈: 전체 입력에 1×1, 3×3, 5×5, 풀링을 나란히 적용하면 계산량이 큽니다",
         )
 
     def show_compressed(self) -> None:
@@ -260,7 +260,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             "1×1 convs compress the channels before the 3×3 and 5×5 and after the pooling",
-            "3×3, 5×5 앞과 풀링 뒤에서 1×1 합성곱이 채널을 줄인다",
+            "1×1 합성곱이 3×3, 5×5 앞과 풀링 뒤에서 채널 수를 줄입니다",
         )
 
     def show_module(self, compressed: bool) -> None:
@@ -283,8 +283,8 @@ class InceptionScene(TraceScene):
             shown = branch_channels(maps, self.wanted_channels)
             rows = -(-len(shown) // 2)
             grid = FeatureMapGrid(maps, channels=shown, columns=2, map_height=min(0.85, 2.0 / rows), lang=self.lang, label_size=16)
-            kind = self.say("max-pool → 1×1", "풀링 → 1×1") if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)
-            heading = self.text(f"branch {branch.index}: {kind}", f"가지 {branch.index}: {kind}", size=18, color=BRANCH_COLORS[branch.index])
+            kind = f"{self.term('max-pool')} → 1×1" if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)
+            heading = self.text(f"{self.term('branch')} {branch.index}: {kind}", size=18, color=BRANCH_COLORS[branch.index])
             heading.next_to(grid, UP, buff=0.12)
             grids.add(Group(heading, grid))
             self.shown["branches"].append(grid.values)
@@ -300,7 +300,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             f"The four branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
-            f"네 가지를 채널 방향으로 이어 붙여 {module.name}의 출력 {format_shape(module.shape_out)}",
+            f"네 분기를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
         )
 
     def concat_bar(self) -> VGroup:
@@ -319,7 +319,7 @@ class InceptionScene(TraceScene):
         widths = " + ".join(str(b.shape[0]) for b in self.module.branches)
         title = self.text(
             f"torch.cat([branch 0, 1, 2, 3], dim=1): {widths} = {total} channels",
-            f"torch.cat([가지 0, 1, 2, 3], dim=1): {widths} = 채널 {total}개",
+            f"torch.cat([분기 0, 1, 2, 3], dim=1): {widths} = 채널 {total}개",
             size=18,
         )
         group = VGroup(segments, labels)

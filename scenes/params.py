@@ -28,6 +28,7 @@ from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousand
 from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
+from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
     BYTES_PER_FLOAT,
@@ -160,7 +161,7 @@ def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
     # a conv filter's size is a product worth writing out (5×5×16 = 400); a unit's is its input count
     shape = "×".join(map(str, a.filter_shape)) + " = " if len(a.filter_shape) > 1 else ""
     bias = (" + 편향 1" if ko else " + 1 bias") if a.bias else ""
-    unit = ("필터" if ko else "filter") if a.type.endswith("Conv2d") else ("뉴런" if ko else "unit")
+    unit = term("filter" if a.type.endswith("Conv2d") else "unit", lang)
     lines = [
         f"{unit} 하나: {shape}가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
         if ko
@@ -189,7 +190,7 @@ def _map_memory_line(a: LayerArithmetic, ko: bool) -> str:
     memory = bytes_text(a.output_bytes)
     if ko:
         what = "특징 맵 메모리" if len(a.output_shape) == 3 else "출력 메모리"
-        return f"{what}: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장)"
+        return f"{what}: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장당)"
     what = "feature-map memory" if len(a.output_shape) == 3 else "output memory"
     return f"{what}: {thousands(a.output_values)} × 4 B = {memory} per image"
 
@@ -204,11 +205,11 @@ class ParametersScene(TraceScene):
     and the comparison's rows, the table rows and its memory columns (one unit each).
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         layer_arithmetic(trace, chosen_layer(trace, options))
+        chosen_step(options, 4)  # construct's steps: filter, parameters, memory, table
 
     def construct(self) -> None:
         name = chosen_layer(self.trace, self.options)
@@ -316,7 +317,7 @@ class ParametersScene(TraceScene):
         parameter_unit, parameter_memory = memory_column([r.parameter_bytes for r in rows] + [total_parameters * BYTES_PER_FLOAT])
         map_unit, map_memory = memory_column([r.output_bytes for r in rows] + [total_maps])
         self.shown["memory_columns"] = {"parameters": (parameter_unit, parameter_memory), "maps": (map_unit, map_memory)}
-        header = [self.say("layer", "층"), self.say("type", "종류"), self.say("output", "출력"), self.say("parameters", "파라미터"),
+        header = [self.term("layer"), self.say("type", "종류"), self.term("output"), self.term("parameters"),
                   self.say(f"param. memory ({parameter_unit})", f"파라미터 메모리 ({parameter_unit})"),
                   self.say(f"map memory ({map_unit})", f"맵 메모리 ({map_unit})")]
         body = [[r.name, r.type, format_shape(r.output_shape), thousands(r.parameters), parameter_memory[i], map_memory[i]]
@@ -332,7 +333,7 @@ class ParametersScene(TraceScene):
         set_caption(
             self,
             f"Convolutions hold {conv_parameters:.0%} of the parameters and make {conv_maps:.0%} of the map memory.",
-            f"합성곱층이 파라미터의 {conv_parameters:.0%}를 갖고, 맵 메모리의 {conv_maps:.0%}를 만듭니다.",
+            f"합성곱층이 파라미터의 {conv_parameters:.0%}, 맵 메모리의 {with_particle(f'{conv_maps:.0%}', '를')} 차지합니다.",
         )
 
     # -- drawing helpers
@@ -354,7 +355,7 @@ class ParametersScene(TraceScene):
         shape = "×".join(map(str, a.filter_shape))
         return (
             f"One filter spans {shape}: its kernel over every input channel, plus one bias.",
-            f"필터 하나의 크기는 {shape}: 모든 입력 채널에 걸친 커널과 편향 1개입니다.",
+            f"필터 하나는 {shape} 크기입니다. 모든 입력 채널에 걸친 커널에 편향 1개가 더해집니다.",
         )
 
     def picture(self, a: LayerArithmetic) -> Group:
@@ -432,11 +433,11 @@ class ParametersScene(TraceScene):
         for r in (1, len(rows) - 1):
             y = -(r - 0.5) * row_height
             table.add(Line([-0.15, y, 0], [total_width + 0.15, y, 0], stroke_width=1.5, color=theme.MUTED))
-        left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산하지 않은 층: {', '.join(uncounted)}.")
+        left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산에서 뺀 층: {', '.join(uncounted)}.")
         note = Text(
             self.say(
                 "Activations (ReLU) are not listed: their maps have the size of the layer before. Totals are of the listed layers.",
-                "활성화(ReLU)는 생략: 맵 크기가 앞 층과 같습니다. 합계는 표에 있는 층의 합입니다.",
+                "활성화 함수(ReLU)는 맵 크기가 앞 층과 같아서 표에서 뺐습니다. 합계는 표에 있는 층의 합입니다.",
             )
             + left_out,
             font=theme.FONT,

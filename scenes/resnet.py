@@ -93,14 +93,14 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
     blocks = [block for stage in grouped.values() for block in stage]
     quirks = []
     if all(b.body_convs and b.relu_after.get(b.body_convs[-1].name) for b in blocks) and all(b.acts_after_add is False for b in blocks):
-        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에 있고, 더한 뒤에는 없다"))
+        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에만 있고, 더한 뒤에는 없습니다"))
     same_shape = [b for b in blocks if b.stride == 1 and b.shapes["x"] == b.shapes["fx"]]
     if same_shape and all(b.projection for b in same_shape):
         english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
-        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영 ({same_shape[0].name} …)"
+        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영을 씁니다 ({same_shape[0].name} …)"
         if trace.meta.get("model") == "ResNet":
             english += ": the book's check `x.size() is not out.size()` is always true"
-            korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참"
+            korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참이기 때문입니다"
         quirks.append((english, korean))
     types = {str(d.get("type", "")) for d in trace.meta.get("modules", {}).values()}
     if not any("BatchNorm" in t for t in types):
@@ -111,7 +111,6 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
-    default_model = "resnet50"
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
@@ -131,7 +130,7 @@ class ResNetScene(TraceScene):
         self.block = residual(self.trace, self.chosen_block(self.trace, self.options))
         self.shown: dict = {}
         self.figure = None
-        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
+        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -142,22 +141,22 @@ class ResNetScene(TraceScene):
         lines = VGroup(
             self.text(
                 "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
-                "층을 더 쌓은 평범한 망이 얕은 망보다 학습이 더 안 됐다 (성능 저하),",
+                "층을 더 쌓은 평범한 망이 얕은 망보다 오히려 학습이 잘 되지 않았습니다(성능 저하).",
                 size=24,
             ),
             self.text(
                 "not from overfitting: even the training error grew (He et al., 2015).",
-                "과적합 때문이 아니다: 학습 오차부터 커졌다 (He 외, 2015).",
+                "과적합 때문이 아닙니다. 학습 오차부터 커졌습니다(He 외, 2015).",
                 size=24,
             ),
             self.text(
                 "A residual block learns only the change F(x) and adds its input back: F(x) + x.",
-                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더한다: F(x) + x.",
+                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더합니다: F(x) + x.",
                 size=24,
             ),
             self.text(
                 "If x is already right, F(x) → 0 is easy; gradients flow back through the +.",
-                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐른다.",
+                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐릅니다.",
                 size=24,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
@@ -170,7 +169,7 @@ class ResNetScene(TraceScene):
 
     def idea_schema(self) -> VGroup:
         """x → layer → ReLU → layer → (+) → ReLU, with x carried around the layers (the paper's form)."""
-        names = [self.say("layer", "층"), "ReLU", self.say("layer", "층")]
+        names = [self.term("layer"), "ReLU", self.term("layer")]
         boxes = VGroup(
             *[LayerBox(n, kind="pointwise" if n == "ReLU" else "conv", width=1.3, height=0.45, size=18) for n in names]
         ).arrange(RIGHT, buff=0.5)
@@ -198,26 +197,26 @@ class ResNetScene(TraceScene):
         block = self.block
         relu_last = bool(block.body_convs) and block.relu_after.get(block.body_convs[-1].name, False)
         english = ["F(x) ends with a ReLU, before the add" if relu_last else "F(x) is the body's output"]
-        korean = ["F(x)는 더하기 전에 ReLU로 끝난다" if relu_last else "F(x)는 본체의 출력"]
+        korean = ["F(x)는 더하기 전에 ReLU로 끝납니다" if relu_last else "F(x)는 본체의 출력입니다"]
         if block.projection:
             english.append(f"the shortcut is a {block.shortcut_conv.kernel_text} conv")
-            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱")
+            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱입니다")
         else:
             english.append("the shortcut is x itself")
-            korean.append("지름길은 x 그대로")
-        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + "; ".join(korean))
+            korean.append("지름길은 x 그대로입니다")
+        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + ". ".join(korean))
 
     def show_downsampling(self) -> None:
         name = first_downsampling(self.trace)
         if name is None:
-            set_caption(self, "No block of this trace changes the map size", "이 기록에는 크기를 줄이는 블록이 없다")
+            set_caption(self, "No block of this trace changes the map size", "이 기록에는 맵 크기를 바꾸는 블록이 없습니다")
             return
         block = residual(self.trace, name)
         self.show_residual(block)
         set_caption(
             self,
             f"{name}: stride 2 halves the map, so the shortcut is a strided 1×1 projection (dotted)",
-            f"{name}: 스트라이드 2로 맵이 절반이 되어 지름길은 스트라이드 1×1 투영 (점선)",
+            f"{name}: 스트라이드 2로 맵이 절반이 되므로 지름길도 스트라이드 2인 1×1 투영입니다(점선)",
         )
 
     def show_residual(self, block: Residual) -> None:
@@ -252,7 +251,7 @@ class ResNetScene(TraceScene):
         fit_width(top, 13.2).next_to(self.title, DOWN, buff=0.55)
         dotted = block.stride > 1
         conv = block.shortcut_conv
-        name = block.shortcut.rpartition(".")[2] if block.shortcut else "identity"
+        name = block.shortcut.rpartition(".")[2] if block.shortcut else self.term("identity")
         if conv is not None:
             stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
             text = f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n{name}"
@@ -287,8 +286,8 @@ class ResNetScene(TraceScene):
         code = f"out = act({body_call} + {shortcut_call})" if block.acts_after_add else code
         equation = Text(code, font=theme.MONO_FONT, font_size=20, color=theme.INK)
         after = {
-            False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 낸다: 더한 뒤 ReLU 없음"),
-            True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용한다"),
+            False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 내보냅니다. 더한 뒤에는 ReLU가 없습니다"),
+            True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용합니다"),
             None: ("", ""),
         }[block.acts_after_add]
         sum_text = self.text(
@@ -356,8 +355,8 @@ class ResNetScene(TraceScene):
         fit_width(columns, 13.2).next_to(self.title, DOWN, buff=0.45)
         where = downsampling_place(grouped)
         place = {
-            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "모델은 단계의 끝에서 줄인다 (torchvision은 처음에)"),
-            "start": ("the model downsamples at the start of a stage", "모델은 단계의 처음에서 줄인다"),
+            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "이 모델은 각 단계의 끝에서 크기를 줄입니다(torchvision은 처음에서)"),
+            "start": ("the model downsamples at the start of a stage", "이 모델은 단계의 처음에서 크기를 줄입니다"),
             "mixed": ("where the model downsamples", "모델이 크기를 줄이는 곳"),
         }[where]
         legend = VGroup(
@@ -370,7 +369,7 @@ class ResNetScene(TraceScene):
         bottleneck = self.text(
             f"{example.name} F(x): "
             + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
-            + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
+            + (self.say("   (bottleneck: compress, 3×3, expand)", f"   ({self.term('bottleneck')}: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
         quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
@@ -385,7 +384,7 @@ class ResNetScene(TraceScene):
         set_caption(
             self,
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
-            f"{len(grouped)}개 단계의 잔차 블록 {sum(len(b) for b in grouped.values())}개, 모델이 실행하는 그대로",
+            f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
         )
 
 

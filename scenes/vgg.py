@@ -62,7 +62,6 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
 class VGGScene(TraceScene):
     """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
 
-    default_model = "vgg16"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -93,7 +92,7 @@ class VGGScene(TraceScene):
         self.parameters = parameter_count(self.trace)
         self.shown: dict = {}
         self.figure = None
-        self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만 쌓아 깊게", size=30).to_edge(UP, buff=0.3)
+        self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -122,10 +121,11 @@ class VGGScene(TraceScene):
 
     def _block_card(self, block: Block) -> Group:
         kernel = block.convs[0].kernel_text
-        header = LayerBox(f"{kernel} conv ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
-        pooling = ", ".join(f"{kind} ×{block.pools.count(kind)}" if block.pools.count(kind) > 1 else kind for kind in dict.fromkeys(block.pools))
+        header = LayerBox(f"{kernel} {self.term('conv')} ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
+        pools = [" ".join([self.term(kind), size]) for kind, size in (label.split(" ", 1) for label in block.pools)]
+        pooling = ", ".join(f"{kind} ×{pools.count(kind)}" if pools.count(kind) > 1 else kind for kind in dict.fromkeys(pools))
         pooling = pooling or self.say("no pooling", "풀링 없음")
-        pool = LayerBox(pooling.replace("max-pool", self.say("max-pool", "최대 풀링")), kind="pool", width=CARD, height=0.32, size=14)
+        pool = LayerBox(pooling, kind="pool", width=CARD, height=0.32, size=14)
         pool.next_to(header, DOWN, buff=0.08)
         maps = self.trace[block.name][0].numpy()
         card_map = StackedMap(maps, channel=chosen_channel(self.options, maps.shape[0]), height=map_height(maps.shape[-1]))
@@ -143,7 +143,7 @@ class VGGScene(TraceScene):
         linears = self.linears()
         if not linears:
             return Group()
-        header = LayerBox(self.say("linear ×", "선형 ×") + str(len(linears)), kind="linear", width=CARD, height=0.45, size=18)
+        header = LayerBox(f"{self.term('linear')} ×{len(linears)}", kind="linear", width=CARD, height=0.45, size=18)
         sizes = [linears[0]["in_features"]] + [d["out_features"] for d in linears]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
         chain.next_to(header, DOWN, buff=0.25)
@@ -162,7 +162,7 @@ class VGGScene(TraceScene):
             self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
         set_caption(self, 
             "Each block: 3×3 convs, then 2×2 max-pooling: channels double, resolution halves",
-            "블록마다 3×3 합성곱 뒤 2×2 최대 풀링: 채널은 두 배, 해상도는 절반",
+            "블록마다 3×3 합성곱 뒤에 2×2 최대 풀링이 옵니다. 채널은 두 배가 되고 해상도는 절반이 됩니다.",
         )
 
     # -- step 2: receptive field -------------------------------------------------------------
@@ -184,7 +184,7 @@ class VGGScene(TraceScene):
         middle_channel = strongest_channel(middle[:, crop[0], crop[1]])
         self.shown["field"] = {"centre": (row, col), "side": side, "channel": channel, "middle_channel": middle_channel}
         panels = [
-            (FeatureMap(picture, height=2.4), side, self.say(f"input {format_shape(picture.shape[1:])} crop", f"입력 {format_shape(picture.shape[1:])} 부분")),
+            (FeatureMap(picture, height=2.4), side, self.say(f"input {format_shape(picture.shape[1:])} crop", f"입력 중 {format_shape(picture.shape[1:])} 부분")),
             (FeatureMap(middle[middle_channel][crop], height=2.4), side - 2, self.say(f"{first.name}, ch {middle_channel}", f"{first.name}, 채널 {middle_channel}")),
             (FeatureMap(out_maps[channel][crop], height=2.4), 1, self.say(f"{second.name}, ch {channel}", f"{second.name}, 채널 {channel}")),
         ]
@@ -217,17 +217,17 @@ class VGGScene(TraceScene):
         lines = VGroup(
             self.text(
                 f"{side}×{side}: one value of {second.name} sees {side}×{side} input pixels through two 3×3 convs",
-                f"{side}×{side}: {second.name}의 값 하나는 3×3 합성곱 두 번을 거쳐 입력 {side}×{side} 픽셀을 본다",
+                f"{side}×{side}: {second.name}의 값 하나는 3×3 합성곱 두 번을 거쳐 입력 {side}×{side} 픽셀을 봅니다",
                 size=20,
             ),
             self.text(
                 f"two 3×3 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = {thousands(stacked)} parameters",
-                f"3×3 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = {thousands(stacked)}개 파라미터",
+                f"3×3 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = 파라미터 {thousands(stacked)}개",
                 size=20,
             ),
             self.text(
                 f"one 5×5 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack, and one more ReLU",
-                f"5×5 한 개 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적고 ReLU가 하나 더",
+                f"5×5 한 개 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적고 ReLU도 하나 더 있습니다",
                 size=20,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
@@ -236,7 +236,7 @@ class VGGScene(TraceScene):
         self.figure = Group(group, *outlines, *links, *kernels, lines)
         set_caption(self, 
             "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
-            "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 본다",
+            "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 봅니다",
         )
 
     # -- step 3: parameters ------------------------------------------------------------------
@@ -262,7 +262,7 @@ class VGGScene(TraceScene):
             bar.move_to([card.get_x(), base + height / 2, 0])
             number = label_under(bar, thousands(count), size=15, color=theme.INK, buff=0.06)
             bars.add(VGroup(bar, number))
-        label = self.text("parameters", "파라미터", size=16, color=theme.MUTED)
+        label = self.text(self.term("parameters"), size=16, color=theme.MUTED)
         label.move_to([cards[0].get_x(), base + 0.3, 0])
         total = self.text(
             f"convolutions {thousands(self.parameters.conv)} + linear {thousands(self.parameters.linear)} = {thousands(self.parameters.total)} parameters",
@@ -274,5 +274,5 @@ class VGGScene(TraceScene):
         self.figure = Group(cards, bars, label, total)
         set_caption(self, 
             "Parameters per block, counted from the model's layers: the deep 3×3 blocks hold most of them",
-            "블록별 파라미터 (모델의 층 설정에서 계산): 깊은 3×3 블록에 대부분이 있다",
+            "블록별 파라미터(모델의 층 설정으로 계산): 대부분이 깊은 3×3 블록에 있습니다",
         )

@@ -89,7 +89,7 @@ def test_a_trace_without_w_hh_says_so():
 
 @pytest.fixture(scope="module")
 def book_trace() -> Trace:
-    from scenes._recordings import rnn_versus_lstm_trace
+    from explain.models.recipes import rnn_versus_lstm as rnn_versus_lstm_trace
 
     return rnn_versus_lstm_trace(text="Beautiful is better")
 

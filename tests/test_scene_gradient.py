@@ -9,7 +9,7 @@ from explain import Trace, models
 from explain.draw.recurrent_values import MissingValues
 from recurrent_reference import char_trace_with_grads
 from scene_checks import assert_matches_reference, render_still
-from scenes._recordings import prefixed
+from explain.models.recipes import prefixed
 
 TEXT = "Beautiful is better than ugly."
 
@@ -105,7 +105,7 @@ def test_bars_are_norms_relative_to_the_last_step(rnn_and_lstm):
 @pytest.mark.parametrize("model", ["char-rnn", "char-lstm"])
 def test_the_scenes_recording_has_the_reference_gradients(model):
     """gradient_trace (explain.record with grads=True) agrees with the plain autograd reference."""
-    from scenes._recordings import gradient_trace
+    from explain.models.recipes import gradients as gradient_trace
 
     recorded = gradient_trace(model, text=TEXT[:12], loss_at="last")
     reference = char_trace_with_grads(model, TEXT[:12], loss_at="last")
@@ -116,8 +116,8 @@ def test_the_scenes_recording_has_the_reference_gradients(model):
 
 
 def test_the_default_trace_pairs_an_rnn_with_an_lstm():
-    from scenes._recordings import rnn_versus_lstm_trace
     from explain.figures.gradients import gradient_values
+    from explain.models.recipes import rnn_versus_lstm as rnn_versus_lstm_trace
 
     shown = gradient_values(rnn_versus_lstm_trace(text=TEXT[:10]))
     assert shown["modules"] == {"rnn": "rnn.rnn", "lstm": "lstm.rnn"}

@@ -21,9 +21,10 @@ from typing import Any
 
 import torch
 
+from explain.names import input_name
 from explain.trace import Trace
 
-INPUT = "@input.0"
+INPUT = input_name(0)
 
 
 def _pair(value: Any) -> tuple[int, int]:
@@ -235,7 +236,7 @@ def _child_with_output(trace: Trace, module: str, tensor: torch.Tensor) -> str |
     candidates = [
         name
         for name in trace.names()
-        if name.startswith(module + ".") and "@" not in name and trace[name].shape == tensor.shape
+        if name.startswith(module + ".") and "@" not in name and ":" not in name and trace[name].shape == tensor.shape
     ]
     ordered = sorted(candidates, key=lambda n: n.count("."))
     for name in ordered:  # the recorder usually stores the very same tensor: no need to compare values

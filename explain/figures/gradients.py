@@ -12,7 +12,7 @@ a gradient is multiplied by on its way back through the RNN's recorded steps.
 One step back from hₜ to hₜ₋₁ multiplies the gradient by W_hhᵀ · diag(1 − hₜ²) (tanh′ at the real
 state, PyTorch's ``h_t = tanh(x_t W_ihᵀ + h_{t−1} W_hhᵀ + b)``). :func:`jacobian_norms` multiplies the
 real matrices, read from the trace: W_hh is stored as ``{module}@weight_hh_l{layer}`` (the recipe
-``scenes._recordings.gradient_trace`` puts it there). For the top layer of a model whose loss is
+the ``gradients`` recipe, ``explain.models.recipes``, puts it there). For the top layer of a model whose loss is
 at the last step only, the recorded ∂L/∂hₜ is exactly the last step's gradient carried back by these
 matrices, so ‖∂L/∂hₜ‖ ÷ ‖∂L/∂h_last‖ is at most the Jacobian norm.
 """
@@ -82,7 +82,7 @@ def jacobian_norms(trace: Trace, module: str, layer: int, *, batch: int = 0) -> 
     """
     name = weight_hh_name(module, layer)
     if name not in trace:
-        raise MissingValues(f"the trace has no {name!r} (W_hh); record it with scenes._recordings.gradient_trace")
+        raise MissingValues(f"the trace has no {name!r} (W_hh); record it with: explain record --recipe gradients MODEL -o FILE")
     weight = trace[name].detach().double()
     slope = slopes(trace, module, layer, batch=batch)
     if weight.shape != (slope.shape[1], slope.shape[1]):
