@@ -126,7 +126,7 @@ _WORDS = {
 }
 #: symbols read by name
 _SYMBOLS = {"σ": "", "%": "", "θ": "", "π": "", "ε": "+", "λ": "", "+": "", "−": "", "×": ""}
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₜₖᵢₙₒₓ₋₊ᵀ¹", "0123456789tkinox-+T1")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₜₖᵢₙₒₓₕ₋₊ᵀ¹", "0123456789tkinoxh-+T1")
 #: closing marks read with the word inside them (a particle agrees with ‘h’ as with h)
 _CLOSING = "]}’”'\"`|‖ \u0303"
 

@@ -266,7 +266,7 @@ class ParametersScene(TraceScene):
             "output": ("output values", "출력 값"),
             "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장)"),
         }
-        header = [self.say("4 bytes per float", "float 하나에 4바이트"), f"{a.name} ({a.type})",
+        header = [self.say("4 bytes per float", "부동소수점 수 하나에 4바이트"), f"{a.name} ({a.type})",
                   self.say(f"the slide: {book.filters} filters", f"슬라이드: 필터 {book.filters}개")]
         rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
         self.shown["comparison"] = rows

@@ -120,7 +120,8 @@ class RNNToLSTMScene(TraceScene):
         layer, units = values["layer"], values["view"].units_text(self.lang)
         source = self.trace.meta.get("example") or self.trace.meta.get("model") or ""
         chosen = self.say(" (largest |h|, |C| here)", " (|h|, |C|가 가장 큰 유닛)") if values["chosen_units"] else ""
-        note = self.say(f"{source} layer {layer},\n{units}{chosen}".strip(), f"{source} {layer}층,\n{units}{chosen}".strip())
+        model = f"‘{source}’ " if source else ""
+        note = self.say(f"{model}layer {layer},\n{units}{chosen}", f"{model}{layer}층,\n{units}{chosen}")
         bars = VGroup(
             ScaleBar("tanh", length=1.6).with_title("h: −1 → 1"),
             ScaleBar((low, high), length=1.6).with_title(f"C: {low:g} → {high:g}"),

@@ -26,7 +26,7 @@ HANGUL = re.compile(r"[가-힣]")
 #: Latin words a Korean frame may show: function names, model and library names, units, authors
 ALLOWED = {
     "tanh", "softmax", "ReLU", "relu", "act",
-    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
+    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "AlexNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
     "B", "KB", "MB", "GB",
     "He",
 }
@@ -184,11 +184,12 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 
 #: every scene's still, and the steps a still of the last step does not show (scene, options)
 FRAMES = [
-    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "lstm-cell", "gru-cell", "char-flow",
+    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "rnn-to-lstm", "lstm-cell", "gru-cell", "char-flow",
                               "convolution", "cnn-pipeline", "vgg", "inception", "resnet", "parameters")],
+    ("vanishing-gradient", {"step": 1}), ("vanishing-gradient", {"step": 3}), ("rnn-to-lstm", {"step": 2}), ("rnn-to-lstm", {"step": 3}),
     ("convolution", {"step": 3}), ("convolution", {"step": 4}), ("vgg", {"step": 2}),
     ("inception", {"step": 1}), ("inception", {"step": 2}), ("resnet", {"step": 1}), ("resnet", {"step": 2}),
-    ("parameters", {"step": 3}),
+    ("parameters", {"step": 3}), ("parameters", {"step": 4}),
 ]
 
 
@@ -196,7 +197,9 @@ FRAMES = [
 def _trace(name: str):
     from scenes import catalogue
 
-    return catalogue()[name].load().default_trace()
+    from explain.render import resolve_trace
+
+    return resolve_trace(catalogue()[name], None)
 
 
 def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
