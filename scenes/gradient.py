@@ -37,7 +37,7 @@ SCENES = [
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
-        "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
+        "The gradient fading along a 16-step chain, tanh′, the real Jacobian products, then char-rnn beside char-lstm (figures 2, 3)",
         "char-rnn",
         "rnn-vs-lstm",
     ),

@@ -123,7 +123,9 @@ class RNNToLSTMScene(TraceScene):
         source = self.trace.meta.get("example") or self.trace.meta.get("model") or ""
         chosen = self.say(" (largest |h|, |C| here)", " (|h|, |C|가 가장 큰 유닛)") if values["chosen_units"] else ""
         model = f"‘{source}’ " if source else ""
-        note = self.say(f"{model}layer {layer},\n{units}{chosen}", f"{model}{layer}층,\n{units}{chosen}")
+        both_ways = self.trace.meta.get("modules", {}).get(values["module"], {}).get("bidirectional")
+        direction = self.say(", forward direction", " 순방향") if both_ways else ""
+        note = self.say(f"{model}layer {layer}{direction},\n{units}{chosen}", f"{model}{layer}층{direction},\n{units}{chosen}")
         bars = VGroup(
             ScaleBar("tanh", length=1.6).with_title("h: −1 → 1"),
             ScaleBar((low, high), length=1.6).with_title(f"C: {low:g} → {high:g}"),
