@@ -190,7 +190,7 @@ class VanishingGradientScene(TraceScene):
             self.say("real matrices:", "실제 행렬:"),
             self.say("recorded:", "기록된 값:"),
         ]
-        formulas = ["", "∏ mean(1 − h²)", "‖∏ W<sub>hh</sub><sup>T</sup> diag(1 − h²)‖", "‖∂L/∂h<sub>t</sub>‖ ÷ ‖∂L/∂h<sub>last</sub>‖"]
+        formulas = ["", self.say("∏ mean(1 − h²)", "∏ 평균(1 − h²)"), "‖∏ W<sub>hh</sub><sup>T</sup> diag(1 − h²)‖", "‖∂L/∂h<sub>t</sub>‖ ÷ ‖∂L/∂h<sub>last</sub>‖"]
         body = []
         for t in rows:
             jacobian = f"{jacobians[t]:.1e}" if jacobians is not None else "—"
