@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Rectangle, Text, VGroup, np
+from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, GrowArrow, GrowFromEdge, LaggedStart, Rectangle, Text, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link
 from explain.draw.cnn_parts import chosen_step, fit_width, run_steps
-from explain.draw.fades import animating, appear, disappear
+from explain.draw.fades import animating, appear, disappear, fade_in, fade_out
 from explain.draw.graphs import LogBars, decade_range
 from explain.draw.recurrent_values import MissingValues, subscript
 from explain.figures.gradients import gradient_values, weight_hh_name
@@ -37,7 +37,7 @@ SCENES = [
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
-        "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
+        "The gradient fading along a 16-step chain, tanh′, the real Jacobian products, then char-rnn beside char-lstm (figures 2, 3)",
         "char-rnn",
         "rnn-vs-lstm",
     ),
@@ -78,24 +78,34 @@ class VanishingGradientScene(TraceScene):
 
     def show(self, figure: VGroup, english: str, korean: str) -> None:
         """Replace the step's figure and caption (fades in a video, in place in a still)."""
-        disappear(self, self.figure)
-        self.figure = figure
+        old, self.figure = self.figure, figure
         if self.caption_line is None:
             self.caption_line = fitted_caption(self, english, korean)
             self.add(self.caption_line)
-        elif animating(self):
-            self.play(recaption(self, self.caption_line, english, korean), run_time=0.4)
+        elif animating(self):  # the old figure leaves while the caption changes
+            self.play(fade_out(old), recaption(self, self.caption_line, english, korean), run_time=0.5)
         else:
             self.caption_line.become(fitted_caption(self, english, korean))
+        disappear(self, old)
         appear(self, figure, run_time=0.8)
 
     # -- step 1: figure 2's chain stretched, the real gradient fading back from the loss
     def stretch_step(self) -> None:
         stretch = self.values["stretch"]
-        english, korean = CAPTIONS[0]
-        self.show(self._stretched_chain(), english.format(count=len(stretch)), korean.format(count=len(stretch)))
+        english, korean = (text.format(count=len(stretch)) for text in CAPTIONS[0])
+        chain, gradient = self._stretched_chain()
+        if not animating(self):
+            self.show(VGroup(chain, gradient), english, korean)
+            return
+        self.show(chain, english, korean)  # the chain first, then the gradient grows back from the loss
+        heading, back, bars, numbers = gradient
+        self.play(fade_in(heading), GrowArrow(back), run_time=0.5)
+        self.play(LaggedStart(*[GrowFromEdge(bar, DOWN) for bar in reversed(bars)], lag_ratio=0.2), run_time=2.0)
+        self.play(fade_in(numbers), run_time=0.4)
+        self.figure = VGroup(chain, gradient)
 
-    def _stretched_chain(self) -> VGroup:
+    def _stretched_chain(self) -> tuple[VGroup, VGroup]:
+        """The unrolled chain of the last steps with the loss, and (heading, back arrow, bars, numbers) above it."""
         values = self.values
         steps, relative, tokens = values["stretch"], values["relative"]["rnn"], values["tokens"]
         spacing = min(0.8, 11.6 / len(steps))
@@ -133,11 +143,13 @@ class VanishingGradientScene(TraceScene):
             size=20, color=theme.GRADIENT,
         ).move_to([0, base + tallest + 0.75, 0])
         axis_note = self.text("t =", size=16, color=theme.MUTED).next_to(tiles[2], LEFT, buff=0.15)
-        parts = VGroup(heading, bars, numbers, boxes, links, tiles, loss, back, forward, axis_note)
+        chain = VGroup(boxes, links, tiles, loss, forward, axis_note)
         if steps[0] > 0:
             earlier = "t = 0" if steps[0] == 1 else f"t = 0 … {steps[0] - 1}"
-            parts.add(self.text(earlier, size=16, color=theme.MUTED).next_to(boxes[0], LEFT, buff=0.12))
-        return parts.move_to(DOWN * 0.05)
+            chain.add(self.text(earlier, size=16, color=theme.MUTED).next_to(boxes[0], LEFT, buff=0.12))
+        gradient = VGroup(heading, back, bars, numbers)
+        VGroup(chain, gradient).move_to(DOWN * 0.05)
+        return chain, gradient
 
     # -- step 2: tanh and its slope
     def slope_step(self) -> None:

@@ -31,6 +31,7 @@ from explain.draw.strip import ScaleBar
 from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
+    BOOK_EXAMPLE,
     BYTES_PER_FLOAT,
     LayerArithmetic,
     arithmetic_cells,
@@ -272,9 +273,10 @@ class ParametersScene(TraceScene):
         self.shown["comparison"] = rows
         grid = self.grid(header, rows)
         appear(self, grid)
+        image, stride, side = BOOK_EXAMPLE["image"], BOOK_EXAMPLE["stride"], book.output_shape[1]
         note = self.text(
-            f"AlexNet's first layer: a {book.output_shape[1]}×{book.output_shape[2]} output from a 227×227 image at stride 4",
-            f"AlexNet의 첫 층: 227×227 이미지에 스트라이드 4로 적용해 {book.output_shape[1]}×{book.output_shape[2]} 출력",
+            f"AlexNet's first layer: a {side}×{side} output from a {image}×{image} image at stride {stride}",
+            f"AlexNet의 첫 층: {image}×{image} 이미지에 {term('stride', 'ko')} {stride}로 {side}×{side} 출력",
             size=18, color=theme.MUTED,
         ).next_to(grid, DOWN, buff=0.35)
         appear(self, note)
