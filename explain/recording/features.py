@@ -14,9 +14,15 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   where it is called from; called again within the same forward pass (torchvision's ``self.relu``)
   its later outputs are ``q#1``, ``q#2`` …; called again in a later pass (a model run one time
   step per call) its outputs append along the first axis, giving [T, …].
-- ``q@weight``, ``q@bias``: a convolution's kernel and bias (a copy, taken at its first call).
-- ``meta["modules"][q]``: its type, output shape and, for convs and pools, kernel, stride, padding,
-  dilation, receptive field and jump (in input pixels; square kernels assumed for the field).
+- ``q@weight``, ``q@bias``: a convolution's kernel and bias; for a BatchNorm also
+  ``q@running_mean``, ``q@running_var`` (copies, taken at its first call).
+- ``meta["modules"][q]``: its type, its ``kind`` (what it computes, found by isinstance: "conv2d",
+  "batch_norm", "activation", "max_pool", "dropout", "linear", … or "module" for containers and
+  user modules), output shape, ``reads`` (the recorded name of the value its first call read: a
+  sibling's output, a residual ``@sum``, a concatenation ``@concat``, the model's ``@input.0``; None
+  when the value was computed inside ``forward`` by something not recorded) and, for convs and
+  pools, kernel, stride, padding, dilation, receptive field and jump (in input pixels; square
+  kernels assumed for the field).
 - Additions and concatenations written inside a module's ``forward`` (the book's
   ``out = self.layer(x) + self.downsample(x)``, inception's ``torch.cat``): for a residual addition
   ``q@x`` (block input), ``q@fx`` (body), ``q@shortcut`` and ``q@sum``; for a concatenation
@@ -49,11 +55,14 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from explain.recording import structure
+from explain.recording.api import INPUT_PREFIX
 
 ADD_FUNCTIONS = {torch.add, torch.Tensor.add, torch.Tensor.add_, torch.Tensor.__add__, torch.Tensor.__radd__, torch.Tensor.__iadd__}
 CAT_FUNCTIONS = {torch.cat, torch.concat, torch.concatenate}
 INPLACE_DUNDERS = {f"__i{op}__" for op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "lshift", "rshift", "matmul")}
 FUNCTIONAL_KERNEL = re.compile(r"^(conv[123]d|conv_transpose[123]d|(max|avg|lp)_pool[123]d)$")
+#: the tensors copied at a module's first call, by kind (see the module docstring)
+PARAMETERS = {"conv2d": ("weight", "bias"), "batch_norm": ("running_mean", "running_var", "weight", "bias")}
 INPUT = object()  # marks an operand that is the running module's own input
 
 
@@ -79,6 +88,8 @@ class _Frame:
     children: dict[int, tuple[str, weakref.ref, int]] = field(default_factory=dict)
     structures: int = 0
     first_call: bool = False
+    #: the recorded name of the value this call read (see the module docstring), or None
+    reads: str | None = None
     #: a conv or pool module (its functional call is its own, not a hidden one)
     kernel: bool = False
     #: modules inside this one (itself included), and how deep its input sits in the parent
@@ -216,14 +227,16 @@ class FeatureRecorder:
         )
         if parent is not None and inputs:
             frame.input_depth = parent.depth_of(inputs[0])
+        frame.reads = self.read_name(parent, args)
         self.stack.append(frame)
         if frame.first_call:
             self.described.add(name)
-            self.recording.describe_module(name, structure.describe(module, self.input_field(frame)))
-            if isinstance(module, nn.Conv2d):  # the kernel, for figures that multiply it out
-                self.recording.add(f"{name}@weight", module.weight.detach().clone())
-                if module.bias is not None:
-                    self.recording.add(f"{name}@bias", module.bias.detach().clone())
+            self.recording.describe_module(name, {**structure.describe(module, self.input_field(frame)), "reads": frame.reads})
+            # what figures multiply out: a conv's kernel, a BatchNorm's statistics and affine parameters
+            for key in PARAMETERS.get(structure.kind_of(module), ()):
+                value = getattr(module, key, None)
+                if isinstance(value, torch.Tensor):
+                    self.recording.add(f"{name}@{key}", value.detach().clone())
 
     def after(self, module: nn.Module, args: tuple, output: Any) -> None:
         frame = self.stack.pop()
@@ -249,6 +262,18 @@ class FeatureRecorder:
             self.calls.clear()
             self.fields.clear()
             self.last_field = (1, 1)
+
+    @staticmethod
+    def read_name(parent: _Frame | None, args: tuple) -> str | None:
+        """The recorded name of the value a call reads: its first tensor argument, traced back
+        through the calling module (a sibling's output or part, or what the caller itself read)."""
+        index = next((i for i, a in enumerate(args) if isinstance(a, torch.Tensor)), None)
+        if index is None:
+            return None
+        if parent is None:
+            return f"{INPUT_PREFIX}.{index}"
+        source = parent.source(args[index])
+        return parent.reads if source is INPUT else source
 
     def name_of(self, module: nn.Module, parent: str | None) -> str:
         """The qualified name of ``module`` when called from ``parent`` (shared modules have several)."""
@@ -344,6 +369,7 @@ class FeatureRecorder:
 
         def finish(result: torch.Tensor) -> None:
             self.store(f"{q}@sum", result)
+            frame.add_child(f"{q}@sum", result, max(frame.depth_of(body), frame.depth_of(shortcut)))
             self.set_field(result, max(self.field_of(body), self.field_of(shortcut)))
             self.trace.meta.setdefault("structure", {})[q] = {
                 "kind": "residual",
@@ -374,6 +400,7 @@ class FeatureRecorder:
 
         def finish(result: torch.Tensor) -> None:
             self.store(f"{q}@concat", result)
+            frame.add_child(f"{q}@concat", result, max(frame.depth_of(t) for t in tensors))
             self.set_field(result, max(self.field_of(t) for t in tensors))
             self.trace.meta.setdefault("structure", {})[q] = {
                 "kind": "concat",

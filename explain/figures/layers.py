@@ -1,0 +1,278 @@
+"""What each recorded module is and what it read: the layer facts and the data flow of a trace.
+
+    >>> import torch, explain
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4).eval(), torch.nn.ReLU())
+    >>> tr = explain.record(net, torch.randn(1, 1, 6, 6))
+    >>> kind(tr, "0"), kind(tr, "1"), operation(tr, "1"), reads(tr, "2")
+    ('conv2d', 'batch_norm', 'BatchNorm (eval: running statistics)', '1')
+    >>> readers(tr, "0"), conv_spec(tr, "0").parameters
+    (['1'], 40)
+
+The recorder writes, for every module it saw, its ``kind`` (found by isinstance: "conv2d",
+"batch_norm", "activation", "max_pool", "dropout", "linear", … and "module" for containers and a
+user's own modules) and ``reads``: the recorded name of the value the module read. Figures
+recognise structure from these two facts only, never from class names or the book's layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from explain.figures.errors import FigureError, names_or_none
+from explain.trace import Trace
+
+__all__ = [
+    "INPUT",
+    "POINTWISE",
+    "POOLS",
+    "ConvSpec",
+    "ParameterCount",
+    "conv_spec",
+    "convolutions",
+    "convs_under",
+    "description",
+    "geometry_text",
+    "inside",
+    "kind",
+    "leaf_outputs",
+    "linear_parameters",
+    "operation",
+    "pair",
+    "parameter_count",
+    "parent",
+    "reads",
+    "readers",
+    "receptive_field",
+    "shape_of",
+]
+
+#: the model's first input, as the recorder keeps it
+INPUT = "@input.0"
+#: kinds whose output has the input's shape, value by value (a step a figure shows number by number)
+POINTWISE = ("batch_norm", "activation", "dropout", "identity")
+#: kinds that pool
+POOLS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "pool")
+
+
+def pair(value: Any) -> tuple[int, int]:
+    """(height, width) from an int or a pair.
+
+    >>> pair(3), pair([2, 1])
+    ((3, 3), (2, 1))
+    """
+    if isinstance(value, (list, tuple)):
+        return (int(value[0]), int(value[-1]))
+    return (int(value), int(value))
+
+
+def description(trace: Trace, name: str) -> Mapping[str, Any]:
+    """What the recorder wrote about module ``name`` (empty for names that are not modules)."""
+    return trace.meta.get("modules", {}).get(name, {})
+
+
+def kind(trace: Trace, name: str) -> str:
+    """The module's kind as the recorder found it by isinstance; "" for parts and unknown names.
+
+    A trace recorded before kinds were written cannot be read: the error says to record it again.
+    """
+    facts = description(trace, name)
+    if facts and "kind" not in facts:
+        raise FigureError(f"{name!r} has no recorded kind: this trace comes from an older explain; record it again")
+    return str(facts.get("kind", ""))
+
+
+def reads(trace: Trace, name: str) -> str | None:
+    """The recorded name of the value module ``name`` read, or None if it was computed inside a
+    ``forward`` by something the trace does not hold (or the module is unknown)."""
+    return description(trace, name).get("reads")
+
+
+def readers(trace: Trace, name: str) -> list[str]:
+    """Modules that read the value recorded as ``name``, in execution order."""
+    return [module for module, facts in trace.meta.get("modules", {}).items() if facts.get("reads") == name]
+
+
+def parent(name: str) -> str:
+    """ "feature.1.2" → "feature.1"; a top-level name → ""."""
+    return name.rpartition(".")[0]
+
+
+def inside(name: str, prefix: str) -> bool:
+    """True if ``name`` is module ``prefix`` or one of its submodules (every name is inside "")."""
+    return not prefix or name == prefix or name.startswith(prefix + ".")
+
+
+def leaf_outputs(trace: Trace) -> list[str]:
+    """Recorded outputs of modules that have no recorded submodule, in execution order.
+
+    >>> import torch
+    >>> leaf_outputs(Trace({"@input.0": torch.zeros(1), "f.0": torch.zeros(1), "f": torch.zeros(1), "f.0@weight": torch.zeros(1)}))
+    ['f.0']
+    """
+    names = [name for name in trace.names() if "@" not in name]
+    return [name for name in names if not any(other.startswith(name + ".") for other in names)]
+
+
+def shape_of(trace: Trace, name: str) -> tuple[int, ...]:
+    """The recorded tensor's shape for the first image: (C, H, W) for a feature map."""
+    return tuple(trace[name].shape[1:])
+
+
+def geometry_text(facts: Mapping[str, Any]) -> str:
+    """ "3×3", "3×3, stride 2, padding 1": a conv's or pool's kernel as its module sets it.
+
+    >>> geometry_text({"kernel": [3, 3], "stride": [2, 2], "padding": [1, 1]}), geometry_text({"kernel": [2, 2], "stride": [2, 2]})
+    ('3×3, stride 2, padding 1', '2×2, stride 2')
+    """
+    kh, kw = pair(facts["kernel"])
+    parts = [f"{kh}×{kw}"]
+    for key in ("stride", "padding", "dilation"):
+        value = pair(facts.get(key, 0 if key == "padding" else 1))
+        if value != ((0, 0) if key == "padding" else (1, 1)):
+            parts.append(f"{key} {value[0]}" if value[0] == value[1] else f"{key} {value[0]}×{value[1]}")
+    if facts.get("ceil_mode"):
+        parts.append("ceil mode")
+    return ", ".join(parts)
+
+
+def operation(trace: Trace, name: str) -> str:
+    """What module ``name`` computes, in a few words: "conv 5×5", "max-pool 3×3, stride 2, padding 1",
+    "BatchNorm (eval: running statistics)", "ReLU", "dropout p=0.5 (eval: identity)", "linear 576→100".
+
+    A module of kind "module" (a container or a user's module) is named by its type.
+    """
+    facts = description(trace, name)
+    what = kind(trace, name)
+    if what in ("conv2d", "conv"):
+        return f"conv {geometry_text(facts)}"
+    if what in ("max_pool", "avg_pool"):
+        return f"{what.replace('_pool', '')}-pool {geometry_text(facts)}"
+    if what.startswith("adaptive_"):
+        size = "×".join("·" if side is None else str(side) for side in facts.get("output_size", []))
+        return f"adaptive {what[9:].replace('_pool', '')}-pool to {size}"
+    if what == "batch_norm":
+        return "BatchNorm (train: batch statistics)" if facts.get("training") else "BatchNorm (eval: running statistics)"
+    if what == "dropout":
+        mode = "train: random mask" if facts.get("training") else "eval: identity"
+        return f"dropout p={facts.get('p', 0):g} ({mode})"
+    if what == "activation":
+        return str(facts.get("function") or facts.get("type"))
+    if what == "linear":
+        return f"linear {facts['in_features']}→{facts['out_features']}"
+    return what if what in ("flatten", "identity") else str(facts.get("type", name))
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """One convolution's configuration; parameter and multiply-add counts follow from it.
+
+    >>> conv = ConvSpec("c", in_channels=3, out_channels=96, kernel=(11, 11), stride=(4, 4))
+    >>> conv.parameters, conv.multiply_adds((55, 55)), conv.kernel_text
+    (34944, 105415200, '11×11')
+    """
+
+    name: str
+    in_channels: int
+    out_channels: int
+    kernel: tuple[int, int]
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    groups: int = 1
+    bias: bool = True
+    #: output (H, W) when the recorder saw it run, else None
+    out_size: tuple[int, int] | None = None
+
+    @property
+    def weights_per_filter(self) -> int:
+        """Weights of one filter: in/groups · kh · kw (a 3×3 filter over 64 channels has 576)."""
+        return self.in_channels // self.groups * self.kernel[0] * self.kernel[1]
+
+    @property
+    def parameters(self) -> int:
+        """All weights and biases: out · (in/groups · kh · kw + 1 if bias)."""
+        return self.out_channels * (self.weights_per_filter + int(self.bias))
+
+    def multiply_adds(self, out_size: tuple[int, int]) -> int:
+        """Multiply-adds for one image whose output is ``out_size`` (H, W) per channel."""
+        return self.out_channels * out_size[0] * out_size[1] * self.weights_per_filter
+
+    @property
+    def kernel_text(self) -> str:
+        """ "3×3", "1×1", "5×5"."""
+        return f"{self.kernel[0]}×{self.kernel[1]}"
+
+
+def convolutions(trace: Trace) -> list[str]:
+    """Every 2-d convolution the recorder described, in execution order."""
+    return [name for name in trace.meta.get("modules", {}) if kind(trace, name) == "conv2d"]
+
+
+def conv_spec(trace: Trace, name: str) -> ConvSpec:
+    """The convolution at qualified ``name`` as the recorder described it in ``meta["modules"]``."""
+    facts = description(trace, name)
+    if kind(trace, name) != "conv2d":
+        found = f"a {facts['type']}" if facts else "not a recorded module"
+        raise FigureError(f"{name!r} is {found}, not a 2-d convolution; convolutions here: {names_or_none(convolutions(trace))}")
+    shape = facts.get("output_shape", ())
+    return ConvSpec(
+        name,
+        in_channels=int(facts["in_channels"]),
+        out_channels=int(facts["out_channels"]),
+        kernel=pair(facts["kernel"]),
+        stride=pair(facts.get("stride", 1)),
+        padding=pair(facts.get("padding", 0)),
+        groups=int(facts.get("groups", 1)),
+        bias=bool(facts.get("bias", True)),
+        out_size=pair(shape[-2:]) if len(shape) >= 2 else None,
+    )
+
+
+def convs_under(trace: Trace, prefix: str = "") -> list[ConvSpec]:
+    """The convolutions inside module ``prefix`` (itself included), in execution order; a name
+    filter that kept no feature maps keeps these."""
+    return [conv_spec(trace, name) for name in convolutions(trace) if inside(name, prefix)]
+
+
+def linear_parameters(facts: Mapping[str, Any]) -> int:
+    """Weights and biases of a Linear layer's description.
+
+    >>> linear_parameters({"in_features": 576, "out_features": 100, "bias": True})
+    57700
+    """
+    inputs, outputs = int(facts["in_features"]), int(facts["out_features"])
+    return outputs * (inputs + int(bool(facts.get("bias", True))))
+
+
+@dataclass(frozen=True)
+class ParameterCount:
+    """Parameters of a model's convolutions and fully connected layers, from the trace."""
+
+    conv: int
+    linear: int
+
+    @property
+    def total(self) -> int:
+        return self.conv + self.linear
+
+
+def parameter_count(trace: Trace) -> ParameterCount:
+    """Parameters of every described Conv2d and Linear (each module counted once)."""
+    modules = trace.meta.get("modules", {})
+    linear = sum(linear_parameters(facts) for name, facts in modules.items() if kind(trace, name) == "linear")
+    return ParameterCount(sum(conv.parameters for conv in convs_under(trace)), linear)
+
+
+def receptive_field(convs: list[ConvSpec]) -> int:
+    """Side of the input square one output cell of the stack sees (two 3×3 stride-1 convs: 5).
+
+    >>> receptive_field([ConvSpec("a", 8, 8, (3, 3)), ConvSpec("b", 8, 8, (3, 3))])
+    5
+    """
+    side, jump = 1, 1
+    for conv in convs:
+        side += (conv.kernel[0] - 1) * jump
+        jump *= conv.stride[0]
+    return side
+
