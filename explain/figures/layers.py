@@ -28,8 +28,10 @@ __all__ = [
     "POINTWISE",
     "POOLS",
     "ConvSpec",
+    "Op",
     "ParameterCount",
     "conv_spec",
+    "computed_in",
     "convolutions",
     "convs_under",
     "description",
@@ -39,6 +41,7 @@ __all__ = [
     "leaf_outputs",
     "linear_parameters",
     "operation",
+    "ops_inside",
     "pair",
     "parameter_count",
     "parent",
@@ -87,6 +90,21 @@ def reads(trace: Trace, name: str) -> str | None:
     """The recorded name of the value module ``name`` read, or None if it was computed inside a
     ``forward`` by something the trace does not hold (or the module is unknown)."""
     return description(trace, name).get("reads")
+
+
+def computed_in(trace: Trace, name: str) -> str:
+    """The type of the module whose ``forward`` computed the unrecorded value ``name`` read: the
+    caller of the outermost module that read the same value (the model's type at the top).
+
+    >>> import torch, explain
+    >>> from explain.models.cnn import MNISTCNN
+    >>> computed_in(explain.record(MNISTCNN(), torch.zeros(1, 1, 28, 28)), "fc_layer.0")   # out.view(...)
+    'MNISTCNN'
+    """
+    while parent(name) and reads(trace, parent(name)) == reads(trace, name):
+        name = parent(name)
+    caller = parent(name)
+    return str(description(trace, caller).get("type") if caller else trace.meta.get("model", "the model"))
 
 
 def readers(trace: Trace, name: str) -> list[str]:
@@ -202,6 +220,28 @@ class ConvSpec:
     def kernel_text(self) -> str:
         """ "3×3", "1×1", "5×5"."""
         return f"{self.kernel[0]}×{self.kernel[1]}"
+
+
+@dataclass(frozen=True)
+class Op:
+    """One recorded module on a path, with the operation it computes."""
+
+    module: str
+    kind: str
+    text: str  # "conv 3×3, padding 1", "BatchNorm (eval: running statistics)", "ReLU", …
+    #: the convolution's configuration, for a conv2d
+    spec: ConvSpec | None = None
+
+
+def ops_inside(trace: Trace, modules: list[str]) -> list[Op]:
+    """The modules that compute, in execution order: a container or user module stands for the
+    computing modules inside it."""
+    described = list(trace.meta.get("modules", {}))
+    ops = []
+    for module in modules:
+        inner = [m for m in described if inside(m, module) and kind(trace, m) != "module"]
+        ops.extend(Op(m, kind(trace, m), operation(trace, m), conv_spec(trace, m) if kind(trace, m) == "conv2d" else None) for m in inner)
+    return ops
 
 
 def convolutions(trace: Trace) -> list[str]:

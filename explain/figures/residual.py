@@ -30,12 +30,11 @@ import numpy as np
 import torch
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import ConvSpec, conv_spec, description, inside, kind, operation, parent, reads, readers, shape_of
+from explain.figures.layers import ConvSpec, Op, description, inside, kind, operation, ops_inside, parent, reads, readers, shape_of
 from explain.trace import Trace
 
 __all__ = [
     "PARTS",
-    "Op",
     "Residual",
     "addition_at",
     "downsampling_place",
@@ -50,31 +49,9 @@ __all__ = [
 PARTS = ("x", "fx", "shortcut", "sum")
 
 
-@dataclass(frozen=True)
-class Op:
-    """One recorded module on a path, with the operation it computes."""
-
-    module: str
-    kind: str
-    text: str  # "conv 3×3, padding 1", "BatchNorm (eval: running statistics)", "ReLU", …
-    #: the convolution's configuration, for a conv2d
-    spec: ConvSpec | None = None
-
-
 def residual_modules(trace: Trace) -> list[str]:
     """Modules whose residual addition was recorded, in execution order."""
     return [name for name, parts in trace.meta.get("structure", {}).items() if parts.get("kind") == "residual" and f"{name}@sum" in trace]
-
-
-def _ops(trace: Trace, modules: list[str]) -> list[Op]:
-    """The modules that compute, in execution order: a container or user module stands for the
-    computing modules inside it."""
-    described = list(trace.meta.get("modules", {}))
-    ops = []
-    for module in modules:
-        inner = [m for m in described if inside(m, module) and kind(trace, m) != "module"]
-        ops.extend(Op(m, kind(trace, m), operation(trace, m), conv_spec(trace, m) if kind(trace, m) == "conv2d" else None) for m in inner)
-    return ops
 
 
 def _path(trace: Trace, end: str | None, start: str | None) -> list[str] | None:
@@ -139,8 +116,8 @@ def residual(trace: Trace, name: str) -> Residual:
     after, note = _after_add(trace, name)
     return Residual(
         name,
-        _ops(trace, body_path),
-        _ops(trace, shortcut_path),
+        ops_inside(trace, body_path),
+        ops_inside(trace, shortcut_path),
         {part: shape_of(trace, f"{name}@{part}") for part in PARTS},
         after,
         note,
