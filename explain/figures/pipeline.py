@@ -27,7 +27,7 @@ from explain.figures.errors import FigureError
 from explain.figures.layers import INPUT, POINTWISE, computed_in, description, kind, operation, ops_inside, parent, reads
 from explain.trace import Trace
 
-__all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "counted", "pipeline_stages", "prediction", "sizes_text"]
+__all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "counted", "gaps_line", "pipeline_stages", "prediction", "sizes_text"]
 
 #: at most this many stages with feature maps are drawn
 MOST_MAP_STAGES = 8
@@ -141,6 +141,23 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
         raise FigureError(f"the model's last recorded module {last.name!r} gives {'×'.join(map(str, last.shape))} per image, not class scores")
     chosen[-1] = Stage(last.name, "scores", last.ops, last.shape, last.gap)
     return chosen
+
+
+def gaps_line(stages: list[Stage]) -> str | None:
+    """One line naming every stage that read a value the trace does not hold (drawn dashed), else None.
+
+    >>> gaps_line([Stage("a", "maps", [], (1,), "a read x"), Stage("b", "maps", [], (1,)), Stage("c", "maps", [], (1,), "c read y")])
+    'dashed arrows: a read x; c read y'
+    """
+    gaps = [stage.gap for stage in stages if stage.gap]
+    if not gaps:
+        return None
+    common = " read a value computed inside "
+    owners = {gap.partition(common)[2] for gap in gaps}
+    if all(common in gap for gap in gaps) and len(owners) == 1:
+        names = ", ".join(gap.partition(common)[0] for gap in gaps)
+        return f"dashed arrows: {names} read values computed inside {owners.pop().replace('a value', 'values')}"
+    return "dashed arrows: " + "; ".join(gaps)
 
 
 def sizes_text(stages: list[Stage]) -> str:

@@ -43,6 +43,7 @@ __all__ = [
     "distinguishing_digits",
     "informative_positions",
     "mixed_channel",
+    "pool_formula",
     "pool_step",
     "recorded_input",
     "window_text",
@@ -220,6 +221,39 @@ def pool_step(trace: Trace, pool: str, channel: int, row: int, col: int) -> Pool
     if not abs(step.value - step.recorded) <= TOLERANCE * max(1.0, abs(step.recorded)):
         raise FigureError(f"{pool}: the window's {'maximum' if step.is_max else 'mean'} {step.value:.6f} is not the trace's {step.recorded:.6f}")
     return step
+
+
+def _bounds(stride: int, padding: int, kernel: int, var: str) -> str:
+    """ "2i−1:2i+2": the rows (or columns) output index ``var`` reads, in the input's coordinates."""
+
+    def term(offset: int) -> str:
+        base = var if stride == 1 else f"{stride}{var}"
+        return base if offset == 0 else f"{base}{'+' if offset > 0 else '−'}{abs(offset)}"
+
+    return f"{term(-padding)}:{term(kernel - padding)}"
+
+
+def pool_formula(trace: Trace, pool: str) -> str:
+    """The pooling's equation with its real kernel, stride and padding.
+
+    >>> import torch, explain
+    >>> tr = explain.record(torch.nn.Sequential(torch.nn.MaxPool2d(3, 2, 1)), torch.randn(1, 1, 6, 6))
+    >>> pool_formula(tr, "0")
+    'out[i, j] = max(x[2i−1:2i+2, 2j−1:2j+2]);  outside the map: −∞'
+    """
+    facts, what = description(trace, pool), kind(trace, pool)
+    if what.startswith("adaptive_"):
+        (height, width), (rows, cols) = trace[recorded_input(trace, pool)].shape[-2:], trace[pool].shape[-2:]
+        name = "max" if "max" in what else "mean"
+        return f"out[i, j] = {name}(x[⌊i·{height}/{rows}⌋:⌈(i+1)·{height}/{rows}⌉, ⌊j·{width}/{cols}⌋:⌈(j+1)·{width}/{cols}⌉])"
+    kernel, padding = pair(facts["kernel"]), pair(facts.get("padding", 0))
+    stride = pair(facts.get("stride") or kernel)
+    window = f"x[{_bounds(stride[0], padding[0], kernel[0], 'i')}, {_bounds(stride[1], padding[1], kernel[1], 'j')}]"
+    if "max" in what:
+        return f"out[i, j] = max({window})" + (";  outside the map: −∞" if any(padding) else "")
+    counted = facts.get("count_include_pad", True)
+    note = (";  padding counts as 0" if counted else ";  padding left out of the mean") if any(padding) else ""
+    return f"out[i, j] = mean({window}){note}"
 
 
 def distinguishing_digits(steps: Sequence[PoolStep], most: int = 4) -> int:
