@@ -21,10 +21,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, ConvSpec, Op, convs_under, ops_inside, reads, shape_of
+import torch
+
+from explain.figures.layers import POOLS, ConvSpec, Op, convs_under, description, kind, ops_inside, reads, shape_of
 from explain.trace import Trace
 
-__all__ = ["Branch", "Cost", "Inception", "concat_modules", "inception"]
+__all__ = ["Branch", "Cost", "Inception", "concat_modules", "inception", "unrecorded_in"]
 
 
 def concat_modules(trace: Trace) -> list[str]:
@@ -104,6 +106,25 @@ class Inception:
     def not_drawn(self) -> list[str]:
         """Operations of the branches other than convolutions and poolings ("BatchNorm …", "ReLU"), once each."""
         return list(dict.fromkeys(op.text for b in self.branches for op in b.ops if op.kind not in POOLS and op.spec is None))
+
+    def first_one_by_one(self) -> ConvSpec | None:
+        """The first 1×1 convolution that reads the module's own input (a per-pixel linear layer)."""
+        return next((c for b in self.branches for c in b.convs if c.kernel == (1, 1) and c.reads == self.source), None)
+
+
+def unrecorded_in(trace: Trace, prefix: str) -> list[str]:
+    """Types of the modules inside ``prefix`` whose ``forward`` changes their last recorded value with
+    operations the trace does not hold (torchvision's BasicConv2d applies ``F.relu``), once each."""
+    found = []
+    for name in trace.meta.get("modules", {}):
+        if prefix and not name.startswith(prefix + "."):
+            continue
+        children = [m for m in trace.meta.get("modules", {}) if m.startswith(name + ".") and "." not in m[len(name) + 1 :]]
+        if kind(trace, name) == "module" and children and name in trace and children[-1] in trace:
+            last = trace[children[-1]]
+            if last.shape != trace[name].shape or not torch.equal(last, trace[name]):
+                found.append(str(description(trace, name).get("type")))
+    return list(dict.fromkeys(found))
 
 
 def inception(trace: Trace, name: str) -> Inception:

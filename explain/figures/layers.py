@@ -201,6 +201,8 @@ class ConvSpec:
     bias: bool = True
     #: output (H, W) when the recorder saw it run, else None
     out_size: tuple[int, int] | None = None
+    #: the recorded name of the value it read (see :func:`reads`), else None
+    reads: str | None = None
 
     @property
     def weights_per_filter(self) -> int:
@@ -266,6 +268,7 @@ def conv_spec(trace: Trace, name: str) -> ConvSpec:
         groups=int(facts.get("groups", 1)),
         bias=bool(facts.get("bias", True)),
         out_size=pair(shape[-2:]) if len(shape) >= 2 else None,
+        reads=facts.get("reads"),
     )
 
 
