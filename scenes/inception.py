@@ -7,7 +7,7 @@ Steps: (1) a 1×1 conv is a fully connected layer applied to every pixel's chann
 real vectors of one pixel); (2) the naive module (1×1, 3×3, 5×5 and pooling side by side) and
 what it costs; (3) the book's module with 1×1 compression before the 3×3/5×5 and after the pool,
 and the saving; (4) the four branches' real feature maps and their concatenation. Every count
-comes from the trace's layer configs and shapes (see :mod:`explain.draw.cnn_numbers`).
+comes from the trace's layer configs and shapes (see :mod:`explain.figures.inception`).
 """
 
 from __future__ import annotations

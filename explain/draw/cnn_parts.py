@@ -26,6 +26,7 @@ from manim import DOWN, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
+from explain.figures.errors import names_or_none
 
 
 def strongest_channel(maps: np.ndarray) -> int:
@@ -163,7 +164,7 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
         raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
     name = str(options.get("module", modules[0]))
     if name not in modules:
-        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {', '.join(modules)}")
+        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")
     return name
 
 
