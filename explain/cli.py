@@ -16,14 +16,20 @@ import sys
 
 from explain import __version__
 from explain.commands import MODULES
+from explain.errors import ExplainError
+
+__all__ = ["build_parser", "main"]
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (the command, the problem, where to look), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="explain",
         description="Record what happens inside PyTorch RNNs and CNNs, and redraw the book's figures with it.",
     )
@@ -41,11 +47,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from explain.recording.api import RecordingError
-    from explain.trace import TraceFileError
 
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, TraceFileError, RecordingError, FileNotFoundError) as error:
+    except (ExplainError, RecordingError, FileNotFoundError) as error:
         print(f"explain {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

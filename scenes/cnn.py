@@ -77,7 +77,6 @@ class CNNPipelineScene(TraceScene):
     scores), and holds the prediction.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

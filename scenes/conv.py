@@ -86,7 +86,6 @@ class ConvolutionScene(TraceScene):
     and the notes said on screen.
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

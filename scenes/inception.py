@@ -90,7 +90,6 @@ def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNI
 class InceptionScene(TraceScene):
     """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
 
-    default_model = "googlenet"
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
@@ -217,7 +216,7 @@ class InceptionScene(TraceScene):
 
     def conv_box(self, conv) -> LayerBox:
         """A conv of the diagram, its multiply-adds at the module's size written under it."""
-        cost = millions(conv.multiply_adds(conv.out_size or self.module.size))
+        cost = millions(conv.multiply_adds(conv.out_size or self.module.size), self.lang)
         return LayerBox(
             f"{conv.kernel_text} conv, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
         )
@@ -231,7 +230,7 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds)}번, 파라미터 {thousands(naive.parameters)}개",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개",
                     size=22,
                 ),
                 self.text(
@@ -244,13 +243,13 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
-                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds)}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
                     size=22,
                 ),
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
                     f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
-                    f"단순한 모듈: {millions(naive.multiply_adds)}번, {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"단순한 모듈: {millions(naive.multiply_adds, 'ko')}번, {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
                     f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%}, {1 - real.parameters / naive.parameters:.0%} 절약",
                     size=22,
                 ),

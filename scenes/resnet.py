@@ -84,7 +84,6 @@ def conv_boxes(ops) -> list[str]:
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
-    default_model = "resnet50"
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:

@@ -56,7 +56,6 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
 class VGGScene(TraceScene):
     """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
 
-    default_model = "vgg16"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

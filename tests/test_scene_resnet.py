@@ -97,7 +97,7 @@ def test_another_resnet_is_described_as_it_runs(tmp_path):
     assert (first.stride, first.projection, [op.module for op in first.shortcut]) == (2, True, ["1.0.proj"])
     assert (second.stride, second.projection, second.shortcut) == (1, False, [])
     assert [op.text for op in first.body] == ["conv 3×3, stride 2, padding 1", "ReLU", "conv 3×3, padding 1"]
-    assert first.after_add == [] and first.unrecorded_after_add == "1.0: _Block.forward changes the sum with operations this trace does not record"
+    assert [op.module for op in first.after_add] == ["1.0:relu"] and first.unrecorded_after_add is None  # torch.relu in forward
     grouped = stages(trace)
     assert downsampling_place(grouped) == "start"
     assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화 없음")]

@@ -117,13 +117,18 @@ def thousands(value: int) -> str:
     return f"{int(value):,}"
 
 
-def millions(value: int) -> str:
-    """ "303.5 M" for large counts, plain digits below a million.
+def millions(value: int, lang: str = "en") -> str:
+    """A large count rounded the way each language counts: "303.5 M", "3억 346만"; below a million, all digits.
 
-    >>> millions(303464448), millions(4640)
-    ('303.5 M', '4,640')
+    >>> millions(303464448), millions(303464448, "ko"), millions(8028160, "ko"), millions(4640, "ko")
+    ('303.5 M', '3억 346만', '803만', '4,640')
     """
-    return f"{value / 1e6:.1f} M" if value >= 1_000_000 else thousands(value)
+    if value < 1_000_000:
+        return thousands(value)
+    if lang != "ko":
+        return f"{value / 1e6:.1f} M"
+    eok, man = divmod(round(value / 10_000), 10_000)  # 억 = 10⁸, 만 = 10⁴
+    return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
 
 
 def chosen_step(options: dict, count: int) -> int:
@@ -192,9 +197,10 @@ def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VG
 
     bar = ScaleBar((-1.0, 1.0) if diverging else (0.0, 1.0), length=length)
     bar.remove(bar.tick_labels)
-    ends = ["−max", "0", "max"] if diverging else ["0", "max"]
+    largest = scene.term("max")
+    ends = [f"−{largest}", "0", largest] if diverging else ["0", largest]
     ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=14, color=theme.MUTED) for t in ends])
     for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
         tick.next_to(bar, DOWN, buff=0.05).set_x(x)
-    title = Text(scene.say("each map on its own scale", "맵마다 자기 눈금"), font=theme.FONT, font_size=15, color=theme.MUTED)
+    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=15, color=theme.MUTED)
     return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)

@@ -62,14 +62,14 @@ def channels_label(channels: Sequence[int], total: int, lang: str = "en") -> str
     """Which channels are shown: "channels 0–7 of 16", "all 16 channels", "channels 0, 3, 5 of 16".
 
     >>> channels_label(range(8), 16), channels_label(range(16), 16), channels_label([0, 3, 5], 16, "ko")
-    ('channels 0–7 of 16', 'all 16 channels', '채널 0, 3, 5 (전체 16개)')
+    ('channels 0–7 of 16', 'all 16 channels', '채널 16개 중 0, 3, 5번')
     """
     channels = [int(c) for c in channels]
     if channels == list(range(total)):
-        return f"전체 {total}개 채널" if lang == "ko" else f"all {total} channels"
+        return f"채널 {total}개 전체" if lang == "ko" else f"all {total} channels"
     contiguous = len(channels) > 2 and channels == list(range(channels[0], channels[-1] + 1))
     which = f"{channels[0]}–{channels[-1]}" if contiguous else ", ".join(map(str, channels))
-    return f"채널 {which} (전체 {total}개)" if lang == "ko" else f"channels {which} of {total}"
+    return f"채널 {total}개 중 {which}번" if lang == "ko" else f"channels {which} of {total}"
 
 
 def nice_ceiling(value: float) -> float:

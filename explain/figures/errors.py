@@ -10,10 +10,12 @@ Its message is one line that names what was found and what would work.
 
 from __future__ import annotations
 
+from explain.errors import ExplainError
+
 __all__ = ["FigureError", "names_or_none"]
 
 
-class FigureError(ValueError):
+class FigureError(ExplainError):
     """A trace or option a figure cannot use; the message says what was found and what is possible."""
 
 

@@ -119,9 +119,9 @@ def unrecorded_in(trace: Trace, prefix: str) -> list[str]:
     for name in trace.meta.get("modules", {}):
         if prefix and not name.startswith(prefix + "."):
             continue
-        children = [m for m in trace.meta.get("modules", {}) if m.startswith(name + ".") and "." not in m[len(name) + 1 :]]
-        if kind(trace, name) == "module" and children and name in trace and children[-1] in trace:
-            last = trace[children[-1]]
+        inner = [op.module for op in ops_inside(trace, [name])]
+        if kind(trace, name) == "module" and inner and name in trace and inner[-1] in trace:
+            last = trace[inner[-1]]
             if last.shape != trace[name].shape or not torch.equal(last, trace[name]):
                 found.append(str(description(trace, name).get("type")))
     return list(dict.fromkeys(found))

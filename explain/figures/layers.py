@@ -10,8 +10,9 @@
 
 The recorder writes, for every module it saw, its ``kind`` (found by isinstance: "conv2d",
 "batch_norm", "activation", "max_pool", "dropout", "linear", … and "module" for containers and a
-user's own modules) and ``reads``: the recorded name of the value the module read. Figures
-recognise structure from these two facts only, never from class names or the book's layout.
+user's own modules) and its ``inputs``: the recorded names of the values it read. A function a
+``forward`` calls (``q:relu``, ``q:max_pool2d``) is a step too: its kind follows from its op. Figures
+recognise structure from these facts only, never from class names or the book's layout.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from explain.figures.errors import FigureError, names_or_none
+from explain.names import input_name
 from explain.trace import Trace
 
 __all__ = [
@@ -36,6 +38,9 @@ __all__ = [
     "convs_under",
     "description",
     "geometry_text",
+    "FUNCTION_KINDS",
+    "is_function",
+    "owner",
     "inside",
     "kind",
     "leaf_outputs",
@@ -52,7 +57,7 @@ __all__ = [
 ]
 
 #: the model's first input, as the recorder keeps it
-INPUT = "@input.0"
+INPUT = input_name(0)
 #: kinds whose output has the input's shape, value by value (a step a figure shows number by number)
 POINTWISE = ("batch_norm", "activation", "dropout", "identity")
 #: kinds that pool
@@ -70,26 +75,50 @@ def pair(value: Any) -> tuple[int, int]:
     return (int(value), int(value))
 
 
+#: a function's op → the kind of module that computes the same (see :func:`kind`)
+FUNCTION_KINDS = {
+    **dict.fromkeys(("relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "silu", "mish", "sigmoid", "tanh", "hardtanh",
+                     "hardswish", "hardsigmoid", "softplus", "prelu"), "activation"),
+    "max_pool2d": "max_pool", "avg_pool2d": "avg_pool", "adaptive_max_pool2d": "adaptive_max_pool", "adaptive_avg_pool2d": "adaptive_avg_pool",
+    "batch_norm": "batch_norm", "dropout": "dropout", "dropout2d": "dropout", "feature_dropout": "dropout",
+    **dict.fromkeys(("flatten", "view", "reshape"), "flatten"),
+    **dict.fromkeys(("softmax", "log_softmax"), "softmax"),
+}
+
+
+def is_function(name: str) -> bool:
+    """True for a function a ``forward`` called (``q:relu``), False for a module or a part."""
+    return ":" in name.split("@")[0]
+
+
 def description(trace: Trace, name: str) -> Mapping[str, Any]:
-    """What the recorder wrote about module ``name`` (empty for names that are not modules)."""
-    return trace.meta.get("modules", {}).get(name, {})
+    """What the recorder wrote about module or function ``name`` (empty for parts and unknown names)."""
+    table = "functions" if is_function(name) else "modules"
+    return trace.meta.get(table, {}).get(name, {})
 
 
 def kind(trace: Trace, name: str) -> str:
-    """The module's kind as the recorder found it by isinstance; "" for parts and unknown names.
-
-    A trace recorded before kinds were written cannot be read: the error says to record it again.
-    """
+    """What ``name`` computes: a module's kind as the recorder found it by isinstance, a function's
+    from its op (``F.relu`` is an "activation" like ``nn.ReLU``); "function" for other ops, "" for
+    parts and unknown names. A trace recorded before kinds were written gives a FigureError."""
     facts = description(trace, name)
+    if is_function(name):
+        return FUNCTION_KINDS.get(str(facts.get("op")), "function") if facts else ""
     if facts and "kind" not in facts:
         raise FigureError(f"{name!r} has no recorded kind: this trace comes from an older explain; record it again")
     return str(facts.get("kind", ""))
 
 
 def reads(trace: Trace, name: str) -> str | None:
-    """The recorded name of the value module ``name`` read, or None if it was computed inside a
-    ``forward`` by something the trace does not hold (or the module is unknown)."""
-    return description(trace, name).get("reads")
+    """The recorded name of the (first) value ``name`` read, or None if the trace does not say
+    (a value computed by something not recorded, or an unknown name)."""
+    inputs = description(trace, name).get("inputs") or [None]
+    return inputs[0]
+
+
+def owner(trace: Trace, name: str) -> str:
+    """The module whose ``forward`` called function ``name``, or that contains module ``name``."""
+    return str(description(trace, name).get("module", "")) if is_function(name) else parent(name)
 
 
 def computed_in(trace: Trace, name: str) -> str:
@@ -108,8 +137,8 @@ def computed_in(trace: Trace, name: str) -> str:
 
 
 def readers(trace: Trace, name: str) -> list[str]:
-    """Modules that read the value recorded as ``name``, in execution order."""
-    return [module for module, facts in trace.meta.get("modules", {}).items() if facts.get("reads") == name]
+    """Modules and functions that read the value recorded as ``name``, in execution order."""
+    return [step for step in steps_in_order(trace) if reads(trace, step) == name]
 
 
 def parent(name: str) -> str:
@@ -176,7 +205,9 @@ def operation(trace: Trace, name: str) -> str:
         mode = "train: random mask" if facts.get("training") else "eval: identity"
         return f"dropout p={facts.get('p', 0):g} ({mode})"
     if what == "activation":
-        return str(facts.get("function") or facts.get("type"))
+        return str(facts.get("function") or facts.get("op") or facts.get("type"))
+    if is_function(name):
+        return f"{facts.get('op')}"
     if what == "linear":
         return f"linear {facts['in_features']}→{facts['out_features']}"
     return what if what in ("flatten", "identity") else str(facts.get("type", name))
@@ -235,14 +266,25 @@ class Op:
     spec: ConvSpec | None = None
 
 
-def ops_inside(trace: Trace, modules: list[str]) -> list[Op]:
-    """The modules that compute, in execution order: a container or user module stands for the
-    computing modules inside it."""
-    described = list(trace.meta.get("modules", {}))
+def steps_in_order(trace: Trace) -> list[str]:
+    """Every recorded module and function, in execution order (a module at its output)."""
+    modules, functions = trace.meta.get("modules", {}), trace.meta.get("functions", {})
+    return [n for n in trace.names() if n in modules or n in functions]
+
+
+def ops_inside(trace: Trace, names: list[str]) -> list[Op]:
+    """The steps that compute, in execution order: a function stands for itself; a container or a
+    user's module for the modules inside it and the functions their ``forward`` calls."""
+    order = steps_in_order(trace)
     ops = []
-    for module in modules:
-        inner = [m for m in described if inside(m, module) and kind(trace, m) != "module"]
-        ops.extend(Op(m, kind(trace, m), operation(trace, m), conv_spec(trace, m) if kind(trace, m) == "conv2d" else None) for m in inner)
+    for name in names:
+        if is_function(name):
+            members = [name]
+        else:
+            members = [n for n in order if inside(owner(trace, n) if is_function(n) else n, name) and kind(trace, n) != "module"]
+            if not is_function(name) and name not in order and kind(trace, name) not in ("module", ""):
+                members = [name]  # a computing module whose output a name filter left out
+        ops.extend(Op(m, kind(trace, m), operation(trace, m), conv_spec(trace, m) if kind(trace, m) == "conv2d" else None) for m in members)
     return ops
 
 
@@ -268,7 +310,7 @@ def conv_spec(trace: Trace, name: str) -> ConvSpec:
         groups=int(facts.get("groups", 1)),
         bias=bool(facts.get("bias", True)),
         out_size=pair(shape[-2:]) if len(shape) >= 2 else None,
-        reads=facts.get("reads"),
+        reads=(facts.get("inputs") or [None])[0],
     )
 
 

@@ -5,13 +5,13 @@
     >>> tr = explain.record(MNISTCNN(), torch.randn(1, 1, 28, 28))
     >>> [(s.name, s.ops) for s in pipeline_stages(tr)[:3]]
     [('@input.0', []), ('layer.1', ['conv 5×5', 'ReLU']), ('layer.3', ['conv 5×5', 'ReLU'])]
-    >>> pipeline_stages(tr)[6].gap                      # the book's out.view(...) is not a module
-    'fc_layer.0 read a value computed inside MNISTCNN.forward that this trace does not record'
+    >>> pipeline_stages(tr)[5].ops                      # the book's out.view(...) is recorded as :view
+    ['max-pool 2×2, stride 2', 'flatten']
 
 Stages are the recorded modules at one depth of the module tree (the model's children, their
 children, …): the deepest depth at which at most :data:`MOST_MAP_STAGES` stages hold feature maps,
 so a deep net shows its stages, not a hundred maps (consecutive stages of one map size are
-merged when that is what keeps a depth within the limit). A module that keeps its input's shape value
+merged when that is what keeps a depth of plain layers within the limit). A module that keeps its input's shape value
 by value (BatchNorm, an activation, dropout) and reads the stage before joins that stage. When a
 stage read something the trace does not hold (a function called inside ``forward``), ``gap`` says
 so in one line. The last stage holds the class scores; :func:`prediction` ranks them.
@@ -24,7 +24,21 @@ from dataclasses import dataclass
 import torch
 
 from explain.figures.errors import FigureError
-from explain.figures.layers import INPUT, POINTWISE, computed_in, description, kind, operation, ops_inside, parent, reads
+from explain.figures.layers import (
+    INPUT,
+    POINTWISE,
+    computed_in,
+    description,
+    inside,
+    is_function,
+    kind,
+    operation,
+    ops_inside,
+    owner,
+    parent,
+    reads,
+    steps_in_order,
+)
 from explain.trace import Trace
 
 __all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "counted", "gaps_line", "pipeline_stages", "prediction", "sizes_text"]
@@ -45,14 +59,26 @@ class Stage:
     gap: str | None = None
 
 
-def _depth(name: str) -> int:
+def _depth(trace: Trace, name: str) -> int:
+    """A module's depth in the module tree (the model's children: 1); a function sits one below its caller."""
+    if is_function(name):
+        caller = owner(trace, name)
+        return _depth(trace, caller) + 1 if caller else 1
     return name.count(".") + 1
 
 
 def _units(trace: Trace, depth: int) -> list[str]:
-    """Recorded modules at ``depth``, and shallower ones without recorded submodules, in execution order."""
-    names = [n for n in trace.meta.get("modules", {}) if n in trace and "#" not in n]
-    return [n for n in names if _depth(n) == depth or (_depth(n) < depth and not any(m.startswith(n + ".") for m in names))]
+    """Recorded modules and functions at ``depth``, and shallower ones with nothing recorded inside,
+    in execution order (a shared module's later calls ``q#k`` are inside their callers)."""
+    names = [n for n in steps_in_order(trace) if "#" not in n or is_function(n)]
+    modules = [n for n in names if not is_function(n)]
+
+    def leaf(name: str) -> bool:
+        return is_function(name) or not any(m.startswith(name + ".") for m in modules) and not any(
+            inside(owner(trace, f), name) for f in names if is_function(f)
+        )
+
+    return [n for n in names if _depth(trace, n) == depth or (_depth(trace, n) < depth and leaf(n))]
 
 
 def counted(texts: list[str]) -> list[str]:
@@ -79,7 +105,7 @@ def _labels(trace: Trace, name: str) -> list[str]:
     if structure in ("residual", "concat"):
         convs = sum(op.kind == "conv2d" for op in inner)
         return [f"{description(trace, name).get('type')}: {'residual block' if structure == 'residual' else 'branches joined'}, {convs} convs"]
-    children = [n for n in trace.meta.get("modules", {}) if parent(n) == name and "#" not in n]
+    children = [n for n in steps_in_order(trace) if (owner(trace, n) if is_function(n) else parent(n)) == name and "#" not in n.split(":")[0]]
     return counted([str(description(trace, n).get("type")) if kind(trace, n) == "module" else operation(trace, n) for n in children])
 
 
@@ -95,16 +121,36 @@ def _merged_by_size(stages: list[Stage]) -> list[Stage]:
     return [Stage(s.name, s.kind, counted(s.ops), s.shape, s.gap) for s in merged]
 
 
+def _hands_on(trace: Trace, container: str, name: str) -> bool:
+    """True if module ``container`` returned the very value recorded as ``name`` (a Sequential's last step)."""
+    inner = owner(trace, name) if is_function(name) else parent(name)
+    return (
+        not is_function(container)
+        and inside(inner, container)
+        and trace[container].shape == trace[name].shape
+        and torch.equal(trace[container], trace[name])
+    )
+
+
 def _stages_at(trace: Trace, depth: int) -> list[Stage] | None:
     """The stages at ``depth``, or None where the modules there are not one chain (branches, a shortcut)."""
     stages = [Stage(INPUT, "input", [], tuple(trace[INPUT].shape[1:]))]
+    flattened: dict[str, str] = {}  # a flatten's output → the stage whose values it holds
     for name in _units(trace, depth):
         shape = tuple(trace[name].shape[1:])
-        source = reads(trace, name)
         last = stages[-1]
+        source = reads(trace, name)
+        source = flattened.get(source, source)
+        if source in trace and last.name in trace and source != last.name and _hands_on(trace, source, last.name):
+            source = last.name
         if source is not None and source != last.name and source in trace:
             return None
-        if kind(trace, name) in POINTWISE and shape == last.shape and source == last.name:
+        what = kind(trace, name)
+        if what == "flatten" and source == last.name and len(last.shape) > 1:
+            flattened[name] = last.name
+            stages[-1] = Stage(last.name, last.kind, [*last.ops, "flatten"], last.shape, last.gap)
+            continue
+        if what in (*POINTWISE, "softmax") and shape == last.shape and source == last.name:
             stages[-1] = Stage(name, last.kind, [*last.ops, *_labels(trace, name)], shape, last.gap)
             continue
         gap = None
@@ -120,10 +166,10 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     """The pipeline's columns; a FigureError says why a trace has none (not a CNN, no input, no scores)."""
     if INPUT not in trace:
         raise FigureError(f"the trace has no model input {INPUT!r} (record the CNN with explain.record(model, image))")
-    names = [n for n in trace.meta.get("modules", {}) if n in trace]
+    names = steps_in_order(trace)
     if not any(len(trace[n].shape) == 4 for n in names):
         raise FigureError("the trace has no feature maps ([B, C, H, W] module outputs): is it a CNN's recording?")
-    deepest = max(_depth(n) for n in names)
+    deepest = max(_depth(trace, n) for n in names)
     chosen = _stages_at(trace, 1)
     if chosen is None:
         raise FigureError(f"the model's modules do not form one chain (a module reads another than the one before it): the pipeline figure is for feed-forward CNNs")
@@ -132,6 +178,8 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
         if stages is None:
             break
         if sum(s.kind == "maps" for s in stages) > MOST_MAP_STAGES:
+            if any(kind(trace, n) == "module" for n in _units(trace, depth)):
+                break  # merging would mix the parts of different containers
             stages = _merged_by_size(stages)
             if sum(s.kind == "maps" for s in stages) > MOST_MAP_STAGES or len(stages) < len(chosen):
                 break

@@ -30,7 +30,21 @@ import numpy as np
 import torch
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import ConvSpec, Op, description, inside, kind, operation, ops_inside, parent, reads, readers, shape_of
+from explain.figures.layers import (
+    ConvSpec,
+    Op,
+    description,
+    inside,
+    is_function,
+    kind,
+    operation,
+    ops_inside,
+    owner,
+    parent,
+    reads,
+    readers,
+    shape_of,
+)
 from explain.trace import Trace
 
 __all__ = [
@@ -59,7 +73,7 @@ def _path(trace: Trace, end: str | None, start: str | None) -> list[str] | None:
     flow leaves the trace before reaching ``start``."""
     path = []
     while end is not None and end != start:
-        if "@" in end or end in path or not description(trace, end):
+        if end in path or not description(trace, end):
             return None
         path.append(end)
         end = reads(trace, end)
@@ -126,11 +140,12 @@ def residual(trace: Trace, name: str) -> Residual:
 
 def _after_add(trace: Trace, name: str) -> tuple[list[Op], str | None]:
     """Recorded modules from ``name@sum`` to the block's output, or a line when the trace lacks them."""
-    ops, current = [], f"{name}@sum"
+    additions = [f for f, facts in trace.meta.get("functions", {}).items() if facts.get("module") == name and facts.get("op") == "add"]
+    ops, current = [], additions[0] if additions else f"{name}@sum"
     while True:
         if name in trace and trace[current].shape == trace[name].shape and torch.equal(trace[current], trace[name]):
             return ops, None
-        following = [m for m in readers(trace, current) if inside(m, name) and m in trace]
+        following = [m for m in readers(trace, current) if inside(owner(trace, m) if is_function(m) else m, name) and m in trace]
         if not following:
             if name not in trace:
                 return ops, None

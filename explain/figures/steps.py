@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from explain.figures.errors import FigureError
-from explain.figures.layers import POINTWISE, description, kind, operation, parent, readers
+from explain.figures.layers import POINTWISE, description, is_function, kind, operation, owner, readers
 from explain.figures.windows import TOLERANCE
 from explain.trace import Trace
 
@@ -51,9 +51,14 @@ class Step:
             return "y = (x − μ) / √(σ² + ε) · γ + β"
         if self.kind == "dropout":
             return "y = x · m / (1 − p),  m ∈ {0, 1} drawn at random" if self.facts.get("training") else "y = x  (dropout does nothing in eval mode)"
-        if self.kind == "activation" and self.facts.get("function") == "ReLU":
+        if self.kind == "activation" and self.function == "relu":
             return "relu(x) = max(0, x)"
         return f"y = {self.operation}(x)" if self.kind == "activation" else "y = x"
+
+    @property
+    def function(self) -> str:
+        """The activation's torch.nn.functional name: "relu", "gelu" … ("" for other kinds)."""
+        return str(self.facts.get("function") or self.facts.get("op") or "").lower()
 
     # -- BatchNorm: the statistics it normalised with, per channel
     def _statistics(self, trace: Trace) -> tuple[torch.Tensor, torch.Tensor]:
@@ -79,11 +84,11 @@ class Step:
         if self.kind == "dropout" and self.facts.get("training"):
             raise FigureError(f"{self.module}: a training-mode dropout's mask is random; read it with kept_mask()")
         if self.kind == "activation":
-            function = getattr(torch.nn.functional, str(self.facts.get("function", "")).lower(), None)
-            if self.facts.get("function") == "ReLU":
+            function = getattr(torch.nn.functional, self.function, None) or getattr(torch, self.function, None)
+            if self.function == "relu":
                 return x.clamp(min=0)
             if function is None:
-                raise FigureError(f"{self.module}: no formula for activation {self.facts.get('function')!r}")
+                raise FigureError(f"{self.module}: no formula for activation {self.function!r}")
             return function(x)
         return x
 
@@ -121,8 +126,8 @@ class Chain:
 
 def _owner(trace: Trace, name: str) -> str:
     """The type of the module whose ``forward`` handles ``name``'s output (the model's, at the top)."""
-    owner = parent(name)
-    return str(description(trace, owner).get("type") or trace.meta.get("model", "the model"))
+    caller = owner(trace, name)
+    return str(description(trace, caller).get("type") if caller else trace.meta.get("model", "the model"))
 
 
 def _joined(trace: Trace, name: str) -> str | None:
@@ -138,7 +143,7 @@ def _joined(trace: Trace, name: str) -> str | None:
 def _handed_on(trace: Trace, name: str) -> str:
     """``name``, or the container that returns its very value (a Sequential's last child)."""
     while not readers(trace, name):
-        up = parent(name)
+        up = owner(trace, name)
         if not up or up not in trace or name not in trace or trace[up].shape != trace[name].shape or not torch.equal(trace[up], trace[name]):
             return name
         name = up

@@ -30,13 +30,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from explain import names
+
 #: The quantities recorded per layer and direction (cells: per call), in recording order.
-QUANTITIES = {
-    "LSTM": ("x", "i", "f", "g", "o", "c", "h"),
-    "GRU": ("x", "r", "z", "n", "h"),
-    "RNN_TANH": ("x", "h"),
-    "RNN_RELU": ("x", "h"),
-}
+QUANTITIES = {"LSTM": names.QUANTITIES["lstm"], "GRU": names.QUANTITIES["gru"], "RNN_TANH": names.QUANTITIES["rnn"], "RNN_RELU": names.QUANTITIES["rnn"]}
 
 #: Largest accepted deviation between the recomputation and the module, relative to
 #: max(1, largest magnitude of the compared values). Half precision is recomputed in float32 and
@@ -176,7 +173,7 @@ def affine(rows: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     """
     flat, w = rows.flatten(0, 1), weight.t()
     out = torch.mm(flat, w) if bias is None else torch.addmm(bias, flat, w)
-    return out.view(*rows.shape[:2], -1)
+    return out.view(*rows.shape[:2], weight.shape[0])
 
 
 def fast_tanh(x: Tensor, out: Tensor) -> Tensor:
@@ -252,21 +249,20 @@ _FUSED = {
 }
 
 
-def run_layer(module: torch.nn.RNNBase, layer: int, x: Tensor, hx, batch_sizes: Tensor | None = None) -> Tensor:
-    """One layer's output (both directions) from PyTorch's own fused kernel, without dropout.
+def run_layer(module: torch.nn.RNNBase, layer: int, x: Tensor, hx, batch_sizes: Tensor | None = None) -> tuple:
+    """One layer (both directions) through PyTorch's own fused kernel, without dropout: (output,
+    h_n) or, for LSTM, (output, h_n, c_n), differentiable with respect to the module's weights.
 
     ``x`` is time first [T, B, in] (or a PackedSequence's data with ``batch_sizes``); ``hx`` is
     this layer's initial state [D, B, H] (a pair (h, c) for LSTM, in the packed data's order).
 
     >>> gru = torch.nn.GRU(3, 4, num_layers=2)
-    >>> run_layer(gru, 0, torch.randn(5, 2, 3), torch.zeros(1, 2, 4)).shape
-    torch.Size([5, 2, 4])
+    >>> [t.shape for t in run_layer(gru, 0, torch.randn(5, 2, 3), torch.zeros(1, 2, 4))]
+    [torch.Size([5, 2, 4]), torch.Size([1, 2, 4])]
     """
     suffixes = (f"_l{layer}", f"_l{layer}_reverse")
     params = [getattr(module, name) for name in module._flat_weights_names if name.endswith(suffixes)]
     fused = _FUSED[module.mode]
     if batch_sizes is None:
-        result = fused(x, hx, params, module.bias, 1, 0.0, False, module.bidirectional, False)
-    else:
-        result = fused(x, batch_sizes, hx, params, module.bias, 1, 0.0, False, module.bidirectional)
-    return result[0]
+        return fused(x, hx, params, module.bias, 1, 0.0, False, module.bidirectional, False)
+    return fused(x, batch_sizes, hx, params, module.bias, 1, 0.0, False, module.bidirectional)

@@ -42,13 +42,21 @@ def geometry(module: nn.Module) -> dict[str, list[int]]:
     }
 
 
+def advance(field: Field, shape: dict[str, list[int]]) -> Field:
+    """The (receptive field, jump) after a kernel of ``shape`` (see :func:`geometry`).
+
+    >>> advance((1, 1), {"kernel": [3, 3], "stride": [2, 2], "dilation": [1, 1]})
+    (3, 2)
+    """
+    reach, jump = field
+    return reach + (shape["kernel"][0] - 1) * shape["dilation"][0] * jump, jump * shape["stride"][0]
+
+
 def next_field(module: nn.Module, field: Field) -> Field:
     """The (receptive field, jump) after ``module`` (unchanged for modules without a kernel)."""
     if not isinstance(module, KERNEL_MODULES):
         return field
-    shape = geometry(module)
-    reach, jump = field
-    return reach + (shape["kernel"][0] - 1) * shape["dilation"][0] * jump, jump * shape["stride"][0]
+    return advance(field, geometry(module))
 
 
 #: what a module does, found by isinstance (never by class name): the first match wins
