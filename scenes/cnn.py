@@ -22,7 +22,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, DashedLine, DashedVMobject, Grou
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, operation_text, set_caption
 from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
@@ -55,14 +55,15 @@ def shown_channels(total: int, options: dict[str, Any]) -> list[int]:
     return chosen or [0]
 
 
-def stage_title(stage: Stage) -> str:
-    """The operations that made a stage, in a few words: "conv 5×5 + ReLU".
+def stage_title(stage: Stage, lang: str = "en") -> str:
+    """The operations that made a stage, in a few words, in ``lang``.
 
-    >>> stage_title(Stage("layer.1", "maps", ["conv 5×5", "ReLU"], (16, 24, 24)))
-    'conv 5×5 + ReLU'
+    >>> stage = Stage("layer.1", "maps", ["conv 5×5", "ReLU"], (16, 24, 24))
+    >>> stage_title(stage), stage_title(stage, "ko")
+    ('conv 5×5 + ReLU', '합성곱 5×5 + ReLU')
     """
     short = [op.replace(" (eval: running statistics)", "").replace(" (eval: identity)", "") for op in stage.ops]
-    return " + ".join(short) or stage.name
+    return operation_text(" + ".join(short), lang) or stage.name
 
 
 # -- the scene ---------------------------------------------------------------------------------
@@ -80,7 +81,7 @@ class CNNPipelineScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        pipeline_stages(trace)
+        chosen_step(options, len(pipeline_stages(trace)))  # a step per stage
 
     def construct(self) -> None:
         self.stages = pipeline_stages(self.trace)
@@ -91,7 +92,7 @@ class CNNPipelineScene(TraceScene):
         title = fit_width(self.text(f"A CNN stage by stage: {sizes}", f"단계별로 본 CNN: {sizes}", size=28), 13.4).to_edge(UP, buff=0.25)
         notes = [line for line in (gaps_line(self.stages), self.prediction.note) if line]
         self.shown["notes"] = notes
-        note_lines = VGroup(*[fit_width(Text(line, font=theme.FONT, font_size=16, color=theme.MUTED), 13.2) for line in notes])
+        note_lines = VGroup(*[fit_width(Text(line.text(self.lang), font=theme.FONT, font_size=16, color=theme.MUTED), 13.2) for line in notes])
         note_lines.arrange(DOWN, buff=0.06).next_to(title, DOWN, buff=0.1)
         columns = [self.column(stage) for stage in self.stages]
         self.layout(columns, top=(note_lines if notes else title).get_bottom()[1] - 0.2)
@@ -122,15 +123,15 @@ class CNNPipelineScene(TraceScene):
             body = FeatureMapGrid(tensor, channels=channels, columns=columns, map_height=0.42, lang=self.lang, label_size=16, show_shape=False)
             body.add(ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = body.values
-            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape)) for op in stage.ops[:3])
+            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape), self.lang) for op in stage.ops[:3])
         elif stage.kind == "hidden":
             units = list(range(min(HIDDEN_UNITS, tensor.shape[0])))
             scale = _range(tensor)
             body = VGroup(ValueStrip(tensor[units], scale=scale, vertical=True, cell=0.2))
-            body.add(Text(self.say(f"units 0–{units[-1]} of {tensor.shape[0]}", f"유닛 0–{units[-1]} / {tensor.shape[0]}"), font=theme.FONT, font_size=14, color=theme.MUTED).next_to(body, DOWN, buff=0.08))
+            body.add(Text(self.say(f"units 0–{units[-1]} of {tensor.shape[0]}", f"유닛 {tensor.shape[0]}개 중 0–{units[-1]}번"), font=theme.FONT, font_size=14, color=theme.MUTED).next_to(body, DOWN, buff=0.08))
             body.add(ScaleBar(scale, length=1.0).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor[units]
-            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape)) for op in stage.ops[:3])
+            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape), self.lang) for op in stage.ops[:3])
         else:
             body = self.scores_column()
             self.shown[stage.name] = np.asarray(self.prediction.scores)
@@ -214,12 +215,12 @@ class CNNPipelineScene(TraceScene):
         shape = format_shape(stage.shape)
         if stage.kind == "input":
             return (f"The input, {shape}: the values the first stage reads.", f"입력 {shape}: 첫 단계가 읽는 값입니다.")
-        title = stage_title(stage)
+        title, korean = stage_title(stage), stage_title(stage, "ko")
         if stage.kind == "maps":
             change = f"{format_shape(before.shape)} → {shape}" if before is not None else shape
-            return (f"{stage.name}: {title}, {change}.", f"{stage.name}: {title}, {change}.")
+            return (f"{stage.name}: {title}, {change}.", f"{stage.name}: {korean}, {change}입니다.")
         if stage.kind == "hidden":
-            return (f"{stage.name}: {title} gives {shape} values.", f"{stage.name}: {title}, 값 {shape}개.")
+            return (f"{stage.name}: {title} gives {shape} values.", f"{stage.name}: {korean}, 값 {shape}개가 나옵니다.")
         found = self.prediction
         count, label = len(found.scores), found.labels[found.label]
         shown = "" if count <= TOP_CLASSES else self.say(f" (the top {TOP_CLASSES} are shown)", f" (상위 {TOP_CLASSES}개 표시)")

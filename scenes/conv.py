@@ -35,7 +35,7 @@ from manim import (
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
+from explain.draw.cnn_parts import chosen_step, fit_width, operation_text, set_caption
 from explain.draw.fades import appear, disappear, fade_in, swap
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
@@ -63,7 +63,7 @@ WINDOW_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
 STEP_CAPTIONS = {
     "batch_norm": (
         "BatchNorm shifts and scales each channel with its own statistics and learned γ, β.",
-        "배치 정규화는 채널마다 자기 통계와 학습된 γ, β로 값을 옮기고 늘입니다.",
+        "배치 정규화는 채널마다 통계(μ, σ²)와 학습된 값(γ, β)으로 값을 옮기고 늘입니다.",
     ),
     "activation": ("The activation maps every value on its own.", "활성화 함수는 값 하나하나를 따로 바꿉니다."),
     "dropout": ("Dropout: in eval mode every value passes unchanged.", "드롭아웃: 평가 모드에서는 모든 값이 그대로 지나갑니다."),
@@ -119,7 +119,7 @@ class ConvolutionScene(TraceScene):
         output = trace[plan.conv][0].double().numpy()
         self.swap_title(
             f"Convolution: {plan.conv}, a {spec.kernel_text} kernel, filter {plan.channel} of {spec.out_channels}",
-            f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {plan.channel} / {spec.out_channels}개",
+            f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {spec.out_channels}개 중 {plan.channel}번",
         )
         self.input_map = FeatureMap(image[first], height=MAP_HEIGHT).move_to(LEFT_MAP)
         self.output_map = self.conv_output_map()
@@ -270,7 +270,8 @@ class ConvolutionScene(TraceScene):
         self.shown["steps"][step.module] = blocks
         disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.3)
         self.notice = None
-        self.swap_title(f"{step.operation} after {step.source}: {step.module}", f"{step.source} 다음의 {step.operation}: {step.module}")
+        what = operation_text(step.operation, self.lang)
+        self.swap_title(f"{what} after {step.source}: {step.module}", f"{step.source} 다음의 {what}: {step.module}")
         before_map = FeatureMap(before, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
         after_map = FeatureMap(after, height=MAP_HEIGHT).move_to([RIGHT_MAP[0], POOL_Y, 0])
         grids = [
@@ -278,7 +279,7 @@ class ConvolutionScene(TraceScene):
             for block, fmap, x in zip(blocks, (before_map, after_map), (-1.95, 1.95))
         ]
         where = f"[{row}:{row + size}, {col}:{col + size}]"
-        name = step.operation.split(" (")[0]
+        name = what.split(" (")[0]
         figure = Group(
             before_map,
             self.label(f"{step.source}, {self.say('channel', '채널')} {channel}", before_map),
@@ -319,7 +320,7 @@ class ConvolutionScene(TraceScene):
         if note is None:
             return
         self.shown["notes"].append(note)
-        self.notice = fit_width(Text(note, font=theme.FONT, font_size=18, color=theme.MUTED), 13.2)
+        self.notice = fit_width(Text(note.text(self.lang), font=theme.FONT, font_size=18, color=theme.MUTED), 13.2)
         self.notice.next_to(self.title, DOWN, buff=0.12)
         appear(self, self.notice, run_time=0.3)
 
@@ -332,7 +333,7 @@ class ConvolutionScene(TraceScene):
         steps = plan.pool_steps
         self.shown["pool_steps"] = steps
         disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.4)
-        what = operation(trace, plan.pool)
+        what = operation_text(operation(trace, plan.pool), self.lang)
         shape_in, shape_out = format_shape(trace[source_name].shape[1:]), format_shape(trace[plan.pool].shape[1:])
         self.swap_title(f"{what}: {plan.pool} reads {source_name} ({shape_in})", f"{what}: {plan.pool}의 입력은 {source_name} ({shape_in})")
         pool_input = FeatureMap(source, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
@@ -355,7 +356,7 @@ class ConvolutionScene(TraceScene):
         appear(
             self,
             pool_input,
-            self.label(f"{source_name}, {self.say('channel', '채널')} {plan.pool_channel}", pool_input),
+            self.label(f"{source_name}, {self.term('channel')} {plan.pool_channel}", pool_input),
             ScaleBar(pool_input.scale_range, length=1.8).next_to(pool_input, DOWN, buff=0.15),
             self.pool_output,
             self.label(f"{plan.pool}: {shape_out}", self.pool_output),
@@ -364,7 +365,7 @@ class ConvolutionScene(TraceScene):
         self.pool_marks = marks
         if plan.pool_note is not None:
             self.shown["notes"].append(plan.pool_note)
-            self.notice = fit_width(Text(plan.pool_note, font=theme.FONT, font_size=18, color=theme.MUTED), 13.2).next_to(self.title, DOWN, buff=0.12)
+            self.notice = fit_width(Text(plan.pool_note.text(self.lang), font=theme.FONT, font_size=18, color=theme.MUTED), 13.2).next_to(self.title, DOWN, buff=0.12)
             appear(self, self.notice, marks)
         else:
             self.pool_numbers(steps, region, padded, (top, left), pool_input.scale_range)

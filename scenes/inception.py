@@ -24,6 +24,7 @@ from explain.draw.cnn_parts import (
     fit_width,
     label_under,
     millions,
+    operation_text,
     relative_legend,
     run_steps,
     set_caption,
@@ -35,6 +36,7 @@ from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_sha
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
 from explain.figures.errors import names_or_none
+from explain.glossary import with_particle
 from explain.figures.layers import POOLS
 from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
 from explain.trace import Trace
@@ -145,7 +147,7 @@ class InceptionScene(TraceScene):
         y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.44, show_values=True, digits=2)
         n_in, n_out = values["in_channels"], values["out_channels"]
         bias = " + b" if self.module.first_one_by_one().bias else ""
-        box = LayerBox(self.say(f"1×1 conv\n{n_in}→{n_out}", f"1×1 합성곱\n{n_in}→{n_out}"), kind="conv", width=2.0, height=1.0, size=20)
+        box = LayerBox(f"1×1 {self.term('conv')}\n{n_in}→{n_out}", kind="conv", width=2.0, height=1.0, size=20)
         parts = Group(Group(before, marks[0]), x_strip, box, y_strip, Group(after, marks[1])).arrange(RIGHT, buff=0.8)
         parts.next_to(self.title, DOWN, buff=0.6)
         arrows = VGroup(*[_arrow(a, b) for a, b in zip(parts, parts[1:])])
@@ -171,7 +173,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             "A 1×1 convolution is a fully connected layer across channels, applied at every pixel",
-            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층이다",
+            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층입니다",
         )
 
     # -- steps 2 and 3: naive and compressed modules with their costs -------------------------
@@ -180,13 +182,13 @@ class InceptionScene(TraceScene):
         """Input → four branch rows → concatenation; the book's module, or the naive one."""
         module, c = self.module, self.module.shape_in[0]
         size = f"{module.shape_in[1]}×{module.shape_in[2]}"
-        source = LayerBox(self.say("input", "입력") + f" {c}×{size}", kind="data", width=2.3, height=0.5, size=18)
+        source = LayerBox(f"{self.term('input')} {c}×{size}", kind="data", width=2.3, height=0.5, size=18)
         rows = []
         naive = {conv.name: conv for conv in module.naive_convs()}
         for branch in module.branches:
             cells: list = [None, None]
             if branch.pooled:
-                pool = LayerBox(branch.pool.text.replace(", ", "\n", 1), kind="pool", width=2.1, height=0.62, size=16)
+                pool = LayerBox(operation_text(branch.pool.text, self.lang).replace(", ", "\n", 1), kind="pool", width=2.1, height=0.62, size=16)
                 cells = [pool, self.conv_box(branch.convs[-1])] if compressed else [None, pool]
             elif compressed:
                 if len(branch.convs) > 1:
@@ -196,7 +198,7 @@ class InceptionScene(TraceScene):
                 cells[1] = self.conv_box(naive[branch.convs[-1].name])
             rows.append(cells)
         channels = module.shape_out[0] if compressed else module.naive_channels()
-        target = LayerBox(self.say("concatenate", "연결") + f" {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
+        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
         grid = Group()
         for index, cells in enumerate(rows):
             for column, cell in enumerate(cells):
@@ -218,7 +220,7 @@ class InceptionScene(TraceScene):
         """A conv of the diagram, its multiply-adds at the module's size written under it."""
         cost = millions(conv.multiply_adds(conv.out_size or self.module.size), self.lang)
         return LayerBox(
-            f"{conv.kernel_text} conv, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
+            f"{conv.kernel_text} {self.term('conv')}, {conv.out_channels}", self.say(f"{cost} mult-adds", f"곱셈-덧셈 {cost}"), kind="conv", width=2.1, height=0.5, size=19
         )
 
     def cost_lines(self, compressed: bool) -> VGroup:
@@ -235,7 +237,7 @@ class InceptionScene(TraceScene):
                 ),
                 self.text(
                     f"output channels {widths} = {module.naive_channels()}: pooling keeps all {c} input channels",
-                    f"출력 채널 {widths} = {module.naive_channels()}: 풀링이 입력 채널 {c}개를 모두 남긴다",
+                    f"출력 채널 {widths} = {module.naive_channels()}: 풀링이 입력 채널 {c}개를 모두 남깁니다",
                     size=22,
                 ),
             ]
@@ -262,7 +264,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             f"Naive module: {self.naive_parts()} side by side on the full input is expensive",
-            f"단순한 모듈: 전체 입력에 {self.naive_parts()}을(를) 나란히 쓰면 비싸다",
+            f"단순한 모듈: 전체 입력에 {self.naive_parts()}을(를) 나란히 적용하면 계산량이 큽니다",
         )
 
     def show_compressed(self) -> None:
@@ -270,7 +272,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             f"1×1 convs compress the channels before the {self.compressed_kernels()}" + (" and after the pooling" if self.pooled() else ""),
-            f"{self.compressed_kernels()} 앞" + ("과 풀링 뒤" if self.pooled() else "") + "에서 1×1 합성곱이 채널을 줄인다",
+            "1×1 합성곱이 " + f"{self.compressed_kernels()} 앞" + ("과 풀링 뒤" if self.pooled() else "") + "에서 채널 수를 줄입니다",
         )
 
     def show_module(self, compressed: bool) -> None:
@@ -292,14 +294,15 @@ class InceptionScene(TraceScene):
     def compressed_kernels(self) -> str:
         """ "3×3 and 5×5": the last convs of branches that start with a 1×1."""
         kernels = [b.convs[-1].kernel_text for b in self.module.branches if len(b.convs) > 1 and b.convs[0].kernel == (1, 1)]
-        return self.say(" and ", ", ").join(dict.fromkeys(kernels)) or self.say("other convs", "다른 합성곱")
+        joiner = ", " if self.lang == "ko" else " and "
+        return joiner.join(dict.fromkeys(kernels)) or self.say("other convs", "다른 합성곱")
 
     def pooled(self) -> bool:
         return any(b.pooled for b in self.module.branches)
 
     def not_drawn_line(self):
         """One line naming the module's steps the boxes leave out (BatchNorm, ReLU, unrecorded work), or None."""
-        ops = list(dict.fromkeys(text.split(" (")[0] for text in self.module.not_drawn()))
+        ops = list(dict.fromkeys(operation_text(text, self.lang).split(" (")[0] for text in self.module.not_drawn()))
         wrappers = unrecorded_in(self.trace, self.module.name)
         self.shown["not_drawn"] = (ops, wrappers)
         if not ops and not wrappers:
@@ -311,7 +314,7 @@ class InceptionScene(TraceScene):
         if wrappers:
             names = ", ".join(f"{w}.forward" for w in wrappers)
             parts_en.append(f"{names} also computes steps this trace does not record")
-            parts_ko.append(f"{names}에는 이 기록에 없는 단계도 있다")
+            parts_ko.append(f"{names}에는 이 기록에 없는 단계도 있습니다")
         line = self.text("; ".join(parts_en), "; ".join(parts_ko), size=18, color=theme.MUTED)
         return fit_width(line, 12.6)
 
@@ -327,8 +330,8 @@ class InceptionScene(TraceScene):
             shown = branch_channels(maps, self.wanted_channels)
             rows = -(-len(shown) // 2)
             grid = FeatureMapGrid(maps, channels=shown, columns=2, map_height=min(0.85, 2.0 / rows), lang=self.lang, label_size=16)
-            kind = " → ".join(op.spec.kernel_text if op.spec else op.text.split(",")[0] for op in branch.ops if op.spec or op.kind in POOLS)
-            heading = self.text(f"branch {branch.index}: {kind}", f"가지 {branch.index}: {kind}", size=18, color=branch_color(branch.index))
+            kind = " → ".join(op.spec.kernel_text if op.spec else operation_text(op.text, self.lang).split(",")[0] for op in branch.ops if op.spec or op.kind in POOLS)
+            heading = self.text(f"{self.term('branch')} {branch.index}: {kind}", size=18, color=branch_color(branch.index))
             heading.next_to(grid, UP, buff=0.12)
             grids.add(Group(heading, grid))
             self.shown["branches"].append(grid.values)
@@ -344,7 +347,7 @@ class InceptionScene(TraceScene):
         set_caption(
             self,
             f"The {len(module.branches)} branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
-            f"가지 {len(module.branches)}개를 채널 방향으로 이어 붙여 {module.name}의 출력 {format_shape(module.shape_out)}",
+            f"분기 {len(module.branches)}개를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
         )
 
     def concat_bar(self) -> VGroup:
@@ -364,7 +367,7 @@ class InceptionScene(TraceScene):
         indices = ", ".join(str(b.index) for b in self.module.branches)
         title = self.text(
             f"torch.cat([branch {indices}], dim=1): {widths} = {total} channels",
-            f"torch.cat([가지 {indices}], dim=1): {widths} = 채널 {total}개",
+            f"torch.cat([분기 {indices}], dim=1): {widths} = 채널 {total}개",
             size=18,
         )
         group = VGroup(segments, labels)

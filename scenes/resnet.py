@@ -28,6 +28,7 @@ from explain.draw.cnn_parts import (
     chosen_step,
     fit_width,
     label_under,
+    operation_text,
     relative_legend,
     run_steps,
     set_caption,
@@ -37,6 +38,7 @@ from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
+from explain.glossary import term, with_particle
 from explain.figures.residual import (
     Residual,
     addition_at,
@@ -56,16 +58,16 @@ STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages")
 SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
 
 
-def short(op) -> str:
+def short(op, lang: str = "en") -> str:
     """An operation in a box: "BN", "ReLU", "dropout", "max-pool 3×3" (a conv is written by its numbers)."""
     if op.kind == "batch_norm":
-        return "BN"
+        return "BN" if lang != "ko" else term("batch-norm", "ko")
     if op.kind == "dropout":
-        return "dropout"
-    return op.text.split(",")[0]
+        return operation_text("dropout", lang)
+    return operation_text(op.text, lang).split(",")[0]
 
 
-def conv_boxes(ops) -> list[str]:
+def conv_boxes(ops, lang: str = "en") -> list[str]:
     """One label per conv with the operations after it ("3×3 64→64, /2\n+ BN + ReLU"); operations
     before the first conv get their own label."""
     labels: list[list[str]] = []
@@ -75,9 +77,9 @@ def conv_boxes(ops) -> list[str]:
             stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
             labels.append([f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}"])
         elif labels:
-            labels[-1].append(short(op))
+            labels[-1].append(short(op, lang))
         else:
-            labels.append([short(op)])
+            labels.append([short(op, lang)])
     return [label[0] + ("\n+ " + " + ".join(label[1:]) if len(label) > 1 else "") for label in labels]
 
 
@@ -103,7 +105,7 @@ class ResNetScene(TraceScene):
         self.block = residual(self.trace, self.chosen_block(self.trace, self.options))
         self.shown: dict = {}
         self.figure = None
-        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
+        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -114,22 +116,22 @@ class ResNetScene(TraceScene):
         lines = VGroup(
             self.text(
                 "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
-                "층을 더 쌓은 평범한 망이 얕은 망보다 학습이 더 안 됐다 (성능 저하),",
+                "층을 더 쌓은 평범한 망이 얕은 망보다 오히려 학습이 잘 되지 않았습니다(성능 저하).",
                 size=24,
             ),
             self.text(
                 "not from overfitting: even the training error grew (He et al., 2015).",
-                "과적합 때문이 아니다: 학습 오차부터 커졌다 (He 외, 2015).",
+                "과적합 때문이 아닙니다. 학습 오차부터 커졌습니다(He 외, 2015).",
                 size=24,
             ),
             self.text(
                 "A residual block learns only the change F(x) and adds its input back: F(x) + x.",
-                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더한다: F(x) + x.",
+                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더합니다: F(x) + x.",
                 size=24,
             ),
             self.text(
                 "If x is already right, F(x) → 0 is easy; gradients flow back through the +.",
-                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐른다.",
+                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐릅니다.",
                 size=24,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
@@ -142,7 +144,7 @@ class ResNetScene(TraceScene):
 
     def idea_schema(self) -> VGroup:
         """x → layer → ReLU → layer → (+) → ReLU, with x carried around the layers (the paper's form)."""
-        names = [self.say("layer", "층"), "ReLU", self.say("layer", "층")]
+        names = [self.term("layer"), "ReLU", self.term("layer")]
         boxes = VGroup(
             *[LayerBox(n, kind="pointwise" if n == "ReLU" else "conv", width=1.3, height=0.45, size=18) for n in names]
         ).arrange(RIGHT, buff=0.5)
@@ -170,29 +172,30 @@ class ResNetScene(TraceScene):
         block = self.block
         last = short(block.body[-1]) if block.body else "F"
         english = [f"F(x) ends with {last}, before the add"]
-        korean = [f"F(x)는 더하기 전에 {last}(으)로 끝난다"]
+        korean = [f"F(x)는 더하기 전에 {with_particle(short(block.body[-1], 'ko') if block.body else 'F', '로')} 끝납니다"]
         if block.projection:
             english.append(f"the shortcut is a {block.shortcut_conv.kernel_text} conv")
-            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱")
+            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱입니다")
         else:
             english.append("the shortcut is x itself")
-            korean.append("지름길은 x 그대로")
-        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + "; ".join(korean))
+            korean.append("지름길은 x 그대로입니다")
+        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + ". ".join(korean))
 
     def show_downsampling(self) -> None:
         name = first_downsampling(self.trace)
         if name is None:
-            set_caption(self, "No block of this trace changes the map size", "이 기록에는 크기를 줄이는 블록이 없다")
+            set_caption(self, "No block of this trace changes the map size", "이 기록에는 맵 크기를 바꾸는 블록이 없습니다")
             return
         block = residual(self.trace, name)
         self.show_residual(block)
         conv = block.shortcut_conv
         what = f"a {conv.kernel_text} projection with stride {conv.stride[0]}" if conv is not None else " + ".join(short(op) for op in block.shortcut)
-        what_ko = f"스트라이드 {conv.stride[0]} {conv.kernel_text} 투영" if conv is not None else " + ".join(short(op) for op in block.shortcut)
+        what_ko = f"스트라이드 {conv.stride[0]}인 {conv.kernel_text} 투영" if conv is not None else " + ".join(short(op, "ko") for op in block.shortcut)
         set_caption(
             self,
             f"{name}: stride {block.stride} shrinks the map {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, so the shortcut is {what} (dotted)",
-            f"{name}: 스트라이드 {block.stride}로 맵이 {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, 지름길은 {what_ko} (점선)",
+            f"{name}: 스트라이드 {with_particle(str(block.stride), '로')} 맵이 {format_shape(block.shapes['x'])} → "
+            f"{with_particle(format_shape(block.shapes['sum']), '이')} 되므로 지름길은 {what_ko}입니다(점선)",
         )
 
     def show_residual(self, block: Residual) -> None:
@@ -202,7 +205,7 @@ class ResNetScene(TraceScene):
         appear(self, figure)
 
     def body_boxes(self, block: Residual) -> VGroup:
-        boxes = VGroup(*[LayerBox(label, kind="conv", width=1.75, height=0.75, size=17) for label in conv_boxes(block.body)])
+        boxes = VGroup(*[LayerBox(label, kind="conv", width=1.75, height=0.75, size=17) for label in conv_boxes(block.body, self.lang)])
         return boxes.arrange(RIGHT, buff=0.35)
 
     def block_figure(self, block: Residual) -> Group:
@@ -222,7 +225,7 @@ class ResNetScene(TraceScene):
         dotted = block.stride > 1
         shortcut = self.trace.meta["structure"][block.name].get("shortcut")
         name = shortcut.rpartition(".")[2] if shortcut else "identity"
-        text = "\n".join([*conv_boxes(block.shortcut), name]) if block.shortcut else name
+        text = "\n".join([*conv_boxes(block.shortcut, self.lang), name]) if block.shortcut else name
         shortcut_box = LayerBox(text, kind="conv" if block.shortcut else "data", width=2.2, height=0.75 + 0.25 * bool(block.shortcut), size=17)
         shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
         parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
@@ -252,12 +255,12 @@ class ResNetScene(TraceScene):
             code = f"out = {short(op)}(F(x) + {shortcut_call})" if op is block.after_add[0] else code.replace("out = ", f"out = {short(op)}(", 1) + ")"
         equation = Text(code, font=theme.MONO_FONT, font_size=20, color=theme.INK)
         if block.unrecorded_after_add:
-            after = (f"  — {block.unrecorded_after_add}", f"  — {block.unrecorded_after_add}")
+            after = (f"  — {block.unrecorded_after_add.en}", f"  — {block.unrecorded_after_add.ko}")
         elif block.after_add:
             then = " + ".join(short(op) for op in block.after_add)
-            after = (f"  — then {then} after the add", f"  — 더한 뒤 {then}")
+            after = (f"  — then {then} after the add", f"  — 더한 뒤에 {' + '.join(short(op, 'ko') for op in block.after_add)}")
         else:
-            after = ("  — the block returns the sum: nothing after the add", "  — 블록은 합을 그대로 낸다: 더한 뒤 아무것도 없음")
+            after = ("  — the block returns the sum: nothing after the add", "  — 블록은 합을 그대로 내보냅니다. 더한 뒤에는 아무것도 없습니다")
         sum_text = self.text(
             f"{block.name}, channel {channel}, pixel ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
             f" = {format_value(values['sum'], 3)}{after[0]}",
@@ -323,8 +326,8 @@ class ResNetScene(TraceScene):
         fit_width(columns, 13.2).next_to(self.title, DOWN, buff=0.45)
         where = downsampling_place(grouped)
         place = {
-            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "모델은 단계의 끝에서 줄인다 (torchvision은 처음에)"),
-            "start": ("the model downsamples at the start of a stage", "모델은 단계의 처음에서 줄인다"),
+            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "이 모델은 각 단계의 끝에서 크기를 줄입니다(torchvision은 처음에서)"),
+            "start": ("the model downsamples at the start of a stage", "이 모델은 단계의 처음에서 크기를 줄입니다"),
             "mixed": ("where the model downsamples", "모델이 크기를 줄이는 곳"),
         }[where]
         legend = VGroup(
@@ -337,7 +340,7 @@ class ResNetScene(TraceScene):
         bottleneck = self.text(
             f"{example.name} F(x): "
             + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
-            + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
+            + (self.say("   (bottleneck: compress, 3×3, expand)", f"   ({self.term('bottleneck')}: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
         quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
@@ -352,7 +355,7 @@ class ResNetScene(TraceScene):
         set_caption(
             self,
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
-            f"{len(grouped)}개 단계의 잔차 블록 {sum(len(b) for b in grouped.values())}개, 모델이 실행하는 그대로",
+            f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
         )
 
 

@@ -20,6 +20,7 @@ from explain.draw.cnn_parts import (
     StackedMap,
     fit_width,
     label_under,
+    operation_text,
     map_height,
     chosen_channel,
     chosen_step,
@@ -91,7 +92,7 @@ class VGGScene(TraceScene):
         self.figure = None
         kernels = sorted({conv.kernel_text for block in self.blocks for conv in block.convs})
         only = ", ".join(kernels)
-        self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만 쌓아 깊게", size=30).to_edge(UP, buff=0.3)
+        self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -120,10 +121,11 @@ class VGGScene(TraceScene):
 
     def _block_card(self, block: Block) -> Group:
         kernels = "/".join(dict.fromkeys(conv.kernel_text for conv in block.convs))
-        header = LayerBox(f"{kernels} conv ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
-        between = LayerBox(" + ".join(op.split(" (")[0] for op in block.others) or self.say("nothing else", "그 밖에 없음"), kind="pointwise", width=CARD, height=0.3, size=14)
+        header = LayerBox(f"{kernels} {self.term('conv')} ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
+        others = " + ".join(operation_text(op, self.lang).split(" (")[0] for op in block.others)
+        between = LayerBox(others or self.say("nothing else", "그 밖에 없음"), kind="pointwise", width=CARD, height=0.3, size=14)
         between.next_to(header, DOWN, buff=0.08)
-        pooling = ", ".join(block.pools) or self.say("no pooling", "풀링 없음")
+        pooling = operation_text(", ".join(block.pools), self.lang) or self.say("no pooling", "풀링 없음")
         pool = LayerBox(pooling, kind="pool", width=CARD, height=0.32, size=14)
         pool.next_to(between, DOWN, buff=0.08)
         maps = self.trace[block.output][0].numpy()
@@ -142,7 +144,7 @@ class VGGScene(TraceScene):
         linears = self.linears()
         if not linears:
             return Group()
-        header = LayerBox(self.say("linear ×", "선형 ×") + str(len(linears)), kind="linear", width=CARD, height=0.45, size=18)
+        header = LayerBox(f"{self.term('linear')} ×{len(linears)}", kind="linear", width=CARD, height=0.45, size=18)
         sizes = [linears[0]["in_features"]] + [d["out_features"] for d in linears]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
         chain.next_to(header, DOWN, buff=0.25)
@@ -161,7 +163,7 @@ class VGGScene(TraceScene):
             self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
         channels = "→".join(str(b.shape_out[0]) for b in self.blocks)
         sizes = "→".join(str(b.shape_out[-1]) for b in self.blocks)
-        pools = ", ".join(dict.fromkeys(p for b in self.blocks for p in b.pools))
+        pools = operation_text(", ".join(dict.fromkeys(p for b in self.blocks for p in b.pools)), self.lang)
         set_caption(
             self,
             f"Each block: its convolutions, then {pools}: channels {channels}, size {sizes}",
@@ -230,7 +232,7 @@ class VGGScene(TraceScene):
         lines = VGroup(
             self.text(
                 f"{side}×{side}: one value of {second.name} sees {side}×{side} values of {source} through {first.kernel_text} and {second.kernel_text} convs",
-                f"{side}×{side}: {second.name}의 값 하나는 {first.kernel_text}, {second.kernel_text} 합성곱을 거쳐 {source}의 {side}×{side} 값을 본다",
+                f"{side}×{side}: {second.name}의 값 하나는 {first.kernel_text}, {second.kernel_text} 합성곱을 거쳐 {source}의 {side}×{side} 값을 봅니다",
                 size=20,
             ),
             self.text(
@@ -240,7 +242,7 @@ class VGGScene(TraceScene):
             ),
             self.text(
                 f"one {side}×{side} ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack{more}",
-                f"{side}×{side} 한 개 ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적다{more}",
+                f"{side}×{side} 한 개 ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적습니다{more}",
                 size=20,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
@@ -250,7 +252,7 @@ class VGGScene(TraceScene):
         set_caption(
             self,
             f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters",
-            f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 본다",
+            f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다",
         )
 
     def between(self, pair) -> str:
@@ -259,7 +261,7 @@ class VGGScene(TraceScene):
             names = [op.module for op in block.ops]
             if pair[0].name in names and pair[1].name in names:
                 inner = block.ops[names.index(pair[0].name) + 1 : names.index(pair[1].name)]
-                return " + ".join(op.text.split(" (")[0] for op in inner)
+                return " + ".join(operation_text(op.text, self.lang).split(" (")[0] for op in inner)
         return ""
 
     # -- step 3: parameters ------------------------------------------------------------------
@@ -285,7 +287,7 @@ class VGGScene(TraceScene):
             bar.move_to([card.get_x(), base + height / 2, 0])
             number = label_under(bar, thousands(count), size=15, color=theme.INK, buff=0.06)
             bars.add(VGroup(bar, number))
-        label = self.text("parameters", "파라미터", size=16, color=theme.MUTED)
+        label = self.text(self.term("parameters"), size=16, color=theme.MUTED)
         label.move_to([cards[0].get_x(), base + 0.3, 0])
         total = self.text(
             f"convolutions {thousands(self.parameters.conv)} + linear {thousands(self.parameters.linear)} = {thousands(self.parameters.total)} parameters",

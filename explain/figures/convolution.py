@@ -23,6 +23,7 @@ import numpy as np
 
 from explain.figures.errors import FigureError, names_or_none
 from explain.figures.layers import POOLS, kind, reads
+from explain.figures.notes import Note
 from explain.figures.steps import Chain, steps_after
 from explain.figures.windows import (
     PoolStep,
@@ -57,7 +58,7 @@ class ConvolutionPlan:
     pool_channel: int
     pool_steps: list[PoolStep]
     #: one line when the pooling cannot be drawn in numbers, else None
-    pool_note: str | None
+    pool_note: Note | None
 
 
 def pool_after(trace: Trace, conv: str) -> str | None:
@@ -113,5 +114,8 @@ def convolution_plan(trace: Trace, options: dict[str, Any] | None = None) -> Con
         pool_steps = [pool_step(trace, pool, pool_channel, r, c) for r, c in _pool_cells(trace, pool, pool_channel)]
         span = max(max(s.rows[1] for s in pool_steps) - min(s.rows[0] for s in pool_steps), max(s.cols[1] for s in pool_steps) - min(s.cols[0] for s in pool_steps))
         if span > LARGEST_WINDOW:
-            pool_note = f"{pool}: its windows span {span} input cells, too many to write out; its output map is shown"
+            pool_note = Note(
+                f"{pool}: its windows span {span} input cells, too many to write out; its output map is shown",
+                f"{pool}: 창이 입력 {span}칸에 걸쳐 있어 숫자로 다 쓰지 않고 출력 맵만 보여 줍니다",
+            )
     return ConvolutionPlan(conv, channel, positions, chain, block, pool, pool_channel, pool_steps, pool_note)

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import torch
 
 from explain.figures.errors import FigureError
+from explain.figures.notes import Note
+from explain.glossary import with_particle
 from explain.figures.layers import (
     INPUT,
     POINTWISE,
@@ -56,7 +58,7 @@ class Stage:
     ops: list[str]
     shape: tuple[int, ...]
     #: one line when the stage read a value the trace does not hold, else None
-    gap: str | None = None
+    gap: Note | None = None
 
 
 def _depth(trace: Trace, name: str) -> int:
@@ -155,9 +157,13 @@ def _stages_at(trace: Trace, depth: int) -> list[Stage] | None:
             continue
         gap = None
         if source is None:
-            gap = f"{name} read a value computed inside {computed_in(trace, name)}.forward that this trace does not record"
+            caller = computed_in(trace, name)
+            gap = Note(
+                f"{name} read a value computed inside {caller}.forward that this trace does not record",
+                f"{with_particle(name, '이')} 읽은 값은 {caller}.forward 안에서 계산되어 이 기록에 없습니다",
+            )
         elif source != last.name and source not in trace:
-            gap = f"{name} read {source}, which this trace does not hold"
+            gap = Note(f"{name} read {source}, which this trace does not hold", f"{with_particle(name, '이')} 읽은 {with_particle(source, '은')} 이 기록에 없습니다")
         stages.append(Stage(name, "maps" if len(shape) == 3 else "hidden", _labels(trace, name), shape, gap))
     return stages
 
@@ -191,21 +197,19 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     return chosen
 
 
-def gaps_line(stages: list[Stage]) -> str | None:
+def gaps_line(stages: list[Stage]) -> Note | None:
     """One line naming every stage that read a value the trace does not hold (drawn dashed), else None.
 
-    >>> gaps_line([Stage("a", "maps", [], (1,), "a read x"), Stage("b", "maps", [], (1,)), Stage("c", "maps", [], (1,), "c read y")])
-    'dashed arrows: a read x; c read y'
+    >>> gaps_line([Stage("a", "maps", [], (1,), Note("a read x", "a: x 없음")), Stage("b", "maps", [], (1,))]).en
+    'dashed arrow: a read x'
     """
-    gaps = [stage.gap for stage in stages if stage.gap]
+    gaps = [stage for stage in stages if stage.gap]
     if not gaps:
         return None
-    common = " read a value computed inside "
-    owners = {gap.partition(common)[2] for gap in gaps}
-    if all(common in gap for gap in gaps) and len(owners) == 1:
-        names = ", ".join(gap.partition(common)[0] for gap in gaps)
-        return f"dashed arrows: {names} read values computed inside {owners.pop().replace('a value', 'values')}"
-    return "dashed arrows: " + "; ".join(gaps)
+    if len(gaps) == 1:
+        return Note(f"dashed arrow: {gaps[0].gap.en}", f"점선 화살표: {gaps[0].gap.ko}")
+    names = ", ".join(stage.name for stage in gaps)
+    return Note(f"dashed arrows: {names} read values this trace does not record", f"점선 화살표: {names}의 입력은 이 기록에 없습니다")
 
 
 def sizes_text(stages: list[Stage]) -> str:
@@ -229,7 +233,7 @@ class Prediction:
     #: the class names the trace carries (``meta["labels"]``), else the indices as text
     labels: list[str]
     #: one line when the model's output is not these scores (e.g. a log_softmax in forward), else None
-    note: str | None = None
+    note: Note | None = None
 
     @property
     def label(self) -> int:
@@ -249,5 +253,9 @@ def prediction(trace: Trace, stages: list[Stage]) -> Prediction:
     note = None
     output = trace.output
     if isinstance(output, torch.Tensor) and (output.shape != trace[stages[-1].name].shape or not torch.equal(output.detach().cpu(), trace[stages[-1].name])):
-        note = f"{trace.meta.get('model', 'the model')}.forward turns {stages[-1].name}'s scores into its output with operations this trace does not record"
+        model, scores = trace.meta.get("model", "the model"), stages[-1].name
+        note = Note(
+            f"{model}.forward turns {scores}'s scores into its output with operations this trace does not record",
+            f"{model}.forward는 {scores}의 점수를 이 기록에 없는 연산으로 출력으로 바꿉니다",
+        )
     return Prediction(scores.tolist(), torch.softmax(scores, 0).tolist(), ranking, labels, note)

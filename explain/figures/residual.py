@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from explain.figures.errors import FigureError, names_or_none
+from explain.figures.notes import Note
 from explain.figures.layers import (
     ConvSpec,
     Op,
@@ -91,7 +92,7 @@ class Residual:
     #: operations between the sum and the block's output (torchvision's ReLU); empty if none
     after_add: list[Op] = field(default_factory=list)
     #: one line when the block's output differs from the sum by operations the trace does not record
-    unrecorded_after_add: str | None = None
+    unrecorded_after_add: Note | None = None
 
     @property
     def body_convs(self) -> list[ConvSpec]:
@@ -138,7 +139,7 @@ def residual(trace: Trace, name: str) -> Residual:
     )
 
 
-def _after_add(trace: Trace, name: str) -> tuple[list[Op], str | None]:
+def _after_add(trace: Trace, name: str) -> tuple[list[Op], Note | None]:
     """Recorded modules from ``name@sum`` to the block's output, or a line when the trace lacks them."""
     additions = [f for f, facts in trace.meta.get("functions", {}).items() if facts.get("module") == name and facts.get("op") == "add"]
     ops, current = [], additions[0] if additions else f"{name}@sum"
@@ -150,7 +151,10 @@ def _after_add(trace: Trace, name: str) -> tuple[list[Op], str | None]:
             if name not in trace:
                 return ops, None
             what = description(trace, name).get("type", "the block")
-            return ops, f"{name}: {what}.forward changes the sum with operations this trace does not record"
+            return ops, Note(
+                f"{name}: {what}.forward changes the sum with operations this trace does not record",
+                f"{name}: {what}.forward는 이 기록에 없는 연산으로 합을 바꿉니다",
+            )
         current = following[0]
         ops.append(Op(current, kind(trace, current), operation(trace, current)))
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import torch
 
 from explain.figures.errors import FigureError
+from explain.figures.notes import Note
 from explain.figures.layers import POINTWISE, description, is_function, kind, operation, owner, readers
 from explain.figures.windows import TOLERANCE
 from explain.trace import Trace
@@ -121,7 +122,7 @@ class Chain:
     next_module: str | None
     #: one line saying what comes after ``end`` that the chain does not draw (an addition, operations
     #: the trace does not record), else None
-    note: str | None
+    note: Note | None
 
 
 def _owner(trace: Trace, name: str) -> str:
@@ -130,13 +131,19 @@ def _owner(trace: Trace, name: str) -> str:
     return str(description(trace, caller).get("type") if caller else trace.meta.get("model", "the model"))
 
 
-def _joined(trace: Trace, name: str) -> str | None:
+def _joined(trace: Trace, name: str) -> Note | None:
     """One line if ``name`` is an operand of a recorded residual addition or concatenation."""
     for block, parts in trace.meta.get("structure", {}).items():
         if parts.get("kind") == "residual" and name in (parts.get("body"), parts.get("shortcut")):
-            return f"after {name}: added to the shortcut in {block}@sum (the resnet figure draws it)"
+            return Note(
+                f"after {name}: added to the shortcut in {block}@sum (the resnet figure draws it)",
+                f"{name} 다음: {block}@sum에서 지름길과 더해집니다 (resnet 그림이 보여 줍니다)",
+            )
         if parts.get("kind") == "concat" and name in parts.get("branches", ()):
-            return f"after {name}: concatenated with the other branches in {block}@concat (the inception figure draws it)"
+            return Note(
+                f"after {name}: concatenated with the other branches in {block}@concat (the inception figure draws it)",
+                f"{name} 다음: {block}@concat에서 다른 분기와 이어 붙습니다 (inception 그림이 보여 줍니다)",
+            )
     return None
 
 
@@ -163,7 +170,11 @@ def steps_after(trace: Trace, start: str) -> Chain:
         if not following:
             line = None
             if current in trace and len(trace[current].shape) == 4:
-                line = f"after {current}: {_owner(trace, current)}.forward goes on with operations this trace does not record"
+                caller = _owner(trace, current)
+                line = Note(
+                    f"after {current}: {caller}.forward goes on with operations this trace does not record",
+                    f"{current} 다음: {caller}.forward의 나머지 연산은 이 기록에 없습니다",
+                )
             return Chain(start, steps, current, None, line)
         module = following[0]
         what = kind(trace, module)
