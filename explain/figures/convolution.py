@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, kind, reads
+from explain.figures.layers import POOLS, kind, reads, steps_in_order
 from explain.figures.notes import Note
 from explain.figures.steps import Chain, steps_after
 from explain.figures.windows import (
@@ -62,10 +62,10 @@ class ConvolutionPlan:
 
 
 def pool_after(trace: Trace, conv: str) -> str | None:
-    """The first pooling recorded after ``conv`` (in execution order) whose input the trace holds."""
-    names = list(trace.meta.get("modules", {}))
-    later = names[names.index(conv) + 1 :] if conv in names else names
-    return next((m for m in later if kind(trace, m) in POOLS and kind(trace, m) != "pool" and m in trace and reads(trace, m) in trace), None)
+    """The first pooling (module or function) recorded after ``conv`` whose input the trace holds."""
+    order = steps_in_order(trace)
+    later = order[order.index(conv) + 1 :] if conv in order else order
+    return next((m for m in later if kind(trace, m) in POOLS and kind(trace, m) != "pool" and reads(trace, m) in trace), None)
 
 
 def _channels_option(options: dict[str, Any]) -> int | None:
