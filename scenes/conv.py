@@ -404,7 +404,7 @@ class ConvolutionScene(TraceScene):
             where += self.say("\ngrey: padding", "\n회색: 패딩")
         appear(self, grid, self.label(where, grid, mono=True), windows)
         appear(self, winners)
-        appear(self, Text("max →" if steps[0].is_max else "mean →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result)
+        appear(self, Text(f"{self.term('max') if steps[0].is_max else self.say('mean', '평균')} →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result)
 
     # -- the whole pooled map
     def sweep_pool(self) -> None:
