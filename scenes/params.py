@@ -23,11 +23,11 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Line, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousands
 from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
+from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
 from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
@@ -41,7 +41,6 @@ from explain.figures.params import (
 )
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import is_activation, module_outputs
 
 SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
@@ -58,7 +57,7 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
 
     >>> import torch
     >>> tr = Trace({"c": torch.zeros(1, 96, 55, 55)}, meta={"modules": {"c": {
-    ...     "type": "Conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
+    ...     "type": "Conv2d", "kind": "conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
     >>> a = layer_arithmetic(tr, "c")
     >>> a.per_filter, a.parameters, a.parameter_bytes
     (364, 34944, 139776)
@@ -67,11 +66,11 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
     if name not in trace or description is None:
         raise SceneInputError(f"{name!r} is not a recorded, described module of this trace")
     output_shape = tuple(int(size) for size in trace[name].shape[1:])
-    if is_conv(description):
+    if kind(trace, name) == "conv2d":
         spec = conv_spec(trace, name)
         filter_shape = (spec.kernel[0], spec.kernel[1], spec.in_channels // spec.groups)
         arithmetic = LayerArithmetic(name, description["type"], filter_shape, spec.bias, spec.out_channels, output_shape)
-    elif is_linear(description):
+    elif kind(trace, name) == "linear":
         bias = bool(description.get("bias", True))
         arithmetic = LayerArithmetic(name, description["type"], (int(description["in_features"]),), bias, int(description["out_features"]), output_shape)
     else:
@@ -92,8 +91,7 @@ def _check_against_weights(trace: Trace, arithmetic: LayerArithmetic) -> None:
 
 def parameter_layers(trace: Trace) -> list[str]:
     """Recorded layers with parameters (convolutions and linear layers), in execution order."""
-    modules = trace.meta.get("modules", {})
-    return [name for name in module_outputs(trace) if is_conv(modules.get(name, {})) or is_linear(modules.get(name, {}))]
+    return [name for name in leaf_outputs(trace) if kind(trace, name) in ("conv2d", "linear")]
 
 
 def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
@@ -120,11 +118,11 @@ def layer_table(trace: Trace) -> tuple[list[LayerArithmetic], list[str]]:
     """
     modules = trace.meta.get("modules", {})
     rows, uncounted = [], []
-    for name in module_outputs(trace):
+    for name in leaf_outputs(trace):
         description = modules.get(name, {})
-        if is_conv(description) or is_linear(description) or "Pool" in str(description.get("type", "")):
+        if kind(trace, name) in ("conv2d", "linear", *POOLS):
             rows.append(layer_arithmetic(trace, name))
-        elif name in modules and not is_activation(trace, name) and description.get("type") not in uncounted:
+        elif name in modules and kind(trace, name) not in ("activation", "dropout", "identity", "flatten") and description.get("type") not in uncounted:
             uncounted.append(str(description.get("type")))
     return rows, uncounted
 
