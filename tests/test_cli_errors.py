@@ -77,6 +77,7 @@ def test_record_half_writes_a_half_precision_trace(workspace, capsys):
     assert run(["diff", "f.safetensors", "h.safetensors", "--rtol", str(2**-11), "--atol", str(2**-25), "--ignore-meta", "half", "versions"]) == 0
 
 
+@pytest.mark.slow
 def test_python_dash_m_explain_runs_the_command():
     done = subprocess.run([sys.executable, "-m", "explain", "render", "--jobs", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--jobs must be" in done.stderr
