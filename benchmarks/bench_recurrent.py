@@ -62,6 +62,27 @@ def floor_case(module: torch.nn.LSTM, steps: int, batch: int) -> dict[str, Calla
     return calls
 
 
+def stage_cases(module: torch.nn.LSTM, steps: int, batch: int) -> dict[str, Callable]:
+    """The plain forward beside each stage an exact LSTM recording adds above its floor, alone."""
+    x = torch.randn(steps, batch, module.input_size)
+    with torch.no_grad():
+        h = module(x)[0]
+    weights = recurrent_math.layer_weights(module, 0)
+    h0 = torch.zeros_like(h[0])
+    pre = recurrent_math.gate_product(x, h, h0, weights, reverse=False)
+    i, f, g, o = pre.unflatten(-1, (4, -1)).unbind(2)
+    c = torch.randn_like(h)
+    return {
+        "plain": lambda: module(x),
+        "sigmoid over the four gates": lambda: pre.sigmoid_(),
+        "g = 2σ(2a) - 1 (three passes over g)": lambda: g.mul_(2).mul_(2).sub_(1),
+        "c_t = f_t c_(t-1) + i_t g_t": lambda: recurrent_math.cell_states(i, f, g, h0, reverse=False),
+        "tanh(c) · o (for the check)": lambda: torch.tanh(c).mul_(o),
+        "the check: difference, min and max": lambda: torch.aminmax(c.sub(h)),
+        "the copies the trace keeps (x, h)": lambda: (x.clone(), h.clone()),
+    }
+
+
 def book_case() -> dict[str, Callable]:
     """The book's nn.LSTM(35, 35, num_layers=3), called one step at a time for 69 steps."""
     lstm = torch.nn.LSTM(35, 35, num_layers=3)
@@ -136,6 +157,7 @@ def main() -> None:
     parser.add_argument("--only", help="run the cases whose label contains this text")
     parser.add_argument("--no-memory", action="store_true", help="skip the T = 10,000 memory case")
     parser.add_argument("--no-grad", action="store_true", help="run every case under torch.no_grad()")
+    parser.add_argument("--stages", action="store_true", help="time each stage of an LSTM recording above its floor")
     parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall",
         help="cpu: this process's CPU time, steadier on a crowded machine (meaningful with --threads 1)",
@@ -152,6 +174,12 @@ def main() -> None:
     }
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     context = torch.no_grad if args.no_grad else torch.enable_grad
+    if args.stages:
+        with context():
+            result = medians(stage_cases(lstm.eval(), 100, 16), args.runs, args.warmup, clock)
+        for label, milliseconds in result.items():
+            print(f"LSTM(64→128) T=100 B=16 eval: {label:40s} {milliseconds:7.3f} ms  {milliseconds / result['plain']:.2f} × plain")
+        return
     for label, calls in cases.items():
         if args.only and args.only not in label:
             continue
