@@ -229,7 +229,7 @@ class CharFlowScene(TraceScene):
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         units = describe_indices(values["state_units"], values["state_units_total"], self.lang)
-        note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
+        note = self.text(f"layer {values['state_layer']}, units {units}", f"층 {values['state_layer']}, 유닛 {units}", size=16, color=theme.MUTED)
         return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
 
     def _prediction(self, char: str, probability: float, target: str | None) -> VGroup:

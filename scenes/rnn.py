@@ -210,7 +210,7 @@ class RNNUnrollScene(TraceScene):
     def _legend(self, values: dict[str, Any]) -> VGroup:
         layer_note = self.say(
             f"layer {values['layer']}, units {describe_indices(values['units'], values['units_total'])}",
-            f"{values['layer']}층, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"층 {values['layer']}, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
@@ -471,7 +471,7 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         note = self.say(
             f"hidden 1 = layer {lower}\nhidden 2 = layer {upper}\nunits {describe_indices(values['units'], values['units_total'])}",
-            f"은닉 1 = {lower}층\n은닉 2 = {upper}층\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"은닉 1 = 층 {lower}\n은닉 2 = 층 {upper}\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         if values["layer_count"] > 2:
             note += self.say(f"\n(of {values['layer_count']} layers)", f"\n(전체 {values['layer_count']}층 중)")

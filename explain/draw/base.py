@@ -18,16 +18,13 @@ from manim import DOWN, MarkupText, Scene, Text, config
 
 from explain import glossary
 from explain.draw import theme
+from explain.figures.errors import FigureError
 from explain.trace import Trace
 
 
-class SceneInputError(ValueError):
-    """A trace or option a scene cannot use; its message is one line the user can act on.
-
-    >>> raise SceneInputError("the trace has no LSTM (no names like 'l0.fwd.f')")
-    Traceback (most recent call last):
-    explain.draw.base.SceneInputError: the trace has no LSTM (no names like 'l0.fwd.f')
-    """
+#: A trace or option a scene cannot use; its message is one line the user can act on. The figure
+#: readers (:mod:`explain.figures`) raise the same error, so a scene passes theirs on unchanged.
+SceneInputError = FigureError
 
 
 class TraceScene(Scene):

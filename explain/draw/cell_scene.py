@@ -159,7 +159,7 @@ class CellScene(TraceScene):
     def title(self, t: int) -> MarkupText:
         view, (english, korean) = self.view, self.cell_name
         token = view.tokens[t]
-        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 입력 ‘{show_token(token)}’")
+        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 읽는 글자 ‘{show_token(token)}’")
         where = self.say(
             f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t}",
             f"{korean} · 층 {view.layer} / {view.layers} ({self.term(view.direction)}) · t = {t}",

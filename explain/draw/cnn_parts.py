@@ -26,6 +26,8 @@ from manim import DOWN, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
+from explain.figures.errors import names_or_none
+from explain.glossary import term
 
 
 def strongest_channel(maps: np.ndarray) -> int:
@@ -93,6 +95,42 @@ class StackedMap(Group):
     def values(self) -> np.ndarray:
         """The channel shown in front (or the picture)."""
         return self.front.values
+
+
+#: the words of an operation's description (see explain.figures.layers.operation) and their Korean
+OPERATION_WORDS = (
+    ("BatchNorm (eval: running statistics)", f"{term('batch-norm', 'ko')} (평가: 저장된 통계)"),
+    ("BatchNorm (train: batch statistics)", f"{term('batch-norm', 'ko')} (학습: 배치 통계)"),
+    ("BatchNorm", term("batch-norm", "ko")),
+    ("(eval: identity)", "(평가: 그대로 통과)"),
+    ("(train: random mask)", "(학습: 무작위 마스크)"),
+    ("dropout", "드롭아웃"),
+    ("adaptive ", "적응형 "),
+    ("max-pool", term("max-pool", "ko")),
+    ("avg-pool", term("avg-pool", "ko")),
+    ("conv ", f"{term('conv', 'ko')} "),
+    ("stride", term("stride", "ko")),
+    ("padding", "패딩"),
+    ("dilation", "팽창"),
+    ("ceil mode", "올림 모드"),
+    ("linear", term("linear", "ko")),
+    ("flatten", "펼치기"),
+    (" to ", " → "),
+    ("identity", term("identity", "ko")),
+)
+
+
+def operation_text(text: str, lang: str) -> str:
+    """An operation's description in ``lang``.
+
+    >>> operation_text("max-pool 3×3, stride 2, padding 1", "ko")
+    '최대 풀링 3×3, 스트라이드 2, 패딩 1'
+    """
+    if lang != "ko":
+        return text
+    for english, korean in OPERATION_WORDS:
+        text = text.replace(english, korean)
+    return text
 
 
 def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
@@ -168,7 +206,7 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
         raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
     name = str(options.get("module", modules[0]))
     if name not in modules:
-        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {', '.join(modules)}")
+        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")
     return name
 
 
