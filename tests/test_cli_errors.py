@@ -53,6 +53,7 @@ CASES = [
     (["render", "lstm-cell", "--quality", "ultra"], "argument --quality: invalid choice: 'ultra'"),
     (["render", "lstm-cell", "--trace", "a-directory"], "not a regular file but a directory"),
     (["plot", "t.safetensors", "-o", "a-directory"], "a-directory is a directory"),
+    (["plot", "t.safetensors", "-o", "plot.jpg"], "plot.jpg: the image file must end in .png, .svg or .pdf"),
     (["show", "a-directory"], "not a regular file but a directory"),
     (["diff", "a-file", "a-file"], "a-file: not a readable safetensors file"),
     (["record", "hello-rnn", "-o", "x.safetensors", "--no-such-option"], "unrecognized arguments: --no-such-option"),
