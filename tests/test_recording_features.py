@@ -299,9 +299,10 @@ def test_recurrent_modules_run_outside_the_capture_mode_even_when_refused():
     from explain.recording.api import RecordingError
 
     model = CharRNN("lstm")
-    model.rnn.dropout = 0.5  # train mode with dropout between layers: the recurrent installer refuses
+    hidden = model.init_hidden()
+    hidden[0][0, 0, 0] = float("nan")  # a non-finite initial state: the recurrent installer refuses
     with pytest.raises(RecordingError):
-        record(model.train(), torch.tensor([3]), model.init_hidden())
+        record(model, torch.tensor([3]), hidden)
     assert not torch.overrides._get_current_function_mode_stack()
     trace = record(model.eval(), torch.tensor([3]), model.init_hidden())
     assert trace.names("[!@:]*")[0] == "encoder" and "rnn.l1.fwd.c" in trace and "decoder" in trace

@@ -1,12 +1,12 @@
 """What the LSTM and GRU cell figures show, read from a trace as plain lists of floats (no manim).
 
-    >>> from explain import models                                   # doctest: +SKIP
-    >>> tr = models.load("hello-lstm").record()                      # doctest: +SKIP
-    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})   # doctest: +SKIP
-    >>> view.layer, view.labels                                      # doctest: +SKIP
+    >>> from explain import models
+    >>> tr = models.load("hello-lstm").record()
+    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})
+    >>> view.layer, view.labels
     (2, ['h', 'e'])
-    >>> lstm_step_values(tr, view, 1)["f"]                           # doctest: +SKIP
-    [0.93, 0.12]
+    >>> [round(value, 2) for value in lstm_step_values(tr, view, 1)["f"]]
+    [0.01, 0.99]
 
 A :class:`CellView` is the scene's choice (module, layer, direction, batch item, time steps, units)
 checked against the trace; ``lstm_step_values`` / ``gru_step_values`` return every strip of one
@@ -21,15 +21,15 @@ from typing import Any
 
 import torch
 
-from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent, recurrent_name
-from explain.trace import Trace, recurrent_parts
+from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent
+from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
+from explain.trace import Trace
 
 #: strips of one LSTM step, in the figure's build order (C̃ is PyTorch's g)
 LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
 #: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)
 GRU_PARTS = ("h_prev", "r", "z", "n", "h")
 #: quantities each kind must have recorded
-QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}
 #: units shown when the user names none
 DEFAULT_UNIT_COUNT = 12
 DEFAULT_STEP_COUNT = 4
@@ -79,7 +79,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     without such a module or for an option out of range.
     """
     figure = f"the {kind.upper()} cell figure"
-    module = find_recurrent(trace, QUANTITIES[kind][0], kind=kind, what=figure)
+    module = find_recurrent(trace, CELL_QUANTITIES[kind][0], kind=kind, what=figure)
     direction = options.get("direction") or "fwd"
     layers = _layers(trace, module, direction)
     if not layers:
@@ -88,7 +88,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     layer = layers[-1] if layer is None else int(layer)
     if layer not in layers:
         raise MissingValues(f"{figure}: layer {layer} is not in the trace (layers {_span(layers)})")
-    missing = [q for q in QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
+    missing = [q for q in CELL_QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
     if missing:
         raise MissingValues(f"{figure} needs {', '.join(recurrent_name(module, layer, q, direction) for q in missing)}")
     h = trace[recurrent_name(module, layer, "h", direction)]
@@ -107,18 +107,17 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
 
 
 def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
-    """Labels for ``units``: the vocabulary's characters when units line up with it, else indices.
+    """Labels for ``units``: the trace's ``meta["unit_labels"]`` when it has one per unit, else indices.
 
-    Units line up with a vocabulary when the trace says so (``meta["vocabulary"]`` of the layer's
-    size) or when it is the hello LSTM, whose 35 outputs are compared with the next one-hot.
+    (The hello LSTM's recordings carry its vocabulary there: its 35 outputs are compared with the
+    next one-hot.)
+
+    >>> unit_labels(Trace({}, meta={"unit_labels": list("abc")}), 3, [2, 0]), unit_labels(Trace({}), 3, [2])
+    (['c', 'a'], ['2'])
     """
-    vocabulary = trace.meta.get("vocabulary")
-    if vocabulary is None and trace.meta.get("example") == "hello-lstm":
-        from explain.models.data import HELLO_VOCAB
-
-        vocabulary = HELLO_VOCAB
-    if vocabulary is not None and len(vocabulary) == size:
-        return [str(vocabulary[u]) for u in units]
+    labels = trace.meta.get("unit_labels")
+    if isinstance(labels, list) and len(labels) == size:
+        return [str(labels[u]) for u in units]
     return [str(u) for u in units]
 
 

@@ -22,8 +22,11 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   training-mode ``F.dropout`` also records its kept mask as ``q:dropout@mask`` (bool). Functions
   inside PyTorch's own modules (the ``F.conv2d`` of an ``nn.Conv2d``) are that module's output,
   not recorded again.
-- ``q@weight``, ``q@bias``: a convolution's kernel and bias (a copy, taken at its first call).
-- ``meta["modules"][q]``: its type, output shape, ``inputs`` (for each tensor argument, the
+- ``q@weight``, ``q@bias``: a convolution's kernel and bias; for a BatchNorm also
+  ``q@running_mean``, ``q@running_var`` (copies, taken at its first call).
+- ``meta["modules"][q]``: its type, its ``kind`` (what it computes, found by isinstance: "conv2d",
+  "batch_norm", "activation", "max_pool", "dropout", "linear", … or "module" for containers and a
+  user's modules), output shape, ``inputs`` (for each tensor argument, the
   recorded name that produced it: a module, a function, ``@input.k``; None if unknown) and, for
   convs and pools, kernel, stride, padding, dilation, receptive field and jump (in input pixels;
   square kernels assumed for the field). ``meta["functions"][name]`` describes each function the
@@ -67,11 +70,14 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from explain.names import INPUT_PREFIX
 from explain.probe import Probe
 from explain.recording import functions, structure
-from explain.recording.api import INPUT_PREFIX, RecordingError
+from explain.recording.base import Installed, RecordingError
 
 INPUT = object()  # marks an operand that is one of the running module's own inputs
+#: the tensors copied at a module's first call, by kind (see the module docstring)
+PARAMETERS = {"conv2d": ("weight", "bias"), "batch_norm": ("running_mean", "running_var", "weight", "bias")}
 
 
 def _storage(tensor: torch.Tensor) -> int:
@@ -296,7 +302,7 @@ class FeatureRecorder:
     # -- hooks ---------------------------------------------------------------------------------
 
     def install(self) -> list:
-        handles = []
+        handles, owned = [], self.recording.owned  # hooks that ignore other threads' calls
         seen_modules: set[int] = set()
         for name, module in self.recording.model.named_modules():
             if id(module) in seen_modules:
@@ -307,11 +313,12 @@ class FeatureRecorder:
                 self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
                 continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
-                handles.append(module.register_forward_pre_hook(self.suspend, prepend=True))
-                handles.append(module.register_forward_hook(self.resume, always_call=True))
+                if module is not self.recording.model:  # (nothing is observed around the root)
+                    handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
+                    handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
                 continue
-            handles.append(module.register_forward_pre_hook(self.before))
-            handles.append(module.register_forward_hook(self.after, always_call=True))
+            handles.append(module.register_forward_pre_hook(owned(self.before)))
+            handles.append(module.register_forward_hook(owned(self.after), always_call=True))
         handles.append(self)
         return handles
 
@@ -378,10 +385,11 @@ class FeatureRecorder:
             description = structure.describe(module, self.input_field(frame))
             description["inputs"] = [self.producer(x) for x in inputs]
             self.recording.describe_module(name, description)
-            if isinstance(module, nn.Conv2d):  # the kernel, for figures that multiply it out
-                self.recording.add(f"{name}@weight", _snapshot(module.weight))
-                if module.bias is not None:
-                    self.recording.add(f"{name}@bias", _snapshot(module.bias))
+            # what figures multiply out: a conv's kernel, a BatchNorm's statistics and affine parameters
+            for key in PARAMETERS.get(description["kind"], ()):
+                value = getattr(module, key, None)
+                if isinstance(value, torch.Tensor):
+                    self.recording.add(f"{name}@{key}", _snapshot(value))
         if len(frame.arguments) > 1 and base not in self.probed:
             self._cell_call(frame)
 
@@ -748,6 +756,6 @@ class FeatureRecorder:
         return finish
 
 
-def install(recording, skip: set[nn.Module]) -> list:
-    """Hook every module of ``recording.model`` except those in ``skip``; return objects with ``remove()``."""
-    return FeatureRecorder(recording, skip).install()
+def install(recording, claimed: set[nn.Module]) -> Installed:
+    """Hook every module of ``recording.model`` except those ``claimed`` by another recorder."""
+    return Installed(FeatureRecorder(recording, claimed).install())
