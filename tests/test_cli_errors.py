@@ -72,7 +72,7 @@ def test_record_half_writes_a_half_precision_trace(workspace, capsys):
     assert run(["record", "hello-rnn", "-o", "f.safetensors"]) == 0
     from explain import load
 
-    half, full = load("h.safetensors"), load("f.safetensors")
+    half = load("h.safetensors")
     assert half.meta["half"] and (workspace / "h.safetensors").stat().st_size < 0.7 * (workspace / "f.safetensors").stat().st_size
     assert run(["diff", "f.safetensors", "h.safetensors", "--rtol", str(2**-11), "--atol", str(2**-25), "--ignore-meta", "half", "versions"]) == 0
 
