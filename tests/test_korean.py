@@ -194,9 +194,10 @@ FRAMES = [
 
 @cache
 def _trace(name: str):
+    from explain.render import resolve_trace
     from scenes import catalogue
 
-    return catalogue()[name].load().default_trace()
+    return resolve_trace(catalogue()[name], None)  # the scene's recipe on its default model
 
 
 def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
