@@ -225,5 +225,5 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
             korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참이기 때문입니다"
         quirks.append((english, korean))
     if not any(kind(trace, name) == "batch_norm" for name in trace.meta.get("modules", {})):
-        quirks.append(("no batch-norm", "배치 정규화 없음"))
+        quirks.append(("no batch-norm", "배치 정규화가 없습니다"))
     return quirks
