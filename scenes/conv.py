@@ -37,7 +37,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_numbers import INPUT, conv_spec, is_conv
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
-from explain.draw.fades import appear, disappear, fade_in, swap
+from explain.draw.fades import animating, appear, disappear, fade_in, fade_out, swap
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
 from explain.trace import Trace
@@ -360,6 +360,10 @@ class ConvolutionScene(TraceScene):
             f"Convolution: {plan.conv}, a {spec.kernel_text} kernel, filter {plan.channel} of {spec.out_channels}",
             f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {plan.channel} / {spec.out_channels}개",
         )
+        self.narrate(  # the caption changes with the title, not after the figure
+            f"The kernel's {spec.weights_per_filter} weights were learned in training; it slides over the input one pixel at a time.",
+            f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 칸씩 움직입니다.",
+        )
         self.input_map = FeatureMap(image[0], height=MAP_HEIGHT).move_to(LEFT_MAP)
         self.output_map = self.conv_output_map()
         self.output_map.reveal(0)
@@ -378,10 +382,6 @@ class ConvolutionScene(TraceScene):
         )
         appear(self, self.input_map, labels[0], bars[0])
         appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
-        self.narrate(
-            f"The kernel's {spec.weights_per_filter} weights were learned in training; it slides over the input one pixel at a time.",
-            f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 칸씩 움직입니다.",
-        )
 
     # -- step 2: the first positions with their numbers
     def work_out_positions(self) -> None:
@@ -482,6 +482,7 @@ class ConvolutionScene(TraceScene):
         scale = self.output_map.scale_range
         disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption, self.output_map)], run_time=0.3)
         self.swap_title(f"ReLU after the convolution: {plan.relu}", f"합성곱 다음의 ReLU: {plan.relu}")
+        self.narrate("ReLU keeps positive values and turns negative ones into 0.", "ReLU는 양수는 그대로 두고 음수는 0으로 바꿉니다.")
         left = [LEFT_MAP[0], POOL_Y, 0]
         if self.is_still:
             self.add(self.output_map.move_to(left))
@@ -507,7 +508,7 @@ class ConvolutionScene(TraceScene):
         )
         appear(self, *figure[:6])
         appear(self, *figure[6:])
-        self.narrate("ReLU keeps positive values and turns negative ones into 0.", "ReLU는 양수는 그대로 두고 음수는 0으로 바꿉니다.")
+        self.relu_map = relu_map
 
     # -- step 5: max-pooling, window by window
     def max_pool(self) -> None:
@@ -518,13 +519,27 @@ class ConvolutionScene(TraceScene):
         row, col = plan.pool_block
         steps = [pool_step(trace, plan.pool, plan.pool_channel, row // 2 + r, col // 2 + c) for r in range(2) for c in range(2)]
         self.shown["pool_steps"] = steps
-        disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.4)
+        # the ReLU map the pooling reads stays on screen and moves into place: no blank frame between parts
+        kept = getattr(self, "relu_map", None) if source_name == plan.relu and plan.pool_channel == plan.channel else None
+        # the previous part leaves while this one arrives (below): never a blank frame in between
+        leaving = [m for m in self.mobjects if m not in (self.title, self.current_caption, kept)]
         shape_in, shape_out = format_shape(trace[source_name].shape[1:]), format_shape(trace[plan.pool].shape[1:])
         self.swap_title(
             f"2×2 max-pooling: {plan.pool} reads {source_name} ({shape_in})",
             f"2×2 최대 풀링: {plan.pool}의 입력은 {source_name} ({shape_in})",
         )
-        pool_input = FeatureMap(source, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
+        self.narrate(
+            "Each 2×2 window keeps only its largest value (outlined): the map halves in each direction.",
+            "2×2 창마다 가장 큰 값(테두리)만 남깁니다. 맵의 가로세로가 절반이 됩니다.",
+        )
+        if kept is None:
+            pool_input = FeatureMap(source, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
+        else:
+            pool_input = kept
+            if animating(self):
+                self.play(kept.animate.move_to([LEFT_MAP[0], POOL_Y, 0]), *([fade_out(*leaving)] if leaving else []), run_time=0.6)
+                leaving = []
+            kept.move_to([LEFT_MAP[0], POOL_Y, 0])
         self.pool_output = FeatureMap(pooled, height=MAP_HEIGHT / 2, scale=pool_input.scale_range).move_to([RIGHT_MAP[0], POOL_Y, 0])
         computed = np.zeros(pooled.shape, dtype=bool)
         computed[row // 2 : row // 2 + 2, col // 2 : col // 2 + 2] = True
@@ -543,34 +558,34 @@ class ConvolutionScene(TraceScene):
             winner = grid.cell(top + step.winner[0], left + step.winner[1])
             winners.add(Rectangle(width=POOL_CELL - 0.08, height=POOL_CELL - 0.08, stroke_color=theme.HIGHLIGHT, stroke_width=5).move_to(winner))
         self.pool_marks = VGroup(pool_input.pixel_rect(row, col, 4, 4), self.pool_output.pixel_rect(row // 2, col // 2, 2, 2))
-        appear(
-            self,
-            pool_input,
+        arriving = Group(
+            *([pool_input] if kept is None else []),
             self.label(f"{source_name}, {self.say('channel', '채널')} {plan.pool_channel}", pool_input),
             ScaleBar(pool_input.scale_range, length=1.8).next_to(pool_input, DOWN, buff=0.15),
             self.pool_output,
             self.label(f"{plan.pool}: {shape_out}", self.pool_output),
             self.formula("out[i, j] = max(x[2i:2i+2, 2j:2j+2])"),
         )
+        if animating(self):
+            self.play(*([fade_out(*leaving)] if leaving else []), fade_in(*arriving), run_time=0.6)
+        else:
+            self.add(*arriving)
+        self.remove(*leaving)
         appear(self, grid, self.label(f"[{row}:{row + 4}, {col}:{col + 4}]", grid, mono=True), self.pool_marks[0], windows)
         appear(self, winners)
         appear(self, Text("max →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
-        self.narrate(
-            "Each 2×2 window keeps only its largest value (outlined): the map halves in each direction.",
-            "2×2 창마다 가장 큰 값(테두리)만 남깁니다. 맵의 가로세로가 절반이 됩니다.",
-        )
 
     # -- step 6: the whole pooled map
     def sweep_pool(self) -> None:
         pooled, total = self.pool_output, self.pool_output.values.size
-        disappear(self, *self.pool_marks, run_time=0.2)
-        if not self.is_still:
-            self.play(UpdateFromAlphaFunc(pooled, lambda m, alpha: m.reveal(int(round(alpha * total)))), run_time=1.5, rate_func=linear)
-        pooled.reveal(total)
         self.narrate(
             "Pooled over the whole map: the strongest responses survive at half the resolution.",
             "맵 전체를 풀링하면 가장 강한 반응만 절반 해상도로 남습니다.",
         )
+        disappear(self, *self.pool_marks, run_time=0.2)
+        if not self.is_still:
+            self.play(UpdateFromAlphaFunc(pooled, lambda m, alpha: m.reveal(int(round(alpha * total)))), run_time=1.5, rate_func=linear)
+        pooled.reveal(total)
 
     # -- small drawing helpers
     def heading(self, english: str, korean: str) -> Text:

@@ -89,7 +89,8 @@ def downsampling_place(grouped: dict[str, list[Residual]]) -> str:
 
 
 def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tuple[str, str]]:
-    """What this model does that the paper's/torchvision's ResNet does not, read from the trace."""
+    """What this model does that the paper's/torchvision's ResNet does not, read from the trace
+    (Pango markup: code in ``<tt>``)."""
     blocks = [block for stage in grouped.values() for block in stage]
     quirks = []
     if all(b.body_convs and b.relu_after.get(b.body_convs[-1].name) for b in blocks) and all(b.acts_after_add is False for b in blocks):
@@ -99,8 +100,8 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
         english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
         korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영 ({same_shape[0].name} …)"
         if trace.meta.get("model") == "ResNet":
-            english += ": the book's check `x.size() is not out.size()` is always true"
-            korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참"
+            english += ": the book's check <tt>x.size() is not out.size()</tt> is always true"
+            korean += ": 책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참"
         quirks.append((english, korean))
     types = {str(d.get("type", "")) for d in trace.meta.get("modules", {}).values()}
     if not any("BatchNorm" in t for t in types):
@@ -373,7 +374,9 @@ class ResNetScene(TraceScene):
             + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
-        quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
+        quirks = VGroup(
+            *[self.text(f"• {en}", f"• {ko}", size=19, markup=True) for en, ko in observed_quirks(self.trace, grouped)]
+        )
         quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Dot, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -104,8 +104,10 @@ class RNNUnrollScene(TraceScene):
         values = unroll_values(self.trace, self.options)
         self.shown = values
         title = self.text("An RNN, rolled and unrolled", "RNN: 접힌 모습과 펼친 모습", size=34).to_edge(UP, buff=0.25)
-        equation = Text(
-            "hₜ = tanh(xₜ W_ihᵀ + b_ih + hₜ₋₁ W_hhᵀ + b_hh)", font=theme.FONT, font_size=24, color=theme.INK
+        equation = self.text(
+            "h<sub>t</sub> = tanh(x<sub>t</sub> W<sub>ih</sub><sup>T</sup> + b<sub>ih</sub>"
+            " + h<sub>t−1</sub> W<sub>hh</sub><sup>T</sup> + b<sub>hh</sub>)",
+            size=24, markup=True,
         ).next_to(title, DOWN, buff=0.15)
         self.add(title, equation)
 
@@ -131,11 +133,11 @@ class RNNUnrollScene(TraceScene):
         self.pause()
         self.play(FadeIn(legend), recaption(self, caption, *UNROLL_CAPTIONS[2]), run_time=0.5)
         for index in range(len(values["steps"])):
-            if index > 0:  # the previous state goes down into its copy of A and along the link into this one
-                carrier = chain["strips"][index - 1][0].cells.copy()
-                self.play(carrier.animate.scale(0.4).move_to(chain["links"][index - 1].get_start()), run_time=0.3)
-                self.play(carrier.animate.move_to(chain["boxes"][index]).set_opacity(0.15),
-                          Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
+            if index > 0:  # the previous state travels along the link into this copy (a dot: nothing covers the boxes)
+                link_arrow = chain["links"][index - 1]
+                carrier = Dot(link_arrow.get_start(), radius=0.07, color=theme.HIGHLIGHT)
+                self.play(carrier.animate.move_to(link_arrow.get_end()),
+                          Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.5)
                 self.remove(carrier)
             else:
                 self.play(Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
@@ -261,11 +263,16 @@ class RNNLayersScene(TraceScene):
         self.shown = values
         title = self.text("Layers over time, and backpropagation through time", "시간에 따른 층, 그리고 시간 역전파", size=30)
         self.add(title.to_edge(UP, buff=0.2).to_edge(LEFT, buff=0.4))
-        equation = Text(
-            "h¹ₜ = tanh(xₜ W_ihᵀ + h¹ₜ₋₁ W_11ᵀ + b¹)   h²ₜ = tanh(h¹ₜ W_12ᵀ + h²ₜ₋₁ W_22ᵀ + b²)   yₜ = h²ₜ W_hoᵀ + b",
-            font=theme.FONT, font_size=17, color=theme.INK,
+        equation = self.text(
+            "h<sup>1</sup><sub>t</sub> = tanh(x<sub>t</sub> W<sub>ih</sub><sup>T</sup> + h<sup>1</sup><sub>t−1</sub> W<sub>11</sub><sup>T</sup> + b<sup>1</sup>)"
+            "   h<sup>2</sup><sub>t</sub> = tanh(h<sup>1</sup><sub>t</sub> W<sub>12</sub><sup>T</sup> + h<sup>2</sup><sub>t−1</sub> W<sub>22</sub><sup>T</sup> + b<sup>2</sup>)"
+            "   y<sub>t</sub> = h<sup>2</sup><sub>t</sub> W<sub>ho</sub><sup>T</sup> + b",
+            size=20, markup=True,
         )
+        if equation.width > 13.4:
+            equation.scale_to_fit_width(13.4)
         self.add(equation.next_to(title, DOWN, buff=0.08).align_to(title, LEFT))
+        self.equation = equation
         rows = self._row_labels()
         grid = self._grid(values)
         legend = self._legend(values)
@@ -361,7 +368,8 @@ class RNNLayersScene(TraceScene):
         return node
 
     def _weight_label(self, weight: str, arrow) -> Text:
-        label = Text(weight, font=theme.FONT, font_size=16, color=theme.LAYER_STROKE)
+        name, _, sub = weight.partition("_")
+        label = theme.markup_text(f"{name}<sub>{sub}</sub>", size=20, color=theme.LAYER_STROKE)
         horizontal = abs(arrow.get_end()[0] - arrow.get_start()[0]) > abs(arrow.get_end()[1] - arrow.get_start()[1])
         return label.next_to(arrow, UP if horizontal else LEFT, buff=0.05)
 
@@ -373,7 +381,7 @@ class RNNLayersScene(TraceScene):
         )
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
-        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 5.9 + DOWN * 1.9)
+        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
 
     def _backward(self, grid: dict[str, Any], values: dict[str, Any]) -> dict[str, VGroup]:
         lower, upper = values["layers"]
@@ -382,20 +390,22 @@ class RNNLayersScene(TraceScene):
             for arrow in edges:
                 start, end = arrow.get_start(), arrow.get_end()
                 horizontal = abs(end[0] - start[0]) > abs(end[1] - start[1])
-                offset = DOWN * 0.14 if horizontal else RIGHT * 0.14
+                offset = DOWN * 0.24 if horizontal else RIGHT * 0.24  # clear of the forward arrow
                 arrows.add(arrow_between(end + offset, start + offset, color=theme.GRADIENT, stroke=2.5, buff=0.02))
         loss = VGroup(
             Text("L = L₀ + L₁ + L₂ + …", font=theme.FONT, font_size=22, color=theme.GRADIENT),
             self.text("(cross-entropy with each target)", "(각 목표와의 교차 엔트로피)", size=15, color=theme.MUTED),
-        ).arrange(DOWN, buff=0.08).to_corner(UP + RIGHT, buff=0.25)
+        ).arrange(DOWN, buff=0.08).to_edge(RIGHT, buff=0.25)
+        loss.next_to(self.equation, DOWN, buff=0.2).to_edge(RIGHT, buff=0.25)  # below the equation, clear of it
         norms = VGroup()
         if values["grads"] is not None:
             for column, step in enumerate(values["steps"]):
                 for layer, row in ((lower, "hidden1"), (upper, "hidden2")):
                     node = grid["nodes"][column][row]
-                    text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=14,
+                    text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=16,
                                 color=theme.GRADIENT)
-                    norms.add(text.next_to(node, DOWN, buff=0.05).align_to(node.get_center() + RIGHT * 0.28, LEFT))
+                    # right of the backward arrow that runs down from the node
+                    norms.add(text.next_to(node, DOWN, buff=0.16).align_to(node.get_center() + RIGHT * 0.32, LEFT))
         return {"arrows": arrows, "loss": loss, "norms": norms}
 
     def _stretch(self, values: dict[str, Any], caption: Text) -> None:

@@ -2,6 +2,7 @@
 
     $ explain scenes
     $ explain render lstm-cell --still
+    $ explain render lstm-cell --pace 1.5          # every step held 1.5× longer; prints the video's length
     $ explain render lstm-cell --trace t.safetensors --layer 0 --steps 0,1,2 --units 0-11 --lang ko
     $ explain render gru-cell --slides            # one HTML presentation, a slide per step
     $ explain render --all --jobs 2               # every scene; unchanged ones are skipped
@@ -24,7 +25,13 @@ def register(subparsers) -> None:
     render.add_argument("--jobs", type=int, default=2, help="parallel processes with --all (default 2)")
     render.add_argument("--force", action="store_true", help="with --all: render even scenes that did not change")
     render.add_argument("--trace", metavar="FILE", help="a trace file (explain record …); default: the scene's book model")
-    render.add_argument("--quality", choices=["low", "medium", "high"], default="low", help="480p15, 720p30 or 1080p60")
+    render.add_argument(
+        "--quality", choices=["low", "medium", "high"], default=None, help="480p15, 720p30 (the default, sharp on a projector) or 1080p60"
+    )
+    render.add_argument(
+        "--pace", type=positive_number, default=1.0, metavar="FACTOR",
+        help="how long each step is held, as a factor: 1.5 slower (a first class), 0.7 faster (a recap); default 1",
+    )
     render.add_argument("--still", action="store_true", help="only the most informative frame, as PNG")
     render.add_argument("--lang", choices=["en", "ko"], default="en", help="caption language")
     render.add_argument("--slides", action="store_true", help="an HTML presentation with a slide per step")
@@ -40,6 +47,21 @@ def register(subparsers) -> None:
     scene_options.add_argument("--channels", type=int_list, help="feature-map channels to show, e.g. 0-7 or 0,3")
     scene_options.add_argument("--stop-after", dest="step", type=int, metavar="STEP", help="play the scene up to this step (1, 2, …); with --still, that step's last frame")
     render.set_defaults(handler=render_command)
+
+
+def positive_number(text: str) -> float:
+    """ "1.5" → 1.5; anything that is not a number above 0 is an argparse error.
+
+    >>> positive_number("0.7")
+    0.7
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 (1.5 slower, 0.7 faster), got {text!r}")
+    return value
 
 
 def int_list(text: str) -> list[int]:
@@ -84,8 +106,10 @@ def render_command(args: argparse.Namespace) -> int:
     from explain import render
 
     settings = dict(
-        quality=args.quality, still=args.still, lang=args.lang, slides=args.slides, fmt=args.fmt, options=scene_options(args)
+        quality=args.quality or render.DEFAULT_QUALITY, still=args.still, lang=args.lang, slides=args.slides, fmt=args.fmt, options=scene_options(args)
     )
+    if args.pace != 1.0:  # left out otherwise, so that --all's cache of earlier renders still holds
+        settings["pace"] = args.pace
     if args.all:
         if args.scene or args.trace:
             raise UsageError("--all renders every scene from its built-in model; drop the scene name and --trace")
@@ -94,6 +118,9 @@ def render_command(args: argparse.Namespace) -> int:
         raise UsageError("name a scene (see: explain scenes) or use --all")
     path = render.render_scene(args.scene, args.trace, out_dir=args.out, **settings)
     print(path)
+    length = render.video_length(path)
+    if length is not None:
+        print(f"video length: {length:.1f} s")
     return 0
 
 
@@ -104,7 +131,9 @@ def _render_everything(render, args: argparse.Namespace, settings: dict) -> int:
         elif result.skipped:
             print(f"{result.name}: unchanged, kept {result.path}")
         else:
-            print(f"{result.name}: {result.path} ({result.seconds:.1f} s)")
+            print(f"{result.name}: {result.path} (rendered in {result.seconds:.1f} s)")
+        if result.length is not None:
+            print(f"{result.name}: video length {result.length:.1f} s")
 
     results = render.render_all(jobs=args.jobs, force=args.force, out_dir=args.out, report=report, **settings)
     return 1 if any(result.error for result in results) else 0
