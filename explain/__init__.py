@@ -16,12 +16,16 @@ _FROM_TRACE = ("Trace", "TraceFileError", "load")
 
 
 def __getattr__(name: str):
-    """``Trace``, ``TraceFileError`` and ``load`` import torch on first use, so that merely
+    """``Trace``, ``TraceFileError``, ``load`` and ``Probe`` import torch on first use, so that merely
     loading the package (e.g. pytest loading the plugin entry point) stays cheap."""
     if name in _FROM_TRACE:
         from explain import trace
 
         return getattr(trace, name)
+    if name == "Probe":
+        from explain.probe import Probe
+
+        return Probe
     raise AttributeError(f"module 'explain' has no attribute {name!r}")
 
 
@@ -35,4 +39,4 @@ def record(model, *inputs, **kwargs):
     return _record(model, *inputs, **kwargs)
 
 
-__all__ = ["Trace", "TraceFileError", "load", "record", "__version__"]
+__all__ = ["Probe", "Trace", "TraceFileError", "load", "record", "__version__"]

@@ -12,18 +12,28 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from explain import __version__
 from explain.commands import MODULES
+from explain.errors import ExplainError
+
+__all__ = ["INTERRUPTED", "build_parser", "main", "run"]
+
+#: the exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
 
 
-class UsageError(Exception):
-    """A problem with what the user asked for; printed as one line, exit status 2."""
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad command line is one line on stderr (the command, the problem, where to look), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: {message} (see: {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="explain",
         description="Record what happens inside PyTorch RNNs and CNNs, and redraw the book's figures with it.",
     )
@@ -41,17 +51,31 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     from explain.recording.api import RecordingError
-    from explain.trace import TraceFileError
 
     try:
         return int(args.handler(args) or 0)
-    except (UsageError, TraceFileError, RecordingError, FileNotFoundError) as error:
+    except (ExplainError, RecordingError, FileNotFoundError) as error:
         print(f"explain {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"explain {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+
+
+def run() -> None:
+    """The ``explain`` program: :func:`main`, then exit with its status.
+
+    After Ctrl-C everything worth keeping is already written (renders move into place only when
+    finished, the cache is replaced atomically), so the process ends at once instead of spending
+    seconds tearing down torch and manim.
+    """
+    status = main()
+    if status == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

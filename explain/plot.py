@@ -27,15 +27,14 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure, SubFigure
 
 from explain import palette
-from explain.trace import Trace, recurrent_parts
+from explain.names import SIGMOID_QUANTITIES, TANH_QUANTITIES, recurrent_parts
+from explain.trace import Trace
 
 SIGMOID_MAP = LinearSegmentedColormap.from_list("explain-sigmoid", [palette.ZERO, palette.POSITIVE])
 DIVERGING_MAP = LinearSegmentedColormap.from_list("explain-diverging", [palette.NEGATIVE, palette.ZERO, palette.POSITIVE])
 
 GATES = ("f", "i", "g", "o", "r", "z", "n")  # the book draws f, i, C̃ (g), o; GRU r, z, n
 STATES = ("c", "h")
-SIGMOID_QUANTITIES = {"i", "f", "o", "r", "z"}
-TANH_QUANTITIES = {"g", "n"}
 DESCRIPTIONS = {
     "x": "input",
     "i": "input gate",

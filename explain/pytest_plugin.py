@@ -3,11 +3,13 @@
     def test_hello_lstm(trace_regression):
         trace_regression.check(explain.record(model, x), "hello-lstm", tolerances={"*.grad_h": (1e-4, 1e-6)})
 
-- ``pytest --trace-update`` writes every checked fixture that is missing or changed in any way
-  (also within tolerance), and the test passes; without it a missing fixture fails the test.
+- ``pytest --trace-update`` writes every checked fixture that is missing, unreadable (corrupt,
+  written by an older explain; the summary says which and why) or changed in any way (also within
+  tolerance), and the test passes; without it a missing or unreadable fixture fails the test.
 - Fixtures live in ``fixtures/<test module>/<name>.safetensors`` beside the test file; the ini
   option ``trace_regression_dir`` (relative to the rootdir) replaces ``<test dir>/fixtures``.
-  The default name is the test's name.
+  The default name is the test's name; a name given to ``check`` is a plain file name (not empty,
+  ``.`` or ``..``, no path separator).
 - On a difference the test fails with :meth:`explain.testing.TraceDifference.report` and the
   obtained trace is written beside the fixture as ``<name>.obtained.safetensors`` (removed again
   once the test passes); ``explain diff`` compares the two.
@@ -20,6 +22,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +46,7 @@ class _SessionState:
     checked: dict[Path, str] = field(default_factory=dict)  # fixture → the test that checked it
     created: list[Path] = field(default_factory=list)
     updated: list[Path] = field(default_factory=list)
+    replaced: list[tuple[Path, str]] = field(default_factory=list)  # unreadable fixtures, and why
     unchanged: int = 0
     items_per_module: dict[Path, int] = field(default_factory=dict)
     passed_per_module: dict[Path, int] = field(default_factory=dict)
@@ -99,7 +103,7 @@ class TraceRegression:
 
     def path(self, name: str | None = None) -> Path:
         """The fixture file for ``name`` (default: the test's name)."""
-        return self.datadir / f"{_safe_name(name) if name else self._default_name}{FIXTURE_SUFFIX}"
+        return self.datadir / f"{self._default_name if name is None else fixture_stem(name)}{FIXTURE_SUFFIX}"
 
     def check(
         self,
@@ -117,8 +121,8 @@ class TraceRegression:
         ``ignore_meta`` lists metadata keys (dotted for nested ones) that neither fail a
         comparison nor trigger a rewrite under ``--trace-update`` (default: ``versions``).
         """
-        from explain.testing import DEFAULT_IGNORED_META, compare_traces, traces_identical
-        from explain.trace import Trace, load
+        from explain.testing import DEFAULT_IGNORED_META, compare_traces
+        from explain.trace import Trace, TraceFileError, load
 
         ignore_meta = DEFAULT_IGNORED_META if ignore_meta is None else tuple(ignore_meta)
         if not isinstance(trace, Trace):
@@ -136,14 +140,7 @@ class TraceRegression:
         self._state.checked[key] = self._test
 
         if self._state.update:
-            if not fixture.exists():
-                trace.save(fixture)
-                self._state.created.append(fixture)
-            elif not traces_identical(trace, load(fixture), ignore_meta=ignore_meta):
-                trace.save(fixture)
-                self._state.updated.append(fixture)
-            else:
-                self._state.unchanged += 1
+            self._update(trace, fixture, ignore_meta)
             obtained.unlink(missing_ok=True)
             return
 
@@ -154,9 +151,15 @@ class TraceRegression:
                 f"(the obtained trace is in {obtained})",
                 pytrace=False,
             )
+        try:
+            stored = load(fixture)
+        except TraceFileError as error:
+            trace.save(obtained)
+            pytest.fail(f"unreadable trace fixture: {error}\nreplace it: pytest --trace-update", pytrace=False)
         difference = compare_traces(
-            trace, fixture, rtol=rtol, atol=atol, tolerances=tolerances, ignore_meta=ignore_meta
+            trace, stored, rtol=rtol, atol=atol, tolerances=tolerances, ignore_meta=ignore_meta
         )
+        difference.expected_label = str(fixture)
         if difference:
             trace.save(obtained)
             difference.obtained_label = str(obtained)
@@ -168,6 +171,27 @@ class TraceRegression:
             )
         obtained.unlink(missing_ok=True)
         self._state.unchanged += 1
+
+    def _update(self, trace: "Trace", fixture: Path, ignore_meta: Iterable[str]) -> None:
+        """--trace-update: write the fixture if it is missing, unreadable or not identical."""
+        from explain.testing import traces_identical
+        from explain.trace import TraceFileError, load
+
+        if not fixture.exists():
+            trace.save(fixture)
+            self._state.created.append(fixture)
+            return
+        try:
+            stored = load(fixture)
+        except TraceFileError as error:
+            trace.save(fixture)
+            self._state.replaced.append((fixture, str(error).removeprefix(f"{fixture}: ")))
+            return
+        if traces_identical(trace, stored, ignore_meta=ignore_meta):
+            self._state.unchanged += 1
+        else:
+            trace.save(fixture)
+            self._state.updated.append(fixture)
 
 
 @pytest.fixture
@@ -208,10 +232,13 @@ class _SessionTracker:
             return
         write = terminalreporter.write_line
         terminalreporter.section("trace regression")
-        write(f"{len(state.created)} created, {len(state.updated)} updated, {state.unchanged} unchanged")
+        replaced = f", {len(state.replaced)} replaced (unreadable)" if state.replaced else ""
+        write(f"{len(state.created)} created, {len(state.updated)} updated{replaced}, {state.unchanged} unchanged")
         for label, paths in (("created", state.created), ("updated", state.updated)):
             for path in paths:
                 write(f"  {label}: {_relative(path, self.config)}")
+        for path, reason in state.replaced:
+            write(f"  replaced: {_relative(path, self.config)} (it was unreadable: {reason})")
         if stale:
             write(f"{len(stale)} stale trace fixture(s), checked by no test (delete them if obsolete):")
             for path in stale:
@@ -239,6 +266,24 @@ def _relative(path: Path, config: pytest.Config) -> str:
         return str(path.resolve().relative_to(config.rootpath.resolve()))
     except ValueError:
         return str(path)
+
+
+def fixture_stem(name: str) -> str:
+    """The file stem of a fixture ``name`` given to ``check``; a name that is not a plain file name is refused.
+
+    >>> fixture_stem("hello lstm")
+    'hello-lstm'
+    >>> fixture_stem("..")
+    Traceback (most recent call last):
+    ValueError: trace fixture name '..' must be a plain file name (not empty, '.' or '..', no path separator)
+    """
+    separators = {"/", "\\", os.sep} | ({os.altsep} if os.altsep else set())
+    stem = _safe_name(name) if isinstance(name, str) else ""
+    if not stem or name in (".", "..") or any(separator in name for separator in separators):
+        raise ValueError(
+            f"trace fixture name {name!r} must be a plain file name (not empty, '.' or '..', no path separator)"
+        )
+    return stem
 
 
 def _safe_name(name: str) -> str:

@@ -20,7 +20,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from explain import reveal_assets
-from explain.cli import UsageError
+from explain.errors import UsageError
 from explain.trace import Trace, load
 
 #: --quality → manim's quality names (480p15, 720p30, 1080p60)
@@ -44,6 +46,8 @@ DEFAULT_QUALITY = "medium"
 FORMATS = ("mp4", "gif", "png")
 LANGUAGES = ("en", "ko")
 CACHE_FILE = ".render-cache.json"
+#: a render works in <out_dir>/.render-<pid>-<random>/ and moves only the finished file out of it
+WORK_PREFIX = ".render-"
 TEXT_CACHE = ".text-cache"
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -68,13 +72,13 @@ def scene_spec(name: str):
     return scenes[name]
 
 
-def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
-    """The trace to draw: the one given (a Trace or a trace file), else the scene's built-in one."""
+def resolve_trace(spec, trace: Trace | str | Path | None) -> Trace:
+    """The trace to draw: the one given (a Trace or a trace file), else the scene's recipe run on its default model."""
     if isinstance(trace, Trace):
         return trace
     if trace is not None:
         path = Path(trace)
-        if not path.is_file():
+        if not path.exists():
             raise UsageError(f"no trace file {str(path)!r} (make one with: explain record MODEL -o {path.name})")
         return load(path)
     import torch
@@ -82,9 +86,11 @@ def resolve_trace(scene_class: type, trace: Trace | str | Path | None) -> Trace:
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the book models are tiny: worker threads only spin (30× slower on a busy machine)
     try:
-        return scene_class.default_trace()
+        from explain.models import recipes
+
+        return recipes.run(spec.recipe, spec.default_model)
     except (ValueError, FileNotFoundError, ImportError) as error:
-        raise UsageError(f"{scene_class.__name__}: cannot record its built-in trace: {error}") from None
+        raise UsageError(f"{spec.name}: cannot record its built-in trace: {error}") from None
     finally:
         torch.set_num_threads(threads)
 
@@ -123,7 +129,7 @@ def render_scene(
     spec = scene_spec(name)
     scene_class = spec.load()
     options = dict(options or {})
-    trace = resolve_trace(scene_class, trace)
+    trace = resolve_trace(spec, trace)
     try:
         scene_class.check(trace, options)
     except ValueError as error:  # check() raises ValueErrors that say what to change
@@ -131,7 +137,7 @@ def render_scene(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / output_name(name, lang=lang, still=still, fmt=fmt, slides=slides)
-    with tempfile.TemporaryDirectory(prefix=".render-", dir=out_dir) as work:
+    with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=out_dir) as work:
         settings = _manim_settings(Path(work), quality=quality, still=still, fmt=fmt, progress=progress)
         try:
             if slides:
@@ -250,7 +256,7 @@ def input_hash(name: str, settings: dict[str, Any]) -> str:
     """A hash of everything a render of ``name`` depends on: sources, weights and settings.
 
     Sources are the scene's module, the scenes' shared helpers (``scenes/_*.py``) and the code
-    that draws, records and builds the models; the data is the default model's weights file
+    that draws, records and builds the models; the data are the weights files of the models its recipe runs
     (every weights file when the scene has no default model).
     """
     spec = scene_spec(name)
@@ -262,8 +268,11 @@ def input_hash(name: str, settings: dict[str, Any]) -> str:
     ]
     files = [scene_file, *sorted(scenes_dir.glob("_*.py")), *shared]
     weights_dir = _PACKAGE / "models" / "weights"
+    from explain.models.recipes import RECIPES
+
     if spec.default_model:
-        files.append(weights_dir / f"{spec.default_model}.safetensors")
+        used = [spec.default_model, *RECIPES[spec.recipe].also_runs]
+        files.extend(weights_dir / f"{model}.safetensors" for model in used)
     else:
         files.extend(sorted(weights_dir.glob("*.safetensors")))
     for file in files:
@@ -311,7 +320,8 @@ def render_all(
         else:
             pending[name] = key
     if pending:
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn"), initializer=_ignore_interrupts)
+        try:
             futures = {pool.submit(_render_timed, name, out_dir, settings): name for name in pending}
             for future in as_completed(futures):
                 result = future.result()
@@ -320,8 +330,33 @@ def render_all(
                     _write_cache(cache_path, cache)
                 results.append(result)
                 report(result)
+        except BaseException:  # Ctrl-C: stop the renders under way now, not after the queue
+            _stop_workers(pool, out_dir)
+            raise
+        pool.shutdown()
     order = {name: index for index, name in enumerate(names)}
     return sorted(results, key=lambda result: order[result.name])
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path) -> None:
+    """Cancel what is queued, kill the workers and remove their unfinished work directories.
+
+    A worker writes into its own ``.render-<pid>-…`` directory and moves only a finished file to
+    its name, so nothing that looks complete is left; the cache holds only finished renders.
+    """
+    workers = list((getattr(pool, "_processes", None) or {}).values())  # no public handle before Python 3.14
+    pool.shutdown(wait=False, cancel_futures=True)
+    for worker in workers:
+        worker.kill()
+    for worker in workers:
+        worker.join(timeout=1)
+        for work in out_dir.glob(f"{WORK_PREFIX}{worker.pid}-*"):
+            shutil.rmtree(work, ignore_errors=True)
 
 
 def _render_timed(name: str, out_dir: Path, settings: dict[str, Any]) -> RenderResult:

@@ -36,7 +36,9 @@ from typing import Any
 
 import torch
 
-from explain.trace import Trace, _flatten_output, _output_name, load, name_matcher, recurrent_parts
+from explain.names import NameFilter, name_matcher, recurrent_parts
+from explain.trace import Trace, _flatten_output, load
+from explain.trace_meta import output_name
 
 DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float64: (1e-10, 1e-12),
@@ -50,7 +52,6 @@ DEFAULT_IGNORED_META = ("versions",)
 # How many differing names a report lists before it says "... and N more".
 REPORT_LIMIT = 20
 
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
 TraceLike = Trace | str | os.PathLike
 
 
@@ -226,7 +227,7 @@ def _comparable_tensors(trace: Trace, keep: Callable[[str], bool]) -> dict[str, 
     """The trace's tensors plus its output (as @output names), filtered."""
     tensors = {name: trace[name] for name in trace.names(keep)}
     for key, tensor in _flatten_output(trace.output)[0].items():
-        name = _output_name(key)
+        name = output_name(key)
         if keep(name):
             tensors[name] = tensor
     return tensors

@@ -14,56 +14,25 @@ with its metadata as JSON; loading never unpickles (see :func:`load`).
 
 from __future__ import annotations
 
-import fnmatch
 import html
-import json
 import os
-import re
-import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-SCHEMA_VERSION = 1
+from explain.errors import TraceFileError
+from explain.names import OUTPUT_PREFIX, name_matcher, recurrent_parts
+from explain.trace_file import CODES, canonical_meta, digest, parse_json, read_safetensors, to_safetensors, write_atomically
+from explain.trace_meta import HALF_SOURCES, SCHEMA_VERSION, check_layout, output_name
+
+__all__ = ["HALF_TOLERANCE", "OUTPUT_PREFIX", "SCHEMA_VERSION", "Trace", "TraceFileError", "load"]
+
 _META_KEY = "explain"
-# Names under this prefix hold what the model itself returned (see Trace.output).
-OUTPUT_PREFIX = "@output"
-
-_RECURRENT_NAME = re.compile(r"^(?P<module>.*?)\.?l(?P<layer>\d+)\.(?P<direction>fwd|bwd)\.(?P<quantity>[^.]+)$")
-
-
-class TraceFileError(ValueError):
-    """A trace file that cannot be read: missing, truncated, corrupt, foreign or too new."""
-
-
-def recurrent_parts(name: str) -> dict[str, Any] | None:
-    """Split a recurrent name into its parts, or None for other names.
-
-    >>> recurrent_parts("model.lstm.l1.bwd.f")
-    {'module': 'model.lstm', 'layer': 1, 'direction': 'bwd', 'quantity': 'f'}
-    """
-    match = _RECURRENT_NAME.match(name)
-    if match is None:
-        return None
-    parts = match.groupdict()
-    parts["layer"] = int(parts["layer"])
-    return parts
-
-
-def name_matcher(names: str | Iterable[str] | Callable[[str], bool] | None) -> Callable[[str], bool]:
-    """A predicate from a name filter: None (all), a glob, a list of globs or a callable.
-
-    >>> name_matcher("lstm.*.f")("lstm.l0.fwd.f"), name_matcher(["a", "b*"])("c")
-    (True, False)
-    """
-    if names is None:
-        return lambda name: True
-    if callable(names):
-        return names
-    patterns = [names] if isinstance(names, str) else list(names)
-    return lambda name: any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+#: (rtol, atol) within which a trace saved with dtype=torch.float16 reads back: float16 keeps 11
+#: significant bits (relative error at most 2**-11) and spaces its smallest numbers 2**-24 apart
+HALF_TOLERANCE = (2.0**-11, 2.0**-25)
 
 
 class Trace(Mapping):
@@ -71,7 +40,7 @@ class Trace(Mapping):
 
     >>> tr = Trace({"conv1": torch.ones(1, 2, 3, 3)})
     >>> "conv1" in tr, len(tr), tr.meta["schema"]
-    (True, 1, 1)
+    (True, 1, 2)
     """
 
     def __init__(
@@ -279,44 +248,59 @@ class Trace(Mapping):
 
     # -- the file ------------------------------------------------------------------------------
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the trace as safetensors with JSON metadata, atomically; returns the path.
+    def save(self, path: str | os.PathLike, *, dtype: torch.dtype | None = None) -> Path:
+        """Write the trace as safetensors with JSON metadata and a digest, atomically; returns the path.
 
-        Identical traces give byte-identical files.
+        Identical traces give byte-identical files. ``dtype=torch.float16`` stores float32 and
+        float64 tensors in half the space; :func:`load` reads them back in their own dtype, within
+        :data:`HALF_TOLERANCE` (relative 2**-11, absolute 2**-25) of the saved values. A value
+        beyond float16's range (±65504) is refused rather than stored as infinity.
+
+        >>> import tempfile
+        >>> tr = Trace({"h": torch.tensor([1.0, 1 / 3])})
+        >>> back = load(tr.save(Path(tempfile.mkdtemp()) / "t.safetensors", dtype=torch.float16))
+        >>> back["h"].dtype, back.meta["half"], bool(torch.allclose(back["h"], tr["h"], *HALF_TOLERANCE))
+        (torch.float32, {'h': 'float32'}, True)
         """
-        from safetensors.torch import save
-
+        if dtype not in (None, torch.float16):
+            raise ValueError(f"a trace is saved in its own dtypes (dtype=None) or in torch.float16, not {dtype}")
         path = Path(path)
         tensors = {name: t.detach().to("cpu").contiguous() for name, t in self._all_current().items()}
         output_tensors, output_skeleton = _flatten_output(self.output)
-        tensors.update({_output_name(key): value for key, value in output_tensors.items()})
+        tensors.update({output_name(key): value for key, value in output_tensors.items()})
+        half = _halved(tensors) if dtype is not None else {}
         tensors = _unshared(tensors)
-        meta = dict(self.meta, schema=SCHEMA_VERSION, names=list(self._tensors), output=output_skeleton)
+        meta = {key: value for key, value in self.meta.items() if key not in ("half", "digest")}
+        meta.update(schema=SCHEMA_VERSION, names=list(self._tensors), output=output_skeleton)
+        if half:
+            meta["half"] = half
         try:
-            header = json.dumps(meta, sort_keys=True, ensure_ascii=False)
-        except TypeError as error:
-            raise TypeError(f"trace metadata must be JSON-able: {error}") from None
-        data = save(tensors, metadata={_META_KEY: header})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; a saved trace is an ordinary file
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-        return path
+            canonical_meta(meta)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"trace metadata must be JSON-able (finite numbers, string keys): {error}") from None
+        foreign = next((name for name, tensor in tensors.items() if tensor.dtype not in CODES), None)
+        if foreign is not None:
+            stored = ", ".join(str(dtype).removeprefix("torch.") for dtype in CODES)
+            raise TypeError(f"{foreign}: a trace file holds {stored} tensors, not {tensors[foreign].dtype}")
+        check_layout(meta, tensors, path)  # a file that would not load is not written
+        meta["digest"] = digest(meta, tensors)
+        return write_atomically(path, to_safetensors(tensors, meta, _META_KEY))
 
 
-def _umask() -> int:
-    """The process umask (read by setting it, then restoring it)."""
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _halved(tensors: dict[str, torch.Tensor]) -> dict[str, str]:
+    """Convert float32/float64 tensors to float16 in place; returns name → the dtype they had."""
+    half = {}
+    for name, tensor in tensors.items():
+        source = str(tensor.dtype).removeprefix("torch.")
+        if source not in HALF_SOURCES:
+            continue
+        converted = tensor.to(torch.float16)
+        overflow = torch.isinf(converted) & torch.isfinite(tensor)
+        if overflow.any():
+            largest = tensor[torch.isfinite(tensor)].abs().max().item()
+            raise ValueError(f"{name}: values up to {largest:.6g} exceed float16's range (65504); save it with dtype=None")
+        tensors[name], half[name] = converted, source
+    return half
 
 
 def _unshared(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -360,15 +344,6 @@ def _flatten_output(output: Any, path: str = "") -> tuple[dict[str, torch.Tensor
     return tensors, skeleton
 
 
-def _output_keys(skeleton: Any) -> list[str]:
-    """The tensor keys in an output skeleton, in order."""
-    if isinstance(skeleton, str):
-        return [skeleton]
-    if isinstance(skeleton, list):
-        return [key for item in skeleton for key in _output_keys(item)]
-    return []
-
-
 def _unflatten_output(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any:
     """The output rebuilt from its skeleton and the file's tensors (tuples for lists, None where nothing was saved).
 
@@ -376,64 +351,43 @@ def _unflatten_output(skeleton: Any, tensors: Mapping[str, torch.Tensor]) -> Any
     (tensor([0.]), (None, tensor([1.])), None)
     """
     if isinstance(skeleton, str):
-        return tensors[_output_name(skeleton)]
+        return tensors[output_name(skeleton)]
     if isinstance(skeleton, list):
         return tuple(_unflatten_output(item, tensors) for item in skeleton)
     return None
 
 
-def load(path: str | os.PathLike) -> Trace:
+def load(path: str | os.PathLike, *, verify: bool = True) -> Trace:
     """Read a trace file written by :meth:`Trace.save`; never unpickles.
 
-    Any problem with the file (missing, truncated, not safetensors, not a trace, newer schema)
-    raises one :class:`TraceFileError` that names the file and the problem.
+    Any problem with the file (missing, not a regular file, truncated, not safetensors, not a
+    trace, newer schema, malformed metadata, tensors that disagree with the metadata or with
+    their modules' configurations, bytes that do not match the digest) raises one
+    :class:`TraceFileError` that names the file and the problem. ``verify=False`` skips only the
+    digest (one SHA-256 pass over the tensors' bytes; see benchmarks/bench_trace_load.py for its
+    cost) and also reads files of schema 1, written before digests.
     """
-    from safetensors import SafetensorError
-    from safetensors.torch import load as load_bytes
-
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise TraceFileError(f"{path}: cannot read trace file ({error.strerror or error})") from None
-    try:
-        tensors = load_bytes(data)
-        header = _read_header(data)
-    except (SafetensorError, ValueError, OSError, RuntimeError) as error:
-        raise TraceFileError(f"{path}: not a readable safetensors file ({_first_line(error)})") from None
-    raw_meta = (header.get("__metadata__") or {}).get(_META_KEY)
+    stored = read_safetensors(path)
+    raw_meta = stored.metadata.get(_META_KEY)
     if raw_meta is None:
         raise TraceFileError(f"{path}: a safetensors file, but not an explain trace (no '{_META_KEY}' metadata)")
     try:
-        meta = json.loads(raw_meta)
-        schema = int(meta["schema"])
-        names = list(meta["names"])
-        output_skeleton = meta.get("output")
-        output_keys = _output_keys(output_skeleton)
-    except (ValueError, KeyError, TypeError) as error:
+        meta = parse_json(raw_meta)
+    except ValueError as error:
         raise TraceFileError(f"{path}: trace metadata is corrupt ({_first_line(error)})") from None
-    if schema > SCHEMA_VERSION:
-        raise TraceFileError(
-            f"{path}: trace schema {schema} is newer than this explain understands ({SCHEMA_VERSION}); "
-            "upgrade explain to read it"
-        )
-    missing = [name for name in names + [_output_name(k) for k in output_keys] if name not in tensors]
-    if missing:
-        raise TraceFileError(f"{path}: trace is incomplete, missing tensors {missing[:5]}")
+    names, output_skeleton, half = check_layout(meta, stored.tensors, path, legacy=not verify)
+    if verify:
+        codes = {name: CODES[tensor.dtype] for name, tensor in stored.tensors.items()}
+        shapes = {name: tuple(tensor.shape) for name, tensor in stored.tensors.items()}
+        if meta.get("digest") != digest(meta, stored.raw, codes, shapes):
+            raise TraceFileError(
+                f"{path}: the tensors or metadata do not match the file's digest (the file was changed or damaged)"
+            )
+    tensors = {name: tensor.to(half[name]) if name in half else tensor for name, tensor in stored.tensors.items()}
     output = _unflatten_output(output_skeleton, tensors)
-    meta = {key: value for key, value in meta.items() if key not in ("names", "output")}
+    meta = {key: value for key, value in meta.items() if key not in ("names", "output", "digest")}
     return Trace({name: tensors[name] for name in names}, meta=meta, output=output)
-
-
-def _output_name(key: str) -> str:
-    """The file name of one output tensor: "@output" for a bare tensor, "@output.0.1" inside tuples."""
-    return f"{OUTPUT_PREFIX}.{key}" if key else OUTPUT_PREFIX
-
-
-def _read_header(data: bytes) -> dict:
-    """The JSON header of a safetensors byte string (validated by safetensors before this)."""
-    size = int.from_bytes(data[:8], "little")
-    return json.loads(data[8 : 8 + size])
 
 
 def _first_line(error: BaseException) -> str:

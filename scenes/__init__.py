@@ -1,13 +1,18 @@
 """The scenes: one module per figure family, each listing its scenes in ``SCENES``.
 
     >>> from scenes import catalogue
-    >>> spec = catalogue()["lstm-cell"]          # doctest: +SKIP
-    >>> spec.module, spec.class_name              # doctest: +SKIP
-    ('scenes.lstm', 'LSTMCellScene')
+    >>> spec = catalogue()["lstm-cell"]
+    >>> spec.module, spec.class_name, spec.default_model, spec.recipe
+    ('scenes.lstm', 'LSTMCellScene', 'hello-lstm', 'book')
 
 A scene module declares, e.g.::
 
     SCENES = [SceneSpec("lstm-cell", "LSTMCellScene", "The LSTM cell gate by gate (figure 5)", "hello-lstm")]
+    SCENES = [SceneSpec("char-flow", "CharFlowScene", "…", "char-lstm", "char-flow")]   # model, recipe
+
+Scenes never run models: ``explain render`` draws a trace file (``--trace``) or makes the scene's
+default trace by running its recipe (``explain.models.recipes``, "book" unless named) on its
+default model, the trace ``explain record --recipe RECIPE MODEL`` writes.
 
 ``catalogue()`` reads those declarations without importing manim (it parses the modules).
 """
@@ -22,12 +27,13 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class SceneSpec:
-    """A scene's public name, its class in the module, a one-line summary and its default model."""
+    """A scene's public name, its class in the module, a one-line summary, its default model and recipe."""
 
     name: str
     class_name: str
     summary: str
     default_model: str | None = None
+    recipe: str = "book"
     module: str = ""
 
     def load(self):
@@ -36,7 +42,7 @@ class SceneSpec:
 
 
 #: Scene modules in the order of the book's figures; modules not listed follow alphabetically.
-BOOK_ORDER = ["rnn", "gradient", "lstm", "gru", "charflow", "conv", "cnn", "vgg", "inception", "resnet", "params"]
+BOOK_ORDER = ["rnn", "gradient", "rnn_to_lstm", "lstm", "gru", "charflow", "conv", "cnn", "vgg", "inception", "resnet", "params"]
 
 
 def _book_position(path: Path) -> tuple[int, str]:

@@ -3,7 +3,7 @@
     $ explain render char-flow --still
     $ explain render char-flow --trace char-flow.safetensors --lang ko --option steps=0-3
 
-The scene reads what a char model did, recorded by ``scenes._recordings.char_flow_trace`` (the
+The scene reads what a char model did, recorded by the ``char-flow`` recipe (``explain.models.recipes.char_flow``) (the
 default): ``teacher.input``, ``teacher.target`` [T] and ``teacher.logits`` [T, V] of a teacher-forced
 pass, ``free.input``, ``free.output`` [G] and ``free.logits`` [G, V] of a free-running generation
 (indices into ``meta["vocab"]``), and the states ``{q}.l{k}.fwd.h`` of the teacher-forced pass.
@@ -22,6 +22,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, readable
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
@@ -30,14 +31,13 @@ from explain.draw.recurrent_values import (
     kind_of,
     layers_of,
     parse_indices,
-    recurrent_name,
 )
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
-    SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm"),
+    SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm", "char-flow"),
 ]
 
 NEEDED = ("teacher.input", "teacher.target", "teacher.logits", "free.input", "free.output", "free.logits")
@@ -56,7 +56,7 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     vocab = trace.meta.get("vocab")
     if missing or not vocab:
         what = ", ".join(missing) if missing else "meta['vocab']"
-        raise MissingValues(f"this scene needs {what}: record with scenes._recordings.char_flow_trace (explain render char-flow does by default)")
+        raise MissingValues(f"this scene needs {what}: record it with: explain record --recipe char-flow char-lstm -o FILE (explain render char-flow does by default)")
     teacher_total = int(trace["teacher.input"].shape[0])
     steps = parse_indices(options.get("steps"), list(range(min(5, teacher_total))), what="steps")
     generated = int(options.get("generated", min(5, int(trace["free.input"].shape[0]))))
@@ -118,24 +118,16 @@ ROW_Y = {"input": -2.45, "embedding": -1.45, "rnn": -0.3, "decoder": 0.85, "outp
 
 CAPTIONS = [
     ("Each character becomes a one-hot vector: a single 1 in its row of the vocabulary.",
-     "글자 하나는 원-핫 벡터가 된다: 어휘에서 자기 자리에만 1."),
+     "글자 하나는 원-핫 벡터가 됩니다. 어휘에서 그 글자의 자리에만 1이 있습니다."),
     ("Teacher forcing: every step reads the TRUE previous character; the target is the next one.",
-     "교사 강요: 매 단계 실제 이전 글자를 읽고, 목표는 다음 글자다."),
+     "교사 강요: 매 단계 실제 이전 글자(정답)를 읽고, 목표는 다음 글자입니다."),
     ("Generation: the most likely character is fed back as the next input.",
-     "생성: 가장 그럴듯한 글자를 다음 입력으로 되먹인다."),
+     "생성: 가장 가능성이 높은 글자를 다음 입력으로 다시 넣습니다."),
 ]
 
 
 class CharFlowScene(TraceScene):
     """One-hot characters, a teacher-forced pass with the model's predictions, then generation."""
-
-    default_model = "char-lstm"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import char_flow_trace
-
-        return char_flow_trace()
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -147,10 +139,11 @@ class CharFlowScene(TraceScene):
     def construct(self) -> None:
         values = flow_values(self.trace, self.options)
         self.shown = values
-        title = self.text("Characters in, characters out", "글자가 들어가고, 글자가 나온다", size=32).to_edge(UP, buff=0.2)
+        title = self.text("Characters in, characters out", "글자가 들어가고, 글자가 나옵니다", size=32).to_edge(UP, buff=0.2)
+        tail = "   →   h<sub>t</sub> = RNN(x<sub>t</sub>, h<sub>t−1</sub>)   →   p = softmax(h<sub>t</sub> W<sub>dec</sub><sup>T</sup> + b<sub>dec</sub>)"
         flow = self.text(
-            "x<sub>t</sub> = E[char<sub>t</sub>] (one-hot · E)   →   h<sub>t</sub> = RNN(x<sub>t</sub>, h<sub>t−1</sub>)"
-            "   →   p = softmax(h<sub>t</sub> W<sub>dec</sub><sup>T</sup> + b<sub>dec</sub>)",
+            "x<sub>t</sub> = E[char<sub>t</sub>] (one-hot · E)" + tail,
+            "x<sub>t</sub> = E[글자<sub>t</sub>] (원-핫 · E)" + tail,
             size=20, markup=True,
         ).next_to(title, DOWN, buff=0.1)
         self.add(title, flow)
@@ -188,10 +181,10 @@ class CharFlowScene(TraceScene):
         size = self.shown["vocab_size"]
         note = self.text(
             f"rows {', '.join(show_token(c) for c in rows)} of {size}",
-            f"{size}개 중 {', '.join(show_token(c) for c in rows)} 행",
+            f"어휘 {size}개 중 {', '.join(show_token(c) for c in rows)} 행",
             size=16, color=theme.MUTED,
         )
-        heading = self.text("one-hot", "원-핫", size=22)
+        heading = self.text(self.term("one-hot"), size=22)
         return VGroup(heading, columns, note).arrange(DOWN, buff=0.18).move_to(LEFT * 5.25 + UP * 0.55)
 
     def _columns(self, values: dict[str, Any], run: dict[str, list], *, teacher: bool) -> dict[str, VGroup]:
@@ -203,8 +196,8 @@ class CharFlowScene(TraceScene):
         frame, data, results, feedback = VGroup(), VGroup(), VGroup(), VGroup()
         frame.add(*[
             self.text(en, ko, size=16, color=theme.MUTED).move_to(RIGHT * (left - spacing / 2 - 0.35) + UP * ROW_Y[row])
-            for row, en, ko in (("input", "input", "입력"), ("embedding", "embed", "임베딩"),
-                                ("rnn", values["kind"], values["kind"]), ("decoder", "decode", "디코더"),
+            for row, en, ko in (("input", "input", self.term("input")), ("embedding", "embed", self.term("embedding")),
+                                ("rnn", values["kind"], values["kind"]), ("decoder", "decode", self.term("decoder")),
                                 ("output", "next (p)", "다음 (확률)"))
         ])
         states = values["states"] if teacher else values["free_states"]
@@ -225,7 +218,7 @@ class CharFlowScene(TraceScene):
             output.shift(RIGHT * x + UP * ROW_Y["output"] - output[0].get_center())
             results.add(output, link(decoder, output[0]))
             if teacher:
-                target = VGroup(self.text("target", "목표", size=16, color=theme.MUTED),
+                target = VGroup(self.text(self.term("target"), size=16, color=theme.MUTED),
                                 Text(show_token(run["targets"][index]), font=theme.MONO_FONT, font_size=22, color=theme.INK))
                 data.add(target.arrange(RIGHT, buff=0.08).move_to(RIGHT * x + UP * ROW_Y["target"]))
             rnn_boxes.append(rnn)
@@ -237,13 +230,13 @@ class CharFlowScene(TraceScene):
             for output, tile in zip(output_tiles, input_tiles[1:]):
                 feedback.add(_elbow(output, tile))
             prime_text, generated = readable(values["prime"]), readable("".join(run["outputs"]))
-            prime = self.text(f"prime “{prime_text}” → generated “{generated}”", f"시작 “{prime_text}” → 생성 “{generated}”", size=20)
+            prime = self.text(f"prime “{prime_text}” → generated “{generated}”", f"시작 문자열 “{prime_text}” → 생성한 글자 “{generated}”", size=20)
             data.add(prime.move_to(DOWN * 3.0 + RIGHT * 1.6))
         return {"frame": frame, "data": data, "results": results, "feedback": feedback}
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         units = describe_indices(values["state_units"], values["state_units_total"], self.lang)
-        note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
+        note = self.text(f"layer {values['state_layer']}, units {units}", f"층 {values['state_layer']}, 유닛 {units}", size=16, color=theme.MUTED)
         return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
 
     def _prediction(self, char: str, probability: float, target: str | None) -> VGroup:

@@ -41,7 +41,6 @@ class GRUCellScene(CellScene):
     """Figure 6 of the book, drawn the way PyTorch computes it, with a trace's values."""
 
     kind = "gru"
-    default_model = "char-gru"
     cell_name = ("GRU cell", "GRU 셀")
     rows = {
         "h_prev": (("h", "t−1"), "state"),
@@ -69,13 +68,13 @@ class GRUCellScene(CellScene):
         BuildStep(
             "new_state", ["n", "h"], [EQUATION_N, EQUATION_H],
             "New state: the candidate nₜ and the old hₜ₋₁, mixed unit by unit by zₜ.",
-            "새 상태: 후보 nₜ와 이전 hₜ₋₁를 칸마다 zₜ의 비율로 섞습니다.",
+            "새 상태: 후보 nₜ와 이전 hₜ₋₁을 유닛마다 zₜ의 비율로 섞습니다.",
         ),
     ]
     summary = [EQUATION_N, EQUATION_H]
     still_caption = (
         "Every strip holds this step's recorded values; zₜ near 1 means the unit keeps hₜ₋₁.",
-        "각 줄은 이 시간 단계에서 기록된 실제 값입니다. zₜ가 1에 가까운 칸은 hₜ₋₁를 유지합니다.",
+        "각 줄은 이 시간 단계에서 기록된 실제 값입니다. zₜ가 1에 가까운 유닛은 hₜ₋₁을 유지합니다.",
     )
     note = (
         f"Classic figure: hₜ = (1 − zₜ) ⊙ hₜ₋₁ + zₜ ⊙ {H_TILDE}ₜ, r before W·h.\n"

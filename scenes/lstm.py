@@ -34,7 +34,6 @@ class LSTMCellScene(CellScene):
     """Figure 5 of the book with a trace's values: one LSTM layer, step by step."""
 
     kind = "lstm"
-    default_model = "hello-lstm"
     cell_name = ("LSTM cell", "LSTM 셀")
     rows = {
         "c_prev": (("C", "t−1"), "state"),
@@ -49,13 +48,13 @@ class LSTMCellScene(CellScene):
         BuildStep(
             "cell_line", ["c_prev"], [],
             "The cell state Cₜ₋₁ runs along the top; gates only scale it (×) and add to it (+).",
-            "셀 상태 Cₜ₋₁가 위쪽을 따라 흐릅니다. 게이트는 곱하고(×) 더할(+) 뿐입니다.",
+            "셀 상태 Cₜ₋₁이 위쪽을 따라 흐릅니다. 게이트는 여기에 곱하거나(×) 더할(+) 뿐입니다.",
         ),
         BuildStep(
             "forget", ["f"],
             ["f<sub>t</sub> = σ(W<sub>if</sub> x<sub>t</sub> + b<sub>if</sub> + W<sub>hf</sub> h<sub>t−1</sub> + b<sub>hf</sub>)"],
             "Forget gate: fₜ near 0 erases a unit of Cₜ₋₁, near 1 keeps it.",
-            "망각 게이트: fₜ가 0에 가까우면 Cₜ₋₁의 그 값을 지우고, 1에 가까우면 유지합니다.",
+            "망각 게이트: fₜ가 0에 가까운 유닛은 Cₜ₋₁의 값을 지우고, 1에 가까운 유닛은 유지합니다.",
         ),
         BuildStep(
             "input", ["i", "g"],
@@ -64,13 +63,13 @@ class LSTMCellScene(CellScene):
                 f"{C_TILDE}<sub>t</sub> = g<sub>t</sub> = tanh(W<sub>ig</sub> x<sub>t</sub> + b<sub>ig</sub> + W<sub>hg</sub> h<sub>t−1</sub> + b<sub>hg</sub>)",
             ],
             f"Input gate iₜ chooses which units to write; the candidate {C_TILDE}ₜ (PyTorch's g) is what to write.",
-            f"입력 게이트 iₜ는 쓸 칸을 고르고, 후보 {C_TILDE}ₜ(PyTorch의 g)는 쓸 값입니다.",
+            f"입력 게이트 iₜ는 값을 쓸 유닛을 고르고, 후보 {C_TILDE}ₜ(PyTorch의 g)는 쓸 값입니다.",
         ),
         BuildStep(
             "update", ["c"],
             [f"C<sub>t</sub> = f<sub>t</sub> ⊙ C<sub>t−1</sub> + i<sub>t</sub> ⊙ {C_TILDE}<sub>t</sub>"],
             f"Cell update: keep fₜ ⊙ Cₜ₋₁ and add iₜ ⊙ {C_TILDE}ₜ.",
-            f"셀 상태 갱신: fₜ ⊙ Cₜ₋₁를 남기고 iₜ ⊙ {C_TILDE}ₜ를 더합니다.",
+            f"셀 상태 갱신: fₜ ⊙ Cₜ₋₁을 남기고 iₜ ⊙ {C_TILDE}ₜ를 더합니다.",
         ),
         BuildStep(
             "output", ["o", "h"],
@@ -79,13 +78,13 @@ class LSTMCellScene(CellScene):
                 "h<sub>t</sub> = o<sub>t</sub> ⊙ tanh(C<sub>t</sub>)",
             ],
             "Output gate oₜ picks what of tanh(Cₜ) leaves as hₜ (right, and up to the next layer).",
-            "출력 게이트 oₜ가 tanh(Cₜ) 중 hₜ로 내보낼 것을 고릅니다(오른쪽, 그리고 위층으로).",
+            "출력 게이트 oₜ가 tanh(Cₜ) 중 hₜ로 내보낼 것을 고릅니다(오른쪽으로, 그리고 다음 층으로).",
         ),
     ]
     summary = build[3].equations + build[4].equations[1:]
     still_caption = (
         f"Every strip holds this step's recorded values, in the figure's order: f, i, {C_TILDE}, o.",
-        f"각 줄은 이 시간 단계에서 기록된 실제 값입니다. 그림의 순서 f, i, {C_TILDE}, o를 따릅니다.",
+        f"각 줄은 이 시간 단계에서 기록된 실제 값이며, 그림의 순서 f, i, {C_TILDE}, o를 따릅니다.",
     )
     note = (
         f"PyTorch stores the gates in order i, f, g, o; {C_TILDE}ₜ is its g.",

@@ -8,83 +8,48 @@ For the chosen layer (option ``module``, a qualified name, or ``layer``, the ind
 layers with parameters; default the first convolution) the scene builds the slide's arithmetic:
 one filter's weights and bias, all filters' parameters, parameter memory and feature-map memory at
 4 bytes per float, and the multiply-adds of one image. Configurations come from the trace's
-``meta["modules"]`` and shapes from its recorded outputs; a table of every layer follows. The
-book's own example is the same arithmetic: an 11×11×3 filter has 364 parameters with its bias,
-and 96 of them 34,944.
+``meta["modules"]`` and shapes from its recorded outputs. Then the slide's own example beside the
+layer (an 11×11×3 filter has 364 parameters with its bias, 96 of them 34,944; memory in bytes,
+see :func:`explain.figures.params.book_example`), and a table of every layer, each memory column
+in one unit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from math import prod
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Group, Rectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Group, Line, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousands
 from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
+from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
+from explain.glossary import term, with_particle
+from explain.figures.params import (
+    ARITHMETIC_ROWS,
+    BOOK_EXAMPLE,
+    BYTES_PER_FLOAT,
+    LayerArithmetic,
+    arithmetic_cells,
+    book_example,
+    bytes_text,
+    memory_column,
+)
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import is_activation, module_outputs
 
 SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
 ]
 
-BYTES_PER_FLOAT = 4
 #: the lines that give a total (parameters, feature-map memory) are highlighted
 TOTAL_LINES = (1, 4)
 #: rows of the layer table before the rest is summarised in one line
 TABLE_ROWS = 12
-
-
-@dataclass(frozen=True)
-class LayerArithmetic:
-    """What figure 11 computes for one layer, from its configuration and its recorded output."""
-
-    name: str
-    type: str
-    filter_shape: tuple[int, ...]  # (kh, kw, in/groups) for a conv, (in_features,) for a linear layer, () otherwise
-    bias: bool
-    filters: int  # out_channels / out_features; 0 for layers without parameters
-    output_shape: tuple[int, ...]  # without the batch axis
-
-    @property
-    def weights_per_filter(self) -> int:
-        return prod(self.filter_shape) if self.filters else 0
-
-    @property
-    def per_filter(self) -> int:
-        """Weights of one filter plus its bias (an 11×11×3 filter: 363 + 1 = 364)."""
-        return self.weights_per_filter + int(self.bias and self.filters > 0)
-
-    @property
-    def parameters(self) -> int:
-        return self.filters * self.per_filter
-
-    @property
-    def parameter_bytes(self) -> int:
-        return self.parameters * BYTES_PER_FLOAT
-
-    @property
-    def output_values(self) -> int:
-        return prod(self.output_shape)
-
-    @property
-    def output_bytes(self) -> int:
-        """Feature-map memory of one image's output at 4 bytes per float."""
-        return self.output_values * BYTES_PER_FLOAT
-
-    @property
-    def multiply_adds(self) -> int:
-        """Multiply-adds of one image: every output value needs one filter's weights."""
-        return self.output_values * self.weights_per_filter if self.filters else 0
 
 
 def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
@@ -92,7 +57,7 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
 
     >>> import torch
     >>> tr = Trace({"c": torch.zeros(1, 96, 55, 55)}, meta={"modules": {"c": {
-    ...     "type": "Conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
+    ...     "type": "Conv2d", "kind": "conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
     >>> a = layer_arithmetic(tr, "c")
     >>> a.per_filter, a.parameters, a.parameter_bytes
     (364, 34944, 139776)
@@ -101,11 +66,11 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
     if name not in trace or description is None:
         raise SceneInputError(f"{name!r} is not a recorded, described module of this trace")
     output_shape = tuple(int(size) for size in trace[name].shape[1:])
-    if is_conv(description):
+    if kind(trace, name) == "conv2d":
         spec = conv_spec(trace, name)
         filter_shape = (spec.kernel[0], spec.kernel[1], spec.in_channels // spec.groups)
         arithmetic = LayerArithmetic(name, description["type"], filter_shape, spec.bias, spec.out_channels, output_shape)
-    elif is_linear(description):
+    elif kind(trace, name) == "linear":
         bias = bool(description.get("bias", True))
         arithmetic = LayerArithmetic(name, description["type"], (int(description["in_features"]),), bias, int(description["out_features"]), output_shape)
     else:
@@ -126,8 +91,7 @@ def _check_against_weights(trace: Trace, arithmetic: LayerArithmetic) -> None:
 
 def parameter_layers(trace: Trace) -> list[str]:
     """Recorded layers with parameters (convolutions and linear layers), in execution order."""
-    modules = trace.meta.get("modules", {})
-    return [name for name in module_outputs(trace) if is_conv(modules.get(name, {})) or is_linear(modules.get(name, {}))]
+    return [name for name in leaf_outputs(trace) if kind(trace, name) in ("conv2d", "linear")]
 
 
 def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
@@ -154,11 +118,11 @@ def layer_table(trace: Trace) -> tuple[list[LayerArithmetic], list[str]]:
     """
     modules = trace.meta.get("modules", {})
     rows, uncounted = [], []
-    for name in module_outputs(trace):
+    for name in leaf_outputs(trace):
         description = modules.get(name, {})
-        if is_conv(description) or is_linear(description) or "Pool" in str(description.get("type", "")):
+        if kind(trace, name) in ("conv2d", "linear", *POOLS):
             rows.append(layer_arithmetic(trace, name))
-        elif name in modules and not is_activation(trace, name) and description.get("type") not in uncounted:
+        elif name in modules and kind(trace, name) not in ("activation", "dropout", "identity", "flatten") and description.get("type") not in uncounted:
             uncounted.append(str(description.get("type")))
     return rows, uncounted
 
@@ -179,19 +143,6 @@ def conv_shares(rows: list[LayerArithmetic]) -> tuple[float, float]:
     )
 
 
-def bytes_text(count: int) -> str:
-    """ "1,664 B", "36.9 KB", "1.2 MB" (1 KB = 1,024 bytes).
-
-    >>> bytes_text(1664), bytes_text(36864), bytes_text(5 * 1024 * 1024)
-    ('1,664 B', '36.0 KB', '5.0 MB')
-    """
-    if count < 10 * 1024:
-        return f"{thousands(count)} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KB"
-    return f"{count / 1024 / 1024:.1f} MB"
-
-
 def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
     """The slide's lines for layer ``a``, in order, in English or Korean.
 
@@ -209,7 +160,7 @@ def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
     # a conv filter's size is a product worth writing out (5×5×16 = 400); a unit's is its input count
     shape = "×".join(map(str, a.filter_shape)) + " = " if len(a.filter_shape) > 1 else ""
     bias = (" + 편향 1" if ko else " + 1 bias") if a.bias else ""
-    unit = ("필터" if ko else "filter") if a.type.endswith("Conv2d") else ("뉴런" if ko else "unit")
+    unit = term("filter" if a.type.endswith("Conv2d") else "unit", lang)
     lines = [
         f"{unit} 하나: {shape}가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
         if ko
@@ -238,7 +189,7 @@ def _map_memory_line(a: LayerArithmetic, ko: bool) -> str:
     memory = bytes_text(a.output_bytes)
     if ko:
         what = "특징 맵 메모리" if len(a.output_shape) == 3 else "출력 메모리"
-        return f"{what}: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장)"
+        return f"{what}: {thousands(a.output_values)} × 4 B = {memory} (이미지 한 장당)"
     what = "feature-map memory" if len(a.output_shape) == 3 else "output memory"
     return f"{what}: {thousands(a.output_values)} × 4 B = {memory} per image"
 
@@ -249,22 +200,23 @@ def _map_memory_line(a: LayerArithmetic, ko: bool) -> str:
 class ParametersScene(TraceScene):
     """Figure 11's arithmetic for one layer, then every layer in a table (issue 5, scene 6).
 
-    ``self.shown`` holds the chosen layer's :class:`LayerArithmetic`, its lines, and the table rows.
+    ``self.shown`` holds the chosen layer's :class:`LayerArithmetic`, its lines, the slide's example
+    and the comparison's rows, the table rows and its memory columns (one unit each).
     """
 
-    default_model = "mnist-cnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         layer_arithmetic(trace, chosen_layer(trace, options))
+        chosen_step(options, 4)  # construct's steps: filter, parameters, memory, table
 
     def construct(self) -> None:
         name = chosen_layer(self.trace, self.options)
         self.shown: dict[str, Any] = {"layer": layer_arithmetic(self.trace, name)}
         self.title = None
-        steps = [self.show_filter, self.count_parameters, self.count_memory, self.show_table]
+        steps = [self.show_filter, self.count_parameters, self.count_memory, self.beside_the_book, self.show_table]
         last = chosen_step(self.options, len(steps))
-        first = 3 if self.is_still and last == 4 else 0  # the table stands alone
+        first = last - 1 if self.is_still and last >= 4 else 0  # the comparison and the table stand alone
         for step in steps[first:last]:
             step()
             self.pause()
@@ -300,21 +252,80 @@ class ParametersScene(TraceScene):
                 "출력은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.",
             )
 
-    # -- step 4: every layer
+    # -- step 4: the slide's example beside the recorded layer
+    def beside_the_book(self) -> None:
+        a, book = self.shown["layer"], book_example()
+        self.shown["book"] = book
+        disappear(self, *[m for m in self.mobjects if m is not self.title])
+        self.set_title(self.say(f"{a.name} beside the slide's example", f"슬라이드의 예와 비교: {a.name}"))
+        names = {
+            "filter": ("one filter (+ bias)", "필터 하나 (+ 편향)"),
+            "parameters": ("filters × per filter", "필터 수 × 필터당"),
+            "parameter_bytes": ("parameter memory", "파라미터 메모리"),
+            "output": ("output values", "출력 값"),
+            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장당)"),
+        }
+        header = [self.say("4 bytes per float", "float32 하나에 4바이트"), f"{a.name} ({a.type})",
+                  self.say(f"the slide: {book.filters} filters", f"슬라이드: 필터 {book.filters}개")]
+        rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
+        self.shown["comparison"] = rows
+        grid = self.grid(header, rows)
+        appear(self, grid)
+        image, stride, side = BOOK_EXAMPLE["image"], BOOK_EXAMPLE["stride"], book.output_shape[1]
+        note = self.text(
+            f"AlexNet's first layer: a {side}×{side} output from a {image}×{image} image at stride {stride}",
+            f"AlexNet의 첫 층: {image}×{image} 이미지에 {term('stride', 'ko')} {stride}로 {side}×{side} 출력",
+            size=18, color=theme.MUTED,
+        ).next_to(grid, DOWN, buff=0.35)
+        appear(self, note)
+        set_caption(
+            self,
+            f"The slide's example: {book.filters} filters × {book.per_filter} = {book.parameters:,} parameters, "
+            f"{bytes_text(book.parameter_bytes)} at 4 bytes each.",
+            f"슬라이드의 예: 필터 {book.filters}개 × {book.per_filter} = 파라미터 {book.parameters:,}개, "
+            f"4바이트씩 {bytes_text(book.parameter_bytes)}입니다.",
+        )
+
+    def grid(self, header: list[str], rows: list[list[str]]) -> VGroup:
+        """Rows of cells under a header: names left-aligned, arithmetic right-aligned; totals highlighted."""
+        cells = [[Text(text, font=theme.FONT, font_size=20, color=theme.MUTED) for text in header]]
+        cells += [[Text(row[0], font=theme.FONT, font_size=20, color=theme.INK)]
+                  + [Text(text, font=theme.MONO_FONT, font_size=20, color=theme.INK) for text in row[1:]] for row in rows]
+        widths = [max(row[c].width for row in cells) for c in range(len(header))]
+        grid, x = VGroup(), 0.0
+        for c, width in enumerate(widths):
+            for r, row in enumerate(cells):
+                cell = row[c]
+                cell.move_to([x, -0.62 * r, 0], aligned_edge=LEFT if c == 0 else RIGHT).shift(RIGHT * (0 if c == 0 else width))
+                if r and ARITHMETIC_ROWS[r - 1] in ("parameters", "output_bytes") and c:
+                    cell.set_color(theme.HIGHLIGHT)
+                grid.add(cell)
+            x += width + 0.6
+        grid.add(Line([-0.1, -0.31, 0], [x - 0.5, -0.31, 0], stroke_width=1.5, color=theme.MUTED))
+        return fit_width(grid, 13.2).move_to([0, 0.4, 0])
+
+    # -- step 5: every layer
     def show_table(self) -> None:
         a = self.shown["layer"]
         rows, uncounted = layer_table(self.trace)
         self.shown["table"] = rows
         disappear(self, *[m for m in self.mobjects if m is not self.title])
         self.set_title(self.say("Every layer of the model", "모델의 모든 층") + f" ({self.trace.meta.get('model', '')})")
-        header = [self.say("layer", "층"), self.say("type", "종류"), self.say("output", "출력"), self.say("parameters", "파라미터"), self.say("param. memory", "파라미터 메모리"), self.say("map memory", "맵 메모리")]
-        body = [[r.name, r.type, format_shape(r.output_shape), thousands(r.parameters), bytes_text(r.parameter_bytes), bytes_text(r.output_bytes)] for r in rows]
+        total_parameters = sum(r.parameters for r in rows)
+        total_maps = sum(r.output_bytes for r in rows)
+        # one unit per memory column, chosen by its largest entry (the total)
+        parameter_unit, parameter_memory = memory_column([r.parameter_bytes for r in rows] + [total_parameters * BYTES_PER_FLOAT])
+        map_unit, map_memory = memory_column([r.output_bytes for r in rows] + [total_maps])
+        self.shown["memory_columns"] = {"parameters": (parameter_unit, parameter_memory), "maps": (map_unit, map_memory)}
+        header = [self.term("layer"), self.say("type", "종류"), self.term("output"), self.term("parameters"),
+                  self.say(f"param. memory ({parameter_unit})", f"파라미터 메모리 ({parameter_unit})"),
+                  self.say(f"map memory ({map_unit})", f"맵 메모리 ({map_unit})")]
+        body = [[r.name, r.type, format_shape(r.output_shape), thousands(r.parameters), parameter_memory[i], map_memory[i]]
+                for i, r in enumerate(rows)]
         if len(body) > TABLE_ROWS:
             hidden = len(body) - TABLE_ROWS + 1
             body = body[: TABLE_ROWS - 1] + [[self.say(f"… {hidden} more", f"… {hidden}개 더"), "", "", "", "", ""]]
-        total_parameters = sum(r.parameters for r in rows)
-        total_maps = sum(r.output_bytes for r in rows)
-        footer = [self.say("total", "합계"), "", "", thousands(total_parameters), bytes_text(total_parameters * BYTES_PER_FLOAT), bytes_text(total_maps)]
+        footer = [self.say("total", "합계"), "", "", thousands(total_parameters), parameter_memory[-1], map_memory[-1]]
         self.shown["totals"] = (total_parameters, total_maps)
         table = self.table(header, body, footer, uncounted, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
         appear(self, table)
@@ -322,7 +333,7 @@ class ParametersScene(TraceScene):
         set_caption(
             self,
             f"Convolutions hold {conv_parameters:.0%} of the parameters and make {conv_maps:.0%} of the map memory.",
-            f"합성곱층이 파라미터의 {conv_parameters:.0%}를 갖고, 맵 메모리의 {conv_maps:.0%}를 만듭니다.",
+            f"합성곱층이 파라미터의 {conv_parameters:.0%}, 맵 메모리의 {with_particle(f'{conv_maps:.0%}', '를')} 차지합니다.",
         )
 
     # -- drawing helpers
@@ -344,7 +355,7 @@ class ParametersScene(TraceScene):
         shape = "×".join(map(str, a.filter_shape))
         return (
             f"One filter spans {shape}: its kernel over every input channel, plus one bias.",
-            f"필터 하나의 크기는 {shape}: 모든 입력 채널에 걸친 커널과 편향 1개입니다.",
+            f"필터 하나는 {shape} 크기입니다. 모든 입력 채널에 걸친 커널에 편향 1개가 더해집니다.",
         )
 
     def picture(self, a: LayerArithmetic) -> Group:
@@ -353,7 +364,7 @@ class ParametersScene(TraceScene):
             return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
         if not a.type.endswith("Conv2d"):
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
-            label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
+            label = Text(f"{a.filter_shape[0]} {self.term('weights')}", font=theme.FONT, font_size=18, color=theme.INK)
             bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
             times = Text(self.say(f"× {a.filters} units", f"× 유닛 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
             label.next_to(sheet, DOWN, buff=0.15)
@@ -419,16 +430,14 @@ class ParametersScene(TraceScene):
         if highlight is not None:
             band = Rectangle(width=total_width + 0.3, height=row_height, stroke_width=0).set_fill(theme.LAYER_FILL, opacity=1)
             table.add_to_back(band.move_to([total_width / 2, -(highlight + 1) * row_height, 0]))
-        from manim import Line
-
         for r in (1, len(rows) - 1):
             y = -(r - 0.5) * row_height
             table.add(Line([-0.15, y, 0], [total_width + 0.15, y, 0], stroke_width=1.5, color=theme.MUTED))
-        left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산하지 않은 층: {', '.join(uncounted)}.")
+        left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산에서 뺀 층: {', '.join(uncounted)}.")
         note = Text(
             self.say(
                 "Activations (ReLU) are not listed: their maps have the size of the layer before. Totals are of the listed layers.",
-                "활성화(ReLU)는 생략: 맵 크기가 앞 층과 같습니다. 합계는 표에 있는 층의 합입니다.",
+                "활성화 함수(ReLU)는 맵 크기가 앞 층과 같아서 표에서 뺐습니다. 합계는 표에 있는 층의 합입니다.",
             )
             + left_out,
             font=theme.FONT,

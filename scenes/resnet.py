@@ -4,12 +4,14 @@
     explain render resnet --module layer_3.1 --channels 7 --stop-after 2 --still
 
 Steps: (1) the idea: deeper plain stacks trained worse, so a block learns F(x) and adds x back;
-(2) a block of the book's ResNet-50 (``options["module"]``, default the first) with the real x,
-F(x), shortcut and sum maps and one pixel's addition in numbers; (3) the first block whose
-stride 2 changes the shape, its 1×1 projection shortcut drawn dotted; (4) the stages, with the
-downsampling block at the END of each stage, and the bottleneck's 1×1 → 3×3 → 1×1 channels.
-The book's quirks are drawn as its code runs: ReLU inside F before the addition and none after,
-and a 1×1 projection on every shortcut.
+(2) a block (``options["module"]``, default the first) with the real x, F(x), shortcut and sum
+maps, every operation of its body and shortcut (convs with the BatchNorm and activations after
+them), and one pixel's addition in numbers; (3) the first block whose stride changes the shape, its
+projection shortcut drawn dotted; (4) the stages, where each downsamples, and the bottleneck's
+channels. Blocks are read by :mod:`explain.figures.residual` from the recorded data flow, so a
+body written inline (torchvision's BasicBlock) and the book's quirks (ReLU before the addition and
+none after, a 1×1 projection on every shortcut, downsampling at the END of a stage) are drawn as
+the code runs.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line,
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import Residual, residual, residual_modules, stages
 from explain.draw.cnn_parts import (
     chosen_module,
     StackedMap,
@@ -27,6 +28,7 @@ from explain.draw.cnn_parts import (
     chosen_step,
     fit_width,
     label_under,
+    operation_text,
     relative_legend,
     run_steps,
     set_caption,
@@ -36,6 +38,18 @@ from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
+from explain.glossary import term, with_particle
+from explain.figures.residual import (
+    Residual,
+    addition_at,
+    downsampling_place,
+    first_downsampling,
+    is_bottleneck,
+    observed_quirks,
+    residual,
+    residual_modules,
+    stages,
+)
 from explain.trace import Trace
 from scenes import SceneSpec
 
@@ -44,75 +58,34 @@ STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages")
 SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
 
 
-def addition_at(trace: Trace, block: str, channel: int | None = None) -> dict:
-    """One value of the block's addition: channel, pixel, F(x), shortcut and their recorded sum.
-
-    The channel is the given one, else the one where the sum is strongest; the pixel, that
-    channel's largest |sum|.
-    """
-    total = trace[f"{block}@sum"][0]
-    if channel is None:
-        channel = int(total.abs().mean(dim=(1, 2)).argmax())
-    row, col = np.unravel_index(int(total[channel].abs().argmax()), total.shape[1:])
-    at = (channel, int(row), int(col))
-    return {
-        "channel": channel,
-        "pixel": (int(row), int(col)),
-        "fx": float(trace[f"{block}@fx"][0][at]),
-        "shortcut": float(trace[f"{block}@shortcut"][0][at]),
-        "sum": float(total[at]),
-    }
+def short(op, lang: str = "en") -> str:
+    """An operation in a box: "BN", "ReLU", "dropout", "max-pool 3×3" (a conv is written by its numbers)."""
+    if op.kind == "batch_norm":
+        return "BN" if lang != "ko" else term("batch-norm", "ko")
+    if op.kind == "dropout":
+        return operation_text("dropout", lang)
+    return operation_text(op.text, lang).split(",")[0]
 
 
-def first_downsampling(trace: Trace) -> str | None:
-    """The first block whose stride (2) changes the map's size, if any."""
-    for name in residual_modules(trace):
-        if residual(trace, name).stride > 1:
-            return name
-    return None
-
-
-def is_bottleneck(convs) -> bool:
-    """1×1 that narrows the channels → 3×3 → 1×1 that widens them again."""
-    kernels = [c.kernel for c in convs]
-    return kernels == [(1, 1), (3, 3), (1, 1)] and convs[0].out_channels < convs[-1].out_channels
-
-
-def downsampling_place(grouped: dict[str, list[Residual]]) -> str:
-    """ "end" if every stage's stride-2 blocks are its last, "start" if its first, else "mixed"."""
-    places = set()
-    for blocks in grouped.values():
-        for index, block in enumerate(blocks):
-            if block.stride > 1:
-                places.add("end" if index == len(blocks) - 1 else "start" if index == 0 else "middle")
-    return places.pop() if len(places) == 1 and places != {"middle"} else "mixed"
-
-
-def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tuple[str, str]]:
-    """What this model does that the paper's/torchvision's ResNet does not, read from the trace
-    (Pango markup: code in ``<tt>``)."""
-    blocks = [block for stage in grouped.values() for block in stage]
-    quirks = []
-    if all(b.body_convs and b.relu_after.get(b.body_convs[-1].name) for b in blocks) and all(b.acts_after_add is False for b in blocks):
-        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에 있고, 더한 뒤에는 없다"))
-    same_shape = [b for b in blocks if b.stride == 1 and b.shapes["x"] == b.shapes["fx"]]
-    if same_shape and all(b.projection for b in same_shape):
-        english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
-        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영 ({same_shape[0].name} …)"
-        if trace.meta.get("model") == "ResNet":
-            english += ": the book's check <tt>x.size() is not out.size()</tt> is always true"
-            korean += ": 책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참"
-        quirks.append((english, korean))
-    types = {str(d.get("type", "")) for d in trace.meta.get("modules", {}).values()}
-    if not any("BatchNorm" in t for t in types):
-        quirks.append(("no batch-norm", "배치 정규화 없음"))
-    return quirks
+def conv_boxes(ops, lang: str = "en") -> list[str]:
+    """One label per conv with the operations after it ("3×3 64→64, /2\n+ BN + ReLU"); operations
+    before the first conv get their own label."""
+    labels: list[list[str]] = []
+    for op in ops:
+        if op.spec is not None:
+            conv = op.spec
+            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
+            labels.append([f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}"])
+        elif labels:
+            labels[-1].append(short(op, lang))
+        else:
+            labels.append([short(op, lang)])
+    return [label[0] + ("\n+ " + " + ".join(label[1:]) if len(label) > 1 else "") for label in labels]
 
 
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
-    default_model = "resnet50"
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
@@ -132,7 +105,7 @@ class ResNetScene(TraceScene):
         self.block = residual(self.trace, self.chosen_block(self.trace, self.options))
         self.shown: dict = {}
         self.figure = None
-        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 더한다", size=30).to_edge(UP, buff=0.3)
+        self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -143,22 +116,22 @@ class ResNetScene(TraceScene):
         lines = VGroup(
             self.text(
                 "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
-                "층을 더 쌓은 평범한 망이 얕은 망보다 학습이 더 안 됐다 (성능 저하),",
+                "층을 더 쌓은 평범한 망이 얕은 망보다 오히려 학습이 잘 되지 않았습니다(성능 저하).",
                 size=24,
             ),
             self.text(
                 "not from overfitting: even the training error grew (He et al., 2015).",
-                "과적합 때문이 아니다: 학습 오차부터 커졌다 (He 외, 2015).",
+                "과적합 때문이 아닙니다. 학습 오차부터 커졌습니다(He 외, 2015).",
                 size=24,
             ),
             self.text(
                 "A residual block learns only the change F(x) and adds its input back: F(x) + x.",
-                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더한다: F(x) + x.",
+                "잔차 블록은 변화분 F(x)만 배우고 입력을 다시 더합니다: F(x) + x.",
                 size=24,
             ),
             self.text(
                 "If x is already right, F(x) → 0 is easy; gradients flow back through the +.",
-                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐른다.",
+                "x가 이미 맞다면 F(x) → 0이면 되고, 기울기는 +를 지나 그대로 흐릅니다.",
                 size=24,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
@@ -171,7 +144,7 @@ class ResNetScene(TraceScene):
 
     def idea_schema(self) -> VGroup:
         """x → layer → ReLU → layer → (+) → ReLU, with x carried around the layers (the paper's form)."""
-        names = [self.say("layer", "층"), "ReLU", self.say("layer", "층")]
+        names = [self.term("layer"), "ReLU", self.term("layer")]
         boxes = VGroup(
             *[LayerBox(n, kind="pointwise" if n == "ReLU" else "conv", width=1.3, height=0.45, size=18) for n in names]
         ).arrange(RIGHT, buff=0.5)
@@ -197,28 +170,32 @@ class ResNetScene(TraceScene):
     def show_block(self) -> None:
         self.show_residual(self.block)
         block = self.block
-        relu_last = bool(block.body_convs) and block.relu_after.get(block.body_convs[-1].name, False)
-        english = ["F(x) ends with a ReLU, before the add" if relu_last else "F(x) is the body's output"]
-        korean = ["F(x)는 더하기 전에 ReLU로 끝난다" if relu_last else "F(x)는 본체의 출력"]
+        last = short(block.body[-1]) if block.body else "F"
+        english = [f"F(x) ends with {last}, before the add"]
+        korean = [f"F(x)는 더하기 전에 {with_particle(short(block.body[-1], 'ko') if block.body else 'F', '로')} 끝납니다"]
         if block.projection:
             english.append(f"the shortcut is a {block.shortcut_conv.kernel_text} conv")
-            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱")
+            korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱입니다")
         else:
             english.append("the shortcut is x itself")
-            korean.append("지름길은 x 그대로")
-        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + "; ".join(korean))
+            korean.append("지름길은 x 그대로입니다")
+        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + ". ".join(korean))
 
     def show_downsampling(self) -> None:
         name = first_downsampling(self.trace)
         if name is None:
-            set_caption(self, "No block of this trace changes the map size", "이 기록에는 크기를 줄이는 블록이 없다")
+            set_caption(self, "No block of this trace changes the map size", "이 기록에는 맵 크기를 바꾸는 블록이 없습니다")
             return
         block = residual(self.trace, name)
         self.show_residual(block)
+        conv = block.shortcut_conv
+        what = f"a {conv.kernel_text} projection with stride {conv.stride[0]}" if conv is not None else " + ".join(short(op) for op in block.shortcut)
+        what_ko = f"스트라이드 {conv.stride[0]}인 {conv.kernel_text} 투영" if conv is not None else " + ".join(short(op, "ko") for op in block.shortcut)
         set_caption(
             self,
-            f"{name}: stride 2 halves the map, so the shortcut is a strided 1×1 projection (dotted)",
-            f"{name}: 스트라이드 2로 맵이 절반이 되어 지름길은 스트라이드 1×1 투영 (점선)",
+            f"{name}: stride {block.stride} shrinks the map {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, so the shortcut is {what} (dotted)",
+            f"{name}: 스트라이드 {with_particle(str(block.stride), '로')} 맵이 {format_shape(block.shapes['x'])} → "
+            f"{with_particle(format_shape(block.shapes['sum']), '이')} 되므로 지름길은 {what_ko}입니다(점선)",
         )
 
     def show_residual(self, block: Residual) -> None:
@@ -228,13 +205,7 @@ class ResNetScene(TraceScene):
         appear(self, figure)
 
     def body_boxes(self, block: Residual) -> VGroup:
-        boxes = VGroup()
-        for conv in block.body_convs:
-            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
-            relu = "\n+ ReLU" if block.relu_after.get(conv.name) else ""
-            boxes.add(
-                LayerBox(f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}{relu}", kind="conv", width=1.75, height=0.75, size=17)
-            )
+        boxes = VGroup(*[LayerBox(label, kind="conv", width=1.75, height=0.75, size=17) for label in conv_boxes(block.body, self.lang)])
         return boxes.arrange(RIGHT, buff=0.35)
 
     def block_figure(self, block: Residual) -> Group:
@@ -252,14 +223,10 @@ class ResNetScene(TraceScene):
         top = Group(x_map, body, parts["fx"], plus, parts["sum"]).arrange(RIGHT, buff=0.45)
         fit_width(top, 13.2).next_to(self.title, DOWN, buff=0.55)
         dotted = block.stride > 1
-        conv = block.shortcut_conv
-        name = block.shortcut.rpartition(".")[2] if block.shortcut else "identity"
-        if conv is not None:
-            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
-            text = f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n{name}"
-        else:
-            text = name
-        shortcut_box = LayerBox(text, kind="conv" if conv is not None else "data", width=2.2, height=0.75, size=17)
+        shortcut = self.trace.meta["structure"][block.name].get("shortcut")
+        name = shortcut.rpartition(".")[2] if shortcut else "identity"
+        text = "\n".join([*conv_boxes(block.shortcut, self.lang), name]) if block.shortcut else name
+        shortcut_box = LayerBox(text, kind="conv" if block.shortcut else "data", width=2.2, height=0.75 + 0.25 * bool(block.shortcut), size=17)
         shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
         parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
         labels = VGroup(
@@ -282,16 +249,18 @@ class ResNetScene(TraceScene):
             Arrow([plus.get_x(), shortcut_box.get_y(), 0], plus.get_bottom(), buff=0, tip_length=0.14, **style),
         )
         row, col = values["pixel"]
-        body_call = f"{block.body.rpartition('.')[2]}(x)" if block.body else "F(x)"
-        shortcut_call = f"{block.shortcut.rpartition('.')[2]}(x)" if block.shortcut else "x"
-        code = f"out = {body_call} + {shortcut_call}"
-        code = f"out = act({body_call} + {shortcut_call})" if block.acts_after_add else code
+        shortcut_call = f"{name}(x)" if shortcut else "x"
+        code = f"out = F(x) + {shortcut_call}"
+        for op in block.after_add:
+            code = f"out = {short(op)}(F(x) + {shortcut_call})" if op is block.after_add[0] else code.replace("out = ", f"out = {short(op)}(", 1) + ")"
         equation = Text(code, font=theme.MONO_FONT, font_size=20, color=theme.INK)
-        after = {
-            False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 낸다: 더한 뒤 ReLU 없음"),
-            True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용한다"),
-            None: ("", ""),
-        }[block.acts_after_add]
+        if block.unrecorded_after_add:
+            after = (f"  — {block.unrecorded_after_add.en}", f"  — {block.unrecorded_after_add.ko}")
+        elif block.after_add:
+            then = " + ".join(short(op) for op in block.after_add)
+            after = (f"  — then {then} after the add", f"  — 더한 뒤에 {' + '.join(short(op, 'ko') for op in block.after_add)}")
+        else:
+            after = ("  — the block returns the sum: nothing after the add", "  — 블록은 합을 그대로 내보냅니다. 더한 뒤에는 아무것도 없습니다")
         sum_text = self.text(
             f"{block.name}, channel {channel}, pixel ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
             f" = {format_value(values['sum'], 3)}{after[0]}",
@@ -357,8 +326,8 @@ class ResNetScene(TraceScene):
         fit_width(columns, 13.2).next_to(self.title, DOWN, buff=0.45)
         where = downsampling_place(grouped)
         place = {
-            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "모델은 단계의 끝에서 줄인다 (torchvision은 처음에)"),
-            "start": ("the model downsamples at the start of a stage", "모델은 단계의 처음에서 줄인다"),
+            "end": ("the model downsamples at the END of each stage (torchvision: at the start)", "이 모델은 각 단계의 끝에서 크기를 줄입니다(torchvision은 처음에서)"),
+            "start": ("the model downsamples at the start of a stage", "이 모델은 단계의 처음에서 크기를 줄입니다"),
             "mixed": ("where the model downsamples", "모델이 크기를 줄이는 곳"),
         }[where]
         legend = VGroup(
@@ -374,7 +343,7 @@ class ResNetScene(TraceScene):
             + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
-        quirks = VGroup(
+        quirks = VGroup(  # Pango markup: code in <tt>
             *[self.text(f"• {en}", f"• {ko}", size=19, markup=True) for en, ko in observed_quirks(self.trace, grouped)]
         )
         quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
@@ -388,7 +357,7 @@ class ResNetScene(TraceScene):
         set_caption(
             self,
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
-            f"{len(grouped)}개 단계의 잔차 블록 {sum(len(b) for b in grouped.values())}개, 모델이 실행하는 그대로",
+            f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
         )
 
 

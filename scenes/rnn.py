@@ -4,13 +4,16 @@
     $ explain render rnn-unroll --trace char-rnn.safetensors --lang ko --steps 3-7 --units 0-9
     $ explain render rnn-layers --steps 0-2 --units 0-5
 
-Both read the first recurrent module in the trace: ``{q}.l{k}.fwd.h`` and the characters in
-``meta["tokens"]``. rnn-unroll draws one layer (``--layer``, default the top one) along the chain;
+Both read the first recurrent module in the trace (nn.RNN, nn.LSTM or nn.GRU, drawn with its own
+equation): ``{q}.l{k}.{fwd|bwd}.h`` and the tokens in ``meta["tokens"]`` (characters, words, or
+plain time steps when there are none). rnn-unroll draws one layer (``--layer``, default the top
+one) and one direction (``--direction``; a bidirectional layer says it has the other) along the chain;
 rnn-layers draws the first two layers as hidden 1 and hidden 2 and, when the trace has
 ``{q}.l{k}.fwd.grad_h`` (``record(..., grads=True)``), the real ||dL/dhₜ|| of backpropagation through
-time; targets come from ``meta["targets"]`` (else the next token). With no trace, rnn-unroll records
-the book's char-RNN, rnn-layers the same with gradients of the summed next-character loss.
-Options: ``layer``, ``steps`` (default "0-4" / "0-2"), ``units`` (default "0-9" / "0-5"), ``batch`` (0).
+time; targets come from ``meta["targets"]`` (none are drawn when the trace names none) and the loss
+from ``meta["loss"]``/``meta["loss_function"]`` (the ``gradients`` recipe writes both). With no
+trace, rnn-unroll records the book's char-RNN, rnn-layers the same with the ``gradients`` recipe.
+Options: ``layer``, ``direction``, ``steps`` (default "0-4" / "0-2"), ``units`` (default "0-9" / "0-5"), ``batch`` (0).
 """
 
 from __future__ import annotations
@@ -23,16 +26,21 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, self_loop
+from explain.names import recurrent_name
 from explain.draw.recurrent_values import (
     MissingValues,
     describe_indices,
+    chosen_direction,
+    directions_of,
     find_recurrent,
     grad_norms,
     hidden_states,
+    kind_of,
     layers_of,
     parse_indices,
-    recurrent_name,
+    step_equation,
     step_labels,
+    step_noun,
     steps_of,
     subscript,
 )
@@ -43,7 +51,9 @@ from scenes import SceneSpec
 
 SCENES = [
     SceneSpec("rnn-unroll", "RNNUnrollScene", "Rolled and unrolled RNN with real hidden states (figure 1)", "char-rnn"),
-    SceneSpec("rnn-layers", "RNNLayersScene", "Layered RNN over time, shared weights, backpropagation through time (figure 2)", "char-rnn"),
+    SceneSpec(
+        "rnn-layers", "RNNLayersScene", "Layered RNN over time, shared weights, backpropagation through time (figure 2)", "char-rnn", "gradients"
+    ),
 ]
 
 #: the chain fits this many copies of the module across the frame
@@ -65,33 +75,51 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     layer = int(options.get("layer", layers[-1]))
     if layer not in layers:
         raise MissingValues(f"layer {layer} is not in the trace; {module or 'the module'} has layers {layers}")
-    total_steps = steps_of(trace, module, layer)
+    direction = chosen_direction(trace, module, layer, options.get("direction"))
+    total_steps = steps_of(trace, module, layer, direction=direction)
     steps = parse_indices(options.get("steps"), list(range(min(5, total_steps))), what="steps")
-    units_total = int(trace[recurrent_name(module, layer, "h")].shape[-1])
+    units_total = int(trace[recurrent_name(module, layer, "h", direction)].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(10, units_total))), what="units")
     if len(steps) > MAX_STEPS:
         raise MissingValues(f"at most {MAX_STEPS} steps fit on screen, got {len(steps)}")
     if len(units) > MAX_UNITS:
         raise MissingValues(f"at most {MAX_UNITS} units fit on screen, got {len(units)}")
-    h = hidden_states(trace, module, layer, steps=steps, units=units, batch=int(options.get("batch") or 0))
+    h = hidden_states(trace, module, layer, steps=steps, units=units, batch=int(options.get("batch") or 0), direction=direction)
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
-    return {"module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h}
+    return {
+        "module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h,
+        "kind": kind_of(trace, module), "equation": step_equation(trace, module), "noun": step_noun(trace),
+        "direction": direction, "directions": directions_of(trace, module, layer),
+    }
 
 
-UNROLL_CAPTIONS = [
-    ("One module A reads xₜ, outputs hₜ and passes its state to itself.",
-     "모듈 A 하나가 xₜ를 읽고 hₜ를 내보내며, 상태를 자기 자신에게 넘긴다."),
-    ("Unrolled: the same A (same weights), one copy per character read.",
-     "펼치면: 같은 A(같은 가중치)가 읽는 글자마다 하나씩."),
-    ("Each hₜ is the real hidden state after reading that character.",
-     "각 hₜ는 그 글자를 읽은 뒤의 실제 은닉 상태다."),
-]
+#: the module's name in titles, and the state it passes to itself, by recurrent kind
+KIND_TITLES = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
+DIRECTION_WORDS = {"fwd": ("forward", "순방향"), "bwd": ("backward", "역방향")}
+KIND_STATES = {"rnn": ("its state hₜ", "상태 hₜ를"), "lstm": ("its states hₜ and cₜ", "상태 hₜ와 cₜ를"), "gru": ("its state hₜ", "상태 hₜ를")}
+
+
+def unroll_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The three captions of rnn-unroll, for the module's kind, what a step reads and the direction."""
+    state_en, state_ko = KIND_STATES[values["kind"]]
+    noun_en, noun_ko = values["noun"]
+    read_en = "read" if noun_en != "time step" else ""
+    backward = values["direction"] == "bwd"
+    order_en = " It runs backward: the state passes from the last step to the first." if backward else ""
+    order_ko = " 역방향이므로 상태는 마지막 단계에서 첫 단계로 넘어갑니다." if backward else ""
+    return [
+        (f"One module A reads xₜ, outputs hₜ and passes {state_en} to itself.",
+         f"모듈 A 하나가 xₜ를 읽고 hₜ를 내보내며, {state_ko} 자기 자신에게 넘깁니다."),
+        (f"Unrolled: the same A (same weights), one copy per {noun_en} {read_en}".rstrip() + "." + order_en,
+         f"펼치면 같은 A(같은 가중치)가 {noun_ko}마다 하나씩 놓입니다." + order_ko),
+        (f"Each hₜ is the real hidden state after that {noun_en}.",
+         f"각 hₜ는 그 {noun_ko}까지 읽은 뒤의 실제 은닉 상태입니다."),
+    ]
 
 
 class RNNUnrollScene(TraceScene):
     """The rolled module A (xₜ below, hₜ above, a self-loop) = the chain of copies reading characters."""
 
-    default_model = "char-rnn"
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -103,23 +131,28 @@ class RNNUnrollScene(TraceScene):
     def construct(self) -> None:
         values = unroll_values(self.trace, self.options)
         self.shown = values
-        title = self.text("An RNN, rolled and unrolled", "RNN: 접힌 모습과 펼친 모습", size=34).to_edge(UP, buff=0.25)
-        equation = self.text(
-            "h<sub>t</sub> = tanh(x<sub>t</sub> W<sub>ih</sub><sup>T</sup> + b<sub>ih</sub>"
-            " + h<sub>t−1</sub> W<sub>hh</sub><sup>T</sup> + b<sub>hh</sub>)",
-            size=24, markup=True,
-        ).next_to(title, DOWN, buff=0.15)
+        kind = KIND_TITLES[values["kind"]]
+        captions = unroll_captions(values)
+        if len(values["directions"]) > 1:  # a bidirectional layer: say which half is drawn
+            english, korean = DIRECTION_WORDS[values["direction"]]
+            title = self.text(f"The {kind}, rolled and unrolled: {english} of 2 directions", f"{kind}: 접힌 모습과 펼친 모습 (양방향 중 {korean})", size=34)
+        else:
+            title = self.text(f"The {kind}, rolled and unrolled", f"{kind}: 접힌 모습과 펼친 모습", size=34)
+        title.to_edge(UP, buff=0.25)
+        equation = self.text(values["equation"], size=22, markup=True).next_to(title, DOWN, buff=0.15)
+        if equation.width > 13.4:
+            equation.scale_to_fit_width(13.4)
         self.add(title, equation)
 
         rolled = self._rolled().move_to(LEFT * 5.55 + DOWN * 0.6)
         equals = Text("=", font=theme.FONT, font_size=48, color=theme.INK).move_to(LEFT * 4.1 + DOWN * 0.6)
         chain = self._chain(values)
-        legend = self._legend(values).move_to(LEFT * 5.4 + DOWN * 2.7)
+        legend = self._legend(values).next_to(rolled, DOWN, buff=0.3)
         if self.is_still:
-            self.add(rolled, equals, legend, fitted_caption(self, *UNROLL_CAPTIONS[-1]), *chain.values())
+            self.add(rolled, equals, legend, fitted_caption(self, *captions[-1]), *chain.values())
             return
 
-        caption = fitted_caption(self, *UNROLL_CAPTIONS[0])
+        caption = fitted_caption(self, *captions[0])
         self.play(FadeIn(rolled), FadeIn(caption), run_time=0.6)
         self.pause()
         self.play(
@@ -127,16 +160,20 @@ class RNNUnrollScene(TraceScene):
             *[FadeIn(VGroup(box, arrow)) for box, arrow in zip(chain["boxes"], chain["inputs"])],
             *[FadeIn(tile) for tile in chain["tiles"]],
             *[GrowArrow(arrow) for arrow in chain["links"]],
-            recaption(self, caption, *UNROLL_CAPTIONS[1]),
+            recaption(self, caption, *captions[1]),
             run_time=0.8,
         )
         self.pause()
-        self.play(FadeIn(legend), recaption(self, caption, *UNROLL_CAPTIONS[2]), run_time=0.5)
-        for index in range(len(values["steps"])):
-            if index > 0:  # the previous state travels along the link into this copy (a dot: nothing covers the boxes)
-                link_arrow = chain["links"][index - 1]
-                carrier = Dot(link_arrow.get_start(), radius=0.07, color=theme.HIGHLIGHT)
-                self.play(carrier.animate.move_to(link_arrow.get_end()),
+        self.play(FadeIn(legend), recaption(self, caption, *captions[2]), run_time=0.5)
+        order = list(range(len(values["steps"])))
+        if values["direction"] == "bwd":  # the backward direction reads the sequence from its end
+            order.reverse()
+        for previous, index in zip([None, *order], order):
+            if previous is not None:  # the previous state travels along the link into this copy (a dot: nothing covers the boxes)
+                link_arrow = chain["links"][min(previous, index)]
+                start, end = (link_arrow.get_start(), link_arrow.get_end()) if previous < index else (link_arrow.get_end(), link_arrow.get_start())
+                carrier = Dot(start, radius=0.07, color=theme.HIGHLIGHT)
+                self.play(carrier.animate.move_to(end),
                           Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.5)
                 self.remove(carrier)
             else:
@@ -157,7 +194,7 @@ class RNNUnrollScene(TraceScene):
         parts: dict[str, VGroup] = {key: VGroup() for key in ("boxes", "tiles", "inputs", "links", "outputs", "strips")}
         for index, (step, token, h) in enumerate(zip(values["steps"], values["tokens"], values["h"])):
             box = ModuleBox("A").move_to(RIGHT * (left + index * spacing) + DOWN * 0.6)
-            tile = TokenTile(token).next_to(box, DOWN, buff=0.45)
+            tile = TokenTile(token, max_width=spacing * 0.85).next_to(box, DOWN, buff=0.45)
             x_label = Text(f"x{subscript(step)}", font=theme.FONT, font_size=22, color=theme.MUTED).next_to(tile, DOWN, buff=0.1)
             strip = ValueStrip(h, scale="tanh", cell=0.2, vertical=True)
             strip.next_to(box, UP, buff=0.42)
@@ -168,15 +205,15 @@ class RNNUnrollScene(TraceScene):
             parts["outputs"].add(arrow_between(box.get_top(), strip.get_bottom()))
             parts["strips"].add(VGroup(strip, h_label))
         for before, after in zip(parts["boxes"], parts["boxes"][1:]):
-            parts["links"].add(link(before, after))
+            parts["links"].add(link(before, after) if values["direction"] == "fwd" else link(after, before))
         return parts
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         layer_note = self.say(
             f"layer {values['layer']}, units {describe_indices(values['units'], values['units_total'])}",
-            f"{values['layer']}층, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"층 {values['layer']}, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
-        note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED)
+        note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
         return VGroup(bar, note).arrange(DOWN, buff=0.12)
 
@@ -193,20 +230,36 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     if len(layers) < 2:
         raise MissingValues(f"this figure needs a recurrent module with 2 layers; {module or 'the module'} has {len(layers)}")
     lower, upper = layers[:2]
-    total_steps = steps_of(trace, module, lower)
+    direction = chosen_direction(trace, module, lower, options.get("direction"))
+    if direction == "bwd":
+        raise MissingValues("rnn-layers draws the forward direction (its state flows left to right); rnn-unroll draws --direction bwd")
+    total_steps = steps_of(trace, module, lower, direction=direction)
     steps = parse_indices(options.get("steps"), list(range(min(3, total_steps))), what="steps")
     if len(steps) > 3:
         raise MissingValues(f"at most 3 steps fit on screen, got {len(steps)}")
-    units_total = int(trace[recurrent_name(module, lower, "h")].shape[-1])
+    units_total = int(trace[recurrent_name(module, lower, "h", direction)].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(6, units_total))), what="units")
     if len(units) > 8:
         raise MissingValues(f"at most 8 units fit on screen, got {len(units)}")
     batch = int(options.get("batch") or 0)
-    h = {layer: hidden_states(trace, module, layer, steps=steps, units=units, batch=batch) for layer in (lower, upper)}
-    tokens = step_labels(trace, total_steps)
-    targets = list(trace.meta.get("targets") or tokens[1:])
-    has_grads = all(recurrent_name(module, layer, "grad_h") in trace for layer in (lower, upper))
+    h = {
+        layer: hidden_states(trace, module, layer, steps=steps, units=units, batch=batch, direction=direction) for layer in (lower, upper)
+    }
+    tokens = step_labels(trace, total_steps) if trace.meta.get("tokens") else [f"x{subscript(t)}" for t in range(total_steps)]
+    targets = [str(target) for target in trace.meta.get("targets") or []]
+    has_grads = all(recurrent_name(module, layer, "grad_h", direction) in trace for layer in (lower, upper))
+    linear = [name for name, config in trace.meta.get("modules", {}).items() if config.get("type") == "Linear"]
     return {
+        "kind": kind_of(trace, module),
+        "direction": direction,
+        "directions": directions_of(trace, module, lower),
+        "noun": step_noun(trace),
+        "layer_count": len(layers),
+        "decoder": linear[-1] if linear else None,
+        "loss": trace.meta.get("loss"),
+        "loss_function": trace.meta.get("loss_function"),
+        "has_targets": bool(targets),
+        "nonlinearity": trace.meta.get("modules", {}).get(module, {}).get("nonlinearity"),
         "module": module,
         "layers": [lower, upper],
         "steps": steps,
@@ -215,7 +268,9 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
         "tokens": [tokens[t] for t in steps],
         "targets": [targets[t] if t < len(targets) else "" for t in steps],
         "h": h,
-        "grads": {layer: grad_norms(trace, module, layer, batch=batch) for layer in (lower, upper)} if has_grads else None,
+        "grads": {layer: grad_norms(trace, module, layer, batch=batch, direction=direction) for layer in (lower, upper)}
+        if has_grads
+        else None,
         "all_tokens": tokens,
     }
 
@@ -228,28 +283,71 @@ INITIAL_X = -4.9
 STRETCH_STEPS = 30
 
 
-LAYERS_CAPTIONS = [
-    ("At t = 0: input → hidden 1 → hidden 2 → output; the initial state is 0.",
-     "t = 0: 입력 → 은닉 1 → 은닉 2 → 출력; 초기 상태는 0."),
-    ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
-     "t = 1: 은닉 1은 입력(t=1)과 은닉 1(t=0)을 합친다."),
-    ("Targets are the next characters; every edge of a kind shares one weight.",
-     "목표는 다음 글자; 같은 종류의 연결은 모두 같은 가중치를 쓴다."),
-    ("Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",
-     "시간 역전파: ∂L/∂W는 모든 t의 합, 각 항은 t = 0까지 거슬러 간다."),
-]
+#: one layer's step in the layered equation, by kind: {k} is the layer (¹, ²), {below} what it reads
+LAYER_STEPS = {
+    "rnn": "h{k}<sub>t</sub> = tanh(W<sub>ih</sub>{k} {below} + W<sub>hh</sub>{k} h{k}<sub>t−1</sub> + b{k})",
+    "rnn-relu": "h{k}<sub>t</sub> = relu(W<sub>ih</sub>{k} {below} + W<sub>hh</sub>{k} h{k}<sub>t−1</sub> + b{k})",
+    "lstm": "h{k}<sub>t</sub>, c{k}<sub>t</sub> = LSTM{k}({below}, h{k}<sub>t−1</sub>, c{k}<sub>t−1</sub>)",
+    "gru": "h{k}<sub>t</sub> = GRU{k}({below}, h{k}<sub>t−1</sub>)",
+}
+
+
+#: the drawn edges' weights as PyTorch names them (layer 1 of the figure is PyTorch's l0)
+WEIGHT_LABELS = {"W_ih": "W<sub>ih</sub>¹", "W_11": "W<sub>hh</sub>¹", "W_12": "W<sub>ih</sub>²", "W_22": "W<sub>hh</sub>²"}
+
+
+def layered_equation(values: dict[str, Any]) -> str:
+    """The two drawn layers' step equations and the output's (Pango markup), for the module's kind."""
+    kind = values["kind"] if values.get("nonlinearity") != "relu" else "rnn-relu"
+    first = LAYER_STEPS[kind].format(k="¹", below="x<sub>t</sub>")
+    below = "[h¹<sub>t</sub>, h¹<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h¹<sub>t</sub>"
+    second = LAYER_STEPS[kind].format(k="²", below=below)
+    top = "[h²<sub>t</sub>, h²<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h²<sub>t</sub>"
+    output = f"y<sub>t</sub> = {values['decoder']}({top})" if values["decoder"] and values["layer_count"] == 2 else ""
+    return "     ".join(part for part in (first, second, output) if part)
+
+
+def output_row(values: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
+    """What the top row is (its label in both languages) and the weight of the edge into it (None: no weight)."""
+    if values["layer_count"] > 2:
+        return ("layer 2 →", "2층 →"), None
+    if values["decoder"]:
+        return ("output", "출력"), "W_ho"
+    return ("output = h²", "출력 = h²"), None
+
+
+def loss_text(values: dict[str, Any]) -> tuple[str, tuple[str, str]]:
+    """The loss the backward arrows start from, as the trace describes it: (formula, explanation)."""
+    what = {"cross-entropy": ("cross-entropy", "교차 엔트로피")}.get(values["loss_function"], ("loss", "손실"))
+    if values["grads"] is None:
+        return "L", ("(no gradients in this trace:\nrecord with --recipe gradients)", "(이 기록에는 기울기가 없습니다:\n--recipe gradients로 기록하세요)")
+    if values["loss"] == "last":
+        return "L = L<sub>T</sub>", (f"({what[0]}\nat the last step only)", f"(마지막 단계의\n{what[1]}만)")
+    if values["loss"] == "all":
+        return "L = L₀ + L₁ + L₂ + …", (f"({what[0]} with\neach target, summed)", f"(각 목표와의\n{what[1]}의 합)")
+    return "L", ("(the loss the trace\nwas recorded with)", "(기록할 때 쓴 손실)")
+
+
+def layers_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """The four captions of rnn-layers, true for the trace: targets and weights only as recorded."""
+    noun_en, noun_ko = values["noun"]
+    top_en, top_ko = output_row(values)[0]
+    targets = (f"Targets are the next {noun_en}s; e", f"목표는 다음 {noun_ko}이고, ") if values["has_targets"] else ("E", "")
+    return [
+        (f"At t = 0: input → hidden 1 → hidden 2 → {top_en}; the initial state is 0.",
+         f"t = 0에서는 입력 → 은닉 1 → 은닉 2 → {top_ko} 순서로 계산하고, 초기 상태는 0입니다."),
+        ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
+         "t = 1에서 은닉 1은 입력(t = 1)과 은닉 1(t = 0)을 합칩니다."),
+        (f"{targets[0]}very edge of a kind shares one weight.",
+         f"{targets[1]}같은 종류의 연결은 모두 같은 가중치를 씁니다."),
+        ("Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",
+         "시간 역전파: ∂L/∂W는 모든 t에 걸친 합이고, 각 항은 t = 0까지 거슬러 올라갑니다."),
+    ]
 
 
 class RNNLayersScene(TraceScene):
     """Input / hidden 1 / hidden 2 / output over t = 0..2 with shared weights, then BPTT."""
 
-    default_model = "char-rnn"
-
-    @classmethod
-    def default_trace(cls) -> Trace:
-        from scenes._recordings import gradient_trace
-
-        return gradient_trace("char-rnn", loss_at="all")
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -263,17 +361,12 @@ class RNNLayersScene(TraceScene):
         self.shown = values
         title = self.text("Layers over time, and backpropagation through time", "시간에 따른 층, 그리고 시간 역전파", size=30)
         self.add(title.to_edge(UP, buff=0.2).to_edge(LEFT, buff=0.4))
-        equation = self.text(
-            "h<sup>1</sup><sub>t</sub> = tanh(x<sub>t</sub> W<sub>ih</sub><sup>T</sup> + h<sup>1</sup><sub>t−1</sub> W<sub>11</sub><sup>T</sup> + b<sup>1</sup>)"
-            "   h<sup>2</sup><sub>t</sub> = tanh(h<sup>1</sup><sub>t</sub> W<sub>12</sub><sup>T</sup> + h<sup>2</sup><sub>t−1</sub> W<sub>22</sub><sup>T</sup> + b<sup>2</sup>)"
-            "   y<sub>t</sub> = h<sup>2</sup><sub>t</sub> W<sub>ho</sub><sup>T</sup> + b",
-            size=20, markup=True,
-        )
+        equation = self.text(layered_equation(values), size=17, markup=True)
         if equation.width > 13.4:
             equation.scale_to_fit_width(13.4)
         self.add(equation.next_to(title, DOWN, buff=0.08).align_to(title, LEFT))
-        self.equation = equation
-        rows = self._row_labels()
+        captions = layers_captions(values)
+        rows = self._row_labels(values)
         grid = self._grid(values)
         legend = self._legend(values)
         backward = self._backward(grid, values)
@@ -281,26 +374,26 @@ class RNNLayersScene(TraceScene):
             nodes = [node for column in grid["nodes"] for node in column.values()]
             edges = [edge for weight in grid["edges"].values() for edge in weight]
             self.add(rows, grid["initial"], grid["headers"], grid["targets"], grid["weights"], legend, *edges, *nodes,
-                     *backward.values(), fitted_caption(self, *LAYERS_CAPTIONS[-1]))
+                     *backward.values(), fitted_caption(self, *captions[-1]))
             return
 
-        caption = fitted_caption(self, *LAYERS_CAPTIONS[0])
+        caption = fitted_caption(self, *captions[0])
         self.play(FadeIn(rows), FadeIn(grid["initial"]), FadeIn(grid["headers"][0]), FadeIn(caption), run_time=0.5)
         for name in ("input", "hidden1", "hidden2", "output"):
             self.play(*[FadeIn(edge) for edge in grid["edges_in"][0][name]], FadeIn(grid["nodes"][0][name]), run_time=0.35)
         self.pause()
         for column in range(1, len(values["steps"])):
             if column == 1:
-                self.play(recaption(self, caption, *LAYERS_CAPTIONS[1]), run_time=0.3)
+                self.play(recaption(self, caption, *captions[1]), run_time=0.3)
             self.play(FadeIn(grid["headers"][column]), run_time=0.2)
             for name in ("input", "hidden1", "hidden2", "output"):
                 self.play(*[FadeIn(edge) for edge in grid["edges_in"][column][name]], FadeIn(grid["nodes"][column][name]),
                           run_time=0.3 if column == 1 else 0.15)
             self.pause()
         self.play(FadeIn(grid["targets"]), FadeIn(grid["weights"]), FadeIn(legend),
-                  recaption(self, caption, *LAYERS_CAPTIONS[2]), run_time=0.6)
+                  recaption(self, caption, *captions[2]), run_time=0.6)
         self.pause()
-        self.play(FadeIn(backward["loss"]), recaption(self, caption, *LAYERS_CAPTIONS[3]), run_time=0.4)
+        self.play(FadeIn(backward["loss"]), recaption(self, caption, *captions[3]), run_time=0.4)
         # the gradient flows from the losses at the top right back to t = 0 at the bottom left
         order = sorted(backward["arrows"], key=lambda arrow: (-arrow.get_center()[0], -arrow.get_center()[1]))
         self.play(LaggedStart(*[GrowArrow(arrow) for arrow in order], lag_ratio=0.15), run_time=1.6)
@@ -309,17 +402,18 @@ class RNNLayersScene(TraceScene):
         if values["grads"] is not None:
             self._stretch(values, caption)
 
-    def _row_labels(self) -> VGroup:
+    def _row_labels(self, values: dict[str, Any]) -> VGroup:
         names = {
-            "output": ("output", "출력"),
-            "hidden2": ("hidden 2", "은닉 2"),
-            "hidden1": ("hidden 1", "은닉 1"),
-            "input": ("input", "입력"),
+            "output": self.say(*output_row(values)[0]),
+            "hidden2": f"{self.term('hidden')} 2",
+            "hidden1": f"{self.term('hidden')} 1",
+            "input": self.term("input"),
         }
-        return VGroup(*[self.text(*names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
+        return VGroup(*[self.text(names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
 
     def _grid(self, values: dict[str, Any]) -> dict[str, Any]:
         lower, upper = values["layers"]
+        output_weight = output_row(values)[1]
         initial = {
             row: ModuleBox("0", width=0.6, height=0.5, size=22, fill=theme.BACKGROUND).move_to(RIGHT * INITIAL_X + UP * ROW_Y[row])
             for row in ("hidden1", "hidden2")
@@ -335,8 +429,8 @@ class RNNLayersScene(TraceScene):
                 "input": TokenTile(token, side=0.55).move_to(RIGHT * x + UP * ROW_Y["input"]),
                 "hidden1": self._state_node(values["h"][lower][column]).move_to(RIGHT * x + UP * ROW_Y["hidden1"]),
                 "hidden2": self._state_node(values["h"][upper][column]).move_to(RIGHT * x + UP * ROW_Y["hidden2"]),
-                "output": ModuleBox(f"y{subscript(step)}", width=0.8, height=0.5, size=22, fill=theme.LAYER_FILL)
-                .move_to(RIGHT * x + UP * ROW_Y["output"]),
+                "output": ModuleBox(f"{'y' if output_weight else 'h²'}{subscript(step)}", width=0.8, height=0.5, size=22,
+                                    fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["output"]),
             }
             edges = {
                 "input": [],
@@ -347,14 +441,16 @@ class RNNLayersScene(TraceScene):
             for row_edges in edges.values():
                 for weight, arrow in row_edges:
                     grid["edges"][weight].append(arrow)
-                    grid["weights"].add(self._weight_label(weight, arrow))
+                    if weight != "W_ho" or output_weight:
+                        grid["weights"].add(self._weight_label(WEIGHT_LABELS.get(weight, values["decoder"]), arrow))
             grid["nodes"].append(nodes)
             grid["edges_in"].append({row: [arrow for _, arrow in row_edges] for row, row_edges in edges.items()})
             grid["headers"].add(self.text(f"t = {step}", f"t = {step}", size=20, color=theme.MUTED)
                                 .next_to(nodes["input"], DOWN, buff=0.12))
-            target_text = Text(show_token(target) if target else "–", font=theme.MONO_FONT, font_size=22, color=theme.INK)
-            target_label = self.text("target", "목표", size=16, color=theme.MUTED)
-            grid["targets"].add(VGroup(target_label, target_text).arrange(RIGHT, buff=0.1).move_to(RIGHT * x + UP * ROW_Y["target"]))
+            if values["has_targets"]:
+                target_text = Text(show_token(target) if target else "–", font=theme.MONO_FONT, font_size=22, color=theme.INK)
+                target_label = self.text(self.term("target"), size=16, color=theme.MUTED)
+                grid["targets"].add(VGroup(target_label, target_text).arrange(RIGHT, buff=0.1).move_to(RIGHT * x + UP * ROW_Y["target"]))
             previous = nodes
         return grid
 
@@ -368,8 +464,7 @@ class RNNLayersScene(TraceScene):
         return node
 
     def _weight_label(self, weight: str, arrow) -> Text:
-        name, _, sub = weight.partition("_")
-        label = theme.markup_text(f"{name}<sub>{sub}</sub>", size=20, color=theme.LAYER_STROKE)
+        label = self.text(weight, size=16, color=theme.LAYER_STROKE, markup=True)
         horizontal = abs(arrow.get_end()[0] - arrow.get_start()[0]) > abs(arrow.get_end()[1] - arrow.get_start()[1])
         return label.next_to(arrow, UP if horizontal else LEFT, buff=0.05)
 
@@ -377,8 +472,13 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         note = self.say(
             f"hidden 1 = layer {lower}\nhidden 2 = layer {upper}\nunits {describe_indices(values['units'], values['units_total'])}",
-            f"은닉 1 = {lower}층\n은닉 2 = {upper}층\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"은닉 1 = 층 {lower}\n은닉 2 = 층 {upper}\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
+        if values["layer_count"] > 2:
+            note += self.say(f"\n(of {values['layer_count']} layers)", f"\n(전체 {values['layer_count']}층 중)")
+        if len(values["directions"]) > 1:
+            english, korean = DIRECTION_WORDS[values["direction"]]
+            note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
         return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
@@ -392,11 +492,12 @@ class RNNLayersScene(TraceScene):
                 horizontal = abs(end[0] - start[0]) > abs(end[1] - start[1])
                 offset = DOWN * 0.24 if horizontal else RIGHT * 0.24  # clear of the forward arrow
                 arrows.add(arrow_between(end + offset, start + offset, color=theme.GRADIENT, stroke=2.5, buff=0.02))
+        formula, explanation = loss_text(values)
         loss = VGroup(
-            Text("L = L₀ + L₁ + L₂ + …", font=theme.FONT, font_size=22, color=theme.GRADIENT),
-            self.text("(cross-entropy with each target)", "(각 목표와의 교차 엔트로피)", size=15, color=theme.MUTED),
-        ).arrange(DOWN, buff=0.08).to_edge(RIGHT, buff=0.25)
-        loss.next_to(self.equation, DOWN, buff=0.2).to_edge(RIGHT, buff=0.25)  # below the equation, clear of it
+            self.text(formula, size=22, color=theme.GRADIENT, markup=True),
+            self.text(*explanation, size=15, color=theme.MUTED),
+        ).arrange(DOWN, buff=0.08)
+        loss.to_edge(RIGHT, buff=0.3).set_y(ROW_Y["output"] + 0.1)  # beside the outputs, clear of the title
         norms = VGroup()
         if values["grads"] is not None:
             for column, step in enumerate(values["steps"]):
@@ -404,7 +505,7 @@ class RNNLayersScene(TraceScene):
                     node = grid["nodes"][column][row]
                     text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=16,
                                 color=theme.GRADIENT)
-                    # right of the backward arrow that runs down from the node
+                    # below the backward arrow between the nodes, right of the one that runs down from this node
                     norms.add(text.next_to(node, DOWN, buff=0.16).align_to(node.get_center() + RIGHT * 0.32, LEFT))
         return {"arrows": arrows, "loss": loss, "norms": norms}
 
@@ -412,8 +513,8 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         tokens = values["all_tokens"][:STRETCH_STEPS]
         chart = LogBars(
-            [(self.say("hidden 1", "은닉 1"), values["grads"][lower][: len(tokens)], theme.GRADIENT),
-             (self.say("hidden 2", "은닉 2"), values["grads"][upper][: len(tokens)], theme.HIGHLIGHT)],
+            [(f"{self.term('hidden')} 1", values["grads"][lower][: len(tokens)], theme.GRADIENT),
+             (f"{self.term('hidden')} 2", values["grads"][upper][: len(tokens)], theme.HIGHLIGHT)],
             labels=tokens, width=10.5, height=3.6,
         ).move_to(DOWN * 0.3 + RIGHT * 0.4)
         heading = self.text(f"‖∂L/∂hₜ‖ for t = 0 … {len(tokens) - 1}", f"t = 0 … {len(tokens) - 1}의 ‖∂L/∂hₜ‖", size=24)
@@ -422,6 +523,6 @@ class RNNLayersScene(TraceScene):
         self.play(*[FadeOut(mobject) for mobject in self.mobjects if mobject not in keep], run_time=0.5)
         self.play(FadeIn(chart), FadeIn(heading),
                   recaption(self, caption, f"Stretched to t = {len(tokens) - 1}: why does training get worse as the chain grows?",
-                                  f"t = {len(tokens) - 1}까지 늘이면: 사슬이 길수록 왜 학습이 나빠질까?"),
+                                  f"t = {len(tokens) - 1}까지 늘이면: 사슬이 길수록 학습이 왜 나빠질까요?"),
                   run_time=0.8)
         self.pause()

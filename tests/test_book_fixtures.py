@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from explain import models
+from explain import Trace, load, models
 from explain.testing import compare_traces
 
 CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-6)}}
@@ -26,16 +26,17 @@ def last_output(output):
     return output[0][-1].sum()
 
 
-# fixture name → (model, record options). Large CNNs keep only the parts a figure uses.
+# fixture name → (model, record options). Large CNNs keep only the parts a figure uses, and their
+# stem's kernels: a kernel stored transposed or from another layer must fail here.
 BOOK_TRACES = {
     "hello-rnn": ("hello-rnn", {}),
     "hello-lstm": ("hello-lstm", {}),
     "char-rnn": ("char-rnn", {}),
     "char-gru": ("char-gru", {}),
     "char-lstm-grads": ("char-lstm", {"grads": True, "loss": last_output, "names": ["*.grad_h", "decoder"]}),
-    "mnist-cnn": ("mnist-cnn", {"names": lambda name: not name.endswith("@weight")}),  # maps, not the weights
-    "resnet50": ("resnet50", {"names": ["layer_5.2@*", "fc_layer*"]}),
-    "googlenet": ("googlenet", {"names": ["layer_4.1@*", "fc_layer*"]}),
+    "mnist-cnn": ("mnist-cnn", {}),  # feature maps and every kernel (q@weight) and bias
+    "resnet50": ("resnet50", {"names": ["layer_1*@weight", "layer_5.2@*", "fc_layer*"]}),  # the stem's kernel too
+    "googlenet": ("googlenet", {"names": ["layer_1*@weight", "layer_4.1@*", "fc_layer*"]}),
 }
 SLOW = {"hello-lstm"}  # 69 recorded calls of a 3-layer LSTM
 
@@ -60,3 +61,13 @@ def test_a_changed_weight_is_caught_where_it_acts():
     assert [value.name for value in difference.values][:4] == ["rnn.l1.fwd.r", "rnn.l1.fwd.z", "rnn.l1.fwd.n", "rnn.l1.fwd.h"]
     assert first.first_step == 1 and first.where.startswith("rnn layer 1 fwd, t=") and first.where.endswith("unit 0")
     assert difference.report().splitlines()[1] == f"  expected: {fixture}"
+
+
+def test_the_kernels_are_in_the_fixtures_so_a_transposed_kernel_fails():
+    fixtures = Path(__file__).parent / "fixtures" / "test_book_fixtures"
+    for fixture, kernel in [("mnist-cnn", "layer.2@weight"), ("resnet50", "layer_1.0@weight"), ("googlenet", "layer_1.2@weight")]:
+        stored = load(fixtures / f"{fixture}.safetensors")
+        transposed = Trace(dict(stored.items()), meta=stored.meta, output=stored.output)
+        transposed[kernel] = stored[kernel].transpose(-1, -2).contiguous()
+        difference = compare_traces(transposed, stored, **CROSS_MACHINE)
+        assert [value.name for value in difference.values] == [kernel], fixture

@@ -76,7 +76,7 @@ def test_grid_keeps_the_chosen_channels_and_shares_one_scale():
 def test_channel_labels_in_both_languages():
     assert channels_label(range(4, 12), 64) == "channels 4–11 of 64"
     assert channels_label([1, 2], 8) == "channels 1, 2 of 8"
-    assert channels_label(range(8), 8, "ko") == "전체 8개 채널"
+    assert channels_label(range(8), 8, "ko") == "채널 8개 전체"
 
 
 def test_pixel_rect_sits_over_the_named_pixels():

@@ -13,6 +13,7 @@ import pytest
     "statement",
     [
         "import explain",
+        "import explain.figures.gradients, explain.figures.params, explain.figures.cell_state",
         "import explain, torch\n"
         "trace = explain.record(torch.nn.LSTM(2, 3), torch.randn(4, 1, 2), grads=True)\n"
         "loaded = explain.load(trace.save(sys.argv[1]))\n"

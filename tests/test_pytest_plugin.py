@@ -203,3 +203,39 @@ def test_two_tests_sharing_a_fixture_is_an_error(pytester):
     result.assert_outcomes(passed=1, failed=1)
     result.stdout.fnmatch_lines(["*shared.safetensors is already checked by test_two_tests_sharing_a_fixture_is_an_error.py::test_one*"])
 
+
+
+def test_an_unreadable_fixture_fails_then_update_replaces_it_and_says_so(suite):
+    suite.record()
+    fixture = suite.fixtures / "test_lstm.safetensors"
+    data = bytearray(fixture.read_bytes())
+    data[-1] ^= 0x01  # one flipped bit in a tensor's bytes
+    fixture.write_bytes(bytes(data))
+    result = suite.run()
+    result.assert_outcomes(failed=1, passed=1)
+    result.stdout.fnmatch_lines(["*unreadable trace fixture: *test_lstm.safetensors: *digest*", "*pytest --trace-update*"])
+    result = suite.run("--trace-update")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "*0 created, 0 updated, 1 replaced (unreadable), 1 unchanged*",
+            "*replaced: fixtures/test_traces/test_lstm.safetensors (it was unreadable: *digest*)",
+        ]
+    )
+    assert load(fixture).names() == ["lstm.l0.fwd.h", "lstm.l0.fwd.c"]
+    suite.run().assert_outcomes(passed=2)
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../escape", "a\\b", "???"])
+def test_fixture_names_that_are_not_plain_file_names_are_refused(pytester, name):
+    pytester.makepyfile(
+        f"""
+        import torch, explain
+        def test_named(trace_regression):
+            trace_regression.check(explain.Trace({{"x": torch.ones(1)}}), {name!r})
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "--trace-update")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*must be a plain file name (not empty, '.' or '..', no path separator)*"])
+    assert not list(pytester.path.rglob("*.safetensors"))

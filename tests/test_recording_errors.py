@@ -30,13 +30,6 @@ def refusal(model, *inputs, **kwargs) -> str:
     return message
 
 
-def test_dropout_between_layers_in_train_mode_is_refused_with_the_fix():
-    model = Tagger(nn.LSTM(3, 4, num_layers=2, dropout=0.5))
-    message = refusal(model, torch.randn(5, 1, 3))
-    assert message.startswith("rnn (LSTM): dropout=0.5") and "model.eval()" in message and "dropout=0" in message
-    assert "rnn.l1.fwd.h" in explain.record(model.eval(), torch.randn(5, 1, 3))
-
-
 def test_single_layer_dropout_does_nothing_and_records():
     with pytest.warns(UserWarning):
         gru = nn.GRU(3, 4, dropout=0.3)

@@ -10,8 +10,9 @@ import torch
 
 import explain
 from explain import reveal_assets
-from explain.cli import UsageError, main
-from explain.commands.render import int_list
+from explain.cli import main
+from explain.errors import UsageError
+from explain.commands.checks import int_list
 from explain.render import CACHE_FILE, input_hash, output_name, render_all, render_scene, video_length
 from scene_checks import record_book
 

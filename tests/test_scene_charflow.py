@@ -10,7 +10,7 @@ import torch
 from explain import Trace
 from explain.draw.recurrent_values import MissingValues
 from scene_checks import assert_matches_reference, render_still
-from scenes._recordings import char_flow_trace
+from explain.models.recipes import char_flow as char_flow_trace
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_a_trace_without_the_runs_is_refused():
     from explain.draw.base import SceneInputError
     from scenes.charflow import CharFlowScene
 
-    with pytest.raises(SceneInputError, match="teacher.input.*char_flow_trace"):
+    with pytest.raises(SceneInputError, match="teacher.input.*--recipe char-flow"):
         CharFlowScene.check(Trace({"rnn.l0.fwd.h": torch.zeros(3, 1, 4)}), {})
 
 

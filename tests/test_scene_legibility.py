@@ -87,7 +87,7 @@ def _run(name: str, tmp_path, *, still: bool, lang: str = "en"):
     from explain.render import resolve_trace, scene_spec
 
     scene_class = _checked(name)
-    trace = resolve_trace(scene_spec(name).load(), None)
+    trace = resolve_trace(scene_spec(name), None)
     settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": still, "disable_caching": True}
     settings.update(media_dir=str(tmp_path / "media"), text_dir=str(tmp_path / ".text-cache"), progress_bar="none")
     with tempconfig(settings):

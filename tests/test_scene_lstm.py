@@ -45,7 +45,7 @@ def test_defaults_are_the_last_layer_seven_units_named_by_the_vocabulary_from_an
 def test_the_top_layer_of_the_hello_lstm_points_at_the_next_character():
     trained = record_book("hello-lstm")
     view = cell_view(trained, "lstm", {"steps": [1, 2, 3]})
-    assert view.vocabulary == HELLO_VOCAB
+    assert view.vocabulary == list(HELLO_VOCAB)
     guesses = [next_character(trained, view, t) for t in (1, 2, 3)]  # after reading "h", "e", "l"
     assert [char for char, _ in guesses] == ["e", "l", "l"]
     assert all(value > 0.5 for _, value in guesses)

@@ -11,7 +11,8 @@ import explain
 from explain import Trace, models
 from explain.draw.base import SceneInputError
 from scene_checks import assert_matches_reference, play_through, render_still
-from scenes.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
+from explain.figures.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_cells, book_example
+from scenes.params import arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +86,17 @@ def test_the_scene_shows_the_models_numbers(mnist, tmp_path):
     assert shown.parameters == sum(p.numel() for p in model.fc_layer[0].parameters()) == 57_700
     assert scene.shown["lines"] == arithmetic_lines(shown)
     assert scene.shown["totals"][0] == sum(p.numel() for p in model.parameters())
+    for unit, cells in scene.shown["memory_columns"].values():  # one unit per column, named in its header
+        assert unit == "KB" and all(cell.replace(".", "").replace(",", "").isdigit() for cell in cells)
+    book = book_example()
+    assert scene.shown["book"] == book and book.parameters == 34_944
+    assert [row[1:] for row in scene.shown["comparison"]] == [
+        [arithmetic_cells(shown)[key], arithmetic_cells(book)[key]] for key in ("filter", "parameters", "parameter_bytes", "output", "output_bytes")
+    ]
 
 
 @pytest.mark.render
-@pytest.mark.parametrize("lang, step", [("en", 3), ("ko", None)])
+@pytest.mark.parametrize("lang, step", [("en", 3), ("en", 4), ("ko", None)])
 def test_still_matches_reference(mnist, tmp_path, lang, step):
     _, trace = mnist
     options = {} if step is None else {"step": step}

@@ -111,15 +111,6 @@ def test_layers_refuse_steps_past_the_end(char_rnn_trace):
         layered_values(char_rnn_trace, {"steps": [16, 17, 18]})
 
 
-@pytest.mark.parametrize("module", ["explain.draw.recurrent_values", "explain.draw.chain", "explain.draw.graphs", "scenes.rnn"])
-def test_docstring_examples(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module))
-    assert result.failed == 0 and result.attempted > 0
-
-
 def test_batch_items_are_chosen_and_checked():
     from scenes.rnn import unroll_values
 

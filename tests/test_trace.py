@@ -14,7 +14,8 @@ import pytest
 import torch
 
 import explain
-from explain.trace import SCHEMA_VERSION, Trace, TraceFileError, load, recurrent_parts
+from explain.names import recurrent_parts
+from explain.trace import SCHEMA_VERSION, Trace, TraceFileError, load
 
 
 def sample() -> Trace:
@@ -169,8 +170,8 @@ def test_metadata_that_is_not_json_is_refused_before_writing(tmp_path):
     assert not list(tmp_path.iterdir())
 
 
-def _header(meta: dict | None, tensors: dict) -> bytes:
-    """A hand-made safetensors file: 8-byte header size, JSON header, data."""
+def _header(meta: dict | str | None, tensors: dict) -> bytes:
+    """A hand-made safetensors file: 8-byte header size, JSON header, data; ``meta`` as a dict or as JSON text."""
     header, offset, data = {}, 0, b""
     for name, values in tensors.items():
         raw = struct.pack(f"<{len(values)}f", *values)
@@ -178,29 +179,60 @@ def _header(meta: dict | None, tensors: dict) -> bytes:
         offset += len(raw)
         data += raw
     if meta is not None:
-        header["__metadata__"] = {"explain": json.dumps(meta)}
+        header["__metadata__"] = {"explain": meta if isinstance(meta, str) else json.dumps(meta)}
     encoded = json.dumps(header).encode()
     return struct.pack("<Q", len(encoded)) + encoded + data
 
 
+def _trace_file(meta: dict | str, tensors: dict | None = None) -> bytes:
+    return _header(meta, {"w": [1.0]} if tensors is None else tensors)
+
+
 def bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
     good = sample().save(tmp_path / "good.st").read_bytes()
+    version = SCHEMA_VERSION
     return {
         "empty": (b"", "not a readable safetensors file"),
         "truncated": (good[: len(good) // 2], "not a readable safetensors file"),
+        "truncated-data": (good[:-3], "the header describes"),
+        "longer": (good + b"\0", "the header describes"),
         "garbage": (os.urandom(64), "not a readable safetensors file"),
         "header-only": (good[:8], "not a readable safetensors file"),
         "pickle": (pickle.dumps({"x": [1, 2, 3]}), "not a readable safetensors file"),
         "foreign": (_header(None, {"w": [1.0]}), "not an explain trace"),
-        "newer": (_header({"schema": SCHEMA_VERSION + 1, "names": ["w"]}, {"w": [1.0]}), "newer than this explain"),
-        "corrupt-meta": (_header({"names": ["w"]}, {"w": [1.0]}), "metadata is corrupt"),
-        "incomplete": (_header({"schema": 1, "names": ["w", "v"]}, {"w": [1.0]}), "missing tensors ['v']"),
+        "newer": (_trace_file({"schema": version + 1, "names": ["w"]}), "newer than this explain"),
+        "no-schema": (_trace_file({"names": ["w"]}), "schema must be a positive integer, got None"),
+        "negative-schema": (_trace_file({"schema": -5, "names": ["w"]}), "schema must be a positive integer, got -5"),
+        "fractional-schema": (_trace_file({"schema": 1.9, "names": ["w"]}), "got 1.9"),
+        "text-schema": (_trace_file({"schema": "1", "names": ["w"]}), "got '1'"),
+        "huge-schema": (_trace_file('{"schema": 1e400, "names": ["w"]}'), "number out of range: 1e400"),
+        "nan": (_trace_file('{"schema": NaN, "names": ["w"]}'), "NaN is not a number"),
+        "duplicate-key": (_trace_file('{"schema": 2, "schema": 1, "names": ["w"]}'), "duplicate key 'schema'"),
+        "deep": (_trace_file('{"x": ' + "[" * 100_000 + "]" * 100_000 + "}"), "metadata is corrupt (nested too deeply)"),
+        "nested": (_trace_file('{"x": ' + "[" * 100 + "]" * 100 + "}"), "nested more than 64 levels deep"),
+        "not-an-object": (_trace_file("[1]"), "metadata must be a JSON object, got list"),
+        "nested-names": (_trace_file({"schema": version, "names": [[1]]}), "'names' must be a list of non-empty strings"),
+        "names-twice": (_trace_file({"schema": version, "names": ["w", "w"]}), "lists 'w' twice"),
+        "incomplete": (_trace_file({"schema": version, "names": ["w", "v"]}), "names the file does not hold: ['v']"),
+        "unlisted": (
+            _trace_file({"schema": version, "names": ["w"]}, {"w": [1.0], "v": [2.0]}),
+            "holds tensors its metadata does not list: ['v']",
+        ),
+        "dict-skeleton": (_trace_file({"schema": version, "names": ["w"], "output": {"a": "0"}}), "must be null, a key or a list"),
+        "misplaced-key": (_trace_file({"schema": version, "names": [], "output": ["w"]}), "key 'w' where '0' belongs"),
+        "old-schema": (_trace_file({"schema": 1, "names": ["w"]}), "trace schema 1 has no digest"),
+        "no-digest": (_trace_file({"schema": version, "names": ["w"]}), "do not match the file's digest"),
+        "bad-tokens": (_trace_file({"schema": version, "names": ["w"], "tokens": [1]}), "'tokens' must be a list of strings"),
+        "bad-half": (_trace_file({"schema": version, "names": ["w"], "half": {"w": "float32"}}), "metadata says float16"),
     }
 
 
-@pytest.mark.parametrize(
-    "kind", ["empty", "truncated", "garbage", "header-only", "pickle", "foreign", "newer", "corrupt-meta", "incomplete"]
-)
+@pytest.mark.parametrize("kind", [
+    "empty", "truncated", "truncated-data", "longer", "garbage", "header-only", "pickle", "foreign", "newer",
+    "no-schema", "negative-schema", "fractional-schema", "text-schema", "huge-schema", "nan", "duplicate-key", "deep", "nested",
+    "not-an-object", "nested-names", "names-twice", "incomplete", "unlisted", "dict-skeleton", "misplaced-key",
+    "old-schema", "no-digest", "bad-tokens", "bad-half",
+])
 def test_unreadable_files_give_one_clear_error(tmp_path, kind):
     data, expected = bad_files(tmp_path)[kind]
     path = tmp_path / f"{kind}.st"
@@ -208,9 +240,20 @@ def test_unreadable_files_give_one_clear_error(tmp_path, kind):
     with pytest.raises(TraceFileError) as caught:
         load(path)
     message = str(caught.value)
-    assert message.startswith(str(path)) and expected in message and "\n" not in message
+    assert message.startswith(str(path)) and expected in message and "\n" not in message, message
     error = caught.value
     assert error.__cause__ is None and (error.__context__ is None or error.__suppress_context__)  # no parser traceback
+
+
+def test_verify_false_skips_only_the_digest_and_reads_schema_1(tmp_path):
+    for kind in ("old-schema", "no-digest"):
+        path = tmp_path / f"{kind}.st"
+        path.write_bytes(bad_files(tmp_path)[kind][0])
+        assert load(path, verify=False)["w"].tolist() == [1.0]
+    path = tmp_path / "incomplete.st"
+    path.write_bytes(bad_files(tmp_path)["incomplete"][0])
+    with pytest.raises(TraceFileError, match="does not hold"):
+        load(path, verify=False)
 
 
 def test_a_missing_file_is_a_trace_file_error(tmp_path):

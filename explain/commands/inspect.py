@@ -11,8 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from explain.cli import UsageError
-from explain.commands.render import int_list
+from explain.errors import UsageError
+from explain.commands.checks import int_list, output_file
 
 
 def register(subparsers) -> None:
@@ -50,7 +50,7 @@ def register(subparsers) -> None:
     )
     plot.add_argument("trace", help="a trace file (explain record …)")
     plot.add_argument("names", nargs="*", metavar="NAME", help="what to draw (default: a bit of everything)")
-    plot.add_argument("-o", "--out", metavar="FILE", help="image file, .png/.svg/.pdf (default: <trace name>.png)")
+    plot.add_argument("-o", "--out", type=output_file, metavar="FILE", help="image file, .png/.svg/.pdf (default: <trace name>.png)")
     plot.add_argument("--batch", type=int, default=0, help="batch item (default 0)")
     plot.add_argument("--units", type=int_list, help="units of heatmaps / channels of feature maps, e.g. 0-11")
     plot.set_defaults(handler=plot_command)

@@ -5,7 +5,8 @@
     $ explain record mnist-cnn --image digit.png -o digit.safetensors
     $ explain record resnet50 --filter 'layer_2.*' -o r.safetensors
     $ explain record vgg16 --base-dim 64 -o vgg64.safetensors          # the large, untrained variant
-    $ explain record my_net.py:build -o mine.safetensors    # build() returns (model, inputs)
+    $ explain record my_net.py:build -o mine.safetensors    # build() returns (model, inputs) or an Example
+    $ explain record --recipe char-flow char-lstm -o flow.safetensors  # what `render char-flow` draws
     $ explain show hello.safetensors                        # the summary table
 """
 
@@ -18,7 +19,11 @@ from typing import Any
 
 import torch
 
-from explain.cli import UsageError
+from explain.commands.checks import int_range, output_file
+from explain.errors import UsageError
+from explain.models.catalogue import Example
+from explain.models.recipes import RECIPES
+from explain.trace import Trace
 
 
 def register(subparsers) -> None:
@@ -27,13 +32,22 @@ def register(subparsers) -> None:
 
     record = subparsers.add_parser("record", help="record a book model (or FILE.py:FACTORY) into a trace file")
     record.add_argument("model", help="a book model (see: explain models) or path/to/file.py:factory")
-    record.add_argument("-o", "--out", required=True, metavar="FILE", help="trace file to write (.safetensors)")
+    record.add_argument("-o", "--out", required=True, type=output_file, metavar="FILE", help="trace file to write (.safetensors)")
     record.add_argument("--text", help="text the recurrent models read instead of their example")
     record.add_argument("--image", metavar="FILE", help="an image file the CNNs read instead of their example")
     record.add_argument("--filter", nargs="+", metavar="GLOB", help="record only names matching these globs")
-    record.add_argument("--base-dim", type=int, help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
+    record.add_argument("--base-dim", type=int_range(1, 128, "--base-dim"), help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
     record.add_argument("--image-size", type=int, help="VGG input size, 224 or 32; untrained")
     record.add_argument("--untrained", action="store_true", help="seeded initial weights instead of the trained ones")
+    record.add_argument(
+        "--half", action="store_true", help="store float tensors as float16: half the file, values within 2**-11 relative"
+    )
+    record.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        help="how to run the model (default: book, its own example): "
+        + "; ".join(f"{name}: {recipe.summary}" for name, recipe in RECIPES.items()),
+    )
     record.set_defaults(handler=record_command)
 
     show = subparsers.add_parser("show", help="print a trace file's summary table")
@@ -57,13 +71,41 @@ def record_command(args) -> int:
     if ":" in args.model and args.model.split(":", 1)[0].endswith(".py"):
         if any(value is not None for value in (args.text, args.image, args.base_dim, args.image_size)) or args.untrained:
             raise UsageError("--text, --image, --base-dim, --image-size and --untrained apply to book models only")
-        model, inputs = _from_factory(args.model)
-        trace = explain.record(model, *inputs, names=args.filter)
+        made = _from_factory(args.model)
+        if args.recipe not in (None, "book"):
+            trace = _run_recipe(args, made if isinstance(made, Example) else None)
+        elif isinstance(made, Example):
+            trace = made.record(names=args.filter)
+        else:
+            model, inputs = made
+            trace = explain.record(model, *inputs, names=args.filter)
+    elif args.recipe not in (None, "book"):
+        trace = _run_recipe(args, args.model)
     else:
         trace = _book_example(args).record(names=args.filter)
-    path = trace.save(args.out)
+    try:
+        path = trace.save(args.out, dtype=torch.float16 if args.half else None)
+    except ValueError as error:  # a value beyond float16's range
+        raise UsageError(f"--half: {error}") from None
     print(f"wrote {len(trace)} tensors to {path}")
     return 0
+
+
+def _run_recipe(args, model) -> Trace:
+    """Run ``args.recipe`` on a book model's name or a factory's Example; the options that do not apply are refused."""
+    from explain.models import recipes
+
+    if model is None:
+        raise UsageError(f"the {args.recipe} recipe needs the factory to return an explain.models.Example (model, inputs, run, loss)")
+    if args.filter or args.image is not None or args.base_dim is not None or args.image_size is not None:
+        raise UsageError(f"--filter, --image, --base-dim and --image-size do not apply to the {args.recipe} recipe")
+    options = {"text": args.text} if args.text is not None else {}
+    if args.untrained:
+        options["trained"] = False
+    try:
+        return recipes.run(args.recipe, model, **options)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def show_command(args) -> int:
@@ -82,7 +124,10 @@ def _book_example(args):
     options = {key: value for key, value in (("base_dim", args.base_dim), ("image_size", args.image_size)) if value is not None}
     if args.model not in models.catalogue():
         raise UsageError(f"unknown model {args.model!r}; see: explain models (or give path/to/file.py:factory)")
-    probe = models.load(args.model, trained=False, **_checked(args.model, options))
+    try:
+        probe = models.load(args.model, trained=False, **_checked(args.model, options))
+    except ValueError as error:  # an option value the model cannot take (VGG's --image-size)
+        raise UsageError(str(error)) from None
     image = None
     if args.image is not None:
         if probe.tokens is not None:
@@ -126,8 +171,8 @@ def read_image(path: str, shape: tuple[int, int, int]) -> torch.Tensor:
     return (data / 255.0).view(height, width, channels).permute(2, 0, 1).unsqueeze(0)
 
 
-def _from_factory(spec: str) -> tuple[torch.nn.Module, tuple]:
-    """Import ``path/to/file.py`` and call ``factory()``; it must return (model, inputs)."""
+def _from_factory(spec: str) -> "tuple[torch.nn.Module, tuple] | Example":
+    """Import ``path/to/file.py`` and call ``factory()``; it must return (model, inputs) or an Example."""
     file, _, factory_name = spec.rpartition(":")
     path = Path(file)
     if not path.is_file():
@@ -143,7 +188,9 @@ def _from_factory(spec: str) -> tuple[torch.nn.Module, tuple]:
     if not callable(factory):
         raise UsageError(f"{file} has no function {factory_name!r}")
     made = factory()
+    if isinstance(made, Example):
+        return made
     if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)):
-        raise UsageError(f"{spec} must return (model, inputs), got {type(made).__name__}")
+        raise UsageError(f"{spec} must return (model, inputs) or an explain.models.Example, got {type(made).__name__}")
     model, inputs = made
     return model, inputs if isinstance(inputs, (tuple, list)) else (inputs,)

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from explain.cli import UsageError
+from explain.commands.checks import int_list, int_range, output_directory, positive_number
+from explain.errors import UsageError
+from explain.render import DEFAULT_QUALITY, FORMATS, LANGUAGES, QUALITIES
 
 
 def register(subparsers) -> None:
@@ -22,21 +24,23 @@ def register(subparsers) -> None:
     render = subparsers.add_parser("render", help="render a scene (video, GIF, still or slides) into renders/")
     render.add_argument("scene", nargs="?", help="scene name (see: explain scenes)")
     render.add_argument("--all", action="store_true", help="render every scene from its built-in model")
-    render.add_argument("--jobs", type=int, default=2, help="parallel processes with --all (default 2)")
+    render.add_argument("--jobs", type=int_range(1, 64, "--jobs"), default=2, help="parallel processes with --all (default 2)")
     render.add_argument("--force", action="store_true", help="with --all: render even scenes that did not change")
     render.add_argument("--trace", metavar="FILE", help="a trace file (explain record …); default: the scene's book model")
     render.add_argument(
-        "--quality", choices=["low", "medium", "high"], default=None, help="480p15, 720p30 (the default, sharp on a projector) or 1080p60"
+        "--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY, help="480p15, 720p30 (the default, sharp on a projector) or 1080p60"
     )
     render.add_argument(
         "--pace", type=positive_number, default=1.0, metavar="FACTOR",
         help="how long each step is held, as a factor: 1.5 slower (a first class), 0.7 faster (a recap); default 1",
     )
     render.add_argument("--still", action="store_true", help="only the most informative frame, as PNG")
-    render.add_argument("--lang", choices=["en", "ko"], default="en", help="caption language")
+    render.add_argument("--lang", choices=LANGUAGES, default="en", help="caption language")
     render.add_argument("--slides", action="store_true", help="an HTML presentation with a slide per step")
-    render.add_argument("--format", dest="fmt", choices=["mp4", "gif", "png"], default="mp4", help="output format")
-    render.add_argument("-o", "--out", default="renders", metavar="DIR", help="output directory (default renders/)")
+    render.add_argument("--format", dest="fmt", choices=FORMATS, default="mp4", help="output format")
+    render.add_argument(
+        "-o", "--out", type=output_directory, default="renders", metavar="DIR", help="output directory (default renders/)"
+    )
     scene_options = render.add_argument_group("scene options (scenes ignore those they do not use)")
     scene_options.add_argument("--layer", type=int, help="recurrent layer (default: the last)")
     scene_options.add_argument("--direction", choices=["fwd", "bwd"], help="recurrent direction (default fwd)")
@@ -45,44 +49,8 @@ def register(subparsers) -> None:
     scene_options.add_argument("--units", type=int_list, help="units to show, e.g. 0-11 or 0,4,9")
     scene_options.add_argument("--module", help="CNN module to show, e.g. layer_3.0 (an inception module, a residual block)")
     scene_options.add_argument("--channels", type=int_list, help="feature-map channels to show, e.g. 0-7 or 0,3")
-    scene_options.add_argument("--stop-after", dest="step", type=int, metavar="STEP", help="play the scene up to this step (1, 2, …); with --still, that step's last frame")
+    scene_options.add_argument("--stop-after", dest="step", type=int_range(1, 1000, "--stop-after"), metavar="STEP", help="play the scene up to this step (1, 2, …); with --still, that step's last frame")
     render.set_defaults(handler=render_command)
-
-
-def positive_number(text: str) -> float:
-    """ "1.5" → 1.5; anything that is not a number above 0 is an argparse error.
-
-    >>> positive_number("0.7")
-    0.7
-    """
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number above 0 (1.5 slower, 0.7 faster), got {text!r}")
-    return value
-
-
-def int_list(text: str) -> list[int]:
-    """ "0,2,5-7" → [0, 2, 5, 6, 7]; ranges include both ends.
-
-    >>> int_list("0-3,7")
-    [0, 1, 2, 3, 7]
-    """
-    numbers: list[int] = []
-    try:
-        for part in filter(None, (piece.strip() for piece in text.split(","))):
-            first, dash, last = part.partition("-")
-            low, high = int(first), int(last if dash else first)
-            if high < low:
-                raise ValueError
-            numbers.extend(range(low, high + 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers and ranges like 0,2,5-7, got {text!r}") from None
-    if not numbers:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    return numbers
 
 
 def scene_options(args: argparse.Namespace) -> dict:
@@ -97,7 +65,8 @@ def list_scenes(args: argparse.Namespace) -> int:
     scenes = catalogue()
     width = max((len(name) for name in scenes), default=0)
     for spec in scenes.values():
-        model = f"  [{spec.default_model}]" if spec.default_model else ""
+        recipe = f", recipe {spec.recipe}" if spec.recipe != "book" else ""
+        model = f"  [{spec.default_model}{recipe}]" if spec.default_model else ""
         print(f"{spec.name:<{width}}  {spec.summary}{model}")
     return 0
 
@@ -106,7 +75,7 @@ def render_command(args: argparse.Namespace) -> int:
     from explain import render
 
     settings = dict(
-        quality=args.quality or render.DEFAULT_QUALITY, still=args.still, lang=args.lang, slides=args.slides, fmt=args.fmt, options=scene_options(args)
+        quality=args.quality, still=args.still, lang=args.lang, slides=args.slides, fmt=args.fmt, options=scene_options(args)
     )
     if args.pace != 1.0:  # left out otherwise, so that --all's cache of earlier renders still holds
         settings["pace"] = args.pace

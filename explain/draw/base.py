@@ -1,7 +1,6 @@
 """TraceScene: the base of every scene; it reads a Trace and never runs a model it was not handed.
 
     class LSTMCellScene(TraceScene):
-        default_model = "hello-lstm"          # used when no trace is given
         def construct(self):
             f = self.trace["l2.fwd.f"]        # real values
             self.add(self.caption("Forget gate", "망각 게이트"))
@@ -11,8 +10,8 @@
 plus time per new word and number, times the scene's ``pace``); the last frame is held at least
 3 s; each step is recorded in ``scene.steps`` with its hold and its speaker notes.
 
-Options reach a scene as keyword arguments (``explain render`` passes them); run by ``manim`` or
-``manim-slides`` directly, a scene uses its defaults: the built-in book model's trace, English.
+Options reach a scene as keyword arguments (``explain render`` passes them, with the trace it
+loaded or made with the scene's recipe: see ``scenes.SceneSpec``); a scene never runs a model.
 """
 
 from __future__ import annotations
@@ -23,8 +22,10 @@ from typing import Any
 
 from manim import DOWN, MarkupText, Scene, Text, config
 
+from explain import glossary
 from explain.draw import theme
 from explain.draw.reading import LAST_HOLD, count_reading, hold_seconds, readings, tokens
+from explain.figures.errors import FigureError
 from explain.trace import Trace
 
 #: seconds a step is held in slides, where the lecturer moves on by hand
@@ -41,18 +42,13 @@ class Step:
     notes: str
 
 
-class SceneInputError(ValueError):
-    """A trace or option a scene cannot use; its message is one line the user can act on.
-
-    >>> raise SceneInputError("the trace has no LSTM (no names like 'l0.fwd.f')")  # doctest: +SKIP
-    """
+#: A trace or option a scene cannot use; its message is one line the user can act on. The figure
+#: readers (:mod:`explain.figures`) raise the same error, so a scene passes theirs on unchanged.
+SceneInputError = FigureError
 
 
 class TraceScene(Scene):
     """A Manim scene driven by one Trace; :func:`as_slides` turns it into a manim-slides Slide."""
-
-    #: name of the book model (explain.models) recorded when no trace is given
-    default_model: str | None = None
 
     def __init__(
         self,
@@ -79,18 +75,6 @@ class TraceScene(Scene):
         self.camera.background_color = theme.BACKGROUND
 
     @classmethod
-    def default_trace(cls) -> Trace:
-        """The trace used when none is given: the default book model, recorded the book's way.
-
-        Scenes that need a special recording (gradients, a generation run) override this.
-        """
-        if cls.default_model is None:
-            raise ValueError(f"{cls.__name__} needs a trace (it has no built-in model)")
-        from explain import models
-
-        return models.load(cls.default_model).record()
-
-    @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         """Raise a ValueError (e.g. :class:`SceneInputError`) if ``trace`` or ``options`` cannot drive this scene.
 
@@ -105,14 +89,18 @@ class TraceScene(Scene):
 
     @property
     def trace(self) -> Trace:
-        """The scene's Trace: the one given, else :meth:`default_trace`, recorded once."""
+        """The scene's Trace, as given (``explain render`` makes the default one with the scene's recipe)."""
         if self._trace is None:
-            self._trace = self.default_trace()
+            raise SceneInputError(f"{type(self).__name__} draws a trace: pass trace= (render it with: explain render SCENE)")
         return self._trace
 
     def say(self, english: str, korean: str) -> str:
         """The caption in the scene's language."""
         return korean if self.lang == "ko" else english
+
+    def term(self, english: str) -> str:
+        """A technical term in the scene's language, from :mod:`explain.glossary` ("max-pool" → "최대 풀링")."""
+        return glossary.term(english, self.lang)
 
     def text(
         self, english: str, korean: str | None = None, *, size: float = 28, color=theme.INK, markup: bool = False, **kwargs: Any

@@ -1,7 +1,7 @@
 """CellScene: the walkthrough shared by the LSTM and GRU cell figures (diagram left, strips right).
 
     class GRUCellScene(CellScene):
-        kind, default_model = "gru", "char-gru"
+        kind = "gru"
         rows = {"h_prev": (("h", "t−1"), "tanh"), "z": (("z", "t"), "sigmoid"), ...}
         build = [BuildStep("state_line", ["h_prev"], [], "One state …", "하나의 상태 …"), ...]
         def diagram(self): ...                     # {"frame": …, "state_line": …, …}
@@ -199,10 +199,10 @@ class CellScene(TraceScene):
     def title(self, t: int) -> MarkupText:
         view, (english, korean) = self.view, self.cell_name
         token = view.tokens[t]
-        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 입력 ‘{show_token(token)}’")
+        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 읽는 글자 ‘{show_token(token)}’")
         where = self.say(
             f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t}",
-            f"{korean} · 층 {view.layer} / {view.layers} ({view.direction}) · t = {t}",
+            f"{korean} · 층 {view.layer} / {view.layers} ({self.term(view.direction)}) · t = {t}",
         ) + reading
         text = theme.markup_text(_escape(where), size=24)
         if text.width > RIGHT_EDGE - LEFT_EDGE - 6.2:

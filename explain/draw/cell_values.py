@@ -1,12 +1,12 @@
 """What the LSTM and GRU cell figures show, read from a trace as plain lists of floats (no manim).
 
-    >>> from explain import models                                   # doctest: +SKIP
-    >>> tr = models.load("hello-lstm").record()                      # doctest: +SKIP
-    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})   # doctest: +SKIP
-    >>> view.layer, view.labels                                      # doctest: +SKIP
+    >>> from explain import models
+    >>> tr = models.load("hello-lstm").record()
+    >>> view = cell_view(tr, "lstm", {"steps": [0, 1], "units": [7, 4]})
+    >>> view.layer, view.labels
     (2, ['h', 'e'])
-    >>> lstm_step_values(tr, view, 1)["f"]                           # doctest: +SKIP
-    [0.93, 0.12]
+    >>> [round(value, 2) for value in lstm_step_values(tr, view, 1)["f"]]
+    [0.01, 0.99]
 
 A :class:`CellView` is the scene's choice (module, layer, direction, batch item, time steps, units)
 checked against the trace; ``lstm_step_values`` / ``gru_step_values`` return every strip of one
@@ -21,15 +21,15 @@ from typing import Any
 
 import torch
 
-from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent, recurrent_name
-from explain.trace import Trace, recurrent_parts
+from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent
+from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
+from explain.trace import Trace
 
 #: strips of one LSTM step, in the figure's build order (C̃ is PyTorch's g)
 LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
 #: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)
 GRU_PARTS = ("h_prev", "r", "z", "n", "h")
 #: quantities each kind must have recorded
-QUANTITIES = {"lstm": ("i", "f", "g", "o", "c", "h"), "gru": ("r", "z", "n", "h")}
 #: units shown when the user names none: as many as fit with numbers 14 px tall at 720p
 DEFAULT_UNIT_COUNT = 7
 DEFAULT_STEP_COUNT = 4
@@ -53,7 +53,7 @@ class CellView:
     layers: int
     tokens: list[str | None]
     #: the vocabulary the layer's units line up with (the hello LSTM's top layer), else None
-    vocabulary: str | None = None
+    vocabulary: list[str] | None = None
 
     def name(self, quantity: str) -> str:
         """The trace name of ``quantity`` for this layer and direction."""
@@ -82,7 +82,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     without such a module or for an option out of range.
     """
     figure = f"the {kind.upper()} cell figure"
-    module = find_recurrent(trace, QUANTITIES[kind][0], kind=kind, what=figure)
+    module = find_recurrent(trace, CELL_QUANTITIES[kind][0], kind=kind, what=figure)
     direction = options.get("direction") or "fwd"
     layers = _layers(trace, module, direction)
     if not layers:
@@ -91,7 +91,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     layer = layers[-1] if layer is None else int(layer)
     if layer not in layers:
         raise MissingValues(f"{figure}: layer {layer} is not in the trace (layers {_span(layers)})")
-    missing = [q for q in QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
+    missing = [q for q in CELL_QUANTITIES[kind] if recurrent_name(module, layer, q, direction) not in trace]
     if missing:
         raise MissingValues(f"{figure} needs {', '.join(recurrent_name(module, layer, q, direction) for q in missing)}")
     h = trace[recurrent_name(module, layer, "h", direction)]
@@ -150,10 +150,13 @@ def next_character(trace: Trace, view: CellView, t: int) -> tuple[str, float] | 
 
 
 def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
-    """Labels for ``units``: the vocabulary's characters when units line up with it, else indices.
+    """Labels for ``units``: the trace's ``meta["unit_labels"]`` when it has one per unit, else indices.
 
-    Units line up with a vocabulary when the trace says so (``meta["vocabulary"]`` of the layer's
-    size) or when it is the hello LSTM, whose 35 outputs are compared with the next one-hot.
+    (The hello LSTM's recordings carry its vocabulary there: its 35 outputs are compared with the
+    next one-hot.)
+
+    >>> unit_labels(Trace({}, meta={"unit_labels": list("abc")}), 3, [2, 0]), unit_labels(Trace({}), 3, [2])
+    (['c', 'a'], ['2'])
     """
     vocabulary = _vocabulary(trace, size)
     if vocabulary is not None:
@@ -161,14 +164,10 @@ def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
     return [str(u) for u in units]
 
 
-def _vocabulary(trace: Trace, size: int) -> str | None:
-    """The vocabulary units of ``size`` line up with (see :func:`unit_labels`), or None."""
-    vocabulary = trace.meta.get("vocabulary")
-    if vocabulary is None and trace.meta.get("example") == "hello-lstm":
-        from explain.models.data import HELLO_VOCAB
-
-        vocabulary = HELLO_VOCAB
-    return vocabulary if vocabulary is not None and len(vocabulary) == size else None
+def _vocabulary(trace: Trace, size: int) -> list | None:
+    """The labels units of ``size`` line up with (``meta["unit_labels"]``, one per unit), or None."""
+    labels = trace.meta.get("unit_labels")
+    return labels if isinstance(labels, list) and len(labels) == size else None
 
 
 def lstm_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:

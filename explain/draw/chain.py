@@ -54,16 +54,23 @@ class ModuleBox(VGroup):
 
 
 class TokenTile(VGroup):
-    """A character being read, in a small square tile (a space shows as "␣")."""
+    """A token being read, in a small tile (a space shows as "␣"); a word widens it up to ``max_width``.
 
-    def __init__(self, token: str, *, side: float = 0.5, color=theme.INK, fill=theme.BACKGROUND):
+    >>> float(TokenTile("a").width), round(float(TokenTile("remember", max_width=1.2).width), 2)
+    (0.5, 1.2)
+    """
+
+    def __init__(self, token: str, *, side: float = 0.5, color=theme.INK, fill=theme.BACKGROUND, max_width: float | None = None):
         super().__init__()
         self.token = token
-        self.box = RoundedRectangle(width=side, height=side, corner_radius=0.06, stroke_color=theme.MUTED, stroke_width=1.5)
-        self.box.set_fill(fill, opacity=1)
         self.glyph = Text(readable(show_token(token)), font=theme.MONO_FONT, font_size=side * 56, color=color)
         if self.glyph.height > side * 0.7:
             self.glyph.scale_to_fit_height(side * 0.7)
+        width = min(max(side, self.glyph.width + side * 0.3), max_width or side * 3)
+        if self.glyph.width > width - side * 0.2:  # a long word is set smaller to stay inside its tile
+            self.glyph.scale_to_fit_width(width - side * 0.2)
+        self.box = RoundedRectangle(width=width, height=side, corner_radius=0.06, stroke_color=theme.MUTED, stroke_width=1.5)
+        self.box.set_fill(fill, opacity=1)
         self.glyph.move_to(self.box)
         self.add(self.box, self.glyph)
 

@@ -26,6 +26,8 @@ from manim import DOWN, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
+from explain.figures.errors import names_or_none
+from explain.glossary import term
 
 
 def strongest_channel(maps: np.ndarray) -> int:
@@ -95,6 +97,42 @@ class StackedMap(Group):
         return self.front.values
 
 
+#: the words of an operation's description (see explain.figures.layers.operation) and their Korean
+OPERATION_WORDS = (
+    ("BatchNorm (eval: running statistics)", f"{term('batch-norm', 'ko')} (평가: 저장된 통계)"),
+    ("BatchNorm (train: batch statistics)", f"{term('batch-norm', 'ko')} (학습: 배치 통계)"),
+    ("BatchNorm", term("batch-norm", "ko")),
+    ("(eval: identity)", "(평가: 그대로 통과)"),
+    ("(train: random mask)", "(학습: 무작위 마스크)"),
+    ("dropout", "드롭아웃"),
+    ("adaptive ", "적응형 "),
+    ("max-pool", term("max-pool", "ko")),
+    ("avg-pool", term("avg-pool", "ko")),
+    ("conv ", f"{term('conv', 'ko')} "),
+    ("stride", term("stride", "ko")),
+    ("padding", "패딩"),
+    ("dilation", "팽창"),
+    ("ceil mode", "올림 모드"),
+    ("linear", term("linear", "ko")),
+    ("flatten", "펼치기"),
+    (" to ", " → "),
+    ("identity", term("identity", "ko")),
+)
+
+
+def operation_text(text: str, lang: str) -> str:
+    """An operation's description in ``lang``.
+
+    >>> operation_text("max-pool 3×3, stride 2, padding 1", "ko")
+    '최대 풀링 3×3, 스트라이드 2, 패딩 1'
+    """
+    if lang != "ko":
+        return text
+    for english, korean in OPERATION_WORDS:
+        text = text.replace(english, korean)
+    return text
+
+
 def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
     """A small label centred under ``mobject``."""
     return Text(text, font=font, font_size=size, color=color).next_to(mobject, DOWN, buff=buff)
@@ -116,13 +154,18 @@ def thousands(value: int) -> str:
     return f"{int(value):,}"
 
 
-def millions(value: int) -> str:
-    """ "303.5 M" for large counts, plain digits below a million.
+def millions(value: int, lang: str = "en") -> str:
+    """A large count rounded the way each language counts: "303.5 M", "3억 346만"; below a million, all digits.
 
-    >>> millions(303464448), millions(4640)
-    ('303.5 M', '4,640')
+    >>> millions(303464448), millions(303464448, "ko"), millions(8028160, "ko"), millions(4640, "ko")
+    ('303.5 M', '3억 346만', '803만', '4,640')
     """
-    return f"{value / 1e6:.1f} M" if value >= 1_000_000 else thousands(value)
+    if value < 1_000_000:
+        return thousands(value)
+    if lang != "ko":
+        return f"{value / 1e6:.1f} M"
+    eok, man = divmod(round(value / 10_000), 10_000)  # 억 = 10⁸, 만 = 10⁴
+    return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
 
 
 def chosen_step(options: dict, count: int) -> int:
@@ -163,7 +206,7 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
         raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
     name = str(options.get("module", modules[0]))
     if name not in modules:
-        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {', '.join(modules)}")
+        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")
     return name
 
 
@@ -198,9 +241,10 @@ def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VG
 
     bar = ScaleBar((-1.0, 1.0) if diverging else (0.0, 1.0), length=length)
     bar.remove(bar.tick_labels)
-    ends = ["−max", "0", "max"] if diverging else ["0", "max"]
+    largest = scene.term("max")
+    ends = [f"−{largest}", "0", largest] if diverging else ["0", largest]
     ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=16, color=theme.MUTED) for t in ends])
     for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
         tick.next_to(bar, DOWN, buff=0.05).set_x(x)
-    title = Text(scene.say("each map on its own scale", "맵마다 자기 눈금"), font=theme.FONT, font_size=16, color=theme.MUTED)
+    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=16, color=theme.MUTED)
     return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)

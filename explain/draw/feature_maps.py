@@ -46,6 +46,8 @@ Scale = str | tuple[float, float]
 MOSAIC_TILE_PIXELS = 48
 #: RGBA of pixels not computed yet (see :meth:`FeatureMap.reveal`)
 NOT_COMPUTED = np.array([238, 238, 238, 255], dtype=np.uint8)
+#: fill of a number-grid cell that lies on padding
+PADDING_FILL = "#DDDDDD"
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -61,14 +63,14 @@ def channels_label(channels: Sequence[int], total: int, lang: str = "en") -> str
     """Which channels are shown: "channels 0–7 of 16", "all 16 channels", "channels 0, 3, 5 of 16".
 
     >>> channels_label(range(8), 16), channels_label(range(16), 16), channels_label([0, 3, 5], 16, "ko")
-    ('channels 0–7 of 16', 'all 16 channels', '채널 0, 3, 5 (전체 16개)')
+    ('channels 0–7 of 16', 'all 16 channels', '채널 16개 중 0, 3, 5번')
     """
     channels = [int(c) for c in channels]
     if channels == list(range(total)):
-        return f"전체 {total}개 채널" if lang == "ko" else f"all {total} channels"
+        return f"채널 {total}개 전체" if lang == "ko" else f"all {total} channels"
     contiguous = len(channels) > 2 and channels == list(range(channels[0], channels[-1] + 1))
     which = f"{channels[0]}–{channels[-1]}" if contiguous else ", ".join(map(str, channels))
-    return f"채널 {which} (전체 {total}개)" if lang == "ko" else f"channels {which} of {total}"
+    return f"채널 {total}개 중 {which}번" if lang == "ko" else f"channels {which} of {total}"
 
 
 def nice_ceiling(value: float) -> float:
@@ -306,32 +308,44 @@ class NumberGrid(VGroup):
     (True, (-2.0, 2.0))
     """
 
-    def __init__(self, values, *, cell: float = 0.42, scale: Scale | None = None, digits: int | None = None, show_values: bool = True):
+    def __init__(
+        self,
+        values,
+        *,
+        cell: float = 0.42,
+        scale: Scale | None = None,
+        digits: int | None = None,
+        show_values: bool = True,
+        padded: np.ndarray | None = None,
+    ):
         super().__init__()
         self.values = np.asarray(values, dtype=np.float64)
         if self.values.ndim != 2:
             raise ValueError(f"a number grid is 2-D, got shape {self.values.shape}")
-        self.scale_range = map_scale(self.values) if scale is None else _as_range(scale)
+        #: cells that lie on padding outside the map: grey, their value (0, or −∞ for a max-pool) in grey ink
+        self.padded = np.zeros(self.values.shape, dtype=bool) if padded is None else np.asarray(padded, dtype=bool)
+        real = self.values[~self.padded]
+        self.scale_range = map_scale(real if real.size else np.zeros(1)) if scale is None else _as_range(scale)
         self.cell_size = cell
         rows, cols = self.values.shape
         self.cells = VGroup(
             *[
                 Square(side_length=cell, stroke_color=theme.MUTED, stroke_width=1)
-                .set_fill(theme.value_color(self.values[r, c], self.scale_range), opacity=1)
+                .set_fill(PADDING_FILL if self.padded[r, c] else theme.value_color(self.values[r, c], self.scale_range), opacity=1)
                 .shift(RIGHT * cell * c + DOWN * cell * r)
                 for r in range(rows)
                 for c in range(cols)
             ]
         )
         self.add(self.cells)
-        digits = decimals_for(self.values) if digits is None else digits
+        digits = decimals_for(real if real.size else np.zeros(1)) if digits is None else digits
         #: the numbers as written on screen, row by row
-        self.texts = [format_value(v, digits) for v in self.values.flat] if show_values else []
+        self.texts = [_cell_text(v, digits) for v in self.values.flat] if show_values else []
         self.numbers = VGroup(*self._number_glyphs())
         if show_values:
             fit = min(1.0, min(cell * 0.84 / number.width for number in self.numbers))
-            for number, square, value in zip(self.numbers, self.cells, self.values.flat):
-                number.scale(fit).move_to(square).set_color(self._ink(value))
+            for number, square, value, pad in zip(self.numbers, self.cells, self.values.flat, self.padded.flat):
+                number.scale(fit).move_to(square).set_color(theme.MUTED if pad else self._ink(value))
             self.add(self.numbers)
 
     def cell(self, row: int, col: int) -> Square:
@@ -355,6 +369,15 @@ class NumberGrid(VGroup):
     def _ink(self, value: float):
         low, high = self.scale_range
         return theme.BACKGROUND if abs(value) > 0.6 * max(abs(low), abs(high)) else theme.INK
+
+
+def _cell_text(value: float, digits: int) -> str:
+    """A cell's number; −∞ (a max-pool's padding) as "−∞".
+
+    >>> _cell_text(0.1234, 2), _cell_text(-np.inf, 2)
+    ('0.12', '−∞')
+    """
+    return format_value(value, digits) if np.isfinite(value) else ("−∞" if value < 0 else "∞")
 
 
 def _as_range(scale: Scale) -> tuple[float, float]:

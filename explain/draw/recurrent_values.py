@@ -17,10 +17,12 @@ and a trace that lacks a needed name raises :class:`MissingValues` with one line
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import torch
 
-from explain.trace import Trace, recurrent_parts
+from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
+from explain.trace import Trace
 
 #: quantities that identify each recurrent kind (an RNN has only x and h)
 KIND_MARKERS = {"lstm": "c", "gru": "z"}
@@ -38,16 +40,6 @@ def subscript(number: int) -> str:
     '₁₂'
     """
     return str(number).translate(_SUBSCRIPTS)
-
-
-def recurrent_name(module: str, layer: int, quantity: str, direction: str = "fwd") -> str:
-    """The trace name of one recurrent quantity.
-
-    >>> recurrent_name("rnn", 1, "grad_h"), recurrent_name("", 0, "h")
-    ('rnn.l1.fwd.grad_h', 'l0.fwd.h')
-    """
-    stem = f"l{layer}.{direction}.{quantity}"
-    return f"{module}.{stem}" if module else stem
 
 
 def recurrent_quantities(trace: Trace) -> dict[str, set[str]]:
@@ -95,9 +87,67 @@ def layers_of(trace: Trace, module: str, quantity: str = "h") -> list[int]:
     )
 
 
-def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h") -> int:
+def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h", direction: str = "fwd") -> int:
     """How many time steps ``module``'s layer recorded."""
-    return int(_tensor(trace, module, layer, quantity).shape[0])
+    return int(_tensor(trace, module, layer, quantity, direction).shape[0])
+
+
+def directions_of(trace: Trace, module: str, layer: int) -> list[str]:
+    """The directions ``module``'s layer recorded h for: ["fwd"], or ["fwd", "bwd"] when bidirectional.
+
+    >>> directions_of(Trace({"l0.fwd.h": torch.zeros(1), "l0.bwd.h": torch.zeros(1)}), "", 0)
+    ['fwd', 'bwd']
+    """
+    return [d for d in DIRECTIONS if recurrent_name(module, layer, "h", d) in trace]
+
+
+def chosen_direction(trace: Trace, module: str, layer: int, option: Any) -> str:
+    """The ``direction`` option checked against what the layer recorded ("fwd" by default)."""
+    direction = "fwd" if option in (None, "") else str(option)
+    recorded = directions_of(trace, module, layer)
+    if direction not in recorded:
+        raise MissingValues(f"direction {direction!r} is not in the trace; layer {layer} of {module or 'the module'} has {', '.join(recorded)}")
+    return direction
+
+
+#: a recurrent kind's equations, in PyTorch's form (Pango markup), one step of one layer
+STEP_EQUATIONS = {
+    "rnn": "h<sub>t</sub> = tanh(W<sub>ih</sub> x<sub>t</sub> + b<sub>ih</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b<sub>hh</sub>)",
+    "rnn-relu": "h<sub>t</sub> = relu(W<sub>ih</sub> x<sub>t</sub> + b<sub>ih</sub> + W<sub>hh</sub> h<sub>t−1</sub> + b<sub>hh</sub>)",
+    "lstm": "c<sub>t</sub> = f<sub>t</sub> ⊙ c<sub>t−1</sub> + i<sub>t</sub> ⊙ g<sub>t</sub>     "
+    "h<sub>t</sub> = o<sub>t</sub> ⊙ tanh(c<sub>t</sub>)     (gates i, f, g, o from x<sub>t</sub> and h<sub>t−1</sub>)",
+    "gru": "h<sub>t</sub> = (1 − z<sub>t</sub>) ⊙ n<sub>t</sub> + z<sub>t</sub> ⊙ h<sub>t−1</sub>     (gates r, z, n from x<sub>t</sub> and h<sub>t−1</sub>)",
+}
+
+
+def step_equation(trace: Trace, module: str) -> str:
+    """The equation of one step of ``module``, by its recorded kind (Pango markup).
+
+    >>> step_equation(Trace({"l0.fwd.z": torch.zeros(1), "l0.fwd.h": torch.zeros(1)}), "").startswith("h<sub>t</sub> = (1 − z")
+    True
+    """
+    kind = kind_of(trace, module)
+    config = trace.meta.get("modules", {}).get(module, {})
+    if kind == "rnn" and config.get("nonlinearity") == "relu":
+        return STEP_EQUATIONS["rnn-relu"]
+    return STEP_EQUATIONS[kind]
+
+
+def step_noun(trace: Trace) -> tuple[str, str]:
+    """What one time step reads, in English and Korean: characters, tokens (words …) or plain steps.
+
+    >>> step_noun(Trace({}, meta={"tokens": ["<s>", "h", "i"]})), step_noun(Trace({}, meta={"tokens": ["the", "dog"]}))
+    (('character', '글자'), ('token', '토큰'))
+    >>> step_noun(Trace({}))
+    ('time step', '시간 단계')
+    """
+    tokens = [str(token) for token in trace.meta.get("tokens") or []]
+    if not tokens:
+        return "time step", "시간 단계"
+    ordinary = [token for token in tokens if not (token.startswith("<") and token.endswith(">") and len(token) > 2)]
+    if all(len(token) == 1 for token in ordinary):
+        return "character", "글자"
+    return "token", "토큰"
 
 
 def hidden_states(
@@ -109,9 +159,10 @@ def hidden_states(
     units: Sequence[int],
     quantity: str = "h",
     batch: int = 0,
+    direction: str = "fwd",
 ) -> list[list[float]]:
     """``quantity`` of ``module``'s layer at each of ``steps``, for ``units`` of batch item ``batch``."""
-    tensor = _tensor(trace, module, layer, quantity)
+    tensor = _tensor(trace, module, layer, quantity, direction)
     _check_indices(tensor.shape[0], steps, "time step", module)
     _check_indices(tensor.shape[1], [batch], "batch item", module)
     _check_indices(tensor.shape[-1], units, "unit", module)
@@ -119,9 +170,9 @@ def hidden_states(
     return rows.tolist()
 
 
-def grad_norms(trace: Trace, module: str, layer: int, *, batch: int = 0) -> list[float]:
+def grad_norms(trace: Trace, module: str, layer: int, *, batch: int = 0, direction: str = "fwd") -> list[float]:
     """||dL/dh_t|| of ``module``'s layer for every t (needs a trace recorded with grads=True)."""
-    tensor = _tensor(trace, module, layer, "grad_h")
+    tensor = _tensor(trace, module, layer, "grad_h", direction)
     _check_indices(tensor.shape[1], [batch], "batch item", module)
     return torch.linalg.vector_norm(tensor.detach().float()[:, batch], dim=-1).tolist()
 
@@ -162,20 +213,20 @@ def describe_indices(indices: Sequence[int], total: int, lang: str = "en") -> st
     >>> describe_indices(range(10), 100), describe_indices([0, 4], 9), describe_indices(range(3), 3)
     ('0–9 of 100', '0, 4 of 9', 'all 3')
     >>> describe_indices(range(10), 100, "ko"), describe_indices(range(3), 3, "ko")
-    ('0–9 (100개 중)', '전체 3개')
+    ('100개 중 0–9번', '3개 전체')
     """
     indices = list(indices)
     if indices == list(range(total)):
-        return f"전체 {total}개" if lang == "ko" else f"all {total}"
+        return f"{total}개 전체" if lang == "ko" else f"all {total}"
     if len(indices) > 2 and indices == list(range(indices[0], indices[-1] + 1)):
         shown = f"{indices[0]}–{indices[-1]}"
     else:
         shown = ", ".join(map(str, indices))
-    return f"{shown} ({total}개 중)" if lang == "ko" else f"{shown} of {total}"
+    return f"{total}개 중 {shown}번" if lang == "ko" else f"{shown} of {total}"
 
 
-def _tensor(trace: Trace, module: str, layer: int, quantity: str) -> torch.Tensor:
-    name = recurrent_name(module, layer, quantity)
+def _tensor(trace: Trace, module: str, layer: int, quantity: str, direction: str = "fwd") -> torch.Tensor:
+    name = recurrent_name(module, layer, quantity, direction)
     if name not in trace:
         how = " (record with grads=True)" if quantity.startswith("grad") else ""
         raise MissingValues(f"the trace has no {name!r}{how}; it has {_some_names(trace)}")

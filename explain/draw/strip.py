@@ -202,8 +202,8 @@ class StripTable(VGroup):
         >>> table = StripTable(
         ...     {"f": (Text("f"), [0.9, 0.1], "sigmoid"), "h": (Text("h"), [0.3, -0.5], "tanh")},
         ...     header=["a", "b"],
-        ... )                                                   # doctest: +SKIP
-        >>> table.values()["f"]                                 # doctest: +SKIP
+        ... )
+        >>> table.values()["f"]
         [0.9, 0.1]
 
     Rows keep their keys: ``table.strips["f"]``, ``table.row_labels["f"]``; :meth:`recolor` shows

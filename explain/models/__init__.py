@@ -6,8 +6,8 @@
     >>> ex = models.load("hello-lstm")
     >>> ex.model.hidden_size, len(ex.tokens), ex.trained
     (35, 69, True)
-    >>> tr = ex.record()                       # doctest: +SKIP
-    >>> tr["l0.fwd.f"].shape                   # doctest: +SKIP
+    >>> tr = ex.record()
+    >>> tr["l0.fwd.f"].shape
     torch.Size([69, 1, 35])
 
 An :class:`Example` holds the model (eval mode), its inputs, the labels of its time steps, how the

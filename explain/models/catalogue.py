@@ -49,6 +49,8 @@ class Example:
     run: Callable[..., Any] = lambda model, *inputs: model(*inputs)
     #: the book's training loss of that output (next-character targets), used by ``record(grads=True)``
     loss: Callable[[Any], torch.Tensor] | None = None
+    #: metadata every recording of this example carries (e.g. ``unit_labels``)
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def record(self, **record_kwargs: Any) -> Trace:
         """Record :attr:`run` with ``explain.record`` (its keyword arguments pass through).
@@ -67,7 +69,7 @@ class Example:
             with recording as trace:
                 recording.keep_inputs(self.inputs)
                 trace.output = self.run(self.model, *self.inputs)
-        trace.meta.update(example=self.name, trained=self.trained)
+        trace.meta.update(example=self.name, trained=self.trained, **self.meta)
         return trace
 
 
@@ -160,6 +162,8 @@ class ModelSpec:
     options: tuple[str, ...] = ()
     #: whether weights are committed (trained by ``python -m explain.models.train``)
     trained: bool = False
+    #: labels of the recorded hidden units when they line up with a vocabulary (written to meta["unit_labels"])
+    unit_labels: str | None = None
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -174,6 +178,7 @@ MODELS: dict[str, ModelSpec] = {
         hello_lstm,
         _hello_lstm_example,
         trained=True,
+        unit_labels=data.HELLO_VOCAB,  # its 35 outputs are compared with the next one-hot
     ),
     "char-rnn": ModelSpec(
         "Embedding(100,70) → nn.RNN(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
@@ -264,4 +269,5 @@ def load(
     if image is None and "image" in examples:
         image = examples["image"][:1]
     inputs, tokens, run, loss = spec.example(model, text, image, options)
-    return Example(name, model, inputs, tokens, spec.description, is_trained, info, run, loss)
+    meta = {"unit_labels": list(spec.unit_labels)} if spec.unit_labels else {}
+    return Example(name, model, inputs, tokens, spec.description, is_trained, info, run, loss, meta)

@@ -12,31 +12,32 @@
     >>> tr["l1.fwd.h"].shape
     torch.Size([5, 1, 2])
 
-Two installers do the work: :mod:`explain.recording.recurrent` owns nn.LSTM/GRU/RNN and their
-cells (gates recomputed from the real forward, verified against it); :mod:`explain.recording.features`
-owns every other module (outputs, plus the parts of residual additions and concatenations).
+The recorders of :mod:`explain.recording.registry` do the work, in order: the recurrent recorder
+claims nn.LSTM/GRU/RNN and their cells (gates recomputed from the real forward, verified against
+it); the feature recorder records every other module (outputs, plus the parts of residual
+additions and concatenations).
+
+A recording belongs to the thread that opened it: module hooks are global in PyTorch, so every
+hook checks the calling thread, and calls made by other threads (even of the same module, even
+while they record it themselves) are not part of this trace. Recordings can be nested; each one
+records every call made inside it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 import explain
-from explain.trace import Trace, name_matcher
+from explain.names import INPUT_PREFIX, NameFilter, name_matcher
+from explain.recording import registry
+from explain.recording.base import RecordingError
+from explain.trace import Trace
 
-
-#: Names under this prefix hold the tensors the model was called with.
-INPUT_PREFIX = "@input"
-
-
-class RecordingError(RuntimeError):
-    """The recording cannot be trusted or cannot be made (a clear message says why)."""
-
-
-NameFilter = str | Iterable[str] | Callable[[str], bool] | None
+__all__ = ["INPUT_PREFIX", "Recording", "RecordingError", "record"]
 
 
 class Recording:
@@ -69,6 +70,7 @@ class Recording:
         if tokens is not None:
             meta["tokens"] = [str(token) for token in tokens]
         self.trace = Trace(meta=meta)
+        self.thread: int | None = None  # the thread that opened the recording
         self._handles: list[Any] = []
         self._finishers: list[Callable[[], None]] = []
         self._settlers: list[Callable[[], None]] = []
@@ -109,16 +111,29 @@ class Recording:
         for settle in self._settlers:
             settle()
 
+    def owned(self, hook: Callable[..., Any]) -> Callable[..., Any]:
+        """``hook`` for this recording's thread only: calls from other threads pass untouched."""
+
+        def hook_of_this_thread(*args: Any) -> Any:
+            if threading.get_ident() == self.thread:
+                return hook(*args)
+            return None
+
+        return hook_of_this_thread
+
     def on_finish(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the recording ends (e.g. to compute gradients)."""
         self._finishers.append(callback)
 
     def __enter__(self) -> Trace:
-        from explain.recording import features, recurrent
-
-        owned = recurrent.install(self)
-        self._handles.extend(owned.handles)
-        self._handles.extend(features.install(self, skip=owned.modules))
+        if self.thread is not None:
+            raise RecordingError("this recording is already open; call explain.record(model) again for another one")
+        self.thread = threading.get_ident()
+        claimed: set[torch.nn.Module] = set()
+        for recorder in registry.RECORDERS:
+            installed = recorder.install(self, claimed)
+            self._handles.extend(installed.handles)
+            claimed |= installed.modules
         self.trace._settle = self.settle
         return self.trace
 
@@ -126,6 +141,7 @@ class Recording:
         for handle in self._handles:
             handle.remove()
         self._handles.clear()
+        self.thread = None
         try:
             self.settle()
         finally:

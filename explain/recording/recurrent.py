@@ -18,8 +18,18 @@ What is recorded, for a module at qualified name ``q`` (``q.`` is omitted for th
 - PackedSequence input: sequences are laid out in the caller's batch order, padded to the longest;
   padded steps hold 0 in every quantity, and a bool ``q.valid`` [T, B] is True at real steps
   (``q.valid`` exists once any call of the module was packed; unpacked calls are all True).
+- Dropout between layers (``dropout > 0``, 2+ layers): ``q.l{k}.{dir}.dropout`` for every layer k
+  below the last, the mask multiplied into that layer's h on its way to layer k + 1 (0 where a unit
+  was dropped, 1 / (1 - p) where it was kept; all 1 in eval mode), so
+  ``q.l{k+1}.fwd.x == cat(h · dropout over directions)``. In train mode the layers are run one at a
+  time and the masks drawn here (:mod:`explain.recording.recurrent_dropout`): the module returns
+  that run's output, which the recorded masks and layers produce by construction (and which is the
+  module's own output, bit for bit, when its masks were drawn the same way:
+  ``meta["modules"][q]["dropout_reproduced"]``).
 - ``grads=True`` adds ``q.l{k}.{dir}.grad_h`` (cells: ``q.grad_h``), the total dL/dh_t through time
-  (see :mod:`explain.recording.recurrent_grads`).
+  (see :mod:`explain.recording.recurrent_grads`). Nested recordings of the same call share one
+  recomputation, so each gets the same gradients a single recording would.
+- Batch 0 records empty ``[T, 0, ·]`` tensors; what PyTorch refuses (e.g. T = 0) raises PyTorch's error.
 
 How: the module runs its own fused forward. A forward hook reads the input, the initial state and
 the output; the last layer's h is the output, lower layers' h come from PyTorch's fused kernel run
@@ -36,25 +46,27 @@ module returned; a deviation beyond :data:`recurrent_math.TOLERANCE` (relative t
 float32 2e-5, float64 1e-10, float16 1e-2, bfloat16 5e-2, half precision recomputed in float32)
 raises :class:`RecordingError` naming module, layer, direction and the largest deviation.
 
-Refused with a one-line :class:`RecordingError` before the module runs: dropout between layers in
-train mode (it cannot be reproduced from outside: call ``model.eval()`` or use ``dropout=0``), an
-input with the wrong number of features, dimensions or dtype, NaN or Inf in the input or initial
-state (a recording of non-finite values could not be verified), and subclasses that replace
-``forward`` (their computation is unknown).
+Refused with a one-line :class:`RecordingError` before the module runs: an input with the wrong
+number of features, dimensions or dtype, NaN or Inf in the input or initial state (a recording of
+non-finite values could not be verified), and subclasses that replace ``forward`` (their
+computation is unknown). A module the name filter leaves out entirely is not hooked at all: it
+runs as if nothing recorded it.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from explain.recording import recurrent_grads, recurrent_math
-from explain.recording.api import RecordingError
+from explain.recording import recurrent_dropout, recurrent_grads, recurrent_math
+from explain.recording.base import Installed, RecordingError
+
+__all__ = ["BATCH_CALLS", "install"]
 
 #: One-step calls recomputed together at most (see :meth:`_Recorder.flush`).
 BATCH_CALLS = 256
@@ -63,17 +75,10 @@ _LAYERED_FORWARDS = {nn.LSTM.forward, nn.GRU.forward, nn.RNN.forward}
 _CELL_MODES = {nn.LSTMCell.forward: "LSTM", nn.GRUCell.forward: "GRU", nn.RNNCell.forward: "RNN"}
 
 
-@dataclass
-class Owned:
-    """What :func:`install` hooked: removable ``handles`` and the recorded ``modules``."""
-
-    handles: list = field(default_factory=list)
-    modules: set = field(default_factory=set)
-
-
-def install(recording) -> Owned:
-    """Hook every recurrent module of ``recording.model``; the feature recorder skips ``modules``."""
-    owned = Owned()
+def install(recording, claimed: set[nn.Module]) -> Installed:
+    """Hook every recurrent module of ``recording.model`` that the name filter wants anything of;
+    claim them all (the feature recorder leaves them alone)."""
+    installed = Installed()
     tape = recurrent_grads.GradientTape(recording) if recording.grads else None
     for qualified_name, module in recording.model.named_modules():
         if isinstance(module, nn.RNNBase):
@@ -82,10 +87,45 @@ def install(recording) -> Owned:
             recorder = _CellRecorder(recording, qualified_name, module, tape)
         else:
             continue
-        owned.modules.add(module)
-        owned.handles.append(module.register_forward_pre_hook(recorder.check, with_kwargs=True))
-        owned.handles.append(module.register_forward_hook(recorder.record, with_kwargs=True))
-    return owned
+        if module in claimed:
+            continue
+        installed.modules.add(module)
+        if recorder.mode is not None and not recorder.wanted():  # (an unknown forward is refused when called)
+            continue
+        recording.defer_to(recorder.flush)
+        pre, post = recording.owned(recorder.check), recording.owned(recorder.record)
+        installed.handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+        installed.handles.append(module.register_forward_hook(post, with_kwargs=True))
+    return installed
+
+
+#: The attribute that marks a recorded call's first output tensor with what its recordings share.
+SHARED = "_explain_recorded"
+
+
+@dataclass
+class _Shared:
+    """What nested recordings of one call share: the dropout run (its masks) and the per-step h
+    tensors the output's gradient flows through (by name without the module prefix, with the
+    valid mask of packed input)."""
+
+    run: recurrent_dropout.Run | None = None
+    steps: dict[str, tuple[list[Tensor], Tensor | None]] | None = None
+
+
+def _first(output: Any) -> Tensor:
+    """The first tensor of a recurrent module's output (h, out, or a PackedSequence's data)."""
+    first = output[0] if isinstance(output, tuple) else output
+    return first.data if isinstance(first, PackedSequence) else first
+
+
+def _shared(output: Any) -> _Shared | None:
+    """What an enclosing recording of this same call left on its output, if any."""
+    return getattr(_first(output), SHARED, None)
+
+
+def _share(output: Any, shared: _Shared) -> None:
+    setattr(_first(output), SHARED, shared)
 
 
 def _arguments(args: tuple, kwargs: dict) -> tuple[Any, Any]:
@@ -113,7 +153,7 @@ class _Recorder:
         self._wanted: list[bool] | None = None
         self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
-        recording.defer_to(self.flush)
+        self._handed: dict[int, tuple] = {}  # the last kept call's returned state: id → (tensor, version, copy)
 
     def _mode(self) -> str | None:
         """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
@@ -157,9 +197,20 @@ class _Recorder:
             raise self.fail(
                 f"input has {data.shape[-1]} features per step but the module expects input_size={self.module.input_size}"
             )
-        for label, tensor in [("input", data), *[("initial state", t) for t in _tensors(hx)]]:
+        if not self._one_step(value):  # one-step calls are checked together when they are recomputed
+            self.check_finite(data, _tensors(hx))
+
+    def _one_step(self, value: Any) -> bool:
+        """Will this call be kept and recomputed with others (see :meth:`flush`)?"""
+        raise NotImplementedError
+
+    def check_finite(self, data: Tensor, states: list[Tensor], where: str = "") -> None:
+        """Refuse NaN or Inf in the input or the initial state (``where``: which calls)."""
+        for label, tensor in [("input", data), *[("initial state", t) for t in states]]:
             if not _finite(tensor):
-                raise self.fail(f"the {label} contains NaN or Inf; a recording of non-finite values cannot be verified")
+                raise self.fail(
+                    f"the {label}{where} contains NaN or Inf; a recording of non-finite values cannot be verified"
+                )
 
     def verify(self, what: str, recomputed: Tensor, actual: Tensor, valid: Tensor | None = None) -> None:
         """Raise if ``recomputed`` and ``actual`` differ beyond the dtype's tolerance (overwrites ``recomputed``)."""
@@ -184,6 +235,10 @@ class _Recorder:
 
     def quantities(self) -> tuple[str, ...]:
         return recurrent_math.QUANTITIES[self.mode]
+
+    def wanted(self) -> bool:
+        """Does the name filter want any name of this module?"""
+        raise NotImplementedError
 
     def store(self, name: str, tensor: Tensor) -> None:
         self.recording.append_time(self.prefix + name, tensor)
@@ -215,17 +270,31 @@ class _Recorder:
         """Recompute, verify and store one step of ``call.split`` calls × batch, with ``parameters``."""
         raise NotImplementedError
 
-    def _defer(self, call: _Call) -> None:
-        """Keep a copy of a one-step call for :meth:`flush`."""
+    def _defer(self, call: _Call, handed_in: tuple = (), handed_out: tuple = ()) -> None:
+        """Keep a copy of a one-step call for :meth:`flush`. ``handed_in``: the state tensors the
+        caller passed (h, c), ``handed_out``: those the module returned; a state the caller hands
+        on to the next call unchanged (same tensor, same version) is not copied again."""
         if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
             self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
         if not self._batch:
+            self._handed = {}
             self._batch_weights = [weight.detach().clone() for weight in self._weights()[1]]
             for name, size in self._sizes().items():
                 if self.prefix + name not in self.recording.trace:  # reserved in execution order
                     self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[1], size, dtype=self.dtype))
-        copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
-        self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+        handed = self._handed
+
+        def kept(tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
+            entry = handed.get(id(given))
+            if entry is not None and entry[0] is given and given._version == entry[1]:
+                return entry[2]
+            return None if tensor is None else tensor.clone()  # the caller may change its tensors
+
+        h0, c0 = (kept(state, given) for state, given in zip((call.h0, call.c0), (*handed_in, None, None)))
+        h_n, c_n = kept(call.h_n, None), kept(call.c_n, None)
+        output = h_n if call.output is call.h_n else call.output.clone()
+        self._batch.append(_Call(call.x.clone(), output, h0, c0, h_n, c_n))
+        self._handed = {id(t): (t, t._version, copy) for t, copy in zip(handed_out, (h_n, c_n)) if t is not None}
         if len(self._batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
@@ -236,12 +305,13 @@ class _Recorder:
 
     def flush(self) -> None:
         """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
         rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
         together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
         together.split = (len(batch), batch[0].x.shape[1])
+        self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
             self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
 
@@ -279,6 +349,9 @@ class _Call:
     lengths: Tensor | None = None  # [B]
     valid: Tensor | None = None  # [T, B] bool
     unbatched: bool = False  # the input was (T, in); recorded with B = 1
+    # a call run one layer at a time (dropout): each layer's output and the masks between layers
+    layers: list[Tensor] | None = None
+    masks: list[Tensor] | None = None
     # one-step calls recomputed together (see _Recorder.flush): their rows are (call, batch)
     split: tuple[int, int] | None = None
 
@@ -295,32 +368,63 @@ class _LayersRecorder(_Recorder):
         return self.module.mode if type(self.module).forward in _LAYERED_FORWARDS else None
 
     def check(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        if module.training and module.dropout > 0 and module.num_layers > 1:
-            raise self.fail(
-                f"dropout={module.dropout} between layers is active in train mode and cannot be reproduced "
-                "from outside; call model.eval() before recording, or build the module with dropout=0"
-            )
         super().check(module, args, kwargs)
+        self._random = None  # where the random stream stood when a call with dropout began
+        if recurrent_dropout.drops(module):
+            self._random = recurrent_dropout.random_state(_first((_arguments(args, kwargs)[0],)).device)
+
+    def _one_step(self, value: Any) -> bool:
+        if isinstance(value, PackedSequence) or recurrent_dropout.drops(self.module):
+            return False
+        return value.shape[1 if value.dim() == 3 and self.module.batch_first else 0] == 1
+
+    def wanted(self) -> bool:
+        grads = [f"l{k}.{d}.grad_h" for k in range(self.module.num_layers) for d in ("fwd", "bwd")]
+        return any(self._wanted_layers()) or self.wants_any(["valid"] + grads * (self.tape is not None))
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
+        value, hx = _arguments(args, kwargs)
+        shared, replaced = _shared(output), False
+        if recurrent_dropout.drops(module) and (shared is None or shared.run is None):  # the outermost recording
+            run = recurrent_dropout.run_layers(module, value, hx, self._random)
+            run.reproduced = torch.equal(_first(run.output), _first(output))
+            output, replaced, shared = run.output, True, _Shared(run=run)
+            _share(output, shared)
+        run = None if shared is None else shared.run
         with torch.no_grad():
-            call = self._normalise(*_arguments(args, kwargs), output)
-            if call.x.shape[0] == 1 and call.packed is None:
-                self._defer(call)
+            call = self._normalise(value, hx, output)
+            if run is not None:
+                call.layers, call.masks = run.layers, run.masks
+                self._record_now(call)
+            elif call.x.shape[0] == 1 and call.packed is None:
+                self._defer(call, _tensors(hx), _tensors(output[1]))
             else:
-                self.flush()  # earlier one-step calls come first
-                self._record_layers(call)
+                self._record_now(call)
         self._describe(call)
+        if run is not None:
+            self.recording.describe_module(self.name, {"dropout_reproduced": run.reproduced})
         self.calls += 1
         self.steps += call.x.shape[0]
-        return None if self.tape is None else self._with_gradients(*_arguments(args, kwargs), output)
+        if self.tape is not None:
+            output, replaced = self._with_gradients(value, hx, output, shared), True
+        return output if replaced else None
 
-    def _with_gradients(self, value: Any, hx: Any, output: Any) -> Any:
-        """The module's output, values unchanged, with gradients through per-step h tensors."""
+    def _record_now(self, call: _Call) -> None:
+        self.flush()  # earlier one-step calls come first
+        self._record_layers(call)
+
+    def _with_gradients(self, value: Any, hx: Any, output: Any, shared: _Shared | None) -> Any:
+        """The module's output, values unchanged, with gradients through per-step h tensors (those
+        of an enclosing recording of the same call, if there is one)."""
+        if shared is not None and shared.steps is not None:
+            for name, (steps, valid) in shared.steps.items():
+                self.tape.watch(self.prefix + name, steps, valid)
+            return output
         module = self.module
         call = self._normalise(value, hx, output)  # again, with the caller's graph
         directions = 2 if module.bidirectional else 1
-        layer_input, finals_h, finals_c = call.x, [], []
+        masks = None if shared is None or shared.run is None else shared.run.masks
+        layer_input, finals_h, finals_c, watched = call.x, [], [], {}
         for layer in range(module.num_layers):
             outputs = []
             for direction in range(directions):
@@ -331,12 +435,18 @@ class _LayersRecorder(_Recorder):
                     self.mode, layer_input, recurrent_grads.leaf_if_constant(call.h0[index]), c0, weights,
                     direction == 1, call.valid,
                 )
-                self.tape.watch(f"{self.prefix}l{layer}.{('fwd', 'bwd')[direction]}.grad_h", steps, call.valid)
+                name = f"l{layer}.{('fwd', 'bwd')[direction]}.grad_h"
+                watched[name] = (steps, call.valid)
+                self.tape.watch(self.prefix + name, steps, call.valid)
                 outputs.append(torch.stack(steps))
                 finals_h.append(h_final)
                 finals_c.append(c_final)
             layer_input = torch.cat(outputs, dim=-1)
-        return self._like_module_output(value, output, layer_input, finals_h, finals_c)
+            if masks is not None and layer < len(masks):
+                layer_input = layer_input * masks[layer]
+        rebuilt = self._like_module_output(value, output, layer_input, finals_h, finals_c)
+        _share(rebuilt, _Shared(run=None if shared is None else shared.run, steps=watched))
+        return rebuilt
 
     def _like_module_output(self, value, output, sequence: Tensor, finals_h: list, finals_c: list) -> Any:
         """Put the rebuilt sequence and final states in the module's own output format."""
@@ -376,7 +486,7 @@ class _LayersRecorder(_Recorder):
         sizes = {}
         for layer, wanted in enumerate(self._wanted_layers()):
             for direction in ("fwd", "bwd")[:directions] if wanted else ():
-                for quantity in self.quantities():
+                for quantity in self._layer_quantities(layer):
                     size = {"x": module.input_size if layer == 0 else directions * hidden_out, "h": hidden_out}
                     sizes[f"l{layer}.{direction}.{quantity}"] = size.get(quantity, module.hidden_size)
         return sizes
@@ -426,36 +536,53 @@ class _LayersRecorder(_Recorder):
             states = slice(layer * directions, (layer + 1) * directions)
             if layer == module.num_layers - 1:
                 layer_output = call.output
+            elif call.layers is not None:  # run one layer at a time already (dropout)
+                layer_output = call.layers[layer]
             elif call.x.shape[0] == 1 and call.packed is None:  # one step: the final states are the outputs
-                layer_output = call.h_n[states].transpose(0, 1).reshape(1, call.x.shape[1], -1)
+                layer_output = call.h_n[states].transpose(0, 1).reshape(1, call.x.shape[1], directions * hidden_out)
             else:
                 layer_output, packed_data = self._run_layer(layer, packed_data, layer_input, call, states)
+            mask = call.masks[layer] if call.masks is not None and layer < len(call.masks) else None
             if wanted[layer]:
                 x = layer_input.clone(memory_format=torch.contiguous_format)  # stays as it was
-                fused_run = layer < module.num_layers - 1 and (call.x.shape[0] > 1 or call.packed is not None)
+                fused_run = layer < module.num_layers - 1 and (
+                    call.x.shape[0] > 1 or call.packed is not None or call.layers is not None
+                )
                 for direction in range(directions):
-                    h = layer_output[..., direction * hidden_out : (direction + 1) * hidden_out]
-                    self._record_direction(call, layer, direction, x, h.clone(), compute, fused_run, parameters)
-            layer_input = layer_output
+                    columns = slice(direction * hidden_out, (direction + 1) * hidden_out)
+                    h = layer_output[..., columns].clone()
+                    dropout = None
+                    if "dropout" in self._layer_quantities(layer):  # all kept (1) when not dropping
+                        dropout = torch.ones_like(h) if mask is None else mask[..., columns]
+                    self._record_direction(call, layer, direction, x, h, compute, fused_run, parameters, dropout)
+            layer_input = layer_output if mask is None else layer_output * mask
 
     def _wanted_layers(self) -> list[bool]:
         """Per layer: does the name filter want anything of it? (The filter is fixed per recording.)"""
         if self._wanted is None:
             self._wanted = [
-                self.wants_any(f"l{k}.{d}.{q}" for d in ("fwd", "bwd") for q in self.quantities())
+                self.wants_any(f"l{k}.{d}.{q}" for d in ("fwd", "bwd") for q in self._layer_quantities(k))
                 for k in range(self.module.num_layers)
             ]
         return self._wanted
 
+    def _layer_quantities(self, layer: int) -> tuple[str, ...]:
+        """The quantities of ``layer``: the mode's, and ``dropout`` below the last layer of a module
+        built with dropout."""
+        module = self.module
+        if module.dropout > 0 and layer < module.num_layers - 1:
+            return (*self.quantities(), "dropout")
+        return self.quantities()
+
     def _run_layer(self, layer, packed_data, layer_input, call, states) -> tuple[Tensor, Tensor | None]:
         hx = call.h0[states] if call.c0 is None else (call.h0[states], call.c0[states])
         if call.packed is None:
-            return recurrent_math.run_layer(self.module, layer, layer_input, hx), None
+            return recurrent_math.run_layer(self.module, layer, layer_input, hx)[0], None
         packed = call.packed
         order = packed.sorted_indices
         if order is not None:
             hx = tuple(t.index_select(1, order) for t in hx) if isinstance(hx, tuple) else hx.index_select(1, order)
-        data = recurrent_math.run_layer(self.module, layer, packed_data, hx, packed.batch_sizes)
+        data = recurrent_math.run_layer(self.module, layer, packed_data, hx, packed.batch_sizes)[0]
         padded = pad_packed_sequence(PackedSequence(data, packed.batch_sizes, order, packed.unsorted_indices))[0]
         return padded, data
 
@@ -469,9 +596,11 @@ class _LayersRecorder(_Recorder):
         compute: torch.dtype,
         fused_run: bool,
         parameters: dict[str, Tensor] | None = None,
+        dropout: Tensor | None = None,
     ) -> None:
         """Recompute, verify and store one layer and direction; ``fused_run``: h is not the module's
-        own output (a lower layer run by the fused kernel), so its final step is checked against h_n."""
+        own output (a lower layer run by the fused kernel), so its final step is checked against h_n;
+        ``dropout``: the mask applied to h on its way to the next layer, stored with the rest."""
         index = layer * (2 if self.module.bidirectional else 1) + direction
         reverse = direction == 1
         label = f"layer {layer} {'bwd' if reverse else 'fwd'}"
@@ -490,9 +619,9 @@ class _LayersRecorder(_Recorder):
         if call.c_n is not None:
             self.verify(f"{label} c_n", _final_step(result["c"], call, reverse), call.c_n[index])
         self.verify(f"{label} h", result["h"], h, call.valid)
-        result["x"], result["h"] = x, h
+        result["x"], result["h"], result["dropout"] = x, h, dropout
         names = f"l{layer}.{'bwd' if reverse else 'fwd'}."
-        for quantity in self.quantities():
+        for quantity in self._layer_quantities(layer):
             tensor = result[quantity] if compute == self.dtype else result[quantity].to(self.dtype)
             if pad is not None and quantity not in ("x", "h"):  # padded x and h are already 0
                 tensor = tensor.masked_fill(pad.unsqueeze(-1), 0)
@@ -554,29 +683,46 @@ class _CellRecorder(_Recorder):
             return "RNN_TANH" if self.module.nonlinearity == "tanh" else "RNN_RELU"
         return mode
 
+    def wanted(self) -> bool:
+        return self._records() or (self.tape is not None and self.wants_any(["grad_h"]))
+
+    def _records(self) -> bool:
+        """Does the name filter want any quantity (the filter is fixed per recording)?"""
+        if self._wanted is None:
+            self._wanted = [self.wants_any(self.quantities())]
+        return self._wanted[0]
+
+    def _one_step(self, value: Any) -> bool:
+        return self._records()
+
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         value, hx = _arguments(args, kwargs)
-        with torch.no_grad():
-            h, c = (output if self.mode == "LSTM" else (output, None))
-            x = value.unsqueeze(0) if value.dim() == 1 else value  # [B, in]
-            h1, c1 = h.reshape(x.shape[0], -1), None if c is None else c.reshape(x.shape[0], -1)
+        batch, hidden = (1 if value.dim() == 1 else value.shape[0]), self.module.hidden_size
+        h, c = (output if self.mode == "LSTM" else (output, None))
+        x = value.detach().reshape(batch, value.shape[-1])  # detached: the copies need no graph
+        h1, c1 = h.detach().reshape(batch, hidden), None if c is None else c.detach().reshape(batch, hidden)
+        if self._records():
             h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
-            h0 = torch.zeros_like(h1) if h0 is None else h0.reshape(h1.shape)
+            h0 = torch.zeros_like(h1) if h0 is None else h0.detach().reshape(h1.shape)
             if self.mode == "LSTM":
-                c0 = torch.zeros_like(c1) if c0 is None else c0.reshape(c1.shape)
-            if self.wants_any(self.quantities()):
-                step = lambda t: None if t is None else t.unsqueeze(0)  # noqa: E731  [1, B, ·]
-                self._defer(_Call(step(x), step(h1), step(h0), step(c0), step(h1), step(c1)))
+                c0 = torch.zeros_like(c1) if c0 is None else c0.detach().reshape(c1.shape)
+            h_step = h1.unsqueeze(0)  # [1, B, ·]
+            c0, c1 = (None, None) if c1 is None else (c0.unsqueeze(0), c1.unsqueeze(0))
+            self._defer(_Call(x.unsqueeze(0), h_step, h0.unsqueeze(0), c0, h_step, c1), _tensors(hx), _tensors(output))
         self.calls += 1
         self.steps += 1
-        self.recording.describe_module(self.name, self._description(x.shape[0]))
-        return None if self.tape is None else self._with_gradients(value, hx, output)
+        self._describe(batch)
+        return None if self.tape is None else self._with_gradients(value.reshape(batch, value.shape[-1]), hx, output)
 
-    def _with_gradients(self, value: Tensor, hx: Any, output: Any) -> Any:
-        """The cell's output, values unchanged, with gradients through this step's h."""
+    def _with_gradients(self, x: Tensor, hx: Any, output: Any) -> Any:
+        """The cell's output, values unchanged, with gradients through this step's h (that of an
+        enclosing recording of the same call, if there is one); ``x`` is the input as [B, in]."""
+        shared = _shared(output)
+        if shared is not None and shared.steps is not None:
+            self.tape.watch(self.prefix + "grad_h", shared.steps["grad_h"][0])
+            return output
         h_out = output[0] if self.mode == "LSTM" else output
-        x = value.reshape(-1, value.shape[-1])
-        shape = (x.shape[0], h_out.shape[-1])
+        shape = (x.shape[0], self.module.hidden_size)
         h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
         h0 = recurrent_grads.leaf_if_constant(x.new_zeros(shape) if h0 is None else h0.reshape(shape))
         if self.mode == "LSTM":
@@ -585,13 +731,16 @@ class _CellRecorder(_Recorder):
         steps, h1, c1 = recurrent_grads.run_direction(self.mode, x.unsqueeze(0), h0, c0, weights, False, None)
         self.tape.watch(self.prefix + "grad_h", steps)
         new_h = recurrent_grads.straight_through(h_out, h1.reshape(h_out.shape))
-        if self.mode != "LSTM":
-            return new_h
-        return new_h, recurrent_grads.straight_through(output[1], c1.reshape(output[1].shape))
+        rebuilt = new_h if self.mode != "LSTM" else (new_h, recurrent_grads.straight_through(output[1], c1.reshape(output[1].shape)))
+        _share(rebuilt, _Shared(steps={"grad_h": (steps, None)}))
+        return rebuilt
 
     def _weights(self) -> tuple[list[str], list[Tensor]]:
-        names = [name for name, weight in self.module._parameters.items() if weight is not None]
-        return names, [getattr(self.module, name) for name in names]  # getattr: parametrized ones too
+        parameters = self.module._parameters
+        names = [name for name, weight in parameters.items() if weight is not None]
+        if hasattr(self.module, "parametrizations"):  # computed weights: ask the module
+            return names, [getattr(self.module, name) for name in names]
+        return names, [parameters[name] for name in names]
 
     def _sizes(self) -> dict[str, int]:
         return {q: self.module.input_size if q == "x" else self.module.hidden_size for q in self.quantities()}
@@ -612,7 +761,13 @@ class _CellRecorder(_Recorder):
         for quantity in self.quantities():
             self.store(quantity, result[quantity].to(self.dtype)[0].unflatten(0, call.split))
 
-    def _description(self, batch: int) -> dict[str, Any]:
+    def _describe(self, batch: int) -> None:
+        """The cell's configuration in ``meta["modules"]``, described at its first call; later
+        calls update the counts."""
+        described = self.recording.trace.meta["modules"].get(self.name)
+        if described is not None and "calls" in described:
+            described.update(calls=self.calls, steps=self.steps, batch=batch)
+            return
         module = self.module
         description = {
             "type": type(module).__name__,
@@ -628,4 +783,4 @@ class _CellRecorder(_Recorder):
         }
         if self.mode.startswith("RNN_"):
             description["nonlinearity"] = module.nonlinearity
-        return description
+        self.recording.describe_module(self.name, description)

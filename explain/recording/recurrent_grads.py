@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 from torch.nn.utils.rnn import PackedSequence
 
-from explain.recording.api import RecordingError
+from explain.recording.base import RecordingError
 from explain.recording.recurrent_math import LayerWeights
 
 

@@ -1,0 +1,69 @@
+"""rnn-unroll and rnn-layers on recurrent models that are not the book's (tests/recurrent_gallery.py)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from explain.draw.base import SceneInputError
+from explain.models import recipes
+from recurrent_gallery import record_gallery
+from scene_checks import render_still
+from scenes.rnn import RNNLayersScene, RNNUnrollScene, layered_equation, layered_values, loss_text, unroll_captions, unroll_values
+
+
+@pytest.fixture(scope="module")
+def word_lstm():
+    return record_gallery("word-lstm")
+
+
+@pytest.fixture(scope="module")
+def bidirectional():
+    return record_gallery("bidirectional-lstm")
+
+
+def test_an_lstm_is_drawn_with_its_own_equation_and_word_tokens(word_lstm):
+    values = unroll_values(word_lstm)
+    assert values["kind"] == "lstm" and "c<sub>t</sub> = f<sub>t</sub>" in values["equation"] and "tanh(W" not in values["equation"]
+    assert values["tokens"] == ["the", "cat", "sat", "on", "the"] and values["noun"] == ("token", "토큰")
+    captions = " ".join(english for english, _ in unroll_captions(values))
+    assert "character" not in captions and "hₜ and cₜ" in captions
+    assert values["h"][1] == pytest.approx(word_lstm["lstm.l1.fwd.h"][1, 0, :10].tolist())
+
+
+def test_the_layered_figure_names_what_the_trace_has(word_lstm):
+    values = layered_values(word_lstm)
+    assert "LSTM¹(x<sub>t</sub>" in layered_equation(values) and "decoder(h²<sub>t</sub>)" in layered_equation(values)
+    assert values["has_targets"] is False and values["grads"] is None
+    assert "no gradients" in loss_text(values)[1][0]
+
+
+def test_a_gradient_recipe_names_its_loss():
+    values = layered_values(recipes.run("gradients", "char-rnn", text="Beautiful"))
+    assert values["has_targets"] and values["targets"][:3] == ["e", "a", "u"]
+    assert loss_text(values)[0].startswith("L = L₀ + L₁") and "cross-entropy" in loss_text(values)[1][0]
+    last = layered_values(recipes.run("gradients", "char-rnn", text="Beautiful", loss_at="last"))
+    assert loss_text(last)[0] == "L = L<sub>T</sub>"
+
+
+def test_a_bidirectional_layer_draws_the_chosen_direction(bidirectional):
+    backward = unroll_values(bidirectional, {"direction": "bwd", "units": "0-3"})
+    assert backward["directions"] == ["fwd", "bwd"] and backward["direction"] == "bwd"
+    assert backward["h"][2] == pytest.approx(bidirectional["lstm.l1.bwd.h"][2, 0, :4].tolist())
+    assert "backward" in unroll_captions(backward)[1][0]
+    assert "h²<sub>t</sub>(bwd)" in layered_equation(layered_values(bidirectional))
+    with pytest.raises(SceneInputError, match="forward direction.*rnn-unroll draws --direction bwd"):
+        RNNLayersScene.check(bidirectional, {"direction": "bwd"})
+    with pytest.raises(SceneInputError, match="direction 'bwd' is not in the trace.*has fwd"):
+        RNNUnrollScene.check(record_gallery("word-lstm"), {"direction": "bwd"})
+
+
+@pytest.mark.slow
+@pytest.mark.render
+@pytest.mark.parametrize(
+    "model, scene, options",
+    [("word-lstm", "rnn-unroll", {}), ("word-lstm", "rnn-layers", {}), ("bidirectional-lstm", "rnn-unroll", {"direction": "bwd"})],
+)
+def test_gallery_stills_render(model, scene, options, tmp_path):
+    torch.set_num_threads(1)
+    assert render_still(scene, record_gallery(model), tmp_path, options=options).is_file()
