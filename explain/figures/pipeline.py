@@ -178,7 +178,7 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     deepest = max(_depth(trace, n) for n in names)
     chosen = _stages_at(trace, 1)
     if chosen is None:
-        raise FigureError(f"the model's modules do not form one chain (a module reads another than the one before it): the pipeline figure is for feed-forward CNNs")
+        raise FigureError("the model's modules do not form one chain (a module reads another than the one before it): the pipeline figure is for feed-forward CNNs")
     for depth in range(2, deepest + 1):
         stages = _stages_at(trace, depth)
         if stages is None:

@@ -28,7 +28,7 @@ import torch
 
 from explain.figures.errors import FigureError
 from explain.figures.notes import Note
-from explain.figures.layers import POINTWISE, description, is_function, kind, operation, owner, readers
+from explain.figures.layers import POINTWISE, description, kind, operation, owner, readers
 from explain.figures.windows import TOLERANCE
 from explain.trace import Trace
 
