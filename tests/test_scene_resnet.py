@@ -62,7 +62,7 @@ def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
     assert downsampling_place(stages(trace)) == "end"
     assert [en for en, _ in observed_quirks(trace, stages(trace))] == [
         "ReLU comes before the addition, none after it",
-        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check `x.size() is not out.size()` is always true",
+        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check <tt>x.size() is not out.size()</tt> is always true",
         "no batch-norm",
     ]
     scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1", "channels": [7]})
@@ -100,7 +100,7 @@ def test_another_resnet_is_described_as_it_runs(tmp_path):
     assert [op.module for op in first.after_add] == ["1.0:relu"] and first.unrecorded_after_add is None  # torch.relu in forward
     grouped = stages(trace)
     assert downsampling_place(grouped) == "start"
-    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화 없음")]
+    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화가 없습니다")]
     scene = play_through("resnet", trace, tmp_path)
     assert scene.shown["1.0"]["fx"] + scene.shown["1.0"]["shortcut"] == pytest.approx(scene.shown["1.0"]["sum"], abs=1e-5)
 
