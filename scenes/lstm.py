@@ -107,7 +107,7 @@ class LSTMCellScene(CellScene):
         label = self.view.labels[unit]
         return notes + self.say(
             f" Look at unit ‘{label}’: fₜ = {f:.2f}, so of Cₜ₋₁ = {c:.2f} only {f * c:.2f} is kept.",
-            f" ‘{label}’ 칸을 보세요: fₜ = {f:.2f}이므로 Cₜ₋₁ = {c:.2f} 중 {f * c:.2f}만 남습니다.",
+            f" ‘{label}’ 유닛을 보세요: fₜ = {f:.2f}이므로 Cₜ₋₁ = {c:.2f} 중 {f * c:.2f}만 남습니다.",
         )
 
     def diagram(self) -> dict[str, VGroup]:

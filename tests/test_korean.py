@@ -42,17 +42,17 @@ AS_IS = {"Text": 0, "MarkupText": 0, "markup_text": 0, "LayerBox": 0, "ModuleBox
 def english_words(text: str) -> list[str]:
     """The Latin words of ``text`` that are not symbols, code or allowed names.
 
-    Left out: Pango markup, quoted text (‘h’, “Beautiful is”, `x.size()`), single letters (symbols),
+    Left out: Pango markup, quoted text and code (‘h’, “Beautiful is”, `x.size()`, <tt>x.size()</tt>), single letters (symbols),
     names with digits, dots or underscores (layer.3, W_ih, Conv2d), a name called like a function
     (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear,
     Embedding) and :data:`ALLOWED`.
 
-    >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W<sub>ih</sub>, ‘h’, max(x), out[i] = cat(a, dim=1), Linear")
+    >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W<sub>ih</sub>, ‘h’, max(x), out[i] = cat(a, dim=1), Linear, <tt>x is y</tt>")
     ['max', 'pool']
     """
     import torch.nn
 
-    text = re.sub(r"<sub>.*?</sub>", " ", text)  # W<sub>hn</sub>: a subscript is part of a symbol
+    text = re.sub(r"<(sub|tt)>.*?</\1>", " ", text)  # W<sub>hn</sub>: part of a symbol; <tt>x.size()</tt>: code
     text = re.sub(r"<[^>]*>", " ", text)
     text = re.sub(r"‘[^’]*’|“[^”]*”|`[^`]*`|\"[^\"]*\"", "", text)
     words = []

@@ -144,9 +144,9 @@ class CellScene(TraceScene):
         that says so (with the next character the top layer points at, when its units are characters)."""
         title, reading = self.title(t), self.token_label(t)
         token = self.view.tokens[t]
-        read = "" if token is None else self.say(f", reading ‘{show_token(token)}’", f", 입력 ‘{show_token(token)}’")
+        read = "" if token is None else self.say(f", reading ‘{show_token(token)}’", f", 읽는 글자 ‘{show_token(token)}’")
         english = f"t = {t}{read}: the same weights; every strip now holds this step's values."
-        korean = f"t = {t}{read}: 같은 가중치로 계산한 이 시간 단계의 값입니다."
+        korean = f"t = {t}{read}: 같은 가중치로 계산한 이 시간 단계의 값이 모든 줄에 있습니다."
         guess = next_character(self.trace, self.view, t)
         if guess is not None:
             char, value = guess
@@ -174,7 +174,7 @@ class CellScene(TraceScene):
         char, value = guess
         return self.caption(
             _escape(f"The top layer's hₜ is trained to be the next character: its largest unit is ‘{show_token(char)}’ ({value:.2f})."),
-            _escape(f"맨 위 층의 hₜ는 다음 글자가 되도록 학습되었습니다. 가장 큰 칸은 ‘{show_token(char)}’ ({value:.2f})입니다."),
+            _escape(f"맨 위 층의 hₜ는 다음 글자가 되도록 학습되었습니다. 가장 큰 유닛은 ‘{show_token(char)}’ ({value:.2f})입니다."),
             markup=True,
         )
 
