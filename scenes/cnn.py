@@ -116,7 +116,7 @@ class CNNPipelineScene(TraceScene):
             if tensor.shape[0] != 3:  # an RGB picture is its own legend
                 body = Group(body, ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor
-            name = self.say("input", "입력")
+            name = self.term("input")
         elif stage.kind == "maps":
             channels = shown_channels(tensor.shape[0], self.options)
             columns = 4 if len(channels) > 4 else len(channels)

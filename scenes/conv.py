@@ -90,7 +90,7 @@ class ConvolutionScene(TraceScene):
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         plan = convolution_plan(trace, options)
-        # construct's steps: kernel, positions, sweep, one per recorded step after the conv, a pool (two steps)
+        # construct's steps: kernel, positions, sweep, a step per operation after the conv, a pool (two steps)
         chosen_step(options, 3 + len(plan.chain.steps) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
@@ -151,7 +151,7 @@ class ConvolutionScene(TraceScene):
         appear(self, self.input_map, labels[0], bars[0])
         appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
         padding = (
-            self.say(" Outside the input it reads zeros (padding).", " 입력 밖에서는 0을 읽습니다 (패딩).") if spec.padding != (0, 0) else ""
+            self.say(" Outside the input it reads zeros (padding).", " 입력 밖에서는 0을 읽습니다(패딩).") if spec.padding != (0, 0) else ""
         )
         self.narrate(
             f"The kernel's {spec.weights_per_filter} weights are the model's; it slides over the input {spec.stride[0]} pixel(s) at a time.{padding}",

@@ -143,8 +143,8 @@ class InceptionScene(TraceScene):
         before = StackedMap(self.trace[source][0].numpy(), height=2.2)
         after = StackedMap(self.trace[values["conv"]][0].numpy(), channel=0, height=2.2)
         marks = [m.front.pixel_rect(row, col) for m in (before, after)]
-        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.44, show_values=True, digits=2)
-        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.44, show_values=True, digits=2)
+        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.8, cell_height=0.44, show_values=True, digits=2)
+        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.8, cell_height=0.44, show_values=True, digits=2)
         n_in, n_out = values["in_channels"], values["out_channels"]
         bias = " + b" if self.module.first_one_by_one().bias else ""
         box = LayerBox(f"1×1 {self.term('conv')}\n{n_in}→{n_out}", kind="conv", width=2.0, height=1.0, size=20)
@@ -198,7 +198,7 @@ class InceptionScene(TraceScene):
                 cells[1] = self.conv_box(naive[branch.convs[-1].name])
             rows.append(cells)
         channels = module.shape_out[0] if compressed else module.naive_channels()
-        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
+        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=3.1, height=0.5, size=18)
         grid = Group()
         for index, cells in enumerate(rows):
             for column, cell in enumerate(cells):
@@ -232,7 +232,7 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개",
                     size=22,
                 ),
                 self.text(
@@ -245,14 +245,14 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
-                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')} 번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
                     size=22,
                 ),
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
-                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
-                    f"단순한 모듈: {millions(naive.multiply_adds, 'ko')}번, {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
-                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%}, {1 - real.parameters / naive.parameters:.0%} 절약",
+                    f"  →  saves {1 - real.multiply_adds / naive.multiply_adds:.0%} of the multiply-adds, {1 - real.parameters / naive.parameters:.0%} of the parameters",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"  →  곱셈-덧셈 {1 - real.multiply_adds / naive.multiply_adds:.0%}, 파라미터 {1 - real.parameters / naive.parameters:.0%} 절약",
                     size=22,
                 ),
             ]
@@ -336,6 +336,10 @@ class InceptionScene(TraceScene):
             grids.add(Group(heading, grid))
             self.shown["branches"].append(grid.values)
         grids.arrange(RIGHT, buff=0.55, aligned_edge=UP).next_to(self.title, DOWN, buff=0.35)
+        top = max(grid.get_top()[1] for _, grid in grids)  # headings differ in height: the maps share one top
+        for heading, grid in grids:
+            grid.shift(UP * (top - grid.get_top()[1]))
+            heading.next_to(grid, UP, buff=0.12)
         fit_width(grids, 13.2)
         bar = self.concat_bar().next_to(grids, DOWN, buff=0.4)
         scale = relative_legend(self, diverging=False)

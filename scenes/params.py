@@ -31,6 +31,7 @@ from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
 from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
+    BOOK_EXAMPLE,
     BYTES_PER_FLOAT,
     LayerArithmetic,
     arithmetic_cells,
@@ -262,17 +263,18 @@ class ParametersScene(TraceScene):
             "parameters": ("filters × per filter", "필터 수 × 필터당"),
             "parameter_bytes": ("parameter memory", "파라미터 메모리"),
             "output": ("output values", "출력 값"),
-            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장)"),
+            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장당)"),
         }
-        header = [self.say("4 bytes per float", "float 하나에 4바이트"), f"{a.name} ({a.type})",
+        header = [self.say("4 bytes per float", "float32 하나에 4바이트"), f"{a.name} ({a.type})",
                   self.say(f"the slide: {book.filters} filters", f"슬라이드: 필터 {book.filters}개")]
         rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
         self.shown["comparison"] = rows
         grid = self.grid(header, rows)
         appear(self, grid)
+        image, stride, side = BOOK_EXAMPLE["image"], BOOK_EXAMPLE["stride"], book.output_shape[1]
         note = self.text(
-            f"AlexNet's first layer: a {book.output_shape[1]}×{book.output_shape[2]} output from a 227×227 image at stride 4",
-            f"AlexNet의 첫 층: 227×227 이미지에 보폭 4로 {book.output_shape[1]}×{book.output_shape[2]} 출력",
+            f"AlexNet's first layer: a {side}×{side} output from a {image}×{image} image at stride {stride}",
+            f"AlexNet의 첫 층: {image}×{image} 이미지에 {term('stride', 'ko')} {stride}로 {side}×{side} 출력",
             size=18, color=theme.MUTED,
         ).next_to(grid, DOWN, buff=0.35)
         appear(self, note)
@@ -362,7 +364,7 @@ class ParametersScene(TraceScene):
             return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
         if not a.type.endswith("Conv2d"):
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
-            label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
+            label = Text(f"{a.filter_shape[0]} {self.term('weights')}", font=theme.FONT, font_size=18, color=theme.INK)
             bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
             times = Text(self.say(f"× {a.filters} units", f"× 유닛 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
             label.next_to(sheet, DOWN, buff=0.15)

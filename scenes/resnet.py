@@ -339,10 +339,12 @@ class ResNetScene(TraceScene):
         bottleneck = self.text(
             f"{example.name} F(x): "
             + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
-            + (self.say("   (bottleneck: compress, 3×3, expand)", f"   ({self.term('bottleneck')}: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
+            + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
-        quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
+        quirks = VGroup(  # Pango markup: code in <tt>
+            *[self.text(f"• {en}", f"• {ko}", size=19, markup=True) for en, ko in observed_quirks(self.trace, grouped)]
+        )
         quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)

@@ -113,7 +113,7 @@ class VGGScene(TraceScene):
         return group
 
     def _input_card(self, picture: np.ndarray) -> Group:
-        header = LayerBox(self.say("input", "입력"), kind="data", width=CARD, height=0.45, size=18)
+        header = LayerBox(self.term("input"), kind="data", width=CARD, height=0.45, size=18)
         image = FeatureMap(picture, height=map_height(picture.shape[-1]))
         image.next_to(header, DOWN, buff=0.55)
         shape = label_under(image, format_shape(picture.shape))

@@ -62,7 +62,7 @@ def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
     assert downsampling_place(stages(trace)) == "end"
     assert [en for en, _ in observed_quirks(trace, stages(trace))] == [
         "ReLU comes before the addition, none after it",
-        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check `x.size() is not out.size()` is always true",
+        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check <tt>x.size() is not out.size()</tt> is always true",
         "no batch-norm",
     ]
     scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1", "channels": [7]})

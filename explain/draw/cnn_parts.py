@@ -102,7 +102,7 @@ OPERATION_WORDS = (
     ("BatchNorm (eval: running statistics)", f"{term('batch-norm', 'ko')} (평가: 저장된 통계)"),
     ("BatchNorm (train: batch statistics)", f"{term('batch-norm', 'ko')} (학습: 배치 통계)"),
     ("BatchNorm", term("batch-norm", "ko")),
-    ("(eval: identity)", "(평가: 그대로 통과)"),
+    ("(eval: identity)", f"(평가: {term('identity', 'ko')} 함수)"),
     ("(train: random mask)", "(학습: 무작위 마스크)"),
     ("dropout", "드롭아웃"),
     ("adaptive ", "적응형 "),
@@ -214,18 +214,25 @@ def untrained_note(scene) -> Text | None:
     """A small note in the top-right corner when the trace's book model was not trained."""
     if scene.trace.meta.get("trained") is not False:
         return None
-    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=14, color=theme.MUTED)
+    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=16, color=theme.MUTED)
     return note.to_corner(UP + RIGHT, buff=0.2)
 
 
 def set_caption(scene, english: str, korean: str) -> None:
-    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``)."""
+    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``): the old
+    one fades out, then the new one in (in a still it is just replaced)."""
+    from explain.draw.fades import animating, fade_in, swap
+
     caption = fit_width(scene.caption(english, korean, size=24), 13.4)
     old = getattr(scene, "current_caption", None)
-    if old is not None:
-        scene.remove(old)
+    shown = old is not None and old in scene.mobjects
+    if animating(scene):
+        scene.play(swap(old, caption) if shown else fade_in(caption), run_time=0.5)
+    else:
+        if old is not None:
+            scene.remove(old)
+        scene.add(caption)
     scene.current_caption = caption
-    scene.add(caption)
 
 
 def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VGroup:
@@ -236,8 +243,8 @@ def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VG
     bar.remove(bar.tick_labels)
     largest = scene.term("max")
     ends = [f"−{largest}", "0", largest] if diverging else ["0", largest]
-    ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=14, color=theme.MUTED) for t in ends])
+    ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=16, color=theme.MUTED) for t in ends])
     for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
         tick.next_to(bar, DOWN, buff=0.05).set_x(x)
-    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=15, color=theme.MUTED)
+    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=16, color=theme.MUTED)
     return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)

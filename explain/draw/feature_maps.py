@@ -38,6 +38,7 @@ from manim import (
 )
 
 from explain.draw import theme
+from explain.draw.reading import mark
 from explain.draw.strip import format_value
 
 Scale = str | tuple[float, float]
@@ -244,7 +245,7 @@ class FeatureMapGrid(Group):
             self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
             self.shape_label.next_to(self.maps, UP, buff=0.1)
         self.channel_label = Text(
-            channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size * 0.85, color=theme.MUTED
+            channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size, color=theme.MUTED
         )
         self.channel_label.next_to(self.maps, DOWN, buff=0.08)
         self.add(self.shape_label, self.channel_label)
@@ -361,7 +362,7 @@ class NumberGrid(VGroup):
             return [Text(text, font=theme.MONO_FONT, font_size=self.cell_size * 40) for text in self.texts]
         groups, start = [], 0
         for text in self.texts:
-            groups.append(VGroup(*glyphs[start : start + len(text)]))
+            groups.append(mark(VGroup(*glyphs[start : start + len(text)]), text))
             start += len(text)
         return groups
 

@@ -59,6 +59,14 @@ def next_field(module: nn.Module, field: Field) -> Field:
     return advance(field, geometry(module))
 
 
+#: attributes a module's description depends on (read again at each recording to see changes)
+_CONFIGURATION = ("kernel_size", "stride", "padding", "dilation", "in_channels", "out_channels", "groups",
+                  "in_features", "out_features", "inplace", "training", "eps", "affine", "p", "output_size", "ceil_mode",
+                  "count_include_pad")
+#: id(module) → (its configuration, its description without the receptive field), for later recordings
+_DESCRIBED: dict[int, tuple[tuple, dict[str, Any]]] = {}
+
+
 #: what a module does, found by isinstance (never by class name): the first match wins
 KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (nn.Conv2d, "conv2d"),
@@ -97,8 +105,27 @@ def describe(module: nn.Module, field: Field) -> dict[str, Any]:
     """JSON-able facts about a module for ``meta["modules"]``: type, kind, and what its figure needs
     (kernel geometry, channels, BatchNorm's eps and mode, dropout's p and mode).
 
-    ``field`` is the (receptive field, jump) of the module's input.
+    ``field`` is the (receptive field, jump) of the module's input. A new dict each call; the facts
+    that depend only on the module are kept for its next recordings while its configuration stays.
     """
+    attributes = module.__dict__
+    configuration = (type(module), module._parameters.get("bias") is not None, *map(attributes.get, _CONFIGURATION))
+    known = _DESCRIBED.get(id(module))
+    if known is None or known[0] != configuration:
+        if len(_DESCRIBED) > 4096:
+            _DESCRIBED.clear()
+        known = _DESCRIBED[id(module)] = (configuration, _static_facts(module))
+    facts = dict(known[1])
+    if "kernel" in facts:
+        reach, jump = advance(field, facts)
+        facts["receptive_field"] = [reach, reach]
+        facts["jump"] = [jump, jump]
+    return facts
+
+
+def _static_facts(module: nn.Module) -> dict[str, Any]:
+    """What a figure needs of ``module`` beyond its receptive field: kind, geometry, channels, BatchNorm's
+    eps and mode, dropout's p and mode, pooling's rounding."""
     kind = kind_of(module)
     facts: dict[str, Any] = {"type": type(module).__name__, "kind": kind}
     if kind == "activation":
@@ -115,9 +142,6 @@ def describe(module: nn.Module, field: Field) -> dict[str, Any]:
             facts["count_include_pad"] = bool(getattr(module, "count_include_pad", True))
     if isinstance(module, KERNEL_MODULES):
         facts.update(geometry(module))
-        reach, jump = next_field(module, field)
-        facts["receptive_field"] = [reach, reach]
-        facts["jump"] = [jump, jump]
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         facts.update(in_channels=module.in_channels, out_channels=module.out_channels, groups=module.groups,
                      bias=module.bias is not None)
