@@ -135,7 +135,7 @@ class CNNPipelineScene(TraceScene):
         else:
             body = self.scores_column()
             self.shown[stage.name] = np.asarray(self.prediction.scores)
-            name = self.term("scores")
+            name = "\n".join([self.term("scores"), *(stage_title(Stage(stage.name, stage.kind, [op], stage.shape), self.lang) for op in stage.ops[:2])])
         width = max(body.width, 1.6)
         heading = VGroup(
             *[fit_width(Text(line, font=theme.FONT, font_size=16, color=theme.INK), width) for line in name.split("\n")],
