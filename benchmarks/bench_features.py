@@ -2,6 +2,7 @@
 
     $ .venv/bin/python benchmarks/bench_features.py            # every case, 15 rounds, 2 threads
     $ .venv/bin/python benchmarks/bench_features.py --rounds 41 --threads 1 --only "VGG-style"
+    $ .venv/bin/python benchmarks/bench_features.py --threads 1 --cpu-time   # on a busy machine
 
 Cases, each recording every layer, in eval mode: a VGG-style CNN whose ``forward`` applies
 ``F.relu``, ``F.max_pool2d``, ``F.adaptive_avg_pool2d``, ``torch.flatten`` and ``F.dropout`` as
@@ -10,8 +11,10 @@ functions (so they are recorded as ``:relu`` …, 29 functions and 11 modules pe
 256. Each round runs, in rotating order, the plain forward, the recorded forward, and a "keep"
 baseline: the plain forward with bare hooks that only keep every module's output alive (the
 functional steps too, for the VGG-style net: its ``keep`` list). Keeping every feature map costs
-fresh memory (page faults) that a plain forward reuses; the keep baseline shows that floor.
-Medians are printed as ratios to the plain forward.
+fresh memory (page faults) that a plain forward reuses; the keep baseline shows that floor. A
+"bare" baseline adds what any recorder of this design pays before doing anything: an empty
+pre-hook and a keeping post-hook on every module, and a pass-through TorchFunctionMode (Python
+dispatch of every torch call inside ``forward``). Medians are printed as ratios to the plain forward.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 import explain
 from explain.models.cnn import MNISTCNN
@@ -71,23 +75,44 @@ def keeping_outputs(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor
     return kept
 
 
-def medians(model: nn.Module, inputs: torch.Tensor, rounds: int) -> dict[str, float]:
+class _PassThrough(TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
+def bare_recorder(model: nn.Module, inputs: torch.Tensor) -> list[torch.Tensor]:
+    """What any recorder built like this one costs at least: a pre- and a post-hook on every module
+    (the post-hook keeps the output) and a pass-through TorchFunctionMode around the forward."""
+    kept: list[torch.Tensor] = []
+    handles = [module.register_forward_pre_hook(lambda m, a: None) for module in model.modules()]
+    handles += [module.register_forward_hook(lambda m, a, out: kept.append(out)) for module in model.modules()]
+    try:
+        with _PassThrough():
+            model(inputs, kept) if isinstance(model, FunctionalVGG) else model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return kept
+
+
+def medians(model: nn.Module, inputs: torch.Tensor, rounds: int, clock: Callable[[], float] = time.perf_counter) -> dict[str, float]:
     """Median seconds of each variant over ``rounds`` rotating rounds (after two warm-up rounds)."""
     model.eval()
     variants: dict[str, Callable[[], object]] = {
         "plain": lambda: model(inputs),
         "recorded": lambda: explain.record(model, inputs),
         "keep": lambda: keeping_outputs(model, inputs),
+        "bare": lambda: bare_recorder(model, inputs),
     }
     order = list(variants)
     times: dict[str, list[float]] = {name: [] for name in order}
     with torch.no_grad():
         for index in range(rounds + 2):
-            for name in order[index % 3 :] + order[: index % 3]:
-                began = time.perf_counter()
+            for name in order[index % len(order) :] + order[: index % len(order)]:
+                began = clock()
                 variants[name]()
                 if index >= 2:
-                    times[name].append(time.perf_counter() - began)
+                    times[name].append(clock() - began)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
@@ -96,6 +121,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument("--only", default="", help="run only the cases whose label contains this text")
+    parser.add_argument(
+        "--cpu-time", action="store_true",
+        help="time the process's CPU time instead of the wall clock (steadier on a busy machine, with --threads 1)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -108,10 +137,10 @@ def main() -> None:
     for label, (make, shape) in cases.items():
         if args.only not in label:
             continue
-        m = medians(make(), torch.rand(shape), args.rounds)
+        m = medians(make(), torch.rand(shape), args.rounds, time.process_time if args.cpu_time else time.perf_counter)
         print(
             f"{label}: plain {m['plain'] * 1e3:.2f} ms; recorded {m['recorded'] / m['plain']:.3f}×; "
-            f"keep-outputs baseline {m['keep'] / m['plain']:.3f}×"
+            f"keep-outputs baseline {m['keep'] / m['plain']:.3f}×; bare hooks + mode {m['bare'] / m['plain']:.3f}×"
         )
 
 

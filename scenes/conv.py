@@ -89,7 +89,9 @@ class ConvolutionScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        convolution_plan(trace, options)
+        plan = convolution_plan(trace, options)
+        # construct's steps: kernel, positions, sweep, a step per operation after the conv, a pool (two steps)
+        chosen_step(options, 3 + len(plan.chain.steps) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
         self.plan = convolution_plan(self.trace, self.options)

@@ -16,7 +16,6 @@ the code runs.
 
 from __future__ import annotations
 
-import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line, Rectangle, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme

@@ -117,11 +117,20 @@ def test_every_glossary_term_is_korean_and_none_is_a_replaced_word():
 
 
 def _literal(node: ast.AST) -> str | None:
-    """The text of a string literal (an f-string's constant parts, "{}" for its fields), else None."""
+    """The text of a string literal, else None: an f-string's constant parts, its glossary terms asked for
+    in Korean (``{term('stride', 'ko')}`` → 스트라이드) and "{}" for its other fields."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+        return "".join(part.value if isinstance(part, ast.Constant) else _korean_term(part.value) or "{}" for part in node.values)
+    return None
+
+
+def _korean_term(node: ast.AST) -> str | None:
+    """The Korean term of ``term("…", "ko")``, else None."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "term" and len(node.args) == 2:
+        english, lang = (arg.value if isinstance(arg, ast.Constant) else None for arg in node.args)
+        return GLOSSARY.get(english) if lang == "ko" else None
     return None
 
 

@@ -100,7 +100,7 @@ def test_another_resnet_is_described_as_it_runs(tmp_path):
     assert [op.module for op in first.after_add] == ["1.0:relu"] and first.unrecorded_after_add is None  # torch.relu in forward
     grouped = stages(trace)
     assert downsampling_place(grouped) == "start"
-    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화 없음")]
+    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화가 없습니다")]
     scene = play_through("resnet", trace, tmp_path)
     assert scene.shown["1.0"]["fx"] + scene.shown["1.0"]["shortcut"] == pytest.approx(scene.shown["1.0"]["sum"], abs=1e-5)
 

@@ -102,7 +102,7 @@ OPERATION_WORDS = (
     ("BatchNorm (eval: running statistics)", f"{term('batch-norm', 'ko')} (평가: 저장된 통계)"),
     ("BatchNorm (train: batch statistics)", f"{term('batch-norm', 'ko')} (학습: 배치 통계)"),
     ("BatchNorm", term("batch-norm", "ko")),
-    ("(eval: identity)", "(평가: 그대로 통과)"),
+    ("(eval: identity)", f"(평가: {term('identity', 'ko')} 함수)"),
     ("(train: random mask)", "(학습: 무작위 마스크)"),
     ("dropout", "드롭아웃"),
     ("adaptive ", "적응형 "),

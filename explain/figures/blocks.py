@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, ConvSpec, Op, description, kind, ops_inside, parent, reads, receptive_field, shape_of
+from explain.figures.layers import POOLS, ConvSpec, Op, description, ops_inside, parent, reads, receptive_field, shape_of
 from explain.trace import Trace
 
 __all__ = ["Block", "StackVersusSingle", "conv_blocks", "equal_width_pair", "plain_stack_problem", "stack_versus_single"]

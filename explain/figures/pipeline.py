@@ -146,7 +146,7 @@ def _stages_at(trace: Trace, depth: int) -> list[Stage] | None:
         if source in trace and last.name in trace and source != last.name and _hands_on(trace, source, last.name):
             source = last.name
         if source is not None and source != last.name and source in trace:
-            return None
+            return None  # ``name`` reads ``source``, not the stage before it
         what = kind(trace, name)
         if what == "flatten" and source == last.name and len(last.shape) > 1:
             flattened[name] = last.name
@@ -178,7 +178,12 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
     deepest = max(_depth(trace, n) for n in names)
     chosen = _stages_at(trace, 1)
     if chosen is None:
-        raise FigureError(f"the model's modules do not form one chain (a module reads another than the one before it): the pipeline figure is for feed-forward CNNs")
+        units = _units(trace, 1)
+        odd = next(n for before, n in zip([INPUT, *units], units) if reads(trace, n) not in (None, before) and reads(trace, n) in trace)
+        raise FigureError(
+            f"the pipeline figure follows one chain of modules; {odd!r} reads {reads(trace, odd)!r}, not the module before it "
+            "(a branch or a shortcut at the top level)"
+        )
     for depth in range(2, deepest + 1):
         stages = _stages_at(trace, depth)
         if stages is None:

@@ -215,15 +215,15 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
     blocks = [block for stage in grouped.values() for block in stage]
     quirks = []
     if all(b.body and b.body[-1].kind == "activation" and not b.after_add and b.unrecorded_after_add is None for b in blocks):
-        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에 있고, 더한 뒤에는 없다"))
+        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에만 있고, 더한 뒤에는 없습니다"))
     same_shape = [b for b in blocks if b.stride == 1 and b.shapes["x"] == b.shapes["fx"]]
     if same_shape and all(b.projection for b in same_shape):
         english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
-        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영 ({same_shape[0].name} …)"
+        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영을 씁니다 ({same_shape[0].name} …)"
         if trace.meta.get("example") == "resnet50":  # the recorded book model, whose code is known
             english += ": the book's check <tt>x.size() is not out.size()</tt> is always true"
-            korean += ": 책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참"
+            korean += ": 책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참이기 때문입니다"
         quirks.append((english, korean))
     if not any(kind(trace, name) == "batch_norm" for name in trace.meta.get("modules", {})):
-        quirks.append(("no batch-norm", "배치 정규화 없음"))
+        quirks.append(("no batch-norm", "배치 정규화가 없습니다"))
     return quirks

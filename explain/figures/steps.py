@@ -28,7 +28,7 @@ import torch
 
 from explain.figures.errors import FigureError
 from explain.figures.notes import Note
-from explain.figures.layers import POINTWISE, description, is_function, kind, operation, owner, readers
+from explain.figures.layers import POINTWISE, description, kind, operation, owner, readers
 from explain.figures.windows import TOLERANCE
 from explain.trace import Trace
 
@@ -137,12 +137,12 @@ def _joined(trace: Trace, name: str) -> Note | None:
         if parts.get("kind") == "residual" and name in (parts.get("body"), parts.get("shortcut")):
             return Note(
                 f"after {name}: added to the shortcut in {block}@sum (the resnet figure draws it)",
-                f"{name} 다음: {block}@sum에서 지름길과 더해집니다 (resnet 그림이 보여 줍니다)",
+                f"{name} 다음: {block}@sum에서 지름길과 더해집니다 (ResNet 그림이 보여 줍니다)",
             )
         if parts.get("kind") == "concat" and name in parts.get("branches", ()):
             return Note(
                 f"after {name}: concatenated with the other branches in {block}@concat (the inception figure draws it)",
-                f"{name} 다음: {block}@concat에서 다른 분기와 이어 붙습니다 (inception 그림이 보여 줍니다)",
+                f"{name} 다음: {block}@concat에서 다른 분기와 이어 붙습니다 (인셉션 그림이 보여 줍니다)",
             )
     return None
 

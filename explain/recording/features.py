@@ -86,6 +86,8 @@ def _storage(tensor: torch.Tensor) -> int:
 
 def _tensors(values: Any) -> list[torch.Tensor]:
     """The tensors among ``values``, looking one level into tuples and lists (``(h, c)``, ``cat([…])``)."""
+    if len(values) == 1 and isinstance(values[0], torch.Tensor):  # the usual call: one tensor
+        return [values[0]]
     found = []
     for value in values:
         if isinstance(value, torch.Tensor):
@@ -164,7 +166,7 @@ def _forget_snapshot(key: int, ref: weakref.ref) -> None:
 _Local = tuple[Any, weakref.ref, int, int, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """One running module: its name, its tensor inputs and the values computed in it so far."""
 
@@ -375,7 +377,7 @@ class FeatureRecorder:
             arguments=_tensors(args),
         )
         if parent is not None:
-            frame.input_depth = max((parent.depth_of(x) for x in inputs), default=0)
+            frame.input_depth = max(map(parent.depth_of, inputs)) if len(inputs) > 1 else parent.depth_of(inputs[0]) if inputs else 0
             frame.input_lineage = parent.lineage_of(frame.arguments)
         self.stack.append(frame)
         if frame.first_call:
@@ -460,7 +462,7 @@ class FeatureRecorder:
             if finish is not None:
                 finish(result)
             return result
-        operands = _tensors(args) + _tensors(kwargs.values()) if kwargs else _tensors(args)
+        operands = _tensors(args) + _tensors(tuple(kwargs.values())) if kwargs else _tensors(args)
         key = f"{frame.name}:{op.name}"
         count = self.calls.get(key, 0)
         self.calls[key] = count + 1
