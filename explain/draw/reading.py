@@ -73,7 +73,7 @@ MARGIN = 0.01
 _NUMBER = re.compile(r"^[−\-+(\[]*\d[\d.,]*(e[−\-+]?\d+)?%?[)\]:,;]*$")
 _TAGS = re.compile(r"<[^>]+>")
 #: letters that reach no higher than an x (t barely): a text made only of them is measured by its x-height
-_SHORT_LETTERS = set("acemnorstuvwxzαεικνοπστυω")
+_SHORT_LETTERS = set("acemnorstuvwxzαεικνοπστυω") | set("₀₁₂₃₄₅₆₇₈₉₊₋ₜₐₑₒₓₕₖₗₘₙₚₛ")  # subscripts too
 #: a lowercase x is about this share of a capital or digit in the theme's fonts
 X_HEIGHT_SHARE = 0.72
 
