@@ -9,7 +9,10 @@ F(x), shortcut and sum maps and one pixel's addition in numbers; (3) the first b
 stride 2 changes the shape, its 1×1 projection shortcut drawn dotted; (4) the stages, with the
 downsampling block at the END of each stage, and the bottleneck's 1×1 → 3×3 → 1×1 channels.
 The book's quirks are drawn as its code runs: ReLU inside F before the addition and none after,
-and a 1×1 projection on every shortcut.
+and a 1×1 projection on every shortcut. (5) Degradation measured: training-loss curves of plain and
+residual networks of 8, 20 and 44 layers, read from the committed experiment
+(``python -m explain.models.experiments degradation``), not from the trace; the caption says
+whether the deeper plain network trained worse in this run.
 """
 
 from __future__ import annotations
@@ -39,9 +42,9 @@ from explain.draw.strip import format_value
 from explain.trace import Trace
 from scenes import SceneSpec
 
-STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages")
+STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages", "show_degradation")
 
-SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
+SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum; measured plain vs residual training (figure 10)", "resnet50")]
 
 
 def addition_at(trace: Trace, block: str, channel: int | None = None) -> dict:
@@ -386,6 +389,60 @@ class ResNetScene(TraceScene):
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
             f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
         )
+
+    # -- step 5: degradation, from the committed experiment ---------------------------------
+
+    def show_degradation(self) -> None:
+        """Training loss of plain vs residual nets of each depth, from ``explain/models/results/degradation.safetensors``."""
+        from explain.draw.charts import LineChart, Series
+        from explain.figures.experiments import degradation_results
+
+        disappear(self, self.figure)
+        runs = degradation_results()
+        self.shown["degradation"] = runs
+        colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
+        top = 0.5 * -(-max(max(c) for c in runs.plain + runs.residual) // 0.5)
+        last = 100 * -(-runs.step[-1] // 100)
+        charts = Group()
+        for kind, curves, heading in (("plain", runs.plain, self.say("plain", "평범한 망")), ("residual", runs.residual, self.say("residual", "잔차 망"))):
+            series = [Series(self.say(f"{layers} layers", f"{layers}층"), runs.step, curve, color) for layers, curve, color in zip(runs.layers, curves, colors)]
+            chart = LineChart(
+                series, x_ticks=[0, last // 2, last], y_ticks=[0, top / 2, top], width=5.2, height=2.9,
+                x_label=self.say("training step", "학습 단계"), y_label=self.say(f"{heading}: training loss", f"{heading}: 학습 손실"),
+            )
+            charts.add(chart)
+        charts.arrange(RIGHT, buff=1.2).next_to(self.title, DOWN, buff=0.4)
+        finals = VGroup(
+            *[
+                self.text(
+                    f"{name}: final loss " + ", ".join(f"{layers}: {loss:.3f}" for layers, loss in zip(runs.layers, losses))
+                    + "   held-out accuracy " + ", ".join(f"{100 * a:.1f} %" for a in accuracy),
+                    f"{name_ko}: 마지막 손실 " + ", ".join(f"{layers}층 {loss:.3f}" for layers, loss in zip(runs.layers, losses))
+                    + "   시험 정확도 " + ", ".join(f"{100 * a:.1f} %" for a in accuracy),
+                    size=17,
+                )
+                for name, name_ko, losses, accuracy in (
+                    ("plain", "평범한 망", runs.plain_final, runs.plain_accuracy),
+                    ("residual", "잔차 망", runs.residual_final, runs.residual_accuracy),
+                )
+            ],
+            self.text(f"{runs.meta['network']}", size=15, color=theme.MUTED),
+            self.text(f"{runs.meta['data']}; {runs.meta['optimizer']}; {runs.meta['seconds']:.0f} s", size=15, color=theme.MUTED),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
+        fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
+        appear(self, charts, finals)
+        self.figure = Group(charts, finals)
+        deep, shallow = runs.layers[-1], runs.layers[0]
+        if runs.degrades:
+            english = f"Measured: the {deep}-layer plain net ends with a higher training loss than the {shallow}-layer one; with shortcuts it does not"
+            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않다"
+            if runs.residual_final[-1] > runs.residual_final[0]:
+                english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"
+                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝난다, 평범한 망도 잔차 망도"
+        else:
+            english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
+            korean = f"측정: 이 규모에서는 성능 저하가 없다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습된다"
+        set_caption(self, english, korean)
 
 
 def _plus() -> VGroup:
