@@ -5,9 +5,13 @@
     .venv/bin/python benchmarks/bench_recurrent.py --threads 1 --clock cpu  # on a crowded machine
 
 Each case alternates plain and recorded calls on the same inputs in one process (2 threads by
-default), after a warm-up, and reports the median of each and their ratio; absolute times on a
-shared machine drift, ratios much less. The memory case runs T = 10,000 in a fresh process and
-compares the growth of the peak resident set, plain and recorded, with the bytes the trace holds.
+default), after a warm-up, with the module in eval mode (as a lecture records) and again in train
+mode, and reports the median of each and their ratio; absolute times on a shared machine drift,
+ratios much less. The LSTM case also times, in the same loop, the floor: the one product every
+exact recording needs, ``[x_t | h_{t-1}] · [W_ih | W_hh]ᵀ`` for all steps (the recorder's own
+product routine, on the module's inputs and outputs), and reports recorded / (plain + product).
+The memory case runs T = 10,000 in a fresh process and compares the growth of the peak resident
+set, plain and recorded, with the bytes the trace holds.
 """
 
 from __future__ import annotations
@@ -26,42 +30,39 @@ import explain
 from explain.recording import recurrent_math
 
 
-def ratio(
-    plain: Callable[[], object], recorded: Callable[[], object], runs: int, warmup: int, clock=time.perf_counter
-) -> dict[str, float]:
-    """Median seconds of ``plain`` and ``recorded``, interleaved, and recorded / plain."""
+def medians(calls: dict[str, Callable[[], object]], runs: int, warmup: int, clock=time.perf_counter) -> dict[str, float]:
+    """Median milliseconds of each call, the calls interleaved run by run."""
     for _ in range(warmup):
-        plain()
-        recorded()
-    plain_times, recorded_times = [], []
+        for call in calls.values():
+            call()
+    times: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(runs):
-        for run, times in ((plain, plain_times), (recorded, recorded_times)):
+        for label, call in calls.items():
             start = clock()
-            run()
-            times.append(clock() - start)
-    p, r = statistics.median(plain_times), statistics.median(recorded_times)
-    return {"plain_ms": p * 1e3, "recorded_ms": r * 1e3, "ratio": r / p}
+            call()
+            times[label].append(clock() - start)
+    return {label: statistics.median(values) * 1e3 for label, values in times.items()}
 
 
-def layered_case(module: torch.nn.Module, steps: int, batch: int) -> tuple[Callable, Callable]:
+def layered_case(module: torch.nn.Module, steps: int, batch: int) -> dict[str, Callable]:
     x = torch.randn(steps, batch, module.input_size)
-    return (lambda: module(x)), (lambda: explain.record(module, x))
+    return {"plain": lambda: module(x), "recorded": lambda: explain.record(module, x)}
 
 
-def products_case(module: torch.nn.LSTM, steps: int, batch: int) -> tuple[Callable, Callable]:
-    """The plain forward beside the one product every recording of it needs ([x_t | h_{t-1}] times
-    the stacked weights, for all steps): 1 + this ratio is the floor of the LSTM's ratio."""
+def floor_case(module: torch.nn.LSTM, steps: int, batch: int) -> dict[str, Callable]:
+    """The layered case plus the one product every exact recording needs ([x_t | h_{t-1}] times the
+    stacked weights, for all steps, with the recorder's own routine): plain + product is the floor."""
+    calls = layered_case(module, steps, batch)
     x = torch.randn(steps, batch, module.input_size)
     with torch.no_grad():
         h = module(x)[0]
-    rows = torch.cat((x, torch.cat((torch.zeros_like(h[:1]), h[:-1]))), dim=-1)
     weights = recurrent_math.layer_weights(module, 0)
-    both = torch.cat((weights.w_ih, weights.w_hh), dim=1)
-    bias = weights.b_ih + weights.b_hh
-    return (lambda: module(x)), (lambda: recurrent_math.affine(rows, both, bias))
+    h0 = torch.zeros_like(h[0])
+    calls["product"] = lambda: recurrent_math.gate_product(x, h, h0, weights, reverse=False)
+    return calls
 
 
-def book_case() -> tuple[Callable, Callable]:
+def book_case() -> dict[str, Callable]:
     """The book's nn.LSTM(35, 35, num_layers=3), called one step at a time for 69 steps."""
     lstm = torch.nn.LSTM(35, 35, num_layers=3)
     xs = torch.eye(35)[torch.randint(0, 35, (69,))].view(69, 1, 1, 35)
@@ -75,10 +76,10 @@ def book_case() -> tuple[Callable, Callable]:
         with explain.record(lstm):
             plain()
 
-    return plain, recorded
+    return {"plain": plain, "recorded": recorded, "module": lstm}
 
 
-def cell_case() -> tuple[Callable, Callable]:
+def cell_case() -> dict[str, Callable]:
     """nn.LSTMCell(35, 35) in a loop of 69 calls, the way tutorials write a recurrent cell."""
     cell = torch.nn.LSTMCell(35, 35)
     xs = torch.randn(69, 1, 35)
@@ -92,7 +93,7 @@ def cell_case() -> tuple[Callable, Callable]:
         with explain.record(cell):
             plain()
 
-    return plain, recorded
+    return {"plain": plain, "recorded": recorded, "module": cell}
 
 
 _MEMORY = """
@@ -134,6 +135,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="run the cases whose label contains this text")
     parser.add_argument("--no-memory", action="store_true", help="skip the T = 10,000 memory case")
+    parser.add_argument("--no-grad", action="store_true", help="run every case under torch.no_grad()")
     parser.add_argument(
         "--clock", choices=("wall", "cpu"), default="wall",
         help="cpu: this process's CPU time, steadier on a crowded machine (meaningful with --threads 1)",
@@ -141,22 +143,29 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    lstm, gru = torch.nn.LSTM(64, 128), torch.nn.GRU(64, 128)
     cases = {
-        "LSTM(64→128) T=100 B=16": layered_case(torch.nn.LSTM(64, 128), 100, 16),
-        "LSTM(64→128) T=100 B=16, products alone": products_case(torch.nn.LSTM(64, 128), 100, 16),
-        "GRU(64→128) T=100 B=16": layered_case(torch.nn.GRU(64, 128), 100, 16),
+        "LSTM(64→128) T=100 B=16": {**floor_case(lstm, 100, 16), "module": lstm},
+        "GRU(64→128) T=100 B=16": {**layered_case(gru, 100, 16), "module": gru},
         "book LSTM(35,35,3), 69 one-step calls": book_case(),
         "LSTMCell(35,35), 69 calls": cell_case(),
     }
-    for label, (plain, recorded) in cases.items():
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    context = torch.no_grad if args.no_grad else torch.enable_grad
+    for label, calls in cases.items():
         if args.only and args.only not in label:
             continue
-        for mode, context in (("grad", torch.enable_grad), ("no_grad", torch.no_grad)):
+        module = calls.pop("module")
+        for mode in ("eval", "train"):
+            module.train(mode == "train")
             with context():
-                clock = time.process_time if args.clock == "cpu" else time.perf_counter
-                result = ratio(plain, recorded, args.runs, args.warmup, clock)
-            print(f"{label:40s} {mode:8s} plain {result['plain_ms']:8.3f} ms  recorded {result['recorded_ms']:8.3f} ms"
-                  f"  ratio {result['ratio']:.2f}", flush=True)
+                result = medians(calls, args.runs, args.warmup, clock)
+            line = (f"{label:40s} {mode:5s} plain {result['plain']:8.3f} ms  recorded {result['recorded']:8.3f} ms"
+                    f"  ratio {result['recorded'] / result['plain']:.2f}")
+            if "product" in result:
+                floor = result["plain"] + result["product"]
+                line += f"  (product {result['product']:.3f} ms; floor {floor:.3f} ms; ratio to floor {result['recorded'] / floor:.2f})"
+            print(line, flush=True)
     if args.no_memory:
         return
     memory = memory_case()

@@ -3,8 +3,7 @@
     $ python -m explain scenes
 """
 
-import sys
+from explain.cli import run
 
-from explain.cli import main
-
-sys.exit(main())
+if __name__ == "__main__":
+    run()

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from explain import __version__
 from explain.commands import MODULES
 from explain.errors import ExplainError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["INTERRUPTED", "build_parser", "main", "run"]
+
+#: the exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 130
 
 
 class _Parser(argparse.ArgumentParser):
@@ -55,8 +59,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"explain {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return INTERRUPTED
+
+
+def run() -> None:
+    """The ``explain`` program: :func:`main`, then exit with its status.
+
+    After Ctrl-C everything worth keeping is already written (renders move into place only when
+    finished, the cache is replaced atomically), so the process ends at once instead of spending
+    seconds tearing down torch and manim.
+    """
+    status = main()
+    if status == INTERRUPTED:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

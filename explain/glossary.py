@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["GLOSSARY", "term", "has_final_consonant", "with_particle"]
+__all__ = ["GLOSSARY", "term", "with_particle"]
 
 #: English term → Korean term, one translation per concept, shared by every scene
 GLOSSARY: dict[str, str] = {
@@ -126,7 +126,7 @@ _WORDS = {
 }
 #: symbols read by name
 _SYMBOLS = {"σ": "", "%": "", "θ": "", "π": "", "ε": "+", "λ": "", "+": "", "−": "", "×": ""}
-_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉ₜₖᵢₙₒₓ₋₊ᵀ¹", "0123456789tkinox-+T1")
+_SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉₋₊ₐₑₒₓₕₖₗₘₙₚₛₜᵢᵣᵤᵥⱼᵀ¹", "0123456789-+aeoxhklmnpstiruvjT1")
 #: closing marks read with the word inside them (a particle agrees with ‘h’ as with h)
 _CLOSING = "]}’”'\"`|‖ \u0303"
 
@@ -187,15 +187,6 @@ def _final(word: str) -> str:
     raise ValueError(f"cannot tell how {word!r} is read (it ends in {last!r}); add its reading to explain/glossary.py")
 
 
-def has_final_consonant(word: str) -> bool:
-    """True when ``word``, read aloud, ends in a consonant (받침): "Cₜ₋₁" (…일), "10" (십), "L" (엘).
-
-    >>> [has_final_consonant(w) for w in ("Cₜ₋₁", "hₜ", "10", "2", "L", "x", "모듈", "86%", "(1 − hₜ²)")]
-    [True, False, True, False, True, False, True, False, True]
-    """
-    return _final(word) != ""
-
-
 #: particle pairs: (after a final consonant, after a vowel); 으로/로 also takes 로 after ㄹ
 _PARTICLES = [("이", "가"), ("을", "를"), ("은", "는"), ("과", "와"), ("으로", "로"), ("이나", "나"), ("이면", "면"), ("이라", "라")]
 
@@ -203,10 +194,12 @@ _PARTICLES = [("이", "가"), ("을", "를"), ("은", "는"), ("과", "와"), ("
 def with_particle(word: str, particle: str) -> str:
     """``word`` followed by ``particle`` in the form its reading asks for (either form may be given).
 
-    >>> with_particle("hₜ₋₁", "를"), with_particle("zₜ", "을"), with_particle("1", "이면"), with_particle("C", "으로")
-    ('hₜ₋₁을', 'zₜ를', '1이면', 'C로')
-    >>> with_particle("L", "으로"), with_particle("86%", "을"), with_particle("x", "은")
-    ('L로', '86%를', 'x는')
+    >>> with_particle("hₜ₋₁", "를"), with_particle("zₜ", "을"), with_particle("1", "이면"), with_particle("Wₕₙ", "가")
+    ('hₜ₋₁을', 'zₜ를', '1이면', 'Wₕₙ이')
+    >>> with_particle("L", "으로"), with_particle("86%", "을"), with_particle("x", "은"), with_particle("10", "이")
+    ('L로', '86%를', 'x는', '10이')
+    >>> with_particle("64×28×28", "가"), with_particle("(1 − hₜ²)", "를"), with_particle("모듈", "를")
+    ('64×28×28이', '(1 − hₜ²)을', '모듈을')
     >>> with_particle("F(x)", "을"), with_particle("글자(정답)", "을"), with_particle("W·(1 − hₜ²)", "를")
     ('F(x)를', '글자(정답)를', 'W·(1 − hₜ²)을')
     >>> with_particle("`x.size() is not out.size()`", "이")

@@ -9,7 +9,9 @@
 
 A module at qualified name ``q`` (the root is "") owns names that start with ``q.``:
 
-- recurrent modules (nn.LSTM/GRU/RNN): ``q.l{layer}.{fwd|bwd}.{quantity}``, shapes [T, B, ·];
+- recurrent modules (nn.LSTM/GRU/RNN): ``q.l{layer}.{fwd|bwd}.{quantity}``, shapes [T, B, ·]
+  (also ``grad_h`` with grads=True, and ``dropout``, the mask between layers, below the last
+  layer of a module built with dropout; ``q.valid`` [T, B] for packed input);
 - cells (nn.LSTMCell/GRUCell/RNNCell): ``q.{quantity}``, one step per call;
 - every other module: ``q`` (its output); ``q#k`` its k-th extra call in one forward pass;
 - parts of a module: ``q@part`` (``@weight``, ``@bias``, residual ``@x @fx @shortcut @sum``,

@@ -172,7 +172,6 @@ class TraceRegression:
         obtained.unlink(missing_ok=True)
         self._state.unchanged += 1
 
-
     def _update(self, trace: "Trace", fixture: Path, ignore_meta: Iterable[str]) -> None:
         """--trace-update: write the fixture if it is missing, unreadable or not identical."""
         from explain.testing import traces_identical

@@ -40,6 +40,9 @@ from explain.trace import Trace, load
 
 #: --quality → manim's quality names (480p15, 720p30, 1080p60)
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality"}
+#: what ``explain render`` renders without --quality: 720p, which a projector shows sharp and in which
+#: every label of a scene is at least 14 px tall (tests/test_scene_legibility.py)
+DEFAULT_QUALITY = "medium"
 FORMATS = ("mp4", "gif", "png")
 LANGUAGES = ("en", "ko")
 CACHE_FILE = ".render-cache.json"
@@ -104,13 +107,17 @@ def render_scene(
     out_dir: str | Path = "renders",
     options: dict[str, Any] | None = None,
     progress: bool = True,
+    pace: float = 1.0,
 ) -> Path:
     """Render scene ``name`` and return the path of the file written (see the module docstring).
 
     ``fmt="png"`` means a still; ``still`` writes the scene's last frame (scenes stop at their most
     informative frame when :attr:`TraceScene.is_still`). ``slides`` writes one HTML presentation.
+    ``pace`` scales how long each step is held (1.5 slower, 0.7 faster; see explain.draw.reading).
     """
     _check_choice("quality", quality, QUALITIES)
+    if not (isinstance(pace, (int, float)) and pace > 0):
+        raise UsageError(f"pace must be a number above 0 (1.5 slower, 0.7 faster), got {pace!r}")
     _check_choice("format", fmt, FORMATS)
     _check_choice("lang", lang, LANGUAGES)
     still = still or fmt == "png"
@@ -136,11 +143,29 @@ def render_scene(
             if slides:
                 written = _render_slides(scene_class, trace, lang, options, settings, Path(work) / target.name)
             else:
-                written = _render_plain(scene_class, trace, lang, options, settings, still)
+                written = _render_plain(scene_class, trace, lang, options, settings, still, pace)
             shutil.move(str(written), target)
         except SceneInputError as error:
             raise UsageError(f"{name}: {error}") from None
     return target
+
+
+def video_length(path: str | Path) -> float | None:
+    """The length of the video at ``path`` in seconds (None for a still or slides).
+
+    >>> video_length("renders/lstm-cell.mp4")                 # doctest: +SKIP
+    71.4
+    """
+    path = Path(path)
+    if path.suffix not in (".mp4", ".gif"):
+        return None
+    import av
+
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        return container.duration / av.time_base if container.duration else None
 
 
 def _check_choice(what: str, value: str, choices) -> None:
@@ -166,11 +191,11 @@ def _manim_settings(work: Path, *, quality: str, still: bool, fmt: str, progress
     return settings
 
 
-def _render_plain(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, still: bool) -> Path:
+def _render_plain(scene_class: type, trace: Trace, lang: str, options: dict, settings: dict, still: bool, pace: float) -> Path:
     from manim import tempconfig
 
     with tempconfig(settings):
-        scene = scene_class(trace=trace, lang=lang, options=options)
+        scene = scene_class(trace=trace, lang=lang, options=options, pace=pace)
         scene.render()
         writer = scene.renderer.file_writer
         if still:
@@ -223,6 +248,8 @@ class RenderResult:
     skipped: bool = False
     seconds: float = 0.0
     error: str = ""
+    #: the video's length in seconds (None for stills and slides)
+    length: float | None = None
 
 
 def input_hash(name: str, settings: dict[str, Any]) -> str:
@@ -288,7 +315,7 @@ def render_all(
             name, lang=settings.get("lang", "en"), still=still, fmt="png" if still else fmt, slides=settings.get("slides", False)
         )
         if not force and cache.get(target.name) == key and target.is_file():
-            results.append(RenderResult(name, target, skipped=True))
+            results.append(RenderResult(name, target, skipped=True, length=video_length(target)))
             report(results[-1])
         else:
             pending[name] = key
@@ -339,7 +366,7 @@ def _render_timed(name: str, out_dir: Path, settings: dict[str, Any]) -> RenderR
         path = render_scene(name, out_dir=out_dir, progress=False, **settings)
     except Exception as error:  # noqa: BLE001 - reported per scene, the others go on
         return RenderResult(name, None, seconds=time.perf_counter() - start, error=f"{type(error).__name__}: {error}")
-    return RenderResult(name, path, seconds=time.perf_counter() - start)
+    return RenderResult(name, path, seconds=time.perf_counter() - start, length=video_length(path))
 
 
 def _read_cache(path: Path) -> dict[str, str]:

@@ -24,7 +24,7 @@ import torch
 
 from explain.errors import TraceFileError
 from explain.names import OUTPUT_PREFIX, name_matcher, recurrent_parts
-from explain.trace_file import CODES, digest, parse_json, read_safetensors, to_safetensors, write_atomically
+from explain.trace_file import CODES, canonical_meta, digest, parse_json, read_safetensors, to_safetensors, write_atomically
 from explain.trace_meta import HALF_SOURCES, SCHEMA_VERSION, check_layout, output_name
 
 __all__ = ["HALF_TOLERANCE", "OUTPUT_PREFIX", "SCHEMA_VERSION", "Trace", "TraceFileError", "load"]
@@ -275,11 +275,16 @@ class Trace(Mapping):
         if half:
             meta["half"] = half
         try:
-            meta["digest"] = digest(meta, tensors)
-            data = to_safetensors(tensors, meta, _META_KEY)
+            canonical_meta(meta)
         except (TypeError, ValueError) as error:
             raise TypeError(f"trace metadata must be JSON-able (finite numbers, string keys): {error}") from None
-        return write_atomically(path, data)
+        foreign = next((name for name, tensor in tensors.items() if tensor.dtype not in CODES), None)
+        if foreign is not None:
+            stored = ", ".join(str(dtype).removeprefix("torch.") for dtype in CODES)
+            raise TypeError(f"{foreign}: a trace file holds {stored} tensors, not {tensors[foreign].dtype}")
+        check_layout(meta, tensors, path)  # a file that would not load is not written
+        meta["digest"] = digest(meta, tensors)
+        return write_atomically(path, to_safetensors(tensors, meta, _META_KEY))
 
 
 def _halved(tensors: dict[str, torch.Tensor]) -> dict[str, str]:

@@ -12,12 +12,12 @@
 
 Reading opens only regular files (a FIFO, a device or a directory is refused at once, before any
 read), reads the header first and checks that the file is exactly as long as the header says
-before reading the tensors' bytes, which the tensors then share (no copies). The header is parsed
+before reading the tensors' bytes into one buffer, which the tensors then share (no copies). The header is parsed
 strictly: known dtypes, shapes of non-negative integers, offsets that tile the data without gaps,
 no duplicate keys. Any problem is one :class:`~explain.errors.TraceFileError` naming the file.
 
 :func:`digest` is a SHA-256 of the metadata (without its ``digest`` key) and of each tensor's
-name, dtype, shape and bytes, in name order: it changes when any value, name, dtype, shape or
+name, dtype, shape and bytes (hashed in 4 MiB blocks, in parallel), in name order: it changes when any value, name, dtype, shape or
 metadata changes, and not when another writer lays the same tensors out in another order.
 
 A write goes to a temporary sibling ``.<name>.<pid>-<random>.tmp`` that is renamed over the
@@ -35,6 +35,7 @@ import secrets
 import stat
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ import torch
 
 from explain.errors import TraceFileError
 
-__all__ = ["StoredFile", "digest", "parse_json", "read_safetensors", "to_safetensors", "write_atomically"]
+__all__ = ["StoredFile", "canonical_meta", "digest", "parse_json", "read_safetensors", "to_safetensors", "write_atomically"]
 
 #: safetensors dtype codes torch can hold, and their torch dtypes
 DTYPES: dict[str, torch.dtype] = {
@@ -55,6 +56,7 @@ CODES = {dtype: code for code, dtype in DTYPES.items()}
 HEADER_LIMIT = 100_000_000  # bytes of JSON header (safetensors' own limit)
 META_DEPTH_LIMIT = 64  # nesting of the metadata JSON
 STALE_SECONDS = 3600  # a temporary unchanged this long belongs to no running save
+BLOCK = 4 * 2**20  # bytes hashed as one piece of the digest
 _DIGEST_PREFIX = "sha256:"
 
 
@@ -85,8 +87,8 @@ def read_safetensors(path: Path) -> StoredFile:
         header = _parse_header(_read_exactly(file, header_size, path), path)
         data_size = size - 8 - header_size
         entries, metadata = _tensor_entries(header, data_size, path)
-        data = bytearray(data_size)
-        view, done = memoryview(data), 0
+        data = torch.empty(data_size, dtype=torch.uint8)  # not zero-filled: every byte is read into it
+        view, done = memoryview(data.numpy()), 0
         while done < data_size:
             count = file.readinto(view[done:])
             if not count:
@@ -97,18 +99,23 @@ def read_safetensors(path: Path) -> StoredFile:
     tensors, raw = {}, {}
     for name, (code, shape, begin, end) in entries.items():
         raw[name] = view[begin:end]
-        dtype = DTYPES[code]
-        if begin == end:
-            tensors[name] = torch.empty(shape, dtype=dtype)
-        else:
-            tensors[name] = torch.frombuffer(data, dtype=dtype, count=(end - begin) // dtype.itemsize, offset=begin).view(shape)
+        tensors[name] = _tensor(data[begin:end], DTYPES[code], shape)
     return StoredFile(tensors, raw, metadata)
+
+
+def _tensor(data: torch.Tensor, dtype: torch.dtype, shape: tuple[int, ...]) -> torch.Tensor:
+    """Bytes as a tensor of ``dtype`` and ``shape``: a view of them, or a copy where they are not aligned for it."""
+    if data.numel() == 0:
+        return torch.empty(shape, dtype=dtype)
+    if data.data_ptr() % dtype.itemsize:  # safetensors aligns tensors; a foreign writer may not
+        data = data.clone()
+    return data.view(dtype).view(shape)
 
 
 def _open_regular(path: Path):
     """The file opened for reading, if it is a regular file (opening never blocks on a FIFO)."""
     try:
-        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     except OSError as error:
         raise TraceFileError(f"{path}: cannot read trace file ({error.strerror or error})") from None
     mode = os.fstat(descriptor).st_mode
@@ -249,23 +256,39 @@ def digest(meta: Mapping[str, Any], tensors: Mapping[str, torch.Tensor | memoryv
     """``"sha256:<hex>"`` of the metadata (without ``digest``) and each tensor's name, dtype, shape and bytes.
 
     ``tensors`` are torch tensors (contiguous, on the CPU), or raw bytes with their dtype codes
-    and shapes given in ``codes`` and ``shapes`` (as read from a file).
+    and shapes given in ``codes`` and ``shapes`` (as read from a file). The bytes are hashed in
+    blocks of :data:`BLOCK` bytes on several threads (hashlib releases the GIL); each tensor
+    contributes the SHA-256 of its blocks' SHA-256s.
 
     >>> digest({"schema": 2}, {"h": torch.zeros(2)}) == digest({"schema": 2}, {"h": torch.zeros(2)})
     True
     >>> digest({"schema": 2}, {"h": torch.zeros(2)}) == digest({"schema": 2}, {"h": torch.zeros(1, 2)})
     False
     """
-    hash_ = hashlib.sha256(b"explain trace digest 1\n")
-    hash_.update(canonical_meta(meta).encode("utf-8") + b"\n")
-    for name in sorted(tensors):
+    names = sorted(tensors)
+    described, data = [], []
+    for name in names:
         value = tensors[name]
         if isinstance(value, torch.Tensor):
-            code, shape, data = CODES[value.dtype], tuple(value.shape), tensor_bytes(value)
+            described.append([name, CODES[value.dtype], list(value.shape)])
+            data.append(tensor_bytes(value))
         else:
-            code, shape, data = codes[name], shapes[name], value
-        hash_.update(json.dumps([name, code, list(shape)], ensure_ascii=False).encode("utf-8") + b"\n")
-        hash_.update(data)
+            described.append([name, codes[name], list(shapes[name])])
+            data.append(value)
+    blocks = [(index, chunk[start : start + BLOCK]) for index, chunk in enumerate(data) for start in range(0, max(len(chunk), 1), BLOCK)]
+    hash_block = lambda block: hashlib.sha256(block[1]).digest()  # noqa: E731
+    if len(blocks) < 4:  # small traces: threads would cost more than they save
+        block_hashes = list(map(hash_block, blocks))
+    else:
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            block_hashes = list(pool.map(hash_block, blocks))
+    per_tensor = [hashlib.sha256() for _ in names]
+    for (index, _), block_hash in zip(blocks, block_hashes):
+        per_tensor[index].update(block_hash)
+    hash_ = hashlib.sha256(b"explain trace digest 1\n")
+    hash_.update(canonical_meta(meta).encode("utf-8") + b"\n")
+    for description, tensor_hash in zip(described, per_tensor):
+        hash_.update(json.dumps(description, ensure_ascii=False).encode("utf-8") + b"\n" + tensor_hash.digest())
     return _DIGEST_PREFIX + hash_.hexdigest()
 
 

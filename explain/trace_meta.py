@@ -11,7 +11,8 @@
 
 Checked here: ``schema`` is a known positive integer; ``names`` lists each stored tensor exactly
 once (the model's output, ``@output…``, is described by the ``output`` skeleton instead);
-``output`` is None, a key or a list of those, each key naming its position; ``half`` names
+``output`` is None, a key or a list of those, each key naming its position; ``tokens`` are
+strings; ``half`` names
 tensors stored as float16 with the dtype they are read back as; and each tensor agrees with the
 configuration recorded for its module in ``modules`` (a recurrent quantity is [steps, batch, size]
 in the module's dtype, a convolution kernel is [out, in / groups, *kernel]).
@@ -57,6 +58,9 @@ def check_layout(
     unlisted = [name for name in tensors if name not in set(listed)]
     if unlisted:
         raise TraceFileError(f"{path}: the file holds tensors its metadata does not list: {unlisted[:5]}")
+    tokens = meta.get("tokens", [])
+    if not (isinstance(tokens, list) and all(isinstance(token, str) for token in tokens)):
+        raise TraceFileError(f"{path}: trace metadata 'tokens' must be a list of strings, got {_short(tokens)}")
     half = _checked_half(meta.get("half", {}), tensors, path)
     _check_modules(meta.get("modules", {}), names, tensors, half, path)
     return names, skeleton, half

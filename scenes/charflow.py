@@ -69,6 +69,7 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     teacher["targets"] = [vocab[int(trace["teacher.target"][t])] for t in steps]
     free = _steps(trace, "free", list(range(generated)), vocab)
     rows = sorted({vocab.index(ch) for ch in teacher["inputs"]})
+    free_rows = sorted({vocab.index(ch) for ch in free["inputs"]})
     module = find_recurrent(trace, "h")
     layer = layers_of(trace, module)[-1]
     units = list(range(min(STATE_UNITS, int(trace[recurrent_name(module, layer, "h")].shape[-1]))))
@@ -80,6 +81,8 @@ def flow_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
         "vocab_size": len(vocab),
         "one_hot_rows": [vocab[i] for i in rows],
         "one_hot": [[1.0 if vocab[i] == ch else 0.0 for i in rows] for ch in teacher["inputs"]],
+        "free_one_hot_rows": [vocab[i] for i in free_rows],
+        "free_one_hot": [[1.0 if vocab[i] == ch else 0.0 for i in free_rows] for ch in free["inputs"]],
         "kind": kind_of(trace, module).upper(),
         "layers": len(layers_of(trace, module)),
         "state_layer": layer,
@@ -137,17 +140,19 @@ class CharFlowScene(TraceScene):
         values = flow_values(self.trace, self.options)
         self.shown = values
         title = self.text("Characters in, characters out", "글자가 들어가고, 글자가 나옵니다", size=32).to_edge(UP, buff=0.2)
+        tail = "   →   h<sub>t</sub> = RNN(x<sub>t</sub>, h<sub>t−1</sub>)   →   p = softmax(h<sub>t</sub> W<sub>dec</sub><sup>T</sup> + b<sub>dec</sub>)"
         flow = self.text(
-            "xₜ = E[charₜ] (one-hot · E)   →   hₜ = RNN(xₜ, hₜ₋₁)   →   p = softmax(hₜ W_decᵀ + b_dec)",
-            "xₜ = E[글자ₜ] (원-핫 · E)   →   hₜ = RNN(xₜ, hₜ₋₁)   →   p = softmax(hₜ W_decᵀ + b_dec)",
-            size=18,
+            "x<sub>t</sub> = E[char<sub>t</sub>] (one-hot · E)" + tail,
+            "x<sub>t</sub> = E[글자<sub>t</sub>] (원-핫 · E)" + tail,
+            size=20, markup=True,
         ).next_to(title, DOWN, buff=0.1)
         self.add(title, flow)
-        one_hot = self._one_hot(values).move_to(LEFT * 5.25 + UP * 0.55)
+        one_hot = self._one_hot(values["teacher"]["inputs"], values["one_hot_rows"], values["one_hot"])
+        free_one_hot = self._one_hot(values["free"]["inputs"], values["free_one_hot_rows"], values["free_one_hot"])
         legend = self._legend(values).move_to(LEFT * 5.25 + DOWN * 2.2)
         free = self._columns(values, values["free"], teacher=False)
         if self.is_still:
-            self.add(one_hot, legend, *free.values(), fitted_caption(self, *CAPTIONS[-1]))
+            self.add(free_one_hot, legend, *free.values(), fitted_caption(self, *CAPTIONS[-1]))
             return
         caption = fitted_caption(self, *CAPTIONS[0])
         self.play(FadeIn(one_hot), FadeIn(caption), FadeIn(legend), run_time=0.6)
@@ -158,27 +163,29 @@ class CharFlowScene(TraceScene):
         self.pause()
         same_frame = len(values["teacher"]["inputs"]) == len(values["free"]["inputs"])
         leaving = [teacher["data"], teacher["results"]] + ([] if same_frame else [teacher["frame"]])
-        self.play(*[FadeOut(group) for group in leaving], run_time=0.4)
-        arriving = [free["data"], free["results"]] + ([] if same_frame else [free["frame"]])
+        self.play(*[FadeOut(group) for group in leaving + [one_hot]], run_time=0.4)
+        arriving = [free["data"], free["results"], free_one_hot] + ([] if same_frame else [free["frame"]])
         self.play(*[FadeIn(group) for group in arriving], recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
         self.play(*[Create(path) for path in free["feedback"]], run_time=0.6)
         self.pause()
 
-    def _one_hot(self, values: dict[str, Any]) -> VGroup:
+    def _one_hot(self, inputs: list[str], rows: list[str], one_hot: list[list[float]]) -> VGroup:
+        """The one-hot columns of ``inputs`` over the vocabulary ``rows`` they use, left of the pipeline."""
         columns = VGroup()
-        for index, (char, row) in enumerate(zip(values["teacher"]["inputs"], values["one_hot"])):
-            strip = ValueStrip(row, scale="sigmoid", cell=0.26, vertical=True, show_values=True, digits=0,
-                               labels=values["one_hot_rows"] if index == 0 else None)
+        for index, (char, row) in enumerate(zip(inputs, one_hot)):
+            strip = ValueStrip(row, scale="sigmoid", cell=0.4, vertical=True, show_values=True, digits=0,
+                               labels=rows if index == 0 else None)
             head = TokenTile(char, side=0.4)
             columns.add(VGroup(head, strip).arrange(DOWN, buff=0.12, aligned_edge=RIGHT))
         columns.arrange(RIGHT, buff=0.12, aligned_edge=DOWN)
+        size = self.shown["vocab_size"]
         note = self.text(
-            f"rows {', '.join(show_token(c) for c in values['one_hot_rows'])} of {values['vocab_size']}",
-            f"어휘 {values['vocab_size']}개 중 {', '.join(show_token(c) for c in values['one_hot_rows'])} 행",
+            f"rows {', '.join(show_token(c) for c in rows)} of {size}",
+            f"어휘 {size}개 중 {', '.join(show_token(c) for c in rows)} 행",
             size=16, color=theme.MUTED,
         )
         heading = self.text(self.term("one-hot"), size=22)
-        return VGroup(heading, columns, note).arrange(DOWN, buff=0.18)
+        return VGroup(heading, columns, note).arrange(DOWN, buff=0.18).move_to(LEFT * 5.25 + UP * 0.55)
 
     def _columns(self, values: dict[str, Any], run: dict[str, list], *, teacher: bool) -> dict[str, VGroup]:
         """The pipeline per step: ``frame`` (boxes and arrows, the same for both runs of equal length),
@@ -211,7 +218,7 @@ class CharFlowScene(TraceScene):
             output.shift(RIGHT * x + UP * ROW_Y["output"] - output[0].get_center())
             results.add(output, link(decoder, output[0]))
             if teacher:
-                target = VGroup(self.text(self.term("target"), size=14, color=theme.MUTED),
+                target = VGroup(self.text(self.term("target"), size=16, color=theme.MUTED),
                                 Text(show_token(run["targets"][index]), font=theme.MONO_FONT, font_size=22, color=theme.INK))
                 data.add(target.arrange(RIGHT, buff=0.08).move_to(RIGHT * x + UP * ROW_Y["target"]))
             rnn_boxes.append(rnn)
@@ -229,14 +236,14 @@ class CharFlowScene(TraceScene):
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         units = describe_indices(values["state_units"], values["state_units_total"], self.lang)
-        note = self.text(f"layer {values['state_layer']}, units {units}", f"{values['state_layer']}층, 유닛 {units}", size=16, color=theme.MUTED)
+        note = self.text(f"layer {values['state_layer']}, units {units}", f"층 {values['state_layer']}, 유닛 {units}", size=16, color=theme.MUTED)
         return VGroup(ScaleBar("tanh", length=1.8).with_title(f"{values['kind']} hₜ: −1 → 1"), note).arrange(DOWN, buff=0.1)
 
     def _prediction(self, char: str, probability: float, target: str | None) -> VGroup:
         right = target is None or char == target
         fill = theme.BACKGROUND if target is None else (theme.value_color(0.6, "sigmoid") if right else theme.POINTWISE_FILL)
         tile = TokenTile(char, side=0.5, fill=fill)
-        note = Text(f"{probability:.2f}", font=theme.MONO_FONT, font_size=14, color=theme.MUTED).next_to(tile, RIGHT, buff=0.06)
+        note = Text(f"{probability:.2f}", font=theme.MONO_FONT, font_size=16, color=theme.MUTED).next_to(tile, RIGHT, buff=0.06)
         return VGroup(tile, note)
 
 

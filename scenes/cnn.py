@@ -1,103 +1,45 @@
-"""The CNN pipeline: the input image, every layer's real feature maps, the class scores, the prediction.
+"""The CNN pipeline: the input, each stage's real feature maps, the class scores, the prediction.
 
     $ explain render cnn-pipeline --still
     $ explain render cnn-pipeline --trace digit.safetensors --channels 0-7 --lang ko
 
-The scene reads the model's input (``@input.0``), each convolution's output after its ReLU and
-each pooling's output (the maps the next layer reads), the hidden fully connected layer and the
-final scores, in execution order; shapes come from the tensors (28→24→20→10→6→3 for the book's
-MNIST CNN). Options: ``channels`` (which channels each grid shows; default 0–15, or all when a
-layer has fewer), ``step`` (stop after that step, for stills).
+The stages come from :mod:`explain.figures.pipeline`: the recorded modules at one depth of the
+model (a deep net shows its stages, not a hundred maps), each with the operations that made it and
+its shape (28→24→20→10→6→3 for the book's MNIST CNN). A stage that read a value the trace does not
+hold (a function called inside ``forward``) is reached by a dashed arrow, and one line says so. A
+head with many classes shows its top ten scores with their class indices (or the trace's labels).
+Options: ``channels`` (which channels each grid shows; default 0–15, or all when a layer has
+fewer), ``step`` (stop after that step, for stills).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Text, VGroup, VMobject
+from manim import DOWN, LEFT, RIGHT, UP, Arrow, DashedLine, DashedVMobject, Group, Text, VGroup, VMobject
 
 from explain.draw import theme
-from explain.glossary import term
-from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import INPUT
-from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
+from explain.draw.base import TraceScene
+from explain.draw.cnn_parts import chosen_step, fit_width, operation_text, set_caption
 from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
+from explain.figures.pipeline import Stage, gaps_line, pipeline_stages, prediction, sizes_text
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import is_activation, module_outputs, module_type
 
 SCENES = [
-    SceneSpec("cnn-pipeline", "CNNPipelineScene", "Input → real feature maps of every layer → class scores → prediction", "mnist-cnn"),
+    SceneSpec("cnn-pipeline", "CNNPipelineScene", "Input → real feature maps of every stage → class scores → prediction", "mnist-cnn"),
 ]
 
 #: channels shown per layer unless the ``channels`` option says otherwise
 DEFAULT_CHANNELS = 16
-#: at most this many map stages are drawn (deeper nets show their pooling outputs only)
-MOST_MAP_STAGES = 8
 #: hidden units of a fully connected layer shown in its strip
 HIDDEN_UNITS = 12
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One column of the pipeline: a recorded tensor, what made it, and its shape without the batch."""
-
-    name: str
-    kind: str  # "input", "maps", "hidden" or "scores"
-    made_by: list[str]  # module types, e.g. ["Conv2d", "ReLU"]
-    shape: tuple[int, ...]
-
-
-def pipeline_stages(trace: Trace) -> list[Stage]:
-    """The pipeline's columns: input, each conv (after its activation) and pool, hidden layers, scores.
-
-    A module whose output has the same shape as the next module's (a conv then its ReLU) is merged
-    into that next stage, so each stage is a map the following layer reads.
-    """
-    if INPUT not in trace:
-        raise SceneInputError(f"the trace has no model input {INPUT!r} (record the CNN with explain.record(model, image))")
-    outputs = module_outputs(trace)
-    if not outputs:
-        raise SceneInputError("the trace records no module outputs")
-    stages = [Stage(INPUT, "input", [], tuple(trace[INPUT].shape[1:]))]
-    pending: list[str] = []
-    for index, name in enumerate(outputs):
-        pending.append(module_type(trace, name) or "?")
-        shape = tuple(trace[name].shape[1:])
-        following = outputs[index + 1] if index + 1 < len(outputs) else None
-        if following is not None and tuple(trace[following].shape[1:]) == shape and is_activation(trace, following):
-            continue
-        kind = "maps" if len(shape) == 3 else "hidden"
-        stages.append(Stage(name, kind, pending, shape))
-        pending = []
-    last = stages[-1]
-    if last.kind != "hidden" or len(last.shape) != 1:
-        raise SceneInputError(f"the model's last layer {last.name!r} gives {format_shape(last.shape)}, not class scores")
-    stages[-1] = Stage(last.name, "scores", last.made_by, last.shape)
-    maps = [stage for stage in stages if stage.kind == "maps"]
-    if len(maps) > MOST_MAP_STAGES:
-        keep = {stage.name for stage in maps if "Pool" in "".join(stage.made_by)}
-        stages = [stage for stage in stages if stage.kind != "maps" or stage.name in keep]
-    if not any(stage.kind == "maps" for stage in stages):
-        raise SceneInputError("the trace has no feature maps ([B, C, H, W] outputs): is it a CNN's recording?")
-    return stages
-
-
-def stage_title(stage: Stage, lang: str = "en") -> str:
-    """A short name for a stage from its module types ("Conv2d" → "conv"), in ``lang``.
-
-    >>> stage = Stage("layer.1", "maps", ["Conv2d", "ReLU"], (16, 24, 24))
-    >>> stage_title(stage), stage_title(stage, "ko")
-    ('conv + ReLU', '합성곱 + ReLU')
-    """
-    short = {"Conv2d": "conv", "MaxPool2d": "max-pool", "AvgPool2d": "avg-pool", "Linear": "linear"}
-    return " + ".join(term(short[kind], lang) if kind in short else kind for kind in stage.made_by) or stage.name
+#: classes shown by a head with more than this many
+TOP_CLASSES = 10
 
 
 def shown_channels(total: int, options: dict[str, Any]) -> list[int]:
@@ -113,24 +55,19 @@ def shown_channels(total: int, options: dict[str, Any]) -> list[int]:
     return chosen or [0]
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The scores of the last layer, their softmax, and the winning class."""
+def stage_title(stage: Stage, lang: str = "en") -> str:
+    """The operations that made a stage, in a few words, in ``lang``.
 
-    scores: list[float]
-    probabilities: list[float]
-    label: int
-
-
-def prediction(trace: Trace, stages: list[Stage]) -> Prediction:
-    """The class the model predicts, from the recorded scores (argmax), with softmax probabilities."""
-    scores = trace[stages[-1].name][0].double()
-    return Prediction(scores.tolist(), torch.softmax(scores, 0).tolist(), int(scores.argmax()))
+    >>> stage = Stage("layer.1", "maps", ["conv 5×5", "ReLU"], (16, 24, 24))
+    >>> stage_title(stage), stage_title(stage, "ko")
+    ('conv 5×5 + ReLU', '합성곱 5×5 + ReLU')
+    """
+    short = [op.replace(" (eval: running statistics)", "").replace(" (eval: identity)", "") for op in stage.ops]
+    return operation_text(" + ".join(short), lang) or stage.name
 
 
 # -- the scene ---------------------------------------------------------------------------------
 
-ROW_Y = (1.45, -1.75)
 PER_ROW = 4
 
 
@@ -151,26 +88,24 @@ class CNNPipelineScene(TraceScene):
         self.shown: dict[str, Any] = {}
         self.prediction = prediction(self.trace, self.stages)
         self.shown["prediction"] = self.prediction
+        sizes = sizes_text(self.stages)
+        title = fit_width(self.text(f"A CNN stage by stage: {sizes}", f"단계별로 본 CNN: {sizes}", size=28), 13.4).to_edge(UP, buff=0.25)
+        notes = [line for line in (gaps_line(self.stages), self.prediction.note) if line]
+        self.shown["notes"] = notes
+        note_lines = VGroup(*[fit_width(Text(line.text(self.lang), font=theme.FONT, font_size=16, color=theme.MUTED), 13.2) for line in notes])
+        note_lines.arrange(DOWN, buff=0.06).next_to(title, DOWN, buff=0.1)
         columns = [self.column(stage) for stage in self.stages]
-        self.layout(columns)
-        title = fit_width(
-            self.text(
-                "A CNN layer by layer: " + " → ".join(str(stage.shape[-1]) for stage in self.stages if stage.kind != "scores" and len(stage.shape) == 3),
-                "층별로 본 CNN: " + " → ".join(str(stage.shape[-1]) for stage in self.stages if stage.kind != "scores" and len(stage.shape) == 3),
-                size=28,
-            ),
-            13.4,
-        ).to_edge(UP, buff=0.25)
-        self.add(title)
+        self.layout(columns, top=(note_lines if notes else title).get_bottom()[1] - 0.2)
+        self.add(title, note_lines)
         steps = [(column, stage) for column, stage in zip(columns, self.stages)]
         last = chosen_step(self.options, len(steps))
         for index, (column, stage) in enumerate(steps[:last]):
             pieces = [column]
             if index > 0:
-                pieces.append(self.arrow(columns[index - 1], column))
+                pieces.append(self.arrow(columns[index - 1], column, dashed=stage.gap is not None))
             appear(self, *pieces)
             if not self.is_still or index == last - 1:
-                set_caption(self, *self.narration(stage))
+                set_caption(self, *self.narration(stage, self.stages[index - 1] if index else None))
             self.pause()
 
     def column(self, stage: Stage) -> Group:
@@ -181,14 +116,14 @@ class CNNPipelineScene(TraceScene):
             if tensor.shape[0] != 3:  # an RGB picture is its own legend
                 body = Group(body, ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor
-            name = self.say("input", "입력")
+            name = self.term("input")
         elif stage.kind == "maps":
             channels = shown_channels(tensor.shape[0], self.options)
             columns = 4 if len(channels) > 4 else len(channels)
             body = FeatureMapGrid(tensor, channels=channels, columns=columns, map_height=0.42, lang=self.lang, label_size=16, show_shape=False)
             body.add(ScaleBar(body.scale_range, length=1.4).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = body.values
-            name = stage_title(stage, self.lang)
+            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape), self.lang) for op in stage.ops[:3])
         elif stage.kind == "hidden":
             units = list(range(min(HIDDEN_UNITS, tensor.shape[0])))
             scale = _range(tensor)
@@ -196,55 +131,70 @@ class CNNPipelineScene(TraceScene):
             body.add(Text(self.say(f"units 0–{units[-1]} of {tensor.shape[0]}", f"유닛 {tensor.shape[0]}개 중 0–{units[-1]}번"), font=theme.FONT, font_size=14, color=theme.MUTED).next_to(body, DOWN, buff=0.08))
             body.add(ScaleBar(scale, length=1.0).next_to(body, DOWN, buff=0.1))
             self.shown[stage.name] = tensor[units]
-            name = stage_title(stage, self.lang)
+            name = "\n".join(stage_title(Stage(stage.name, stage.kind, [op], stage.shape), self.lang) for op in stage.ops[:3])
         else:
             body = self.scores_column()
             self.shown[stage.name] = np.asarray(self.prediction.scores)
-            name = self.say("scores", "점수")
+            name = self.term("scores")
+        width = max(body.width, 1.6)
         heading = VGroup(
-            Text(name, font=theme.FONT, font_size=18, color=theme.INK),
-            Text(stage.name if stage.kind != "input" else "@input.0", font=theme.MONO_FONT, font_size=14, color=theme.MUTED),
+            *[fit_width(Text(line, font=theme.FONT, font_size=16, color=theme.INK), width) for line in name.split("\n")],
+            fit_width(Text(stage.name, font=theme.MONO_FONT, font_size=14, color=theme.MUTED), width),
         ).arrange(DOWN, buff=0.05)
         shape = Text(format_shape(stage.shape), font=theme.MONO_FONT, font_size=16, color=theme.INK)
         return Group(heading, body, shape).arrange(DOWN, buff=0.12)
 
     def scores_column(self) -> VGroup:
-        """The ten scores as a strip labelled by class, the winner outlined, and the prediction."""
-        scores = np.asarray(self.prediction.scores)
-        strip = ValueStrip(scores, scale=_range(scores), vertical=True, cell=0.24, show_values=False, labels=[str(i) for i in range(len(scores))])
+        """The scores as a strip labelled by class (the top ten of a larger head), the winner outlined, the prediction."""
+        found = self.prediction
+        classes = list(range(len(found.scores))) if len(found.scores) <= TOP_CLASSES else found.top(TOP_CLASSES)
+        self.shown["classes"] = classes
+        scores = np.asarray([found.scores[c] for c in classes])
+        strip = ValueStrip(scores, scale=_range(scores), vertical=True, cell=0.24, show_values=False, labels=[found.labels[c] for c in classes])
         numbers = VGroup(
             *[
                 Text(format_value(value), font=theme.MONO_FONT, font_size=12, color=theme.INK).next_to(cell, RIGHT, buff=0.08)
                 for value, cell in zip(scores, strip.cells)
             ]
         )
-        winner = strip.cells[self.prediction.label].copy().set_fill(opacity=0).set_stroke(theme.HIGHLIGHT, width=4)
-        probability = self.prediction.probabilities[self.prediction.label]
+        winner = strip.cells[classes.index(found.label)].copy().set_fill(opacity=0).set_stroke(theme.HIGHLIGHT, width=4)
+        probability = found.probabilities[found.label]
+        p = f"{probability:.2f}" if probability >= 0.01 else f"{probability:.1e}"
+        name = found.labels[found.label]
         verdict = Text(
-            self.say(f"prediction: {self.prediction.label}  (p = {probability:.2f})", f"예측: {self.prediction.label}  (p = {probability:.2f})"),
+            self.say(f"prediction: {name}  (p = {p})", f"예측: {name}  (p = {p})"),
             font=theme.FONT,
             font_size=16,
             color=theme.HIGHLIGHT,
         ).next_to(strip, DOWN, buff=0.15)
-        bar = ScaleBar(_range(scores), length=1.7).next_to(verdict, DOWN, buff=0.12)
-        return VGroup(strip, numbers, winner, verdict, bar)
+        parts = [strip, numbers, winner, verdict]
+        if len(classes) < len(found.scores):
+            top = self.say(f"top {len(classes)} of {len(found.scores)} classes", f"클래스 {len(found.scores)}개 중 상위 {len(classes)}개")
+            parts.append(Text(top, font=theme.FONT, font_size=14, color=theme.MUTED).next_to(verdict, DOWN, buff=0.08))
+        parts.append(ScaleBar(_range(scores), length=1.7).next_to(parts[-1], DOWN, buff=0.12))
+        return VGroup(*parts)
 
-    def layout(self, columns: list[Group]) -> None:
-        """Columns in rows of four (five when that makes two rows), scaled to the frame."""
+    def layout(self, columns: list[Group], top: float) -> None:
+        """Columns in rows of four (five when that makes two rows), scaled to the frame below ``top``."""
         per_row = PER_ROW if len(columns) > 5 else len(columns)
         per_row = max(per_row, -(-len(columns) // 2))
         rows = [Group(*columns[i : i + per_row]) for i in range(0, len(columns), per_row)]
         for row in rows:
             row.arrange(RIGHT, buff=0.9, aligned_edge=UP)
         figure = Group(*rows).arrange(DOWN, buff=0.45)
-        figure.scale(min(1.0, 13.4 / figure.width, 6.1 / figure.height)).move_to([0, -0.05, 0])
+        bottom = -3.15  # above the caption
+        figure.scale(min(1.0, 13.4 / figure.width, (top - bottom) / figure.height)).move_to([0, (top + bottom) / 2, 0])
 
-    def arrow(self, source: Group, target: Group) -> VGroup:
-        """An arrow from one column to the next; where the row wraps, an elbow down and back to the left."""
+    def arrow(self, source: Group, target: Group, *, dashed: bool = False) -> VGroup:
+        """An arrow from one column to the next (dashed where the value between them is not in the
+        trace); where the row wraps, an elbow down and back to the left."""
         style = dict(stroke_width=3, color=theme.MUTED)
         if target.get_left()[0] > source.get_right()[0]:
             start = source[1].get_right() + RIGHT * 0.12
             end = np.array([target[1].get_left()[0] - 0.12, start[1], 0])
+            if dashed:
+                line = DashedLine(start, end - RIGHT * 0.15, dash_length=0.08, **style)
+                return VGroup(line, Arrow(end - RIGHT * 0.2, end, buff=0, max_tip_length_to_length_ratio=0.9, **style))
             return VGroup(Arrow(start, end, buff=0, max_tip_length_to_length_ratio=0.2, **style))
         gap = (source.get_bottom()[1] + target.get_top()[1]) / 2
         right = source.get_right()[0] + 0.2
@@ -256,26 +206,27 @@ class CNNPipelineScene(TraceScene):
             [target.get_left()[0] - 0.3, target[1].get_y(), 0],
         ]
         path = VMobject(**style).set_points_as_corners([np.array(c, dtype=float) for c in corners])
+        if dashed:
+            path = DashedVMobject(path, num_dashes=24)
         end = Arrow(np.array(corners[-1], dtype=float), target[1].get_left() + LEFT * 0.1, buff=0, max_tip_length_to_length_ratio=0.5, **style)
         return VGroup(path, end)
 
-    def narration(self, stage: Stage) -> tuple[str, str]:
+    def narration(self, stage: Stage, before: Stage | None) -> tuple[str, str]:
         shape = format_shape(stage.shape)
         if stage.kind == "input":
-            return (f"The input image, {shape}: the values the first convolution reads.", f"입력 이미지 {shape}: 첫 합성곱이 읽는 값입니다.")
+            return (f"The input, {shape}: the values the first stage reads.", f"입력 {shape}: 첫 단계가 읽는 값입니다.")
+        title, korean = stage_title(stage), stage_title(stage, "ko")
         if stage.kind == "maps":
-            if "Pool" in "".join(stage.made_by):
-                return (f"Max-pooling halves each map: {shape}.", f"최대 풀링이 맵의 크기를 절반으로 줄입니다: {shape}.")
-            return (
-                f"{stage_title(stage)} gives {stage.shape[0]} feature maps of {stage.shape[1]}×{stage.shape[2]}.",
-                f"{stage_title(stage, 'ko')}: {stage.shape[1]}×{stage.shape[2]} 특징 맵 {stage.shape[0]}개가 나옵니다.",
-            )
+            change = f"{format_shape(before.shape)} → {shape}" if before is not None else shape
+            return (f"{stage.name}: {title}, {change}.", f"{stage.name}: {korean}, {change}입니다.")
         if stage.kind == "hidden":
-            return (f"A fully connected layer reads the maps as one vector: {shape} values.", f"완전연결층이 맵 전체를 한 벡터로 읽습니다: 값 {shape}개.")
-        label = self.prediction.label
+            return (f"{stage.name}: {title} gives {shape} values.", f"{stage.name}: {korean}, 값 {shape}개가 나옵니다.")
+        found = self.prediction
+        count, label = len(found.scores), found.labels[found.label]
+        shown = "" if count <= TOP_CLASSES else self.say(f" (the top {TOP_CLASSES} are shown)", f" (상위 {TOP_CLASSES}개 표시)")
         return (
-            f"Ten class scores; the largest, class {label}, is the prediction.",
-            f"클래스 점수 {len(self.prediction.scores)}개 중 가장 큰 {label}번 클래스가 예측입니다.",
+            f"{count} class scores; the largest, class {label}, is the prediction{shown}.",
+            f"클래스 점수 {count}개 중 가장 큰 {label}번이 예측입니다{shown}.",
         )
 
 

@@ -1,25 +1,25 @@
-"""Convolution, ReLU and max-pooling with a real kernel of the trained MNIST CNN on a real digit.
+"""Convolution with a real kernel on a real input; every recorded step after it; a real pooling.
 
     $ explain render convolution --still
     $ explain render convolution --trace mnist.safetensors --channels 3 --lang ko
+    $ explain render convolution --trace resnet.safetensors --module layer1.0.conv1
 
-The scene reads the first convolution's kernel (``{q}@weight``, ``{q}@bias``), its input
-(``@input.0`` or the previous module's output) and output, the ReLU after it, and the first
-max-pool with its input; module configurations come from ``meta["modules"]``. Every number on
-screen is computed by the pure functions below from the trace, and checked against the trace's
-own outputs. Options: ``channels`` (the output channel to follow; default the one whose map has
-the most mixed signs), ``module`` (the convolution), ``positions`` (how many positions are worked
-out with their numbers, default 3), ``step`` (stop after that step, for stills).
+The numbers come from :mod:`explain.figures.convolution` (the plan: which convolution, channel,
+positions, steps and pooling) and :mod:`explain.figures.windows` (windows and sums, pooling winners,
+each recomputed and checked against the trace). Steps: the input, the kernel and the empty output;
+worked positions (padded windows hang over the map's edge and their padding cells are grey); the
+sweep; then one figure per recorded step after the convolution (BatchNorm, activation, dropout,
+each with its own formula and numbers); a line on screen when the trace does not hold what comes
+next; the first pooling after the convolution with its real kernel, stride and padding. Options:
+``channels`` (the output channel to follow), ``module`` (the convolution), ``positions`` (how many
+positions are worked out, default 3), ``step`` (stop after that step, for stills).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
 from manim import (
     DOWN,
     LEFT,
@@ -34,280 +34,41 @@ from manim import (
 )
 
 from explain.draw import theme
-from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import INPUT, conv_spec, is_conv
-from explain.draw.cnn_parts import chosen_step, fit_width, set_caption
+from explain.draw.base import TraceScene
+from explain.draw.cnn_parts import chosen_step, fit_width, operation_text, set_caption
 from explain.draw.fades import appear, disappear, fade_in, swap
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
+from explain.figures.convolution import BLOCK, convolution_plan
+from explain.figures.layers import conv_spec, operation
+from explain.figures.steps import Step
+from explain.figures.windows import ConvStep, conv_input, conv_step, distinguishing_digits, pool_formula, recorded_input, window_text
 from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [
-    SceneSpec("convolution", "ConvolutionScene", "A real 5×5 kernel slides over a real digit; ReLU; 2×2 max-pooling", "mnist-cnn"),
+    SceneSpec(
+        "convolution",
+        "ConvolutionScene",
+        "A real kernel slides over a real input; every recorded step after it; the real pooling",
+        "mnist-cnn",
+    ),
 ]
 
-#: the tolerance within which a recomputed cell must equal the trace's
-TOLERANCE = 1e-4
-
-
-# -- what the scene shows, as pure functions of the trace -------------------------------------
-
-
-def module_type(trace: Trace, name: str) -> str:
-    """The recorded module's type name ("Conv2d", "ReLU", …), or "" when not described."""
-    return str(trace.meta.get("modules", {}).get(name, {}).get("type", ""))
-
-
-#: module types without parameters that keep (or only flatten) their input's values
-ACTIVATIONS = {"ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Dropout", "Dropout2d", "Flatten"}
-
-
-def is_activation(trace: Trace, name: str) -> bool:
-    """True for an activation-like module (ReLU, dropout, …): its map is the layer before's, transformed."""
-    return module_type(trace, name) in ACTIVATIONS
-
-
-def module_outputs(trace: Trace) -> list[str]:
-    """Names of leaf modules' outputs in execution order (no containers, no ``@`` parts, no ``q:op`` functions).
-
-    >>> import torch
-    >>> module_outputs(Trace({"@input.0": torch.zeros(1), "f.0": torch.zeros(1), "f": torch.zeros(1), "f.0@weight": torch.zeros(1)}))
-    ['f.0']
-    """
-    names = [name for name in trace.names() if "@" not in name and ":" not in name]
-    return [name for name in names if not any(other.startswith(name + ".") for other in names)]
-
-
-def input_of(trace: Trace, name: str) -> str:
-    """The recorded tensor a module read: the previous module's output, or the model's input.
-
-    Valid for a chain of modules (nn.Sequential), which is how the book's CNNs are written;
-    :func:`conv_step` checks the recomputed output against the trace, so a wrong guess cannot pass.
-    """
-    outputs = module_outputs(trace)
-    if name not in outputs:
-        raise SceneInputError(f"{name!r} is not a recorded module output of this trace")
-    index = outputs.index(name)
-    if index > 0:
-        return outputs[index - 1]
-    if INPUT not in trace:
-        raise SceneInputError(f"the trace has no model input {INPUT!r} (record the CNN with explain.record(model, image))")
-    return INPUT
-
-
-def next_of_type(trace: Trace, after: str | None, kind: str) -> str | None:
-    """The first module output of type ``kind`` (e.g. "ReLU") after module ``after`` (or from the start)."""
-    outputs = module_outputs(trace)
-    start = outputs.index(after) + 1 if after is not None else 0
-    return next((name for name in outputs[start:] if module_type(trace, name) == kind), None)
-
-
-def first_conv(trace: Trace) -> str:
-    """The first recorded convolution whose kernel is in the trace."""
-    for name in module_outputs(trace):
-        if is_conv(trace.meta.get("modules", {}).get(name, {})) and f"{name}@weight" in trace:
-            return name
-    raise SceneInputError("the trace has no convolution with its kernel (record a CNN: explain record mnist-cnn)")
-
-
-def mixed_channel(maps: np.ndarray) -> int:
-    """The channel whose map has the most mixed signs (so ReLU has something to do), then the most spread.
-
-    >>> mixed_channel(np.array([[[1.0, 2.0]], [[1.0, -1.0]], [[3.0, 5.0]]]))
-    1
-    """
-    flat = np.asarray(maps, dtype=np.float64).reshape(len(maps), -1)
-    balance = np.minimum((flat > 0).sum(1), (flat < 0).sum(1))
-    return int(np.lexsort((flat.std(1), balance))[-1])
-
-
-def busiest_block(values: np.ndarray, size: int, *, mixed: bool) -> tuple[int, int]:
-    """Top-left (row, col) of the ``size``-aligned block with the most mixed signs (``mixed``) or largest sum.
-
-    >>> busiest_block(np.array([[0, 0, 1, -1], [0, 0, 2, -3]], dtype=float), 2, mixed=True)
-    (0, 2)
-    """
-    values = np.asarray(values, dtype=np.float64)
-    best, best_score = (0, 0), None
-    for row in range(0, values.shape[0] - size + 1, size):
-        for col in range(0, values.shape[1] - size + 1, size):
-            block = values[row : row + size, col : col + size]
-            if mixed:
-                score = (min((block > 0).sum(), (block < 0).sum()), np.abs(block).sum())
-            else:
-                score = (block.sum(), 0.0)
-            if best_score is None or score > best_score:
-                best, best_score = (row, col), score
-    return best
-
-
-@dataclass(frozen=True)
-class ConvStep:
-    """One output cell of a convolution: the input patch, the kernel, their products and the sum."""
-
-    channel: int
-    row: int
-    col: int
-    patch: np.ndarray  # [C_in, kh, kw], the input under the kernel (zeros where padded)
-    kernel: np.ndarray  # [C_in, kh, kw]
-    bias: float
-    recorded: float  # the trace's output at (channel, row, col)
-
-    @property
-    def products(self) -> np.ndarray:
-        return self.patch * self.kernel
-
-    @property
-    def weighted_sum(self) -> float:
-        """Σ patch · kernel, before the bias."""
-        return float(self.products.sum())
-
-    @property
-    def total(self) -> float:
-        return self.weighted_sum + self.bias
-
-
-def conv_step(trace: Trace, conv: str, channel: int, row: int, col: int) -> ConvStep:
-    """Output cell (channel, row, col) of convolution ``conv``, recomputed from the trace's input and kernel.
-
-    Raises SceneInputError if the recomputed value differs from the trace's output (the input
-    was not this module's, or the trace is inconsistent).
-    """
-    spec = conv_spec(trace, conv)
-    if f"{conv}@weight" not in trace:
-        raise SceneInputError(f"the trace has no kernel {conv}@weight (record it with a recent explain)")
-    weight = trace[f"{conv}@weight"].double().numpy()
-    bias = float(trace[f"{conv}@bias"][channel]) if f"{conv}@bias" in trace else 0.0
-    source = trace[input_of(trace, conv)][0].double().numpy()
-    (pad_h, pad_w), (stride_h, stride_w) = spec.padding, spec.stride
-    padded = np.pad(source, ((0, 0), (pad_h, pad_h), (pad_w, pad_w)))
-    top, left = row * stride_h, col * stride_w
-    patch = padded[:, top : top + spec.kernel[0], left : left + spec.kernel[1]]
-    group = channel // (spec.out_channels // spec.groups)
-    patch = patch[group * weight.shape[1] : (group + 1) * weight.shape[1]]
-    recorded = float(trace[conv][0, channel, row, col])
-    step = ConvStep(channel, row, col, patch, weight[channel], bias, recorded)
-    if abs(step.total - recorded) > TOLERANCE * max(1.0, abs(recorded)):
-        raise SceneInputError(
-            f"{conv}: recomputing cell ({channel}, {row}, {col}) gives {step.total:.6f}, the trace has {recorded:.6f}; "
-            "the recorded input is not what this convolution read"
-        )
-    return step
-
-
-@dataclass(frozen=True)
-class PoolStep:
-    """One output cell of a max-pool: its window, the winning cell and the trace's value."""
-
-    channel: int
-    row: int
-    col: int
-    window: np.ndarray  # [kh, kw]
-    winner: tuple[int, int]  # (row, col) inside the window
-    recorded: float
-
-    @property
-    def value(self) -> float:
-        return float(self.window[self.winner])
-
-
-def pool_step(trace: Trace, pool: str, channel: int, row: int, col: int) -> PoolStep:
-    """Output cell (channel, row, col) of max-pool ``pool``: which input cell wins, checked against the trace."""
-    config = trace.meta.get("modules", {}).get(pool, {})
-    kernel = _pair(config.get("kernel") or config.get("kernel_size") or 2)
-    stride = _pair(config.get("stride") or kernel)
-    if _pair(config.get("padding", 0)) != (0, 0):
-        raise SceneInputError(f"{pool}: padded max-pooling is not drawn by this scene")
-    source = trace[input_of(trace, pool)][0, channel].double().numpy()
-    top, left = row * stride[0], col * stride[1]
-    window = source[top : top + kernel[0], left : left + kernel[1]]
-    winner = tuple(int(i) for i in np.unravel_index(int(window.argmax()), window.shape))
-    step = PoolStep(channel, row, col, window, winner, float(trace[pool][0, channel, row, col]))
-    if abs(step.value - step.recorded) > TOLERANCE * max(1.0, abs(step.recorded)):
-        raise SceneInputError(f"{pool}: the window's maximum {step.value:.6f} is not the trace's {step.recorded:.6f}")
-    return step
-
-
-def distinguishing_digits(steps: Sequence[PoolStep], most: int = 4) -> int:
-    """The fewest decimals (2 to ``most``) at which every window's winner visibly beats the rest.
-
-    >>> window = np.array([[0.331, 0.334], [0.2, 0.1]])
-    >>> distinguishing_digits([PoolStep(0, 0, 0, window, (0, 1), 0.334)])
-    3
-    """
-    for digits in range(2, most + 1):
-        if all(
-            round(value, digits) < round(step.value, digits) or value == step.value
-            for step in steps
-            for value in np.delete(step.window.ravel(), np.ravel_multi_index(step.winner, step.window.shape))
-        ):
-            return digits
-    return most
-
-
-def _pair(value: Any) -> tuple[int, int]:
-    return (int(value), int(value)) if isinstance(value, (int, float)) else (int(value[0]), int(value[1]))
-
-
-@dataclass(frozen=True)
-class ConvolutionPlan:
-    """Which modules, channels and positions the scene shows (all chosen from the trace)."""
-
-    conv: str
-    relu: str | None
-    pool: str | None
-    channel: int
-    pool_channel: int
-    positions: list[tuple[int, int]]
-    relu_block: tuple[int, int]
-    pool_block: tuple[int, int]
-
-
-def convolution_plan(trace: Trace, options: dict[str, Any] | None = None) -> ConvolutionPlan:
-    """The scene's choices: the convolution, its ReLU, the first max-pool after it, channels and positions."""
-    options = options or {}
-    conv = options.get("module") or first_conv(trace)
-    if not is_conv(trace.meta.get("modules", {}).get(conv, {})) or f"{conv}@weight" not in trace:
-        raise SceneInputError(f"{conv!r} is not a recorded convolution with its kernel; try {first_conv(trace)!r}")
-    out = trace[conv][0].double().numpy()
-    channels = options.get("channels")
-    channel = int(channels[0] if isinstance(channels, Sequence) else channels) if channels is not None else mixed_channel(out)
-    if not 0 <= channel < out.shape[0]:
-        raise SceneInputError(f"channel {channel} is not in {conv} (channels 0–{out.shape[0] - 1})")
-    count = int(options.get("positions", 3))
-    if not 1 <= count <= out.shape[2]:
-        raise SceneInputError(f"positions must be between 1 and {out.shape[2]}, got {count}")
-    relu = next_of_type(trace, conv, "ReLU")
-    pool = next_of_type(trace, conv, "MaxPool2d")
-    pool_channel, pool_block = 0, (0, 0)
-    if pool is not None:
-        pooled_input = trace[input_of(trace, pool)][0].double().numpy()
-        pool_channel = channel if input_of(trace, pool) in (conv, relu) else int(np.abs(pooled_input).mean((1, 2)).argmax())
-        pool_block = busiest_block(pooled_input[pool_channel], 4, mixed=False)
-    relu_block = busiest_block(out[channel], 4, mixed=True)
-    positions = informative_positions(trace, conv, count)
-    return ConvolutionPlan(conv, relu, pool, channel, pool_channel, positions, relu_block, pool_block)
-
-
-def informative_positions(trace: Trace, conv: str, count: int) -> list[tuple[int, int]]:
-    """``count`` neighbouring output positions whose input windows hold the most signal.
-
-    The row whose windows see the largest total |input|, starting at the first window of that row
-    with at least a quarter of the row's strongest signal (so the worked sums are not all zeros).
-    """
-    spec = conv_spec(trace, conv)
-    source = trace[input_of(trace, conv)][:1].double().abs().sum(1, keepdim=True)
-    signal = torch.nn.functional.avg_pool2d(source, spec.kernel, spec.stride, spec.padding, count_include_pad=True)[0, 0]
-    height, width = trace[conv].shape[2:]
-    signal = signal[:height, :width].numpy()
-    row = int(signal.sum(1).argmax())
-    strong = np.flatnonzero(signal[row] >= 0.25 * signal[row].max())
-    first = min(int(strong[0]) if strong.size else 0, width - count)
-    return [(row, col) for col in range(first, first + count)]
-
+#: outline colours of the (up to four) pooling windows
+WINDOW_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
 
 # -- the scene ---------------------------------------------------------------------------------
+
+STEP_CAPTIONS = {
+    "batch_norm": (
+        "BatchNorm shifts and scales each channel with its own statistics and learned γ, β.",
+        "배치 정규화는 채널마다 통계(μ, σ²)와 학습된 값(γ, β)으로 값을 옮기고 늘입니다.",
+    ),
+    "activation": ("The activation maps every value on its own.", "활성화 함수는 값 하나하나를 따로 바꿉니다."),
+    "dropout": ("Dropout: in eval mode every value passes unchanged.", "드롭아웃: 평가 모드에서는 모든 값이 그대로 지나갑니다."),
+    "other": ("Every value passes through this step on its own.", "값 하나하나가 이 단계를 따로 지나갑니다."),
+}
 
 GRID_CELL = 0.48
 TOP_ROW, BOTTOM_ROW = 1.2, -1.45
@@ -318,31 +79,30 @@ POOL_CELL, RELU_CELL, POOL_Y = 0.7, 0.6, 0.4
 
 
 class ConvolutionScene(TraceScene):
-    """Convolution with real numbers, then ReLU, then 2×2 max-pooling (issue 5, scene 1).
+    """Convolution with real numbers, every recorded step after it, then the real pooling.
 
     ``self.plan`` holds the choices and ``self.shown`` every number put on screen: the worked
-    convolution steps, the ReLU block before and after, the max-pool steps.
+    convolution steps, each later step's block before and after (by module), the pooling steps,
+    and the notes said on screen.
     """
 
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         plan = convolution_plan(trace, options)
-        conv_step(trace, plan.conv, plan.channel, *plan.positions[0])
-        # construct's steps: kernel, positions, sweep, then ReLU and a pool (two steps) where there are
-        chosen_step(options, 3 + (plan.relu is not None) + 2 * (plan.pool is not None))
+        # construct's steps: kernel, positions, sweep, a step per operation after the conv, a pool (two steps)
+        chosen_step(options, 3 + len(plan.chain.steps) + 2 * (plan.pool is not None))
 
     def construct(self) -> None:
         self.plan = convolution_plan(self.trace, self.options)
-        self.shown: dict[str, Any] = {"conv_steps": [], "pool_steps": []}
-        self.title = self.current_caption = None
+        self.shown: dict[str, Any] = {"conv_steps": [], "pool_steps": [], "steps": {}, "notes": []}
+        self.title = self.current_caption = self.notice = None
         self.pending_caption: tuple[str, str] | None = None
         # (step, whether it starts a new figure): a still starts at the last new figure before its step
         steps = [(self.show_input_and_kernel, True), (self.work_out_positions, False), (self.sweep, False)]
-        if self.plan.relu is not None:
-            steps.append((self.apply_relu, True))
+        steps += [(lambda step=step: self.apply_step(step), True) for step in self.plan.chain.steps]
         if self.plan.pool is not None:
-            steps += [(self.max_pool, True), (self.sweep_pool, False)]
+            steps += [(self.pool, True), (self.sweep_pool, False)]
         last = chosen_step(self.options, len(steps))
         first = max(i for i, (_, fresh) in enumerate(steps[:last]) if fresh) if self.is_still else 0
         for step, _ in steps[first:last]:
@@ -355,40 +115,65 @@ class ConvolutionScene(TraceScene):
     def show_input_and_kernel(self) -> None:
         plan, trace = self.plan, self.trace
         spec = conv_spec(trace, plan.conv)
-        image = trace[input_of(trace, plan.conv)][0].double().numpy()
+        source = conv_input(trace, plan.conv)
+        first = conv_step(trace, plan.conv, plan.channel, *plan.positions[0]).first_channel
+        image = trace[source][0].double().numpy()
         output = trace[plan.conv][0].double().numpy()
         self.swap_title(
             f"Convolution: {plan.conv}, a {spec.kernel_text} kernel, filter {plan.channel} of {spec.out_channels}",
             f"합성곱: {plan.conv}, {spec.kernel_text} 커널, 필터 {spec.out_channels}개 중 {plan.channel}번",
         )
-        self.input_map = FeatureMap(image[0], height=MAP_HEIGHT).move_to(LEFT_MAP)
+        self.input_map = FeatureMap(image[first], height=MAP_HEIGHT).move_to(LEFT_MAP)
         self.output_map = self.conv_output_map()
         self.output_map.reveal(0)
-        many = spec.in_channels > 1  # then channel 0 is drawn and the sums run over every channel
-        channel_note = "" if not many else self.say(f"\ninput channel 0 of {spec.in_channels}", f"\n입력 채널 {spec.in_channels}개 중 0번")
-        self.kernel_grid = NumberGrid(trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy(), cell=GRID_CELL).move_to([1.05, TOP_ROW, 0])
+        per_filter = conv_step(trace, plan.conv, plan.channel, *plan.positions[0]).kernel.shape[0]
+        many = per_filter > 1  # then one input channel is drawn and the sums run over every channel
+        channel_note = "" if not many else self.say(f"\ninput channel {first} of {per_filter}", f"\n입력 채널 {first} / {per_filter}")
+        kernel = trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy()
+        self.kernel_grid = NumberGrid(kernel, cell=min(GRID_CELL, 2.4 / max(kernel.shape)), scale=None).move_to([1.05, TOP_ROW, 0])
+        where = self.say(f", channel {first}", f", 채널 {first}") if many else ""
+        geometry = [] if spec.padding == (0, 0) and spec.stride == (1, 1) else [
+            self.say(f"stride {spec.stride[0]}, padding {spec.padding[0]}", f"스트라이드 {spec.stride[0]}, 패딩 {spec.padding[0]}")
+        ]
         labels = VGroup(
-            self.label(f"{self.term('input')} " + format_shape(image.shape) + (self.say(", channel 0", ", 채널 0") if many else ""), self.input_map),
-            self.label(f"{self.term('kernel')} w[{plan.channel}]{channel_note}", self.kernel_grid),
-            self.label(f"{self.term('output')} {format_shape(output.shape)}\n{self.term('channel')} {plan.channel}", self.output_map),
+            self.label(f"{source} " + format_shape(image.shape) + where, self.input_map),
+            self.label(f"{self.say('kernel', '커널')} w[{plan.channel}]{channel_note}", self.kernel_grid),
+            self.label("\n".join([f"{self.say('output', '출력')} {format_shape(output.shape)}, {self.say('channel', '채널')} {plan.channel}", *geometry]), self.output_map),
         )
         bars = VGroup(*[ScaleBar(m.scale_range, length=1.8).next_to(m, DOWN, buff=0.15) for m in (self.input_map, self.output_map)])
         c = plan.channel
+        bias = f"b[{c}] + " if spec.bias else ""
         self.equation = self.formula(
-            f"out[{c}, i, j] = b[{c}] + Σₖ Σᵤ Σᵥ w[{c}, k, u, v] · x[k, i+u, j+v]" if many else f"out[{c}, i, j] = b[{c}] + Σᵤ Σᵥ w[{c}, u, v] · x[i+u, j+v]"
+            f"out[{c}, i, j] = {bias}Σₖ Σᵤ Σᵥ w[{c}, k, u, v] · x[k, {self.index('i', 0)}+u, {self.index('j', 1)}+v]"
+            if many
+            else f"out[{c}, i, j] = {bias}Σᵤ Σᵥ w[{c}, u, v] · x[{self.index('i', 0)}+u, {self.index('j', 1)}+v]"
         )
         appear(self, self.input_map, labels[0], bars[0])
         appear(self, self.kernel_grid, labels[1], self.output_map, labels[2], bars[1], self.equation)
-        self.narrate(
-            f"The kernel's {spec.weights_per_filter} weights were learned in training; it slides over the input one pixel at a time.",
-            f"커널의 가중치 {spec.weights_per_filter}개는 학습으로 얻은 값입니다. 커널이 입력 위를 한 칸씩 움직입니다.",
+        padding = (
+            self.say(" Outside the input it reads zeros (padding).", " 입력 밖에서는 0을 읽습니다(패딩).") if spec.padding != (0, 0) else ""
         )
+        self.narrate(
+            f"The kernel's {spec.weights_per_filter} weights are the model's; it slides over the input {spec.stride[0]} pixel(s) at a time.{padding}",
+            f"커널의 가중치 {spec.weights_per_filter}개는 모델의 값입니다. 커널이 입력 위를 {spec.stride[0]}칸씩 움직입니다.{padding}",
+        )
+
+    def index(self, var: str, axis: int) -> str:
+        """ "i", "2i", "2i−1": where output index ``var`` starts reading along ``axis``."""
+        spec = conv_spec(self.trace, self.plan.conv)
+        stride, pad = spec.stride[axis], spec.padding[axis]
+        base = var if stride == 1 else f"{stride}{var}"
+        return base if pad == 0 else f"{base}−{pad}"
+
+    def window_rect(self, step: ConvStep) -> Rectangle:
+        """The kernel's window on the input map, hanging over the edge where it lies on padding."""
+        return self.input_map.pixel_rect(step.rows[0], step.cols[0], step.rows[1] - step.rows[0], step.cols[1] - step.cols[0])
 
     # -- step 2: the first positions with their numbers
     def work_out_positions(self) -> None:
         plan = self.plan
-        kernel = conv_spec(self.trace, plan.conv).kernel
-        self.window = self.input_map.pixel_rect(0, 0, *kernel)
+        first = conv_step(self.trace, plan.conv, plan.channel, *plan.positions[0])
+        self.window = self.window_rect(first)
         self.target = self.output_map.pixel_rect(0, 0)
         self.operators = VGroup(self.symbol("⊙").move_to([-0.45, TOP_ROW, 0]), self.symbol("=").move_to([-1.95, BOTTOM_ROW, 0]))
         appear(self, self.window, self.target, self.operators, run_time=0.4)
@@ -400,31 +185,31 @@ class ConvolutionScene(TraceScene):
             self.shown["conv_steps"].append(step)
             self.show_conv_step(step)
             if self.numbers is not None and len(self.shown["conv_steps"]) == 1:
+                bias = conv_spec(self.trace, plan.conv).bias
                 self.narrate(
-                    "Multiply each input value by the weight over it, then add the products and the bias.",
-                    "겹치는 입력값과 가중치를 곱하고, 곱을 모두 더한 뒤 편향을 더합니다.",
+                    "Multiply each input value by the weight over it, then add the products" + (" and the bias." if bias else " (this conv has no bias)."),
+                    "겹치는 입력값과 가중치를 곱하고, 곱을 모두 더한 뒤 " + ("편향을 더합니다." if bias else "끝납니다 (편향 없음)."),
                 )
                 self.pause()
 
     def show_conv_step(self, step: ConvStep) -> None:
-        spec = conv_spec(self.trace, self.plan.conv)
-        patch = NumberGrid(step.patch[0], cell=GRID_CELL, scale=self.input_map.scale_range).move_to([-1.95, TOP_ROW, 0])
-        products = NumberGrid(step.products[0], cell=GRID_CELL).move_to([-0.45, BOTTOM_ROW, 0])
-        rows = f"{step.row * spec.stride[0]}:{step.row * spec.stride[0] + spec.kernel[0]}"
-        cols = f"{step.col * spec.stride[1]}:{step.col * spec.stride[1] + spec.kernel[1]}"
-        over = "" if spec.in_channels == 1 else self.say(f"ₖ ({spec.in_channels} ch.)", f"ₖ (채널 {spec.in_channels}개)")
+        cell_size = min(GRID_CELL, 2.4 / max(step.patch.shape[1:]))
+        patch = NumberGrid(step.patch[0], cell=cell_size, scale=self.input_map.scale_range, padded=step.padded).move_to([-1.95, TOP_ROW, 0])
+        products = NumberGrid(step.products[0], cell=cell_size).move_to([-0.45, BOTTOM_ROW, 0])
+        per_filter = step.patch.shape[0]
+        over = "" if per_filter == 1 else self.say(f"ₖ ({per_filter} ch.)", f"ₖ (채널 {per_filter}개)")
         weighted = f"= {format_value(step.weighted_sum, 3)}"
-        lines = ([f"Σ {weighted}"] if not over else [f"Σ{over}", f"  {weighted}"]) + [
-            f"+ b = {format_value(step.bias, 3)}",
-            f"out[{step.row}, {step.col}] = {format_value(step.total, 3)}",
-        ]
+        bias = [f"+ b = {format_value(step.bias, 3)}"] if conv_spec(self.trace, self.plan.conv).bias else []
+        lines = ([f"Σ {weighted}"] if not over else [f"Σ{over}", f"  {weighted}"]) + [*bias, f"out[{step.row}, {step.col}] = {format_value(step.total, 3)}"]
         total = VGroup(*[Text(line, font=theme.MONO_FONT, font_size=22, color=theme.INK) for line in lines])
         total.arrange(DOWN, aligned_edge=LEFT, buff=0.16).next_to(products, RIGHT, buff=0.3)
         total[-1].set_color(theme.HIGHLIGHT)
-        where = f"x[{rows}, {cols}]" if spec.in_channels == 1 else f"x[0, {rows}, {cols}]"
+        where = window_text(step.rows, step.cols, channel=step.first_channel if per_filter > 1 else None)
+        if step.padded.any():
+            where += self.say("\ngrey: zero padding", "\n회색: 0 패딩")
         fit_width(total, 3.9 - total.get_left()[0])  # clear of the output map's scale
         numbers = VGroup(patch, self.label(where, patch, mono=True), products, total)
-        window = self.input_map.pixel_rect(step.row * spec.stride[0], step.col * spec.stride[1], *spec.kernel)
+        window = self.window_rect(step)
         cell = self.output_map.pixel_rect(step.row, step.col)
         if self.is_still:
             self.window.move_to(window)
@@ -449,12 +234,15 @@ class ConvolutionScene(TraceScene):
         total = height * width
         input_map, output_map, target = self.input_map, self.output_map, self.target
         worked = self.computed.ravel()
+        first = self.shown["conv_steps"][0] if self.shown["conv_steps"] else conv_step(self.trace, self.plan.conv, self.plan.channel, *self.plan.positions[0])
+        reach = (first.rows[1] - first.rows[0], first.cols[1] - first.cols[0])  # the window's span (dilation included)
 
         def advance(_: Group, alpha: float) -> None:
             done = int(round(alpha * total))
             output_map.reveal(mask=((np.arange(total) < done) | worked).reshape(height, width))
             row, col = divmod(min(done, total - 1), width)
-            self.window.move_to(input_map.pixel_rect(row * spec.stride[0], col * spec.stride[1], *spec.kernel))
+            top, left = row * spec.stride[0] - spec.padding[0], col * spec.stride[1] - spec.padding[1]
+            self.window.move_to(input_map.pixel_rect(top, left, *reach))
             target.move_to(output_map.pixel_rect(row, col))
 
         disappear(self, self.numbers, self.operators, run_time=0.3)
@@ -469,81 +257,104 @@ class ConvolutionScene(TraceScene):
             self.remove(moving)  # the wrapper only; its members stay on screen
         output_map.reveal(total)
         disappear(self, self.window, self.target, run_time=0.3)
+        if not self.plan.chain.steps:
+            self.say_unshown()
 
-    # -- step 4: ReLU on the convolution's output
-    def apply_relu(self) -> None:
+    # -- steps after the convolution: each recorded step with its own formula and numbers
+    def apply_step(self, step: Step) -> None:
         plan, trace = self.plan, self.trace
-        before = trace[plan.conv][0, plan.channel].double().numpy()
-        after = trace[plan.relu][0, plan.channel].double().numpy()
-        row, col = plan.relu_block
-        blocks = (before[row : row + 4, col : col + 4], after[row : row + 4, col : col + 4])
-        self.shown["relu_block"] = blocks
-        if not hasattr(self, "output_map"):  # a still of this step starts here
-            self.output_map = self.conv_output_map()
-        scale = self.output_map.scale_range
-        disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption, self.output_map)], run_time=0.3)
-        self.swap_title(f"ReLU after the convolution: {plan.relu}", f"합성곱 다음의 ReLU: {plan.relu}")
-        left = [LEFT_MAP[0], POOL_Y, 0]
-        if self.is_still:
-            self.add(self.output_map.move_to(left))
-        else:
-            self.play(self.output_map.animate.move_to(left), run_time=0.6)
-        relu_map = FeatureMap(after, height=MAP_HEIGHT, scale=scale).move_to([RIGHT_MAP[0], POOL_Y, 0])
-        grids = [NumberGrid(block, cell=RELU_CELL, scale=scale).move_to([x, POOL_Y, 0]) for block, x in zip(blocks, (-1.95, 1.95))]
-        where = f"[{row}:{row + 4}, {col}:{col + 4}]"
+        channel = plan.channel
+        before = trace[step.source][0, channel].double().numpy()
+        after = trace[step.module][0, channel].double().numpy()
+        row, col = plan.block
+        size = min(BLOCK, before.shape[0], before.shape[1])
+        blocks = (before[row : row + size, col : col + size], after[row : row + size, col : col + size])
+        self.shown["steps"][step.module] = blocks
+        disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.3)
+        self.notice = None
+        what = operation_text(step.operation, self.lang)
+        self.swap_title(f"{what} after {step.source}: {step.module}", f"{step.source} 다음의 {what}: {step.module}")
+        before_map = FeatureMap(before, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
+        after_map = FeatureMap(after, height=MAP_HEIGHT).move_to([RIGHT_MAP[0], POOL_Y, 0])
+        grids = [
+            NumberGrid(block, cell=RELU_CELL, scale=fmap.scale_range).move_to([x, POOL_Y, 0])
+            for block, fmap, x in zip(blocks, (before_map, after_map), (-1.95, 1.95))
+        ]
+        where = f"[{row}:{row + size}, {col}:{col + size}]"
+        name = what.split(" (")[0]
         figure = Group(
-            relu_map,
-            self.label(f"ReLU ({plan.relu})", relu_map),
-            self.label(f"{self.term('convolution')} ({plan.conv})", self.output_map),
-            ScaleBar(scale, length=1.8).next_to(self.output_map, DOWN, buff=0.15),
-            self.output_map.pixel_rect(row, col, 4, 4),
-            relu_map.pixel_rect(row, col, 4, 4),
+            before_map,
+            self.label(f"{step.source}, {self.say('channel', '채널')} {channel}", before_map),
+            ScaleBar(before_map.scale_range, length=1.8).next_to(before_map, DOWN, buff=0.15),
+            after_map,
+            self.label(f"{step.module}, {self.say('channel', '채널')} {channel}", after_map),
+            ScaleBar(after_map.scale_range, length=1.8).next_to(after_map, DOWN, buff=0.15),
+            before_map.pixel_rect(row, col, size, size),
+            after_map.pixel_rect(row, col, size, size),
             grids[0],
-            self.label(plan.conv + where, grids[0], mono=True),
+            self.label(step.source + where, grids[0], mono=True),
             self.symbol("→").move_to([0, POOL_Y + 0.15, 0]),
-            Text("ReLU", font=theme.FONT, font_size=18, color=theme.INK).move_to([0, POOL_Y - 0.25, 0]),
+            fit_width(Text(name, font=theme.FONT, font_size=18, color=theme.INK), 1.3).move_to([0, POOL_Y - 0.25, 0]),
             grids[1],
-            self.label(plan.relu + where, grids[1], mono=True),
-            self.formula("relu(x) = max(0, x)"),
+            self.label(step.module + where, grids[1], mono=True),
+            self.formula(self.step_formula(step, channel, blocks)),
         )
-        appear(self, *figure[:6])
-        appear(self, *figure[6:])
-        self.narrate("ReLU keeps positive values and turns negative ones into 0.", "ReLU는 양수는 그대로 두고 음수는 0으로 바꿉니다.")
+        appear(self, *figure[:8])
+        appear(self, *figure[8:])
+        self.narrate(*STEP_CAPTIONS.get(step.kind, STEP_CAPTIONS["other"]))
+        if step is plan.chain.steps[-1]:
+            self.say_unshown()
 
-    # -- step 5: max-pooling, window by window
-    def max_pool(self) -> None:
+    def step_formula(self, step: Step, channel: int, blocks) -> str:
+        """The step's equation; a BatchNorm's with this channel's numbers and one worked value."""
+        if step.kind != "batch_norm":
+            return step.formula
+        n = step.normalisation(self.trace, channel)
+        x, y = blocks[0].flat[0], blocks[1].flat[0]
+        return (
+            f"y = (x − μ) / √(σ² + ε) · γ + β\n{self.say('channel', '채널')} {channel}: μ = {n['mean']:.3g}, σ² = {n['var']:.3g}, ε = {n['eps']:g}, "
+            f"γ = {n['gamma']:.3g}, β = {n['beta']:.3g}:  {format_value(x, 3)} → {format_value(y, 3)}"
+        )
+
+    def say_unshown(self) -> None:
+        """One line under the title when the trace does not hold what the convolution's output goes through next."""
+        note = self.plan.chain.note
+        if note is None:
+            return
+        self.shown["notes"].append(note)
+        self.notice = fit_width(Text(note.text(self.lang), font=theme.FONT, font_size=18, color=theme.MUTED), 13.2)
+        self.notice.next_to(self.title, DOWN, buff=0.12)
+        appear(self, self.notice, run_time=0.3)
+
+    # -- pooling, window by window
+    def pool(self) -> None:
         plan, trace = self.plan, self.trace
-        source_name = input_of(trace, plan.pool)
+        source_name = recorded_input(trace, plan.pool)
         source = trace[source_name][0, plan.pool_channel].double().numpy()
         pooled = trace[plan.pool][0, plan.pool_channel].double().numpy()
-        row, col = plan.pool_block
-        steps = [pool_step(trace, plan.pool, plan.pool_channel, row // 2 + r, col // 2 + c) for r in range(2) for c in range(2)]
+        steps = plan.pool_steps
         self.shown["pool_steps"] = steps
         disappear(self, *[m for m in self.mobjects if m not in (self.title, self.current_caption)], run_time=0.4)
+        what = operation_text(operation(trace, plan.pool), self.lang)
         shape_in, shape_out = format_shape(trace[source_name].shape[1:]), format_shape(trace[plan.pool].shape[1:])
-        self.swap_title(
-            f"2×2 max-pooling: {plan.pool} reads {source_name} ({shape_in})",
-            f"2×2 최대 풀링: {plan.pool}의 입력은 {source_name} ({shape_in})입니다",
-        )
+        self.swap_title(f"{what}: {plan.pool} reads {source_name} ({shape_in})", f"{what}: {plan.pool}의 입력은 {source_name} ({shape_in})")
         pool_input = FeatureMap(source, height=MAP_HEIGHT).move_to([LEFT_MAP[0], POOL_Y, 0])
-        self.pool_output = FeatureMap(pooled, height=MAP_HEIGHT / 2, scale=pool_input.scale_range).move_to([RIGHT_MAP[0], POOL_Y, 0])
+        ratio = max(0.25, min(1.0, pooled.shape[0] / source.shape[0]))
+        self.pool_output = FeatureMap(pooled, height=MAP_HEIGHT * ratio, scale=pool_input.scale_range).move_to([RIGHT_MAP[0], POOL_Y, 0])
         computed = np.zeros(pooled.shape, dtype=bool)
-        computed[row // 2 : row // 2 + 2, col // 2 : col // 2 + 2] = True
-        self.pool_output.reveal(mask=computed)
-        digits = distinguishing_digits(steps)
-        grid = NumberGrid(source[row : row + 4, col : col + 4], cell=POOL_CELL, scale=pool_input.scale_range, digits=digits)
-        grid.move_to([-1.4, POOL_Y, 0])
-        result = NumberGrid(
-            [[s.value for s in steps[:2]], [s.value for s in steps[2:]]], cell=POOL_CELL, scale=pool_input.scale_range, digits=digits
-        ).move_to([2.2, POOL_Y, 0])
-        windows, winners = VGroup(), VGroup()
         for step in steps:
-            top, left = 2 * (step.row - row // 2), 2 * (step.col - col // 2)
-            window = Rectangle(width=2 * POOL_CELL, height=2 * POOL_CELL, stroke_color=theme.MUTED, stroke_width=3)
-            windows.add(window.move_to(grid.cell(top, left).get_corner(DOWN + RIGHT)))
-            winner = grid.cell(top + step.winner[0], left + step.winner[1])
-            winners.add(Rectangle(width=POOL_CELL - 0.08, height=POOL_CELL - 0.08, stroke_color=theme.HIGHLIGHT, stroke_width=5).move_to(winner))
-        self.pool_marks = VGroup(pool_input.pixel_rect(row, col, 4, 4), self.pool_output.pixel_rect(row // 2, col // 2, 2, 2))
+            computed[step.row, step.col] = True
+        self.pool_output.reveal(mask=computed)
+        top, left = min(s.rows[0] for s in steps), min(s.cols[0] for s in steps)
+        bottom, right = max(s.rows[1] for s in steps), max(s.cols[1] for s in steps)
+        rows, cols = np.arange(top, bottom), np.arange(left, right)
+        region = np.full((len(rows), len(cols)), -np.inf if steps[0].is_max else 0.0)
+        inside_r, inside_c = (rows >= 0) & (rows < source.shape[0]), (cols >= 0) & (cols < source.shape[1])
+        region[np.ix_(np.flatnonzero(inside_r), np.flatnonzero(inside_c))] = source[rows[inside_r]][:, cols[inside_c]]
+        padded = ~(inside_r[:, None] & inside_c[None, :])
+        marks = VGroup(pool_input.pixel_rect(top, left, bottom - top, right - left))
+        for step in steps:
+            marks.add(self.pool_output.pixel_rect(step.row, step.col))
         appear(
             self,
             pool_input,
@@ -551,27 +362,61 @@ class ConvolutionScene(TraceScene):
             ScaleBar(pool_input.scale_range, length=1.8).next_to(pool_input, DOWN, buff=0.15),
             self.pool_output,
             self.label(f"{plan.pool}: {shape_out}", self.pool_output),
-            self.formula("out[i, j] = max(x[2i:2i+2, 2j:2j+2])"),
+            self.formula(pool_formula(trace, plan.pool)),
         )
-        appear(self, grid, self.label(f"[{row}:{row + 4}, {col}:{col + 4}]", grid, mono=True), self.pool_marks[0], windows)
-        appear(self, winners)
-        appear(self, Text(f"{self.term('max')} →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result, self.pool_marks[1])
+        self.pool_marks = marks
+        if plan.pool_note is not None:
+            self.shown["notes"].append(plan.pool_note)
+            self.notice = fit_width(Text(plan.pool_note.text(self.lang), font=theme.FONT, font_size=18, color=theme.MUTED), 13.2).next_to(self.title, DOWN, buff=0.12)
+            appear(self, self.notice, marks)
+        else:
+            self.pool_numbers(steps, region, padded, (top, left), pool_input.scale_range)
+            appear(self, marks)
+        size = "×".join(str(k) for k in steps[0].window.shape)
         self.narrate(
-            "Each 2×2 window keeps only its largest value (outlined): the map halves in each direction.",
-            "2×2 창마다 가장 큰 값(테두리)만 남깁니다. 맵의 가로세로가 절반이 됩니다.",
+            f"Each {size} window keeps only its {'largest value (outlined)' if steps[0].is_max else 'mean'}: {shape_in} → {shape_out}.",
+            f"{size} 창마다 {'가장 큰 값(테두리)' if steps[0].is_max else '평균'}만 남깁니다: {shape_in} → {shape_out}.",
         )
 
-    # -- step 6: the whole pooled map
+    def pool_numbers(self, steps, region: np.ndarray, padded: np.ndarray, corner: tuple[int, int], scale) -> None:
+        """The input region under the windows in numbers, each window outlined in its colour, and the results."""
+        cell = min(POOL_CELL, 3.2 / max(region.shape))
+        digits = distinguishing_digits(steps)
+        grid = NumberGrid(region, cell=cell, scale=scale, digits=digits, padded=padded).move_to([-1.4, POOL_Y, 0])
+        out_rows = sorted({s.row for s in steps})
+        out_cols = sorted({s.col for s in steps})
+        result_values = np.array([[next(s.value for s in steps if (s.row, s.col) == (r, c)) for c in out_cols] for r in out_rows])
+        result = NumberGrid(result_values, cell=POOL_CELL, scale=scale, digits=digits).move_to([2.2, POOL_Y, 0])
+        windows, winners = VGroup(), VGroup()
+        overlapping = sum(s.window.size for s in steps) > region.size
+        for index, step in enumerate(steps):
+            color = WINDOW_COLORS[index % len(WINDOW_COLORS)]
+            height, width = step.window.shape
+            inset = 0.05 * index if overlapping else 0.0  # overlapping windows stay apart
+            window = Rectangle(width=width * cell - 2 * inset, height=height * cell - 2 * inset, stroke_color=color, stroke_width=3)
+            r0, c0 = step.rows[0] - corner[0], step.cols[0] - corner[1]
+            windows.add(window.move_to((grid.cell(r0, c0).get_center() + grid.cell(r0 + height - 1, c0 + width - 1).get_center()) / 2))
+            if step.is_max:
+                winner = grid.cell(r0 + step.winner[0], c0 + step.winner[1])
+                winners.add(Rectangle(width=cell - 0.1, height=cell - 0.1, stroke_color=color, stroke_width=5).move_to(winner))
+            source = result.cell(out_rows.index(step.row), out_cols.index(step.col))
+            winners.add(Rectangle(width=POOL_CELL - 0.08, height=POOL_CELL - 0.08, stroke_color=color, stroke_width=4).move_to(source))
+        where = window_text((corner[0], corner[0] + region.shape[0]), (corner[1], corner[1] + region.shape[1]))
+        if padded.any():
+            where += self.say("\ngrey: padding", "\n회색: 패딩")
+        appear(self, grid, self.label(where, grid, mono=True), windows)
+        appear(self, winners)
+        appear(self, Text(f"{self.term('max') if steps[0].is_max else self.say('mean', '평균')} →", font=theme.MONO_FONT, font_size=22, color=theme.INK).move_to([0.8, POOL_Y, 0]), result)
+
+    # -- the whole pooled map
     def sweep_pool(self) -> None:
         pooled, total = self.pool_output, self.pool_output.values.size
         disappear(self, *self.pool_marks, run_time=0.2)
         if not self.is_still:
             self.play(UpdateFromAlphaFunc(pooled, lambda m, alpha: m.reveal(int(round(alpha * total)))), run_time=1.5, rate_func=linear)
         pooled.reveal(total)
-        self.narrate(
-            "Pooled over the whole map: the strongest responses survive at half the resolution.",
-            "맵 전체를 풀링하면 가장 강한 반응만 절반 해상도로 남습니다.",
-        )
+        shape = "×".join(str(s) for s in pooled.values.shape)
+        self.narrate(f"Pooled over the whole map: {shape}.", f"맵 전체를 풀링한 결과: {shape}.")
 
     # -- small drawing helpers
     def heading(self, english: str, korean: str) -> Text:
@@ -599,13 +444,16 @@ class ConvolutionScene(TraceScene):
         self.title = title
 
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:
-        """Lines of text centred above ``over``."""
+        """Lines of text centred above ``over``, no wider than a map (so they stay inside the frame)."""
         font = theme.MONO_FONT if mono else theme.FONT
         lines = VGroup(*[Text(line, font=font, font_size=18 if mono else 20, color=theme.INK) for line in text.split("\n")])
-        return lines.arrange(DOWN, buff=0.08).next_to(over, UP, buff=0.12)
+        return fit_width(lines.arrange(DOWN, buff=0.08), 3.0).next_to(over, UP, buff=0.12)
 
-    def formula(self, text: str) -> Text:
-        return Text(text, font=theme.MONO_FONT, font_size=20, color=theme.INK).move_to([0, EQUATION_Y, 0])
+    def formula(self, text: str) -> VGroup:
+        """The step's equation (one or more lines) above the caption."""
+        lines = VGroup(*[Text(line, font=theme.MONO_FONT, font_size=20, color=theme.INK) for line in text.split("\n")])
+        lines = fit_width(lines.arrange(DOWN, buff=0.12), 13.4)
+        return lines.move_to([0, EQUATION_Y, 0], aligned_edge=DOWN).shift(DOWN * 0.12)
 
     def symbol(self, text: str) -> Text:
         return Text(text, font=theme.FONT, font_size=34, color=theme.INK)

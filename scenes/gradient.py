@@ -18,14 +18,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, Rectangle, Text, VGroup, np
+from manim import DOWN, LEFT, RIGHT, UP, Axes, DashedLine, Dot, GrowArrow, GrowFromEdge, LaggedStart, Rectangle, Text, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link
 from explain.draw.cnn_parts import chosen_step, fit_width, run_steps
-from explain.draw.fades import animating, appear, disappear
+from explain.draw.fades import animating, appear, disappear, fade_in, fade_out
 from explain.draw.graphs import LogBars, decade_range
 from explain.draw.recurrent_values import MissingValues, subscript
 from explain.figures.gradients import gradient_values, weight_hh_name
@@ -37,7 +37,7 @@ SCENES = [
     SceneSpec(
         "vanishing-gradient",
         "VanishingGradientScene",
-        "tanh and its slope, then real ||dL/dh_t|| of char-rnn beside char-lstm (figure 3)",
+        "The gradient fading along a 16-step chain, tanh′, the real Jacobian products, then char-rnn beside char-lstm (figures 2, 3)",
         "char-rnn",
         "rnn-vs-lstm",
     ),
@@ -52,7 +52,7 @@ CAPTIONS = [
     ("tanh squashes its input; its slope 1 − tanh² peaks at 1 at x = 0 and is small elsewhere.",
      "tanh는 입력을 −1과 1 사이로 눌러 담습니다. 기울기 1 − tanh²은 x = 0에서 최대 1이고, 그 밖에서는 작습니다."),
     ("One step back multiplies the gradient by Wₕₕᵀ·diag(1 − hₜ²): a matrix, not only the slopes below 1.",
-     "한 단계 거슬러 갈 때마다 기울기에 Wₕₕᵀ·diag(1 − hₜ²)을 곱합니다. 1보다 작은 기울기만이 아니라 행렬입니다."),
+     "한 단계 거슬러 갈 때마다 기울기에 Wₕₕᵀ·diag(1 − hₜ²)을 곱합니다. 1보다 작은 기울기만이 아니라 행렬을 곱합니다."),
     ("Real ‖∂L/∂hₜ‖ for a loss at the last step: add long-term memory (the cell state) → LSTM.",
      "마지막 시간 단계의 손실에서 구한 실제 ‖∂L/∂hₜ‖입니다. 장기 기억(셀 상태)을 더한 것이 LSTM입니다."),
 ]
@@ -78,24 +78,34 @@ class VanishingGradientScene(TraceScene):
 
     def show(self, figure: VGroup, english: str, korean: str) -> None:
         """Replace the step's figure and caption (fades in a video, in place in a still)."""
-        disappear(self, self.figure)
-        self.figure = figure
+        old, self.figure = self.figure, figure
         if self.caption_line is None:
             self.caption_line = fitted_caption(self, english, korean)
             self.add(self.caption_line)
-        elif animating(self):
-            self.play(recaption(self, self.caption_line, english, korean), run_time=0.4)
+        elif animating(self):  # the old figure leaves while the caption changes
+            self.play(fade_out(old), recaption(self, self.caption_line, english, korean), run_time=0.5)
         else:
             self.caption_line.become(fitted_caption(self, english, korean))
+        disappear(self, old)
         appear(self, figure, run_time=0.8)
 
     # -- step 1: figure 2's chain stretched, the real gradient fading back from the loss
     def stretch_step(self) -> None:
         stretch = self.values["stretch"]
-        english, korean = CAPTIONS[0]
-        self.show(self._stretched_chain(), english.format(count=len(stretch)), korean.format(count=len(stretch)))
+        english, korean = (text.format(count=len(stretch)) for text in CAPTIONS[0])
+        chain, gradient = self._stretched_chain()
+        if not animating(self):
+            self.show(VGroup(chain, gradient), english, korean)
+            return
+        self.show(chain, english, korean)  # the chain first, then the gradient grows back from the loss
+        heading, back, bars, numbers = gradient
+        self.play(fade_in(heading), GrowArrow(back), run_time=0.5)
+        self.play(LaggedStart(*[GrowFromEdge(bar, DOWN) for bar in reversed(bars)], lag_ratio=0.2), run_time=2.0)
+        self.play(fade_in(numbers), run_time=0.4)
+        self.figure = VGroup(chain, gradient)
 
-    def _stretched_chain(self) -> VGroup:
+    def _stretched_chain(self) -> tuple[VGroup, VGroup]:
+        """The unrolled chain of the last steps with the loss, and (heading, back arrow, bars, numbers) above it."""
         values = self.values
         steps, relative, tokens = values["stretch"], values["relative"]["rnn"], values["tokens"]
         spacing = min(0.8, 11.6 / len(steps))
@@ -129,15 +139,17 @@ class VanishingGradientScene(TraceScene):
         forward = link(boxes[-1], loss, stroke=2, buff=0.02).shift(DOWN * 0.12)
         heading = self.text(
             f"‖∂L/∂hₜ‖ ÷ ‖∂L/∂h at t = {steps[-1]}‖ of the RNN (layer {values['layers']['rnn']}), log scale",
-            f"RNN({values['layers']['rnn']}층)의 ‖∂L/∂hₜ‖ ÷ t = {steps[-1]}의 ‖∂L/∂h‖ (로그 눈금)",
+            f"RNN(층 {values['layers']['rnn']})의 ‖∂L/∂hₜ‖ ÷ t = {steps[-1]}의 ‖∂L/∂h‖ (로그 눈금)",
             size=20, color=theme.GRADIENT,
         ).move_to([0, base + tallest + 0.75, 0])
         axis_note = self.text("t =", size=16, color=theme.MUTED).next_to(tiles[2], LEFT, buff=0.15)
-        parts = VGroup(heading, bars, numbers, boxes, links, tiles, loss, back, forward, axis_note)
+        chain = VGroup(boxes, links, tiles, loss, forward, axis_note)
         if steps[0] > 0:
             earlier = "t = 0" if steps[0] == 1 else f"t = 0 … {steps[0] - 1}"
-            parts.add(self.text(earlier, size=16, color=theme.MUTED).next_to(boxes[0], LEFT, buff=0.12))
-        return parts.move_to(DOWN * 0.05)
+            chain.add(self.text(earlier, size=16, color=theme.MUTED).next_to(boxes[0], LEFT, buff=0.12))
+        gradient = VGroup(heading, back, bars, numbers)
+        VGroup(chain, gradient).move_to(DOWN * 0.05)
+        return chain, gradient
 
     # -- step 2: tanh and its slope
     def slope_step(self) -> None:
@@ -178,7 +190,7 @@ class VanishingGradientScene(TraceScene):
             self.say("real matrices:", "실제 행렬:"),
             self.say("recorded:", "기록된 값:"),
         ]
-        formulas = ["", "∏ mean(1 − h²)", "‖∏ W<sub>hh</sub><sup>T</sup> diag(1 − h²)‖", "‖∂L/∂h<sub>t</sub>‖ ÷ ‖∂L/∂h<sub>last</sub>‖"]
+        formulas = ["", self.say("∏ mean(1 − h²)", "∏ 평균(1 − h²)"), "‖∏ W<sub>hh</sub><sup>T</sup> diag(1 − h²)‖", "‖∂L/∂h<sub>t</sub>‖ ÷ ‖∂L/∂h<sub>last</sub>‖"]
         body = []
         for t in rows:
             jacobian = f"{jacobians[t]:.1e}" if jacobians is not None else "—"
@@ -208,13 +220,13 @@ class VanishingGradientScene(TraceScene):
         if jacobians is None:
             name = weight_hh_name(values["modules"]["rnn"], values["layers"]["rnn"])
             english = f"The middle column needs Wₕₕ in the trace ({name}): the slopes alone leave Wₕₕ out."
-            korean = f"가운데 열에는 트레이스의 Wₕₕ({name})가 필요합니다. 기울기만 곱하면 Wₕₕ가 빠집니다."
+            korean = f"가운데 열을 계산하려면 기록에 Wₕₕ({name})가 있어야 합니다. 기울기만 곱하면 Wₕₕ가 빠집니다."
         else:
             english = "Multiplying the mean slopes leaves out Wₕₕ; the real product includes it. The recorded gradient is at most its norm."
             korean = "평균 기울기만 곱하면 Wₕₕ가 빠집니다. 실제 곱은 Wₕₕ를 포함하며, 기록된 기울기는 그 노름을 넘지 않습니다."
         note = fit_width(self.text(english, korean, size=18, color=theme.MUTED), 12.8).next_to(table, DOWN, buff=0.35)
         layer = self.text(f"RNN layer {values['layers']['rnn']}, its real hₜ and Wₕₕ; the loss at t = {last}",
-                          f"RNN {values['layers']['rnn']}층의 실제 hₜ와 Wₕₕ, 손실은 t = {last}에만 있습니다", size=16, color=theme.MUTED)
+                          f"RNN 층 {values['layers']['rnn']}의 실제 hₜ와 Wₕₕ입니다. 손실은 t = {last}에만 있습니다", size=16, color=theme.MUTED)
         layer.next_to(note, DOWN, buff=0.15)
         return VGroup(table, gaps, note, layer)
 
@@ -227,8 +239,8 @@ class VanishingGradientScene(TraceScene):
         norms, relative, tokens, layers = values["norms"], values["relative"], values["tokens"], values["layers"]
         window = values["window"]
         chart = LogBars(
-            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, {layers['rnn']}층"), [relative["rnn"][t] for t in window], theme.GRADIENT),
-             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, {layers['lstm']}층"), [relative["lstm"][t] for t in window],
+            [(self.say(f"RNN, layer {layers['rnn']}", f"RNN, 층 {layers['rnn']}"), [relative["rnn"][t] for t in window], theme.GRADIENT),
+             (self.say(f"LSTM, layer {layers['lstm']}", f"LSTM, 층 {layers['lstm']}"), [relative["lstm"][t] for t in window],
               theme.POSITIVE)],
             labels=[tokens[t] for t in window], width=11.0, height=3.6,
         ).move_to(DOWN * 0.4 + RIGHT * 0.45)

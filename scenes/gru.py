@@ -11,8 +11,9 @@ note on screen says where the classic figure differs. ``self.shown[t]`` keeps wh
 
 from __future__ import annotations
 
-from manim import LEFT, RIGHT, UP, VGroup
+from manim import LEFT, RIGHT, UP, Dot, VGroup
 
+from explain.draw import theme
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
 from explain.draw.cell_values import gru_step_values
@@ -22,8 +23,9 @@ SCENES = [SceneSpec("gru-cell", "GRUCellScene", "The GRU cell in PyTorch's conve
 
 H_TILDE = "h\u0303"
 
-# Geometry (scene units): the one state line on top, [hₜ₋₁, xₜ] below, gates and candidate between.
-TOP, BOTTOM, GATES, Z_Y, MIX_Y = 1.45, -1.7, -0.8, 0.75, 0.0
+# Geometry (scene units): the one state line on top; below it hₜ₋₁ (BOTTOM) and xₜ (X_LINE) run as
+# two lines: the gates read both (a dot where a gate's wire takes a line), W_hn only hₜ₋₁, W_in only xₜ.
+TOP, BOTTOM, X_LINE, GATES, Z_Y, MIX_Y = 1.45, -1.55, -1.9, -0.8, 0.75, 0.0
 LEFT_END, RIGHT_END = LEFT_EDGE, 0.55
 H_DOWN_X, X_IN, Z_X, R_X, WHN_X, WIN_X, OUT_X, H_UP_X = -5.9, -5.6, -5.3, -4.4, -3.5, -2.3, -1.2, -0.45
 
@@ -87,7 +89,7 @@ class GRUCellScene(CellScene):
 
     def diagram(self) -> dict[str, VGroup]:
         """The cell's parts in build order: frame, state_line, update, reset, new_state."""
-        frame = module_box(6.0, 3.75).move_to([-3.2, (TOP + BOTTOM) / 2 + 0.05, 0])
+        frame = module_box(6.0, 3.95).move_to([-3.2, (TOP + X_LINE) / 2 + 0.03, 0])
         state_line = VGroup(
             wire([LEFT_END, TOP], [Z_X - 0.2, TOP]),
             pointwise("×").move_to([Z_X, TOP, 0]),
@@ -97,13 +99,15 @@ class GRUCellScene(CellScene):
             self.symbol("h", "t−1").next_to([LEFT_END, TOP, 0], UP + RIGHT, buff=0.08),
             self.symbol("h", "t").next_to([RIGHT_END, TOP, 0], UP + LEFT, buff=0.08),
         )
-        x_label = self.symbol("x", "t").next_to([X_IN, BOTTOM - 0.8, 0], LEFT, buff=0.1)
-        self.x_anchor = [X_IN, BOTTOM - 0.8, 0]  # the foot of the xₜ line
+        foot = X_LINE - 0.6
+        x_label = self.symbol("x", "t").next_to([X_IN, foot, 0], LEFT, buff=0.1)
+        self.x_anchor = [X_IN, foot, 0]  # the foot of the xₜ line
         update = VGroup(
-            wire([H_DOWN_X, TOP], [H_DOWN_X, BOTTOM], [WIN_X, BOTTOM], arrow=False),
-            wire([X_IN, BOTTOM - 0.8], [X_IN, BOTTOM], arrow=False),
+            wire([H_DOWN_X, TOP], [H_DOWN_X, BOTTOM], [Z_X, BOTTOM], arrow=False),
+            wire([X_IN, foot], [X_IN, X_LINE], [Z_X, X_LINE], arrow=False),
             x_label,
-            wire([Z_X, BOTTOM], [Z_X, GATES - 0.21]),
+            wire([Z_X, X_LINE], [Z_X, GATES - 0.21]),
+            *[junction(Z_X, y) for y in (BOTTOM, X_LINE)],
             layer_box("σ").move_to([Z_X, GATES, 0]),
             wire([Z_X, GATES + 0.21], [Z_X, TOP - 0.2]),
             self.symbol("z", "t", size=18).next_to([Z_X, (GATES + Z_Y) / 2, 0], LEFT, buff=0.08),
@@ -113,7 +117,10 @@ class GRUCellScene(CellScene):
             pointwise("×").move_to([OUT_X, Z_Y, 0]),
         )
         reset = VGroup(
-            wire([R_X, BOTTOM], [R_X, GATES - 0.21]),
+            wire([R_X, X_LINE], [R_X, GATES - 0.21]),
+            *[junction(R_X, y) for y in (BOTTOM, X_LINE)],
+            wire([Z_X, BOTTOM], [WHN_X, BOTTOM], arrow=False),  # W_hn reads hₜ₋₁ only
+            wire([Z_X, X_LINE], [R_X, X_LINE], arrow=False),
             layer_box("σ").move_to([R_X, GATES, 0]),
             wire([R_X, GATES + 0.21], [R_X, MIX_Y], [WHN_X - 0.2, MIX_Y]),
             self.symbol("r", "t", size=18).next_to([R_X, MIX_Y, 0], UP, buff=0.06),
@@ -124,7 +131,7 @@ class GRUCellScene(CellScene):
         )
         new_state = VGroup(
             wire([WHN_X + 0.2, MIX_Y], [WIN_X - 0.2, MIX_Y]),
-            wire([WIN_X, BOTTOM], [WIN_X, GATES - 0.21]),
+            wire([R_X, X_LINE], [WIN_X, X_LINE], [WIN_X, GATES - 0.21]),  # W_in reads xₜ only
             layer_box("W<sub>in</sub>", markup=True).move_to([WIN_X, GATES, 0]),
             wire([WIN_X, GATES + 0.21], [WIN_X, MIX_Y - 0.2]),
             pointwise("+").move_to([WIN_X, MIX_Y, 0]),
@@ -137,3 +144,8 @@ class GRUCellScene(CellScene):
             self.symbol("h", "t").next_to([H_UP_X, TOP + 0.95, 0], RIGHT, buff=0.08),
         )
         return {"frame": frame, "state_line": state_line, "update": update, "reset": reset, "new_state": new_state}
+
+
+def junction(x: float, y: float) -> Dot:
+    """A dot where a gate's wire takes a line (the wire reads that line)."""
+    return Dot([x, y, 0], radius=0.05, color=theme.CELL_LINE)

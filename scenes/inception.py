@@ -7,7 +7,7 @@ Steps: (1) a 1×1 conv is a fully connected layer applied to every pixel's chann
 real vectors of one pixel); (2) the naive module (1×1, 3×3, 5×5 and pooling side by side) and
 what it costs; (3) the book's module with 1×1 compression before the 3×3/5×5 and after the pool,
 and the saving; (4) the four branches' real feature maps and their concatenation. Every count
-comes from the trace's layer configs and shapes (see :mod:`explain.draw.cnn_numbers`).
+comes from the trace's layer configs and shapes (see :mod:`explain.figures.inception`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Rectangle, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import Inception, concat_modules, inception, module_input
 from explain.draw.cnn_parts import (
     chosen_module,
     StackedMap,
@@ -25,6 +24,7 @@ from explain.draw.cnn_parts import (
     fit_width,
     label_under,
     millions,
+    operation_text,
     relative_legend,
     run_steps,
     set_caption,
@@ -35,13 +35,21 @@ from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
+from explain.figures.errors import names_or_none
 from explain.glossary import with_particle
+from explain.figures.layers import POOLS
+from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
 from explain.trace import Trace
 from scenes import SceneSpec
 
 SCENES = [SceneSpec("inception", "InceptionScene", "Inception: 1×1 convs, naive vs compressed cost, real branches (figure 9)", "googlenet")]
 
-BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483"]
+BRANCH_COLORS = ["#1F5FA8", "#B7950B", "#C0392B", "#6C3483", "#117864", "#7B7D7D"]
+
+
+def branch_color(index: int) -> str:
+    """The colour of branch ``index`` (they repeat after six)."""
+    return BRANCH_COLORS[index % len(BRANCH_COLORS)]
 UNITS = 10
 MAX_CHANNELS = 8
 DEFAULT_CHANNELS = 4
@@ -67,7 +75,7 @@ def branch_channels(maps: np.ndarray, wanted: int | list[int]) -> list[int]:
 
 def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNITS) -> dict:
     """One pixel's channel vector before and after the first branch's 1×1 conv (the strongest output pixel)."""
-    conv = module.branches[0].convs[0]
+    conv = module.first_one_by_one()
     out = trace[conv.name][0]
     row, col = np.unravel_index(int(out.abs().sum(0).argmax()), out.shape[1:])
     x = trace[source][0][:, row, col]
@@ -103,11 +111,14 @@ class InceptionScene(TraceScene):
             found = inception(trace, name)
         except (ValueError, KeyError) as error:
             raise SceneInputError(f"the inception scene cannot read {name!r}: {error}") from None
-        if len(found.branches) != 4 or any(b.module is None for b in found.branches):
-            raise SceneInputError(f"{name!r} does not have four recorded branches matching its child modules")
-        first = found.branches[0].convs[:1]
-        if not first or first[0].kernel != (1, 1) or first[0].name not in trace or module_input(trace, name) is None:
-            raise SceneInputError(f"{name!r}: the trace lacks its input or its first branch's 1×1 conv output (record without a name filter)")
+        if found.source not in trace:
+            raise SceneInputError(f"{name!r} read {found.source!r}, which this trace does not hold (record without a name filter)")
+        first = found.first_one_by_one()
+        if first is None:
+            convs = [f"{c.name} ({c.kernel_text})" for b in found.branches for c in b.convs]
+            raise SceneInputError(f"{name!r} has no 1×1 conv that reads its input; its convs: {names_or_none(convs, 4)}")
+        if first.name not in trace:
+            raise SceneInputError(f"{name!r}: the trace lacks {first.name}'s output (record without a name filter)")
 
     def construct(self):
         self.check(self.trace, self.options)
@@ -125,16 +136,17 @@ class InceptionScene(TraceScene):
 
     def show_one_by_one(self) -> None:
         disappear(self, self.figure)
-        source = module_input(self.trace, self.module.name)
+        source = self.module.source
         values = pixel_vectors(self.trace, self.module, source)
         self.shown["pixel"] = values
         row, col = values["pixel"]
         before = StackedMap(self.trace[source][0].numpy(), height=2.2)
         after = StackedMap(self.trace[values["conv"]][0].numpy(), channel=0, height=2.2)
         marks = [m.front.pixel_rect(row, col) for m in (before, after)]
-        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.44, show_values=True, digits=2)
-        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.44, show_values=True, digits=2)
+        x_strip = ValueStrip(values["x"], scale=_range(values["x"]), vertical=True, cell=0.8, cell_height=0.44, show_values=True, digits=2)
+        y_strip = ValueStrip(values["y"], scale=_range(values["y"]), vertical=True, cell=0.8, cell_height=0.44, show_values=True, digits=2)
         n_in, n_out = values["in_channels"], values["out_channels"]
+        bias = " + b" if self.module.first_one_by_one().bias else ""
         box = LayerBox(f"1×1 {self.term('conv')}\n{n_in}→{n_out}", kind="conv", width=2.0, height=1.0, size=20)
         parts = Group(Group(before, marks[0]), x_strip, box, y_strip, Group(after, marks[1])).arrange(RIGHT, buff=0.8)
         parts.next_to(self.title, DOWN, buff=0.6)
@@ -150,8 +162,8 @@ class InceptionScene(TraceScene):
             self.text(channels_label(range(len(values["y"])), n_out, self.lang), size=14, color=theme.MUTED).next_to(labels[2], DOWN, buff=0.05),
         )
         equation = self.text(
-            f"y[:, i, j] = W · x[:, i, j] + b     W: {n_out}×{n_in}, the same for every pixel (i, j)",
-            f"y[:, i, j] = W · x[:, i, j] + b     W: {n_out}×{n_in}, 모든 픽셀 (i, j)에 같은 W",
+            f"y[:, i, j] = W · x[:, i, j]{bias}     W: {n_out}×{n_in}, the same for every pixel (i, j)",
+            f"y[:, i, j] = W · x[:, i, j]{bias}     W: {n_out}×{n_in}, 모든 픽셀 (i, j)에 같은 W",
             size=22,
         )
         fit_width(equation, 13).next_to(VGroup(labels, notes), DOWN, buff=0.35)
@@ -176,7 +188,7 @@ class InceptionScene(TraceScene):
         for branch in module.branches:
             cells: list = [None, None]
             if branch.pooled:
-                pool = LayerBox(f"{self.term('max-pool')} 3×3", kind="pool", width=2.1, height=0.5, size=19)
+                pool = LayerBox(operation_text(branch.pool.text, self.lang).replace(", ", "\n", 1), kind="pool", width=2.1, height=0.62, size=16)
                 cells = [pool, self.conv_box(branch.convs[-1])] if compressed else [None, pool]
             elif compressed:
                 if len(branch.convs) > 1:
@@ -186,7 +198,7 @@ class InceptionScene(TraceScene):
                 cells[1] = self.conv_box(naive[branch.convs[-1].name])
             rows.append(cells)
         channels = module.shape_out[0] if compressed else module.naive_channels()
-        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=2.6, height=0.5, size=18)
+        target = LayerBox(f"{self.term('concatenate')} {channels}×{size}", kind="data", width=3.1, height=0.5, size=18)
         grid = Group()
         for index, cells in enumerate(rows):
             for column, cell in enumerate(cells):
@@ -220,7 +232,7 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개",
                     size=22,
                 ),
                 self.text(
@@ -233,13 +245,13 @@ class InceptionScene(TraceScene):
             lines = [
                 self.text(
                     f"with 1×1 compression: {millions(real.multiply_adds)} multiply-adds, {thousands(real.parameters)} parameters, {module.shape_out[0]} channels",
-                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')}번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
+                    f"1×1 압축: 곱셈-덧셈 {millions(real.multiply_adds, 'ko')} 번, 파라미터 {thousands(real.parameters)}개, 채널 {module.shape_out[0]}개",
                     size=22,
                 ),
                 self.text(
                     f"naive: {millions(naive.multiply_adds)} multiply-adds, {thousands(naive.parameters)} parameters, {module.naive_channels()} channels"
-                    f"  →  {1 - real.multiply_adds / naive.multiply_adds:.0%} and {1 - real.parameters / naive.parameters:.0%} saved",
-                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')}번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
+                    f"  →  saves {1 - real.multiply_adds / naive.multiply_adds:.0%} of the multiply-adds, {1 - real.parameters / naive.parameters:.0%} of the parameters",
+                    f"단순한 모듈: 곱셈-덧셈 {millions(naive.multiply_adds, 'ko')} 번, 파라미터 {thousands(naive.parameters)}개, 채널 {module.naive_channels()}개"
                     f"  →  곱셈-덧셈 {1 - real.multiply_adds / naive.multiply_adds:.0%}, 파라미터 {1 - real.parameters / naive.parameters:.0%} 절약",
                     size=22,
                 ),
@@ -251,25 +263,60 @@ class InceptionScene(TraceScene):
         self.show_module(compressed=False)
         set_caption(
             self,
-            "Naive module: 1×1, 3×3, 5×5 and pooling side by side on the full input is expensive",
-            "단순한 모듈: 전체 입력에 1×1, 3×3, 5×5, 풀링을 나란히 적용하면 계산량이 큽니다",
+            f"Naive module: {self.naive_parts()} side by side on the full input is expensive",
+            f"단순한 모듈: 전체 입력에 {self.naive_parts()}을(를) 나란히 적용하면 계산량이 큽니다",
         )
 
     def show_compressed(self) -> None:
         self.show_module(compressed=True)
         set_caption(
             self,
-            "1×1 convs compress the channels before the 3×3 and 5×5 and after the pooling",
-            "1×1 합성곱이 3×3, 5×5 앞과 풀링 뒤에서 채널 수를 줄입니다",
+            f"1×1 convs compress the channels before the {self.compressed_kernels()}" + (" and after the pooling" if self.pooled() else ""),
+            "1×1 합성곱이 " + f"{self.compressed_kernels()} 앞" + ("과 풀링 뒤" if self.pooled() else "") + "에서 채널 수를 줄입니다",
         )
 
     def show_module(self, compressed: bool) -> None:
         disappear(self, self.figure)
         diagram = self.diagram(compressed)
         costs = self.cost_lines(compressed).next_to(diagram, DOWN, buff=0.6)
+        note = self.not_drawn_line() if compressed else None
+        if note is not None:
+            costs.add(note.next_to(costs, DOWN, buff=0.2, aligned_edge=LEFT))
         self.figure = Group(diagram, costs)
         appear(self, diagram)
         appear(self, costs)
+
+    def naive_parts(self) -> str:
+        """ "1×1, 3×3, 5×5 and pooling": what the naive module puts side by side."""
+        kernels = ", ".join(dict.fromkeys(conv.kernel_text for conv in self.module.naive_convs()))
+        return kernels + (self.say(" and pooling", ", 풀링") if self.pooled() else "")
+
+    def compressed_kernels(self) -> str:
+        """ "3×3 and 5×5": the last convs of branches that start with a 1×1."""
+        kernels = [b.convs[-1].kernel_text for b in self.module.branches if len(b.convs) > 1 and b.convs[0].kernel == (1, 1)]
+        joiner = ", " if self.lang == "ko" else " and "
+        return joiner.join(dict.fromkeys(kernels)) or self.say("other convs", "다른 합성곱")
+
+    def pooled(self) -> bool:
+        return any(b.pooled for b in self.module.branches)
+
+    def not_drawn_line(self):
+        """One line naming the module's steps the boxes leave out (BatchNorm, ReLU, unrecorded work), or None."""
+        ops = list(dict.fromkeys(operation_text(text, self.lang).split(" (")[0] for text in self.module.not_drawn()))
+        wrappers = unrecorded_in(self.trace, self.module.name)
+        self.shown["not_drawn"] = (ops, wrappers)
+        if not ops and not wrappers:
+            return None
+        parts_en, parts_ko = [], []
+        if ops:
+            parts_en.append("not drawn between the boxes: " + ", ".join(ops))
+            parts_ko.append("상자 사이에 그리지 않은 것: " + ", ".join(ops))
+        if wrappers:
+            names = ", ".join(f"{w}.forward" for w in wrappers)
+            parts_en.append(f"{names} also computes steps this trace does not record")
+            parts_ko.append(f"{names}에는 이 기록에 없는 단계도 있습니다")
+        line = self.text("; ".join(parts_en), "; ".join(parts_ko), size=18, color=theme.MUTED)
+        return fit_width(line, 12.6)
 
     # -- step 4: the real branches and their concatenation ------------------------------------
 
@@ -283,12 +330,16 @@ class InceptionScene(TraceScene):
             shown = branch_channels(maps, self.wanted_channels)
             rows = -(-len(shown) // 2)
             grid = FeatureMapGrid(maps, channels=shown, columns=2, map_height=min(0.85, 2.0 / rows), lang=self.lang, label_size=16)
-            kind = f"{self.term('max-pool')} → 1×1" if branch.pooled else " → ".join(conv.kernel_text for conv in branch.convs)
-            heading = self.text(f"{self.term('branch')} {branch.index}: {kind}", size=18, color=BRANCH_COLORS[branch.index])
+            kind = " → ".join(op.spec.kernel_text if op.spec else operation_text(op.text, self.lang).split(",")[0] for op in branch.ops if op.spec or op.kind in POOLS)
+            heading = self.text(f"{self.term('branch')} {branch.index}: {kind}", size=18, color=branch_color(branch.index))
             heading.next_to(grid, UP, buff=0.12)
             grids.add(Group(heading, grid))
             self.shown["branches"].append(grid.values)
         grids.arrange(RIGHT, buff=0.55, aligned_edge=UP).next_to(self.title, DOWN, buff=0.35)
+        top = max(grid.get_top()[1] for _, grid in grids)  # headings differ in height: the maps share one top
+        for heading, grid in grids:
+            grid.shift(UP * (top - grid.get_top()[1]))
+            heading.next_to(grid, UP, buff=0.12)
         fit_width(grids, 13.2)
         bar = self.concat_bar().next_to(grids, DOWN, buff=0.4)
         scale = relative_legend(self, diverging=False)
@@ -299,8 +350,8 @@ class InceptionScene(TraceScene):
         appear(self, bar, scale, costs)
         set_caption(
             self,
-            f"The four branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
-            f"네 분기를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
+            f"The {len(module.branches)} branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
+            f"분기 {len(module.branches)}개를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
         )
 
     def concat_bar(self) -> VGroup:
@@ -311,15 +362,16 @@ class InceptionScene(TraceScene):
         for branch in self.module.branches:
             width = length * branch.shape[0] / total
             segment = Rectangle(width=width, height=0.35, stroke_color=theme.BACKGROUND, stroke_width=2)
-            segment.set_fill(BRANCH_COLORS[branch.index], opacity=0.85)
+            segment.set_fill(branch_color(branch.index), opacity=0.85)
             segment.move_to(RIGHT * (start + width / 2))
             labels.add(self.text(f"{branch.shape[0]}", size=16, color=theme.BACKGROUND).move_to(segment))
             segments.add(segment)
             start += width
         widths = " + ".join(str(b.shape[0]) for b in self.module.branches)
+        indices = ", ".join(str(b.index) for b in self.module.branches)
         title = self.text(
-            f"torch.cat([branch 0, 1, 2, 3], dim=1): {widths} = {total} channels",
-            f"torch.cat([분기 0, 1, 2, 3], dim=1): {widths} = 채널 {total}개",
+            f"torch.cat([branch {indices}], dim=1): {widths} = {total} channels",
+            f"torch.cat([분기 {indices}], dim=1): {widths} = 채널 {total}개",
             size=18,
         )
         group = VGroup(segments, labels)

@@ -95,6 +95,21 @@ class LSTMCellScene(CellScene):
     def step_values(self, t: int) -> dict[str, list[float]]:
         return lstm_step_values(self.trace, self.view, t)
 
+    def step_notes(self, step: BuildStep, t: int) -> str:
+        """The caption, and at the forget gate the unit it erases most, with its numbers."""
+        notes = super().step_notes(step, t)
+        if step.part != "forget":
+            return notes
+        values = self.step_values(t)
+        erased = [(1 - f) * abs(c) for f, c in zip(values["f"], values["c_prev"])]
+        unit = max(range(len(erased)), key=erased.__getitem__)
+        f, c = values["f"][unit], values["c_prev"][unit]
+        label = self.view.labels[unit]
+        return notes + self.say(
+            f" Look at unit ‘{label}’: fₜ = {f:.2f}, so of Cₜ₋₁ = {c:.2f} only {f * c:.2f} is kept.",
+            f" ‘{label}’ 칸을 보세요: fₜ = {f:.2f}이므로 Cₜ₋₁ = {c:.2f} 중 {f * c:.2f}만 남습니다.",
+        )
+
     def diagram(self) -> dict[str, VGroup]:
         """The cell's parts in build order: frame, cell_line, forget, input, update, output."""
         times_forget, plus = pointwise("×").move_to([FORGET_X, TOP, 0]), pointwise("+").move_to([CANDIDATE_X, TOP, 0])

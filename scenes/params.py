@@ -23,14 +23,15 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Line, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import conv_spec, is_conv, is_linear
 from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousands
 from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
+from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
 from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
+    BOOK_EXAMPLE,
     BYTES_PER_FLOAT,
     LayerArithmetic,
     arithmetic_cells,
@@ -40,7 +41,6 @@ from explain.figures.params import (
 )
 from explain.trace import Trace
 from scenes import SceneSpec
-from scenes.conv import is_activation, module_outputs
 
 SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
@@ -57,7 +57,7 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
 
     >>> import torch
     >>> tr = Trace({"c": torch.zeros(1, 96, 55, 55)}, meta={"modules": {"c": {
-    ...     "type": "Conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
+    ...     "type": "Conv2d", "kind": "conv2d", "in_channels": 3, "out_channels": 96, "kernel": [11, 11], "stride": [4, 4], "bias": True}}})
     >>> a = layer_arithmetic(tr, "c")
     >>> a.per_filter, a.parameters, a.parameter_bytes
     (364, 34944, 139776)
@@ -66,11 +66,11 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
     if name not in trace or description is None:
         raise SceneInputError(f"{name!r} is not a recorded, described module of this trace")
     output_shape = tuple(int(size) for size in trace[name].shape[1:])
-    if is_conv(description):
+    if kind(trace, name) == "conv2d":
         spec = conv_spec(trace, name)
         filter_shape = (spec.kernel[0], spec.kernel[1], spec.in_channels // spec.groups)
         arithmetic = LayerArithmetic(name, description["type"], filter_shape, spec.bias, spec.out_channels, output_shape)
-    elif is_linear(description):
+    elif kind(trace, name) == "linear":
         bias = bool(description.get("bias", True))
         arithmetic = LayerArithmetic(name, description["type"], (int(description["in_features"]),), bias, int(description["out_features"]), output_shape)
     else:
@@ -91,8 +91,7 @@ def _check_against_weights(trace: Trace, arithmetic: LayerArithmetic) -> None:
 
 def parameter_layers(trace: Trace) -> list[str]:
     """Recorded layers with parameters (convolutions and linear layers), in execution order."""
-    modules = trace.meta.get("modules", {})
-    return [name for name in module_outputs(trace) if is_conv(modules.get(name, {})) or is_linear(modules.get(name, {}))]
+    return [name for name in leaf_outputs(trace) if kind(trace, name) in ("conv2d", "linear")]
 
 
 def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
@@ -119,11 +118,11 @@ def layer_table(trace: Trace) -> tuple[list[LayerArithmetic], list[str]]:
     """
     modules = trace.meta.get("modules", {})
     rows, uncounted = [], []
-    for name in module_outputs(trace):
+    for name in leaf_outputs(trace):
         description = modules.get(name, {})
-        if is_conv(description) or is_linear(description) or "Pool" in str(description.get("type", "")):
+        if kind(trace, name) in ("conv2d", "linear", *POOLS):
             rows.append(layer_arithmetic(trace, name))
-        elif name in modules and not is_activation(trace, name) and description.get("type") not in uncounted:
+        elif name in modules and kind(trace, name) not in ("activation", "dropout", "identity", "flatten") and description.get("type") not in uncounted:
             uncounted.append(str(description.get("type")))
     return rows, uncounted
 
@@ -264,17 +263,18 @@ class ParametersScene(TraceScene):
             "parameters": ("filters × per filter", "필터 수 × 필터당"),
             "parameter_bytes": ("parameter memory", "파라미터 메모리"),
             "output": ("output values", "출력 값"),
-            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장)"),
+            "output_bytes": ("feature-map memory (one image)", "특징 맵 메모리 (이미지 한 장당)"),
         }
-        header = [self.say("4 bytes per float", "float 하나에 4바이트"), f"{a.name} ({a.type})",
+        header = [self.say("4 bytes per float", "float32 하나에 4바이트"), f"{a.name} ({a.type})",
                   self.say(f"the slide: {book.filters} filters", f"슬라이드: 필터 {book.filters}개")]
         rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
         self.shown["comparison"] = rows
         grid = self.grid(header, rows)
         appear(self, grid)
+        image, stride, side = BOOK_EXAMPLE["image"], BOOK_EXAMPLE["stride"], book.output_shape[1]
         note = self.text(
-            f"AlexNet's first layer: a {book.output_shape[1]}×{book.output_shape[2]} output from a 227×227 image at stride 4",
-            f"AlexNet의 첫 층: 227×227 이미지에 보폭 4로 {book.output_shape[1]}×{book.output_shape[2]} 출력",
+            f"AlexNet's first layer: a {side}×{side} output from a {image}×{image} image at stride {stride}",
+            f"AlexNet의 첫 층: {image}×{image} 이미지에 {term('stride', 'ko')} {stride}로 {side}×{side} 출력",
             size=18, color=theme.MUTED,
         ).next_to(grid, DOWN, buff=0.35)
         appear(self, note)
@@ -364,7 +364,7 @@ class ParametersScene(TraceScene):
             return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
         if not a.type.endswith("Conv2d"):
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
-            label = Text(f"{a.filter_shape[0]} {self.say('weights', '가중치')}", font=theme.FONT, font_size=18, color=theme.INK)
+            label = Text(f"{a.filter_shape[0]} {self.term('weights')}", font=theme.FONT, font_size=18, color=theme.INK)
             bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
             times = Text(self.say(f"× {a.filters} units", f"× 유닛 {a.filters}개"), font=theme.FONT, font_size=22, color=theme.HIGHLIGHT)
             label.next_to(sheet, DOWN, buff=0.15)

@@ -4,25 +4,25 @@
     explain render resnet --module layer_3.1 --channels 7 --stop-after 2 --still
 
 Steps: (1) the idea: deeper plain stacks trained worse, so a block learns F(x) and adds x back;
-(2) a block of the book's ResNet-50 (``options["module"]``, default the first) with the real x,
-F(x), shortcut and sum maps and one pixel's addition in numbers; (3) the first block whose
-stride 2 changes the shape, its 1×1 projection shortcut drawn dotted; (4) the stages, with the
-downsampling block at the END of each stage, and the bottleneck's 1×1 → 3×3 → 1×1 channels.
-The book's quirks are drawn as its code runs: ReLU inside F before the addition and none after,
-and a 1×1 projection on every shortcut. (5) Degradation measured: training-loss curves of plain and
-residual networks of 8, 20 and 44 layers, read from the committed experiment
+(2) a block (``options["module"]``, default the first) with the real x, F(x), shortcut and sum
+maps, every operation of its body and shortcut (convs with the BatchNorm and activations after
+them), and one pixel's addition in numbers; (3) the first block whose stride changes the shape, its
+projection shortcut drawn dotted; (4) the stages, where each downsamples, and the bottleneck's
+channels. Blocks are read by :mod:`explain.figures.residual` from the recorded data flow, so a
+body written inline (torchvision's BasicBlock) and the book's quirks (ReLU before the addition and
+none after, a 1×1 projection on every shortcut, downsampling at the END of a stage) are drawn as
+the code runs. (5) Degradation measured: training-loss
+curves of plain and residual networks of 8, 20 and 44 layers, read from the committed experiment
 (``python -m explain.models.experiments degradation``), not from the trace; the caption says
 whether the deeper plain network trained worse in this run.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, Arrow, Circle, DashedLine, Group, Line, Rectangle, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import Residual, residual, residual_modules, stages
 from explain.draw.cnn_parts import (
     chosen_module,
     StackedMap,
@@ -30,6 +30,7 @@ from explain.draw.cnn_parts import (
     chosen_step,
     fit_width,
     label_under,
+    operation_text,
     relative_legend,
     run_steps,
     set_caption,
@@ -39,6 +40,18 @@ from explain.draw.fades import appear, disappear
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
+from explain.glossary import term, with_particle
+from explain.figures.residual import (
+    Residual,
+    addition_at,
+    downsampling_place,
+    first_downsampling,
+    is_bottleneck,
+    observed_quirks,
+    residual,
+    residual_modules,
+    stages,
+)
 from explain.trace import Trace
 from scenes import SceneSpec
 
@@ -47,68 +60,29 @@ STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages", "show_de
 SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum; measured plain vs residual training (figure 10)", "resnet50")]
 
 
-def addition_at(trace: Trace, block: str, channel: int | None = None) -> dict:
-    """One value of the block's addition: channel, pixel, F(x), shortcut and their recorded sum.
-
-    The channel is the given one, else the one where the sum is strongest; the pixel, that
-    channel's largest |sum|.
-    """
-    total = trace[f"{block}@sum"][0]
-    if channel is None:
-        channel = int(total.abs().mean(dim=(1, 2)).argmax())
-    row, col = np.unravel_index(int(total[channel].abs().argmax()), total.shape[1:])
-    at = (channel, int(row), int(col))
-    return {
-        "channel": channel,
-        "pixel": (int(row), int(col)),
-        "fx": float(trace[f"{block}@fx"][0][at]),
-        "shortcut": float(trace[f"{block}@shortcut"][0][at]),
-        "sum": float(total[at]),
-    }
+def short(op, lang: str = "en") -> str:
+    """An operation in a box: "BN", "ReLU", "dropout", "max-pool 3×3" (a conv is written by its numbers)."""
+    if op.kind == "batch_norm":
+        return "BN" if lang != "ko" else term("batch-norm", "ko")
+    if op.kind == "dropout":
+        return operation_text("dropout", lang)
+    return operation_text(op.text, lang).split(",")[0]
 
 
-def first_downsampling(trace: Trace) -> str | None:
-    """The first block whose stride (2) changes the map's size, if any."""
-    for name in residual_modules(trace):
-        if residual(trace, name).stride > 1:
-            return name
-    return None
-
-
-def is_bottleneck(convs) -> bool:
-    """1×1 that narrows the channels → 3×3 → 1×1 that widens them again."""
-    kernels = [c.kernel for c in convs]
-    return kernels == [(1, 1), (3, 3), (1, 1)] and convs[0].out_channels < convs[-1].out_channels
-
-
-def downsampling_place(grouped: dict[str, list[Residual]]) -> str:
-    """ "end" if every stage's stride-2 blocks are its last, "start" if its first, else "mixed"."""
-    places = set()
-    for blocks in grouped.values():
-        for index, block in enumerate(blocks):
-            if block.stride > 1:
-                places.add("end" if index == len(blocks) - 1 else "start" if index == 0 else "middle")
-    return places.pop() if len(places) == 1 and places != {"middle"} else "mixed"
-
-
-def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tuple[str, str]]:
-    """What this model does that the paper's/torchvision's ResNet does not, read from the trace."""
-    blocks = [block for stage in grouped.values() for block in stage]
-    quirks = []
-    if all(b.body_convs and b.relu_after.get(b.body_convs[-1].name) for b in blocks) and all(b.acts_after_add is False for b in blocks):
-        quirks.append(("ReLU comes before the addition, none after it", "ReLU는 더하기 전에만 있고, 더한 뒤에는 없습니다"))
-    same_shape = [b for b in blocks if b.stride == 1 and b.shapes["x"] == b.shapes["fx"]]
-    if same_shape and all(b.projection for b in same_shape):
-        english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
-        korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영을 씁니다 ({same_shape[0].name} …)"
-        if trace.meta.get("model") == "ResNet":
-            english += ": the book's check `x.size() is not out.size()` is always true"
-            korean += ": 책의 검사 `x.size() is not out.size()`가 늘 참이기 때문입니다"
-        quirks.append((english, korean))
-    types = {str(d.get("type", "")) for d in trace.meta.get("modules", {}).values()}
-    if not any("BatchNorm" in t for t in types):
-        quirks.append(("no batch-norm", "배치 정규화 없음"))
-    return quirks
+def conv_boxes(ops, lang: str = "en") -> list[str]:
+    """One label per conv with the operations after it ("3×3 64→64, /2\n+ BN + ReLU"); operations
+    before the first conv get their own label."""
+    labels: list[list[str]] = []
+    for op in ops:
+        if op.spec is not None:
+            conv = op.spec
+            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
+            labels.append([f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}"])
+        elif labels:
+            labels[-1].append(short(op, lang))
+        else:
+            labels.append([short(op, lang)])
+    return [label[0] + ("\n+ " + " + ".join(label[1:]) if len(label) > 1 else "") for label in labels]
 
 
 class ResNetScene(TraceScene):
@@ -198,9 +172,9 @@ class ResNetScene(TraceScene):
     def show_block(self) -> None:
         self.show_residual(self.block)
         block = self.block
-        relu_last = bool(block.body_convs) and block.relu_after.get(block.body_convs[-1].name, False)
-        english = ["F(x) ends with a ReLU, before the add" if relu_last else "F(x) is the body's output"]
-        korean = ["F(x)는 더하기 전에 ReLU로 끝납니다" if relu_last else "F(x)는 본체의 출력입니다"]
+        last = short(block.body[-1]) if block.body else "F"
+        english = [f"F(x) ends with {last}, before the add"]
+        korean = [f"F(x)는 더하기 전에 {with_particle(short(block.body[-1], 'ko') if block.body else 'F', '로')} 끝납니다"]
         if block.projection:
             english.append(f"the shortcut is a {block.shortcut_conv.kernel_text} conv")
             korean.append(f"지름길은 {block.shortcut_conv.kernel_text} 합성곱입니다")
@@ -216,10 +190,14 @@ class ResNetScene(TraceScene):
             return
         block = residual(self.trace, name)
         self.show_residual(block)
+        conv = block.shortcut_conv
+        what = f"a {conv.kernel_text} projection with stride {conv.stride[0]}" if conv is not None else " + ".join(short(op) for op in block.shortcut)
+        what_ko = f"스트라이드 {conv.stride[0]}인 {conv.kernel_text} 투영" if conv is not None else " + ".join(short(op, "ko") for op in block.shortcut)
         set_caption(
             self,
-            f"{name}: stride 2 halves the map, so the shortcut is a strided 1×1 projection (dotted)",
-            f"{name}: 스트라이드 2로 맵이 절반이 되므로 지름길도 스트라이드 2인 1×1 투영입니다(점선)",
+            f"{name}: stride {block.stride} shrinks the map {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, so the shortcut is {what} (dotted)",
+            f"{name}: 스트라이드 {with_particle(str(block.stride), '로')} 맵이 {format_shape(block.shapes['x'])} → "
+            f"{with_particle(format_shape(block.shapes['sum']), '이')} 되므로 지름길은 {what_ko}입니다(점선)",
         )
 
     def show_residual(self, block: Residual) -> None:
@@ -229,13 +207,7 @@ class ResNetScene(TraceScene):
         appear(self, figure)
 
     def body_boxes(self, block: Residual) -> VGroup:
-        boxes = VGroup()
-        for conv in block.body_convs:
-            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
-            relu = "\n+ ReLU" if block.relu_after.get(conv.name) else ""
-            boxes.add(
-                LayerBox(f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}{relu}", kind="conv", width=1.75, height=0.75, size=17)
-            )
+        boxes = VGroup(*[LayerBox(label, kind="conv", width=1.75, height=0.75, size=17) for label in conv_boxes(block.body, self.lang)])
         return boxes.arrange(RIGHT, buff=0.35)
 
     def block_figure(self, block: Residual) -> Group:
@@ -253,14 +225,10 @@ class ResNetScene(TraceScene):
         top = Group(x_map, body, parts["fx"], plus, parts["sum"]).arrange(RIGHT, buff=0.45)
         fit_width(top, 13.2).next_to(self.title, DOWN, buff=0.55)
         dotted = block.stride > 1
-        conv = block.shortcut_conv
-        name = block.shortcut.rpartition(".")[2] if block.shortcut else self.term("identity")
-        if conv is not None:
-            stride = f", /{conv.stride[0]}" if conv.stride[0] > 1 else ""
-            text = f"{conv.kernel_text} {conv.in_channels}→{conv.out_channels}{stride}\n{name}"
-        else:
-            text = name
-        shortcut_box = LayerBox(text, kind="conv" if conv is not None else "data", width=2.2, height=0.75, size=17)
+        shortcut = self.trace.meta["structure"][block.name].get("shortcut")
+        name = shortcut.rpartition(".")[2] if shortcut else "identity"
+        text = "\n".join([*conv_boxes(block.shortcut, self.lang), name]) if block.shortcut else name
+        shortcut_box = LayerBox(text, kind="conv" if block.shortcut else "data", width=2.2, height=0.75 + 0.25 * bool(block.shortcut), size=17)
         shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
         parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
         labels = VGroup(
@@ -283,16 +251,18 @@ class ResNetScene(TraceScene):
             Arrow([plus.get_x(), shortcut_box.get_y(), 0], plus.get_bottom(), buff=0, tip_length=0.14, **style),
         )
         row, col = values["pixel"]
-        body_call = f"{block.body.rpartition('.')[2]}(x)" if block.body else "F(x)"
-        shortcut_call = f"{block.shortcut.rpartition('.')[2]}(x)" if block.shortcut else "x"
-        code = f"out = {body_call} + {shortcut_call}"
-        code = f"out = act({body_call} + {shortcut_call})" if block.acts_after_add else code
+        shortcut_call = f"{name}(x)" if shortcut else "x"
+        code = f"out = F(x) + {shortcut_call}"
+        for op in block.after_add:
+            code = f"out = {short(op)}(F(x) + {shortcut_call})" if op is block.after_add[0] else code.replace("out = ", f"out = {short(op)}(", 1) + ")"
         equation = Text(code, font=theme.MONO_FONT, font_size=20, color=theme.INK)
-        after = {
-            False: ("  — the block returns the sum: no ReLU after the add", "  — 블록은 합을 그대로 내보냅니다. 더한 뒤에는 ReLU가 없습니다"),
-            True: ("  — the block applies an activation after the add", "  — 블록은 더한 뒤 활성화 함수를 적용합니다"),
-            None: ("", ""),
-        }[block.acts_after_add]
+        if block.unrecorded_after_add:
+            after = (f"  — {block.unrecorded_after_add.en}", f"  — {block.unrecorded_after_add.ko}")
+        elif block.after_add:
+            then = " + ".join(short(op) for op in block.after_add)
+            after = (f"  — then {then} after the add", f"  — 더한 뒤에 {' + '.join(short(op, 'ko') for op in block.after_add)}")
+        else:
+            after = ("  — the block returns the sum: nothing after the add", "  — 블록은 합을 그대로 내보냅니다. 더한 뒤에는 아무것도 없습니다")
         sum_text = self.text(
             f"{block.name}, channel {channel}, pixel ({row}, {col}):  F(x) {format_value(values['fx'], 3)} + s(x) {format_value(values['shortcut'], 3)}"
             f" = {format_value(values['sum'], 3)}{after[0]}",
@@ -372,10 +342,12 @@ class ResNetScene(TraceScene):
         bottleneck = self.text(
             f"{example.name} F(x): "
             + "  →  ".join(f"{c.kernel_text} {c.in_channels}→{c.out_channels}" for c in body)
-            + (self.say("   (bottleneck: compress, 3×3, expand)", f"   ({self.term('bottleneck')}: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
+            + (self.say("   (bottleneck: compress, 3×3, expand)", "   (병목: 압축, 3×3, 확장)") if is_bottleneck(body) else ""),
             size=21,
         )
-        quirks = VGroup(*[self.text(f"• {en}", f"• {ko}", size=19) for en, ko in observed_quirks(self.trace, grouped)])
+        quirks = VGroup(  # Pango markup: code in <tt>
+            *[self.text(f"• {en}", f"• {ko}", size=19, markup=True) for en, ko in observed_quirks(self.trace, grouped)]
+        )
         quirks.arrange(DOWN, aligned_edge=LEFT, buff=0.12)
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
@@ -402,12 +374,13 @@ class ResNetScene(TraceScene):
         self.shown["degradation"] = runs
         colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
         top = 0.5 * -(-max(max(c) for c in runs.plain + runs.residual) // 0.5)
+        low = 0.5 * (min(min(c) for c in runs.plain + runs.residual) // 0.5)
         last = 100 * -(-runs.step[-1] // 100)
         charts = Group()
         for kind, curves, heading in (("plain", runs.plain, self.say("plain", "평범한 망")), ("residual", runs.residual, self.say("residual", "잔차 망"))):
             series = [Series(self.say(f"{layers} layers", f"{layers}층"), runs.step, curve, color) for layers, curve, color in zip(runs.layers, curves, colors)]
             chart = LineChart(
-                series, x_ticks=[0, last // 2, last], y_ticks=[0, top / 2, top], width=5.2, height=2.9,
+                series, x_ticks=[0, last // 2, last], y_ticks=[low, (low + top) / 2, top], width=5.2, height=2.9,
                 x_label=self.say("training step", "학습 단계"), y_label=self.say(f"{heading}: training loss", f"{heading}: 학습 손실"),
             )
             charts.add(chart)
@@ -426,8 +399,16 @@ class ResNetScene(TraceScene):
                     ("residual", "잔차 망", runs.residual_final, runs.residual_accuracy),
                 )
             ],
-            self.text(f"{runs.meta['network']}", size=15, color=theme.MUTED),
-            self.text(f"{runs.meta['data']}; {runs.meta['optimizer']}; {runs.meta['seconds']:.0f} s", size=15, color=theme.MUTED),
+            self.text(
+                "6n+2 layers, 8/16/32 channels, batch-norm; residual: + the block's input (1×1 projection where the shape changes)",
+                "6n+2층, 8/16/32 채널, 배치 정규화; 잔차 망: 블록의 입력을 더함 (모양이 바뀌면 1×1 투영)",
+                size=15, color=theme.MUTED,
+            ),
+            self.text(
+                f"the same shapes for all: {runs.meta['train_images']} training images, {runs.meta['epochs']} epochs; {runs.meta['seconds']:.0f} s in all",
+                f"모두 같은 도형: 학습 {runs.meta['train_images']}장, {runs.meta['epochs']}번 반복; 모두 {runs.meta['seconds']:.0f}초",
+                size=15, color=theme.MUTED,
+            ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
         fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
         appear(self, charts, finals)
@@ -435,13 +416,13 @@ class ResNetScene(TraceScene):
         deep, shallow = runs.layers[-1], runs.layers[0]
         if runs.degrades:
             english = f"Measured: the {deep}-layer plain net ends with a higher training loss than the {shallow}-layer one; with shortcuts it does not"
-            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않다"
+            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않습니다"
             if runs.residual_final[-1] > runs.residual_final[0]:
                 english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"
-                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝난다, 평범한 망도 잔차 망도"
+                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝납니다, 평범한 망도 잔차 망도"
         else:
             english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
-            korean = f"측정: 이 규모에서는 성능 저하가 없다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습된다"
+            korean = f"측정: 이 규모에서는 성능 저하가 없습니다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습됩니다"
         set_caption(self, english, korean)
 
 

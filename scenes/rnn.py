@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Dot, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -169,11 +169,12 @@ class RNNUnrollScene(TraceScene):
         if values["direction"] == "bwd":  # the backward direction reads the sequence from its end
             order.reverse()
         for previous, index in zip([None, *order], order):
-            if previous is not None:  # the previous state goes down into its copy of A and along the link into this one
-                carrier = chain["strips"][previous][0].cells.copy()
-                self.play(carrier.animate.scale(0.4).move_to(chain["links"][min(previous, index)].get_start()), run_time=0.3)
-                self.play(carrier.animate.move_to(chain["boxes"][index]).set_opacity(0.15),
-                          Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
+            if previous is not None:  # the previous state travels along the link into this copy (a dot: nothing covers the boxes)
+                link_arrow = chain["links"][min(previous, index)]
+                start, end = (link_arrow.get_start(), link_arrow.get_end()) if previous < index else (link_arrow.get_end(), link_arrow.get_start())
+                carrier = Dot(start, radius=0.07, color=theme.HIGHLIGHT)
+                self.play(carrier.animate.move_to(end),
+                          Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.5)
                 self.remove(carrier)
             else:
                 self.play(Indicate(chain["tiles"][index][0].glyph, color=theme.HIGHLIGHT, scale_factor=1.4), run_time=0.4)
@@ -210,7 +211,7 @@ class RNNUnrollScene(TraceScene):
     def _legend(self, values: dict[str, Any]) -> VGroup:
         layer_note = self.say(
             f"layer {values['layer']}, units {describe_indices(values['units'], values['units_total'])}",
-            f"{values['layer']}층, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"층 {values['layer']}, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
@@ -471,7 +472,7 @@ class RNNLayersScene(TraceScene):
         lower, upper = values["layers"]
         note = self.say(
             f"hidden 1 = layer {lower}\nhidden 2 = layer {upper}\nunits {describe_indices(values['units'], values['units_total'])}",
-            f"은닉 1 = {lower}층\n은닉 2 = {upper}층\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
+            f"은닉 1 = 층 {lower}\n은닉 2 = 층 {upper}\n유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
         if values["layer_count"] > 2:
             note += self.say(f"\n(of {values['layer_count']} layers)", f"\n(전체 {values['layer_count']}층 중)")
@@ -480,7 +481,7 @@ class RNNLayersScene(TraceScene):
             note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
-        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 5.9 + DOWN * 1.9)
+        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
 
     def _backward(self, grid: dict[str, Any], values: dict[str, Any]) -> dict[str, VGroup]:
         lower, upper = values["layers"]
@@ -489,7 +490,7 @@ class RNNLayersScene(TraceScene):
             for arrow in edges:
                 start, end = arrow.get_start(), arrow.get_end()
                 horizontal = abs(end[0] - start[0]) > abs(end[1] - start[1])
-                offset = DOWN * 0.14 if horizontal else RIGHT * 0.14
+                offset = DOWN * 0.24 if horizontal else RIGHT * 0.24  # clear of the forward arrow
                 arrows.add(arrow_between(end + offset, start + offset, color=theme.GRADIENT, stroke=2.5, buff=0.02))
         formula, explanation = loss_text(values)
         loss = VGroup(
@@ -502,9 +503,10 @@ class RNNLayersScene(TraceScene):
             for column, step in enumerate(values["steps"]):
                 for layer, row in ((lower, "hidden1"), (upper, "hidden2")):
                     node = grid["nodes"][column][row]
-                    text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=14,
+                    text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=16,
                                 color=theme.GRADIENT)
-                    norms.add(text.next_to(node, DOWN, buff=0.05).align_to(node.get_center() + RIGHT * 0.28, LEFT))
+                    # below the backward arrow between the nodes, right of the one that runs down from this node
+                    norms.add(text.next_to(node, DOWN, buff=0.16).align_to(node.get_center() + RIGHT * 0.32, LEFT))
         return {"arrows": arrows, "loss": loss, "norms": norms}
 
     def _stretch(self, values: dict[str, Any], caption: Text) -> None:

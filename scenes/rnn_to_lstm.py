@@ -88,17 +88,19 @@ class RNNToLSTMScene(TraceScene):
             return
         caption = fitted_caption(self, *CAPTIONS[0])
         self.play(fade_in(*chain["common"], chain["h"], caption), run_time=0.8)
-        self.pause("An RNN passes the hidden state along the chain.")
+        self.pause(self.say("An RNN passes the hidden state along the chain.", "RNN은 은닉 상태를 사슬을 따라 넘깁니다."))
         if last >= 2:
             self.play(fade_in(chain["c"]), recaption(self, caption, *CAPTIONS[1]), run_time=0.8)
-            self.pause("The LSTM adds the cell state, a second line above the hidden state.")
+            self.pause(self.say("The LSTM adds the cell state, a second line above the hidden state.",
+                                "LSTM은 은닉 상태 위에 두 번째 줄인 셀 상태를 더합니다."))
         if last >= 3:
             self.play(fade_out(*chain["common"], chain["h"], chain["c"]), run_time=0.5)
             self.play(fade_in(cell["body"], *cell["upright"]), recaption(self, caption, *CAPTIONS[2]), run_time=0.8)
-            self.pause("One step of the chain is one cell with four ports.")
+            self.pause(self.say("One step of the chain is one cell with four ports.", "사슬의 한 단계는 포트가 네 개인 셀 하나입니다."))
         if last >= 4:
             self._turn(cell, caption)
-            self.pause("Turned a quarter, time runs left to right: the layout of the LSTM cell figure.")
+            self.pause(self.say("Turned a quarter, time runs left to right: the layout of the LSTM cell figure.",
+                                "4분의 1 바퀴 돌리면 시간이 왼쪽에서 오른쪽으로 흐르는, LSTM 셀 그림의 배치가 됩니다."))
 
     def _turn(self, cell: dict[str, Any], caption) -> None:
         """The strips and names fade, the box and its wires turn a quarter, the strips return at the turned ports.
@@ -120,7 +122,10 @@ class RNNToLSTMScene(TraceScene):
         layer, units = values["layer"], values["view"].units_text(self.lang)
         source = self.trace.meta.get("example") or self.trace.meta.get("model") or ""
         chosen = self.say(" (largest |h|, |C| here)", " (|h|, |C|가 가장 큰 유닛)") if values["chosen_units"] else ""
-        note = self.say(f"{source} layer {layer},\n{units}{chosen}".strip(), f"{source} {layer}층,\n{units}{chosen}".strip())
+        model = f"‘{source}’ " if source else ""
+        both_ways = self.trace.meta.get("modules", {}).get(values["module"], {}).get("bidirectional")
+        direction = self.say(", forward direction", " 순방향") if both_ways else ""
+        note = self.say(f"{model}layer {layer}{direction},\n{units}{chosen}", f"{model}{layer}층{direction},\n{units}{chosen}")
         bars = VGroup(
             ScaleBar("tanh", length=1.6).with_title("h: −1 → 1"),
             ScaleBar((low, high), length=1.6).with_title(f"C: {low:g} → {high:g}"),

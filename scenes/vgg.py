@@ -18,11 +18,11 @@ from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Group, Line, Rectangle, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_numbers import INPUT, Block, conv_blocks, parameter_count, receptive_field, stack_versus_single
 from explain.draw.cnn_parts import (
     StackedMap,
     fit_width,
     label_under,
+    operation_text,
     map_height,
     chosen_channel,
     chosen_step,
@@ -36,6 +36,10 @@ from explain.draw.cnn_parts import (
 from explain.draw.fades import animating, appear, disappear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
+from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
+from explain.figures.errors import names_or_none
+from explain.figures.layers import INPUT, kind, parameter_count, receptive_field
+from explain.figures.windows import recorded_input
 from explain.trace import Trace
 from scenes import SceneSpec
 
@@ -43,15 +47,6 @@ SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive fiel
 
 CARD = 1.55
 STEPS = ("show_stack", "show_receptive_field", "show_parameters", "show_depth_experiment")
-
-
-def equal_width_pair(blocks: list[Block]) -> list:
-    """The first two consecutive convs of one block with the same channels in and out (C→C→C)."""
-    for block in blocks:
-        for first, second in zip(block.convs, block.convs[1:]):
-            if first.in_channels == first.out_channels == second.out_channels:
-                return [first, second]
-    return blocks[0].convs[:2]
 
 
 def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
@@ -67,25 +62,28 @@ class VGGScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        try:
-            blocks = conv_blocks(trace)
-        except (ValueError, KeyError) as error:
-            raise SceneInputError(f"the vgg scene needs a CNN trace with its layer configs: {error}") from None
+        chosen_step(options, len(STEPS))
         if INPUT not in trace:
             raise SceneInputError("the vgg scene needs the input image in the trace (record with explain.record(model, image))")
+        problem = plain_stack_problem(trace)
+        if problem is not None:
+            raise SceneInputError(problem)
+        blocks = conv_blocks(trace)
         field = cls.field_block(blocks, options)
-        chosen_step(options, len(STEPS))
-        missing = [name for name in [b.name for b in blocks] + [c.name for c in field.convs[:2]] if name not in trace]
+        needed = [b.output for b in blocks] + [c.name for c in field.convs[:2]]
+        missing = [name for name in needed if name not in trace]
         if missing:
-            raise SceneInputError(f"the vgg scene needs the feature maps of {', '.join(missing[:4])} (record without a name filter)")
+            raise SceneInputError(f"the vgg scene needs the feature maps of {names_or_none(missing, 4)} (record without a name filter)")
+        recorded_input(trace, field.convs[0].name)
+        recorded_input(trace, field.convs[1].name)
 
     @staticmethod
     def field_block(blocks: list[Block], options: dict) -> Block:
-        """The block whose first two convs step 2 draws: ``options["module"]`` or the first block."""
+        """The block whose first two convs step 2 draws: ``options["module"]`` or the first with two."""
         stacked = {block.name: block for block in blocks if len(block.convs) >= 2}
-        name = options.get("module", blocks[0].name)
+        name = options.get("module", next(iter(stacked)))
         if name not in stacked:
-            raise SceneInputError(f"module {name!r} is not a block with two stacked convs; choose one of {', '.join(stacked)}")
+            raise SceneInputError(f"module {name!r} is not a block with two stacked convs; choose one of {names_or_none(stacked)}")
         return stacked[name]
 
     def construct(self):
@@ -94,7 +92,9 @@ class VGGScene(TraceScene):
         self.parameters = parameter_count(self.trace)
         self.shown: dict = {}
         self.figure = None
-        self.title = self.text("VGG: depth from 3×3 convolutions only", "VGG: 3×3 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
+        kernels = sorted({conv.kernel_text for block in self.blocks for conv in block.convs})
+        only = ", ".join(kernels)
+        self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
@@ -115,21 +115,22 @@ class VGGScene(TraceScene):
         return group
 
     def _input_card(self, picture: np.ndarray) -> Group:
-        header = LayerBox(self.say("input", "입력"), kind="data", width=CARD, height=0.45, size=18)
+        header = LayerBox(self.term("input"), kind="data", width=CARD, height=0.45, size=18)
         image = FeatureMap(picture, height=map_height(picture.shape[-1]))
         image.next_to(header, DOWN, buff=0.55)
         shape = label_under(image, format_shape(picture.shape))
         return Group(header, image, shape)
 
     def _block_card(self, block: Block) -> Group:
-        kernel = block.convs[0].kernel_text
-        header = LayerBox(f"{kernel} {self.term('conv')} ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
-        pools = [" ".join([self.term(kind), size]) for kind, size in (label.split(" ", 1) for label in block.pools)]
-        pooling = ", ".join(f"{kind} ×{pools.count(kind)}" if pools.count(kind) > 1 else kind for kind in dict.fromkeys(pools))
-        pooling = pooling or self.say("no pooling", "풀링 없음")
+        kernels = "/".join(dict.fromkeys(conv.kernel_text for conv in block.convs))
+        header = LayerBox(f"{kernels} {self.term('conv')} ×{len(block.convs)}", kind="conv", width=CARD, height=0.45, size=18)
+        others = " + ".join(operation_text(op, self.lang).split(" (")[0] for op in block.others)
+        between = LayerBox(others or self.say("nothing else", "그 밖에 없음"), kind="pointwise", width=CARD, height=0.3, size=14)
+        between.next_to(header, DOWN, buff=0.08)
+        pooling = operation_text(", ".join(block.pools), self.lang) or self.say("no pooling", "풀링 없음")
         pool = LayerBox(pooling, kind="pool", width=CARD, height=0.32, size=14)
-        pool.next_to(header, DOWN, buff=0.08)
-        maps = self.trace[block.name][0].numpy()
+        pool.next_to(between, DOWN, buff=0.08)
+        maps = self.trace[block.output][0].numpy()
         card_map = StackedMap(maps, channel=chosen_channel(self.options, maps.shape[0]), height=map_height(maps.shape[-1]))
         card_map.next_to(pool, DOWN, buff=0.15)
         self.shown["maps"][block.name] = (card_map.channel, card_map.values)
@@ -139,7 +140,7 @@ class VGGScene(TraceScene):
             self.text(f"{block.shape_in[1]}→{block.shape_out[1]} px", f"{block.shape_in[1]}→{block.shape_out[1]} 픽셀", size=15, color=theme.MUTED),
         ).arrange(DOWN, buff=0.05)
         change.next_to(shape, DOWN, buff=0.08)
-        return Group(header, pool, card_map, shape, change)
+        return Group(header, between, pool, card_map, shape, change)
 
     def _head_card(self) -> Group:
         linears = self.linears()
@@ -154,7 +155,7 @@ class VGGScene(TraceScene):
     def linears(self) -> list[dict]:
         """The Linear layers' configs, in execution order."""
         modules = self.trace.meta.get("modules", {})
-        return [modules[n] for n in self.trace.names() if str(modules.get(n, {}).get("type", "")).endswith("Linear")]
+        return [facts for name, facts in modules.items() if kind(self.trace, name) == "linear"]
 
     def show_stack(self) -> None:
         self.figure = self.stack()
@@ -162,9 +163,13 @@ class VGGScene(TraceScene):
             self.add(self.figure)
         for card in self.figure if animating(self) else []:
             self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
-        set_caption(self, 
-            "Each block: 3×3 convs, then 2×2 max-pooling: channels double, resolution halves",
-            "블록마다 3×3 합성곱 뒤에 2×2 최대 풀링이 옵니다. 채널은 두 배가 되고 해상도는 절반이 됩니다.",
+        channels = "→".join(str(b.shape_out[0]) for b in self.blocks)
+        sizes = "→".join(str(b.shape_out[-1]) for b in self.blocks)
+        pools = operation_text(", ".join(dict.fromkeys(p for b in self.blocks for p in b.pools)), self.lang)
+        set_caption(
+            self,
+            f"Each block: its convolutions, then {pools}: channels {channels}, size {sizes}",
+            f"블록마다 합성곱 뒤 {pools}: 채널 {channels}, 크기 {sizes}",
         )
 
     # -- step 2: receptive field -------------------------------------------------------------
@@ -181,13 +186,19 @@ class VGGScene(TraceScene):
         row, col = field_centre(out_maps[channel], margin=window // 2 + 1)
         half = window // 2
         crop = (slice(row - half, row + half + 1), slice(col - half, col + half + 1))
-        picture = self.trace[INPUT][0].numpy()[:, crop[0], crop[1]]
-        middle = self.trace[first.name][0].numpy()
+        source = recorded_input(self.trace, first.name)
+        picture = self.trace[source][0].numpy()[:, crop[0], crop[1]]
+        if picture.shape[0] not in (1, 3):  # a feature map, not a picture: its strongest channel
+            source_channel = strongest_channel(picture)
+            picture = picture[source_channel : source_channel + 1]
+            source = f"{source}, {self.say('ch', '채널')} {source_channel}"
+        between = recorded_input(self.trace, second.name)  # what the second conv read (after BatchNorm, ReLU …)
+        middle = self.trace[between][0].numpy()
         middle_channel = strongest_channel(middle[:, crop[0], crop[1]])
         self.shown["field"] = {"centre": (row, col), "side": side, "channel": channel, "middle_channel": middle_channel}
         panels = [
-            (FeatureMap(picture, height=2.4), side, self.say(f"input {format_shape(picture.shape[1:])} crop", f"입력 중 {format_shape(picture.shape[1:])} 부분")),
-            (FeatureMap(middle[middle_channel][crop], height=2.4), side - 2, self.say(f"{first.name}, ch {middle_channel}", f"{first.name}, 채널 {middle_channel}")),
+            (FeatureMap(picture, height=2.4), side, self.say(f"{source}: {format_shape(picture.shape[1:])} crop", f"{source}: {format_shape(picture.shape[1:])} 부분")),
+            (FeatureMap(middle[middle_channel][crop], height=2.4), second.kernel[0], self.say(f"{between}, ch {middle_channel}", f"{between}, 채널 {middle_channel}")),
             (FeatureMap(out_maps[channel][crop], height=2.4), 1, self.say(f"{second.name}, ch {channel}", f"{second.name}, 채널 {channel}")),
         ]
         group = Group(*[Group(fmap, label_under(fmap, label, size=16, font=theme.FONT)) for fmap, _, label in panels])
@@ -214,32 +225,46 @@ class VGGScene(TraceScene):
         pair = equal_width_pair(self.blocks)
         versus = stack_versus_single(pair)
         self.shown["pair"] = versus
-        c = pair[0].in_channels
+        c, k = pair[0].in_channels, pair[0].kernel_text
         stacked = sum(conv.parameters for conv in versus.stack)
+        one = f"{k.replace('×', '·')}·{c}·{c}" + (f" + {c}" if pair[0].bias else "")
+        single = f"{side}·{side}·{c}·{c}" + (f" + {c}" if versus.single.bias else "")
+        extra = self.between(pair)
+        more = (self.say(f", and {extra} between them", f", 그리고 사이에 {extra}") if extra else "")
         lines = VGroup(
             self.text(
-                f"{side}×{side}: one value of {second.name} sees {side}×{side} input pixels through two 3×3 convs",
-                f"{side}×{side}: {second.name}의 값 하나는 3×3 합성곱 두 번을 거쳐 입력 {side}×{side} 픽셀을 봅니다",
+                f"{side}×{side}: one value of {second.name} sees {side}×{side} values of {source} through {first.kernel_text} and {second.kernel_text} convs",
+                f"{side}×{side}: {second.name}의 값 하나는 {first.kernel_text}, {second.kernel_text} 합성곱을 거쳐 {source}의 {side}×{side} 값을 봅니다",
                 size=20,
             ),
             self.text(
-                f"two 3×3 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = {thousands(stacked)} parameters",
-                f"3×3 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × (3·3·{c}·{c} + {c}) = 파라미터 {thousands(stacked)}개",
+                f"two {k} ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)} parameters",
+                f"{k} 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)}개 파라미터",
                 size=20,
             ),
             self.text(
-                f"one 5×5 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack, and one more ReLU",
-                f"5×5 한 개 ({c}→{c}): 5·5·{c}·{c} + {c} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적고 ReLU도 하나 더 있습니다",
+                f"one {side}×{side} ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack{more}",
+                f"{side}×{side} 한 개 ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적습니다{more}",
                 size=20,
             ),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         appear(self, lines)
         self.figure = Group(group, *outlines, *links, *kernels, lines)
-        set_caption(self, 
-            "Two stacked 3×3 convs see what one 5×5 sees, with fewer parameters",
-            "3×3 두 층은 5×5 한 층과 같은 영역을 더 적은 파라미터로 봅니다",
+        set_caption(
+            self,
+            f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters",
+            f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다",
         )
+
+    def between(self, pair) -> str:
+        """The operations between two stacked convs of a block ("BatchNorm + ReLU"), from the recorded modules."""
+        for block in self.blocks:
+            names = [op.module for op in block.ops]
+            if pair[0].name in names and pair[1].name in names:
+                inner = block.ops[names.index(pair[0].name) + 1 : names.index(pair[1].name)]
+                return " + ".join(operation_text(op.text, self.lang).split(" (")[0] for op in inner)
+        return ""
 
     # -- step 3: parameters ------------------------------------------------------------------
 
@@ -275,8 +300,8 @@ class VGGScene(TraceScene):
         appear(self, VGroup(bars, label, total))
         self.figure = Group(cards, bars, label, total)
         set_caption(self, 
-            "Parameters per block, counted from the model's layers: the deep 3×3 blocks hold most of them",
-            "블록별 파라미터(모델의 층 설정으로 계산): 대부분이 깊은 3×3 블록에 있습니다",
+            "Parameters per block and of the linear layers, counted from the model's layers",
+            "블록별, 선형층의 파라미터 (모델의 층 설정에서 계산)",
         )
 
     # -- step 4: depth vs performance, from the committed experiment -------------------------
@@ -313,9 +338,18 @@ class VGGScene(TraceScene):
         ).arrange(RIGHT, buff=1.2)
         charts.next_to(self.title, DOWN, buff=0.45)
         meta = results.meta
+        train, test, epochs, seconds = meta["train_images"], meta["test_images"], meta["epochs"], meta["seconds"]
         lines = VGroup(
-            self.text(meta["network"], size=16, color=theme.MUTED),
-            self.text(f"{meta['data']}; {meta['optimizer']}; {meta['seconds']:.0f} s", size=16, color=theme.MUTED),
+            self.text(
+                "each network: 3 stages of k × (3×3 conv → ReLU) → 2×2 max-pool, then one linear layer",
+                "각 망: 3단계마다 k × (3×3 합성곱 → ReLU) → 2×2 최대 풀링, 끝에 선형 층 하나",
+                size=16, color=theme.MUTED,
+            ),
+            self.text(
+                f"the same shapes for all: {train} training, {test} held-out images, {epochs} epochs; {seconds:.0f} s in all",
+                f"모두 같은 도형: 학습 {train}장, 시험 {test}장, {epochs}번 반복; 모두 {seconds:.0f}초",
+                size=16, color=theme.MUTED,
+            ),
         ).arrange(DOWN, buff=0.08)
         fit_width(lines, 13.0).next_to(charts, DOWN, buff=0.3)
         appear(self, charts, lines)
@@ -324,10 +358,10 @@ class VGGScene(TraceScene):
         deepest = len(depths) - 1
         if best == deepest:
             english = f"Measured: each deeper stack did better, up to {accuracy[best]:.1f} % with {depths[best]} convolutions"
-            korean = f"측정: 깊을수록 좋아졌다, 합성곱 {depths[best]}층에서 {accuracy[best]:.1f} %"
+            korean = f"측정: 깊을수록 좋아졌습니다, 합성곱 {depths[best]}층에서 {accuracy[best]:.1f} %"
         else:
             english = (f"Measured: best at {depths[best]} convolutions ({accuracy[best]:.1f} %); "
                        f"{depths[deepest]} did worse ({accuracy[deepest]:.1f} %) in this short run")
             korean = (f"측정: 합성곱 {depths[best]}층이 가장 좋았고 ({accuracy[best]:.1f} %), "
-                      f"{depths[deepest]}층은 이 짧은 학습에서 더 나빴다 ({accuracy[deepest]:.1f} %)")
+                      f"{depths[deepest]}층은 이 짧은 학습에서 더 나빴습니다 ({accuracy[deepest]:.1f} %)")
         set_caption(self, english, korean)

@@ -17,3 +17,10 @@ settings.register_profile(
 )
 settings.register_profile("thorough", max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    """One switch accepts intended changes: ``--trace-update`` rewrites the trace fixtures (the
+    plugin) and the reference stills (tests/scene_checks.py reads EXPLAIN_UPDATE_REFERENCES)."""
+    if config.getoption("trace_update", default=False):
+        os.environ["EXPLAIN_UPDATE_REFERENCES"] = "1"

@@ -9,7 +9,7 @@ References are stored small (REFERENCE_SIZE) and compared with a tolerance, like
 frame-comparison tests: a few anti-aliased pixels may differ, a moved box or a changed colour may
 not. After an intended change, look at the new stills, then refresh the references with
 
-    EXPLAIN_UPDATE_REFERENCES=1 .venv/bin/pytest -m render
+    .venv/bin/pytest --trace-update   (also rewrites trace fixtures; EXPLAIN_UPDATE_REFERENCES=1 only the stills)
 
 and commit them.
 """
@@ -88,7 +88,7 @@ def assert_matches_reference(png: Path, name: str) -> None:
         REFERENCES.mkdir(exist_ok=True)
         Image.fromarray(current.astype(np.uint8)).save(reference, optimize=True)
         return
-    assert reference.is_file(), f"no reference {reference}; look at {png}, then run EXPLAIN_UPDATE_REFERENCES=1 pytest -m render"
+    assert reference.is_file(), f"no reference {reference}; look at {png}, then run pytest --trace-update"
     expected = np.asarray(Image.open(reference).convert("RGB"), dtype=np.int16)
     difference = np.abs(current - expected).max(axis=2)
     mean, share = float(difference.mean()), float((difference > PIXEL_THRESHOLD).mean())
@@ -98,5 +98,5 @@ def assert_matches_reference(png: Path, name: str) -> None:
         raise AssertionError(
             f"{png.name} differs from {reference.name}: mean difference {mean:.2f} (allowed {MEAN_TOLERANCE}), "
             f"{share:.2%} pixels off (allowed {PIXEL_SHARE:.0%}); see {diff_png}; if intended, refresh with "
-            "EXPLAIN_UPDATE_REFERENCES=1 pytest -m render"
+            "pytest --trace-update"
         )

@@ -53,6 +53,7 @@ CASES = [
     (["render", "lstm-cell", "--quality", "ultra"], "argument --quality: invalid choice: 'ultra'"),
     (["render", "lstm-cell", "--trace", "a-directory"], "not a regular file but a directory"),
     (["plot", "t.safetensors", "-o", "a-directory"], "a-directory is a directory"),
+    (["plot", "t.safetensors", "-o", "plot.jpg"], "plot.jpg: the image file must end in .png, .svg or .pdf"),
     (["show", "a-directory"], "not a regular file but a directory"),
     (["diff", "a-file", "a-file"], "a-file: not a readable safetensors file"),
     (["record", "hello-rnn", "-o", "x.safetensors", "--no-such-option"], "unrecognized arguments: --no-such-option"),
@@ -72,11 +73,12 @@ def test_record_half_writes_a_half_precision_trace(workspace, capsys):
     assert run(["record", "hello-rnn", "-o", "f.safetensors"]) == 0
     from explain import load
 
-    half, full = load("h.safetensors"), load("f.safetensors")
+    half = load("h.safetensors")
     assert half.meta["half"] and (workspace / "h.safetensors").stat().st_size < 0.7 * (workspace / "f.safetensors").stat().st_size
     assert run(["diff", "f.safetensors", "h.safetensors", "--rtol", str(2**-11), "--atol", str(2**-25), "--ignore-meta", "half", "versions"]) == 0
 
 
+@pytest.mark.slow
 def test_python_dash_m_explain_runs_the_command():
     done = subprocess.run([sys.executable, "-m", "explain", "render", "--jobs", "0"], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--jobs must be" in done.stderr

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from explain import glossary
 from explain.glossary import GLOSSARY, with_particle
+from scenes import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCES = sorted([*ROOT.glob("scenes/*.py"), *ROOT.glob("explain/draw/*.py")])
+SOURCES = sorted([*ROOT.glob("scenes/*.py"), *ROOT.glob("explain/draw/*.py"), *ROOT.glob("explain/figures/*.py")])
 
 HANGUL = re.compile(r"[가-힣]")
 #: Latin words a Korean frame may show: function names, model and library names, units, authors
 ALLOWED = {
     "tanh", "softmax", "ReLU", "relu", "act",
-    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
+    "LSTM", "GRU", "RNN", "CNN", "VGG", "ResNet", "GoogLeNet", "AlexNet", "MNIST", "CIFAR", "MNISTCNN", "PyTorch", "torchvision",
     "B", "KB", "MB", "GB",
     "He",
 }
@@ -34,7 +34,7 @@ ALLOWED = {
 AVOIDED = {"가지": "분기", "위층": "다음 층", "뉴런": "유닛", "컨볼루션": "합성곱", "맥스": "최대", "히든": "은닉", "자기 눈금": "따로 맞춘 눈금"}
 #: bilingual calls: the name and the positions of (English, Korean) among the arguments
 BILINGUAL = {"say": (0, 1), "text": (0, 1), "caption": (0, 1), "fitted_caption": (1, 2), "recaption": (2, 3),
-             "set_caption": (1, 2), "narrate": (0, 1), "swap_title": (0, 1), "heading": (0, 1)}
+             "set_caption": (1, 2), "narrate": (0, 1), "swap_title": (0, 1), "heading": (0, 1), "Note": (0, 1)}
 #: calls that draw their first string argument as it is, in both languages
 AS_IS = {"Text": 0, "MarkupText": 0, "markup_text": 0, "LayerBox": 0, "ModuleBox": 0, "label_under": 1}
 
@@ -44,7 +44,8 @@ def english_words(text: str) -> list[str]:
 
     Left out: Pango markup, quoted text (‘h’, “Beautiful is”, `x.size()`), single letters (symbols),
     names with digits, dots or underscores (layer.3, W_ih, Conv2d), a name called like a function
-    (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear, Embedding) and :data:`ALLOWED`.
+    (max(…)), indexed (out[i, j]) or assigned (out = …, dim=1), PyTorch's module classes (Linear,
+    Embedding) and :data:`ALLOWED`.
 
     >>> english_words("t = 0: 최대 풀링 → max-pool, layer.3, W<sub>ih</sub>, ‘h’, max(x), out[i] = cat(a, dim=1), Linear")
     ['max', 'pool']
@@ -100,11 +101,6 @@ def plain_register(text: str) -> list[str]:
     return re.findall(r"[가-힣]*(?<!니)다(?=\s*(?:[.!?;:]|\(|$))", re.sub(r"<[^>]*>", "", text))
 
 
-def test_glossary_examples_hold():
-    result = doctest.testmod(glossary)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_this_files_examples_hold():
     import test_korean
 
@@ -112,27 +108,41 @@ def test_this_files_examples_hold():
     assert result.attempted > 0 and result.failed == 0
 
 
-def test_every_korean_term_is_korean_and_unique_per_concept():
-    assert all(HANGUL.search(korean) for english, korean in GLOSSARY.items() if english not in {"fwd", "bwd"} or korean)
-    assert not set(AVOIDED) & set(GLOSSARY.values())
+def test_every_glossary_term_is_korean_and_none_is_a_replaced_word():
+    assert all(HANGUL.search(korean) for korean in GLOSSARY.values())
+    assert not [korean for korean in GLOSSARY.values() if any(word in korean for word in AVOIDED)]
 
 
 # -- the source: every caption in both languages --------------------------------------------------
 
 
 def _literal(node: ast.AST) -> str | None:
-    """The text of a string literal (an f-string's constant parts, "{}" for its fields), else None."""
+    """The text of a string literal, else None: an f-string's constant parts, its glossary terms asked for
+    in Korean (``{term('stride', 'ko')}`` → 스트라이드) and "{}" for its other fields."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+        return "".join(part.value if isinstance(part, ast.Constant) else _korean_term(part.value) or "{}" for part in node.values)
+    return None
+
+
+def _korean_term(node: ast.AST) -> str | None:
+    """The Korean term of ``term("…", "ko")``, else None."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "term" and len(node.args) == 2:
+        english, lang = (arg.value if isinstance(arg, ast.Constant) else None for arg in node.args)
+        return GLOSSARY.get(english) if lang == "ko" else None
     return None
 
 
 def _calls():
+    """(path, node, name) for every call, every pair of strings and every Korean string of the sources."""
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        parts = {id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values}
         for node in ast.walk(tree):
+            text = None if id(node) in parts else _literal(node)
+            if text is not None and HANGUL.search(text):
+                yield path.relative_to(ROOT), node, "(korean)"
             if isinstance(node, ast.Call):
                 name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
                 yield path.relative_to(ROOT), node, name
@@ -166,14 +176,41 @@ def test_every_caption_call_has_a_korean_string():
     assert not missing, "\n".join(missing)
 
 
+def glossary_terms_missing(english: str, korean: str) -> list[str]:
+    """The glossary terms ``english`` uses whose Korean ``korean`` does not (longest terms first; code such as
+    Linear(…) is not a term).
+
+    >>> glossary_terms_missing("Input gate and a 2×2 max-pool", "입력 게이트와 2×2 풀링")
+    ['max-pool']
+    """
+    rest, missing = re.sub(r"<[^>]*>", " ", english), []
+    for term in sorted(GLOSSARY, key=len, reverse=True):
+        found = re.compile(rf"(?<![\w-]){re.escape(term)}(?![\w-]|\s*\()", re.IGNORECASE)
+        if found.search(rest):
+            rest = found.sub(" ", rest)
+            if GLOSSARY[term] not in korean:
+                missing.append(term)
+    return missing
+
+
+def test_a_glossary_term_is_always_translated_the_glossary_s_way():
+    different = []
+    for path, node, name in _calls():
+        if name in BILINGUAL or name == "(pair)":
+            english_at, korean_at = BILINGUAL.get(name, (0, 1))
+            strings = node.elts if name == "(pair)" else node.args
+            english, korean = (_literal(strings[i]) if len(strings) > i else None for i in (english_at, korean_at))
+            if english and korean and HANGUL.search(korean):
+                different += [f"{path}:{node.lineno} {korean!r} lacks {GLOSSARY[term]!r} for {term!r}"
+                              for term in glossary_terms_missing(english, korean)]
+    assert not different, "\n".join(different)
+
+
 def test_korean_literals_are_polite_with_the_right_particles_and_words():
     problems = []
-    for path, node, _ in _calls():
-        for arg in node.args if isinstance(node, ast.Call) else node.elts:
-            text = _literal(arg)
-            if text is None or not HANGUL.search(text):
-                continue
-            text = text.replace("{}", " ")  # a field's reading is checked on screen
+    for path, node, name in _calls():
+        if name == "(korean)":
+            text = _literal(node).replace("{}", " ")  # a field's reading is checked on screen
             problems += [f"{path}:{node.lineno} {wrong}" for wrong in wrong_particles(text)]
             problems += [f"{path}:{node.lineno} {ending!r} is 한다체: say 합니다" for ending in plain_register(text)]
             problems += [f"{path}:{node.lineno} {word!r}: say {right!r}" for word, right in AVOIDED.items() if word in text]
@@ -182,32 +219,28 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 
 # -- the frames: what a Korean still shows ---------------------------------------------------------
 
-#: every scene's still, and the steps a still of the last step does not show (scene, options)
+#: every scene's still, and steps whose words a still of the last step does not show (scene, options)
 FRAMES = [
-    *[(name, {}) for name in ("rnn-unroll", "rnn-layers", "vanishing-gradient", "lstm-cell", "gru-cell", "char-flow",
-                              "convolution", "cnn-pipeline", "vgg", "inception", "resnet", "parameters")],
-    ("convolution", {"step": 3}), ("convolution", {"step": 4}), ("vgg", {"step": 2}),
-    ("inception", {"step": 1}), ("inception", {"step": 2}), ("resnet", {"step": 1}), ("resnet", {"step": 2}),
-    ("parameters", {"step": 3}),
+    *[(name, {}) for name in catalogue()],
+    ("convolution", {"step": 3}), ("inception", {"step": 2}), ("resnet", {"step": 2}), ("parameters", {"step": 4}),
+    ("vanishing-gradient", {"step": 3}), ("rnn-to-lstm", {"step": 2}),
 ]
 
 
 @cache
 def _trace(name: str):
-    from scenes import catalogue
+    """The trace ``explain render NAME`` draws: the scene's recipe run on its default model."""
+    from explain.render import resolve_trace
 
-    return catalogue()[name].load().default_trace()
+    return resolve_trace(catalogue()[name], None)
 
 
-def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
-    """The text of every Text and MarkupText that scene ``name`` builds for its Korean still."""
+def korean_frame_texts(name: str, options: dict, tmp_path: Path, monkeypatch) -> list[str]:
+    """The text of every Text and MarkupText that scene ``name`` builds for its Korean still (nothing is drawn)."""
     import manim
     from manim import tempconfig
 
-    from scenes import catalogue
-
     shown: list[str] = []
-    originals = {cls: cls.__init__ for cls in (manim.Text, manim.MarkupText)}
 
     def recording(original):
         def init(self, text, *args, **kwargs):
@@ -216,26 +249,24 @@ def korean_frame_texts(name: str, options: dict, tmp_path: Path) -> list[str]:
 
         return init
 
+    for cls in (manim.Text, manim.MarkupText):
+        monkeypatch.setattr(cls, "__init__", recording(cls.__init__))
     settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": True, "disable_caching": True,
                 "media_dir": str(tmp_path / "media"), "progress_bar": "none"}
-    try:
-        for cls, original in originals.items():
-            cls.__init__ = recording(original)
-        with tempconfig(settings):
-            catalogue()[name].load()(trace=_trace(name), lang="ko", options=options).render()
-    finally:
-        for cls, original in originals.items():
-            cls.__init__ = original
+    with tempconfig(settings):
+        catalogue()[name].load()(trace=_trace(name), lang="ko", options=options).render()
     return shown
 
 
 @pytest.mark.render
 @pytest.mark.slow
 @pytest.mark.parametrize(("name", "options"), FRAMES, ids=[f"{n}-{'-'.join(map(str, o.values())) or 'still'}" for n, o in FRAMES])
-def test_a_korean_frame_is_korean(name, options, tmp_path):
-    texts = korean_frame_texts(name, options, tmp_path)
+def test_a_korean_frame_is_korean(name, options, tmp_path, monkeypatch):
+    texts = korean_frame_texts(name, options, tmp_path, monkeypatch)
     assert any(HANGUL.search(text) for text in texts)
-    modules = {part for module in _trace(name).meta.get("modules", {}) for part in module.split(".")}
+    meta = _trace(name).meta  # module and model names are code, shown as the trace spells them
+    names = [*meta.get("modules", {}), str(meta.get("model")), str(meta.get("example"))]
+    modules = {part for module in names for part in re.split(r"[.\-_]", module)}
     problems = []
     for text in dict.fromkeys(texts):
         english = [word for word in english_words(text) if word not in modules]

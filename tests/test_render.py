@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import torch
@@ -12,7 +13,7 @@ from explain import reveal_assets
 from explain.cli import main
 from explain.errors import UsageError
 from explain.commands.checks import int_list
-from explain.render import CACHE_FILE, input_hash, output_name, render_all, render_scene
+from explain.render import CACHE_FILE, input_hash, output_name, render_all, render_scene, video_length
 from scene_checks import record_book
 
 
@@ -60,6 +61,16 @@ def test_a_trace_without_what_the_scene_needs_is_refused(tmp_path, capsys):
 def test_scene_options_out_of_range_are_refused(hello_file, tmp_path, capsys):
     assert main(["render", "lstm-cell", "--trace", str(hello_file), "--units", "0-40", "-o", str(tmp_path)]) == 2
     assert "unit 35 is out of range" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("pace", ["0", "-1", "fast", "inf"])
+def test_pace_must_be_a_number_above_zero(pace, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["render", "lstm-cell", "--pace", pace])
+    assert exit_.value.code == 2
+    assert "expected a number above 0 (1.5 slower, 0.7 faster)" in capsys.readouterr().err
+    with pytest.raises(UsageError, match="pace must be a number above 0"):
+        render_scene("lstm-cell", pace=0)
 
 
 def test_int_lists():
@@ -117,8 +128,20 @@ def test_render_still_prints_the_path(hello_file, tmp_path, capsys):
     from PIL import Image
 
     with Image.open(printed) as image:
-        assert image.size == (854, 480)  # low quality: 480p
+        assert image.size == (1280, 720)  # the default quality: 720p, readable on a projector
     assert not list(tmp_path.glob(".render-*")), "the work directory is removed"
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_a_video_is_paced_and_its_length_printed(hello_file, tmp_path, capsys):
+    argv = ["render", "lstm-cell", "--trace", str(hello_file), "--quality", "low", "--steps", "1", "--units", "0-2"]
+    assert main([*argv, "--pace", "0.5", "-o", str(tmp_path)]) == 0
+    path, length_line = capsys.readouterr().out.strip().splitlines()[-2:]
+    length = float(length_line.removeprefix("video length: ").removesuffix(" s"))
+    assert length == pytest.approx(video_length(path), abs=0.05)
+    # five build steps and the next-character step, each held at least BASE·pace, and the last frame 3 s
+    assert length > 6 * 0.5 + 3.0
 
 
 @pytest.mark.render
@@ -138,8 +161,15 @@ def test_slides_make_one_html_with_the_videos_inside(hello_file, tmp_path):
     path = render_scene("lstm-cell", hello_file, slides=True, out_dir=tmp_path, options={"steps": [0, 1]}, progress=False)
     assert path == tmp_path / "lstm-cell.html"
     html = path.read_text(encoding="utf-8")
-    # one slide per pause: five build steps and one more time step
-    assert html.count("data:video/mp4;base64,") >= 6
+    # one slide per pause: five build steps, the next character, and one more time step
+    assert html.count("data:video/mp4;base64,") == 7
+    # speaker notes are sentences, each on its own slide: the forget gate's on the second
+    slides = html.split("<script", 1)[0]  # the slides come first; reveal.js inlined after them mentions asides too
+    notes = re.findall(r'<aside class="notes"[^>]*>(.*?)</aside>', slides, flags=re.S)
+    assert len(notes) == 7, notes
+    assert notes[0].strip().startswith("The cell state")
+    assert notes[1].strip().startswith("Forget gate")
+    assert "t = 1" in notes[-1] and "cell_line" not in html
     # reveal.js inside too (scripts/setup.sh installs it): the slides play without a network
     assert reveal_assets.installed(), "run scripts/setup.sh: it installs reveal.js for the slides"
     reveal_js = (reveal_assets.local_copy() / "dist" / "reveal.js").read_text(encoding="utf-8")

@@ -10,9 +10,10 @@ import torch
 
 import explain
 from explain import Trace, models
-from explain.draw.base import SceneInputError
+from explain.figures.errors import FigureError as SceneInputError
+from explain.figures.pipeline import pipeline_stages, prediction
 from scene_checks import assert_matches_reference, play_through, render_still
-from scenes.cnn import pipeline_stages, prediction, shown_channels, stage_title
+from scenes.cnn import shown_channels, stage_title
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +28,7 @@ def test_stages_follow_the_books_shapes(mnist):
     assert [s.name for s in stages] == ["@input.0", "layer.1", "layer.3", "layer.4", "layer.6", "layer.7", "fc_layer.1", "fc_layer.2"]
     assert [s.shape[-1] for s in stages if len(s.shape) == 3] == [28, 24, 20, 10, 6, 3]
     assert [s.kind for s in stages] == ["input"] + ["maps"] * 5 + ["hidden", "scores"]
-    assert stage_title(stages[1]) == "conv + ReLU" and stage_title(stages[3]) == "max-pool"
+    assert stage_title(stages[1]) == "conv 5×5 + ReLU" and stage_title(stages[3]) == "max-pool 2×2, stride 2"
 
 
 def test_prediction_is_the_models(mnist):
@@ -81,6 +82,8 @@ def test_still_matches_reference(mnist, tmp_path, lang):
 
 def test_docstring_examples_hold():
     import scenes.cnn as module
+    from explain.figures import pipeline
 
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
+    for found in (module, pipeline):
+        result = doctest.testmod(found)
+        assert result.attempted > 0 and result.failed == 0

@@ -11,18 +11,19 @@ import torch.nn.functional as F
 
 import explain
 from explain import Trace, models
-from explain.draw.base import SceneInputError
-from scene_checks import assert_matches_reference, play_through, render_still
-from scenes.conv import (
+from explain.figures.convolution import convolution_plan
+from explain.figures.errors import FigureError as SceneInputError
+from explain.figures.windows import (
+    PoolStep,
     busiest_block,
     conv_step,
-    convolution_plan,
     distinguishing_digits,
     informative_positions,
-    input_of,
     mixed_channel,
     pool_step,
+    recorded_input,
 )
+from scene_checks import assert_matches_reference, play_through, render_still
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +80,7 @@ def test_a_wrong_input_cannot_pass_as_the_convolutions(mnist):
 
 def test_max_pool_winners_are_the_traces(mnist):
     _, trace = mnist
-    assert input_of(trace, "layer.4") == "layer.3"
+    assert recorded_input(trace, "layer.4") == "layer.3"
     source, pooled = trace["layer.3"][0], trace["layer.4"][0]
     for channel, row, col in [(0, 0, 0), (5, 4, 9), (31, 9, 3)]:
         step = pool_step(trace, "layer.4", channel, row, col)
@@ -91,12 +92,12 @@ def test_max_pool_winners_are_the_traces(mnist):
 def test_plan_chooses_from_the_trace_and_rejects_bad_options(mnist):
     _, trace = mnist
     plan = convolution_plan(trace)
-    assert (plan.conv, plan.relu, plan.pool) == ("layer.0", "layer.1", "layer.4")
+    assert (plan.conv, [s.module for s in plan.chain.steps], plan.pool) == ("layer.0", ["layer.1"], "layer.4")
     assert plan.channel == mixed_channel(trace["layer.0"][0].numpy())
     assert convolution_plan(trace, {"channels": [3]}).channel == 3
     with pytest.raises(SceneInputError, match="channel 16 is not in layer.0"):
         convolution_plan(trace, {"channels": [16]})
-    with pytest.raises(SceneInputError, match="not a recorded convolution"):
+    with pytest.raises(SceneInputError, match="'layer.1' is not a convolution whose kernel and input this trace holds; choose one of layer.0, layer.2, layer.5"):
         convolution_plan(trace, {"module": "layer.1"})
 
 
@@ -121,10 +122,7 @@ def test_choices_of_channel_block_and_digits():
 
 
 def pool_step_like(window: np.ndarray):
-    from scenes.conv import PoolStep
-
-    winner = tuple(int(i) for i in np.unravel_index(window.argmax(), window.shape))
-    return PoolStep(0, 0, 0, window, winner, float(window.max()))
+    return PoolStep("max_pool", 0, 0, 0, (0, window.shape[0]), (0, window.shape[1]), window, np.zeros(window.shape, bool), 1, float(window.max()))
 
 
 def test_trace_without_kernels_is_a_clear_error():
@@ -144,8 +142,8 @@ def test_the_scene_shows_the_traces_numbers(mnist, tmp_path):
     for step in scene.shown["conv_steps"]:
         assert step.total == pytest.approx(step.recorded, abs=1e-5)
         assert step.recorded == float(trace[plan.conv][0, plan.channel, step.row, step.col])
-    before, after = scene.shown["relu_block"]
-    row, col = plan.relu_block
+    before, after = scene.shown["steps"]["layer.1"]
+    row, col = plan.block
     np.testing.assert_array_equal(after, trace["layer.1"][0, plan.channel, row : row + 4, col : col + 4].double().numpy())
     np.testing.assert_array_equal(np.maximum(before, 0), after)
     assert [s.recorded for s in scene.shown["pool_steps"]] == [s.value for s in scene.shown["pool_steps"]]
@@ -162,7 +160,8 @@ def test_still_matches_reference(mnist, tmp_path, lang, step):
 
 
 def test_docstring_examples_hold():
-    import scenes.conv as module
+    from explain.figures import convolution, windows
 
-    result = doctest.testmod(module)
-    assert result.attempted > 0 and result.failed == 0
+    for module in (convolution, windows):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0

@@ -19,8 +19,9 @@ def char_trace():
 def test_defaults_read_the_char_models_last_gru_layer(char_trace):
     view = cell_view(char_trace, "gru", {})
     assert (view.module, view.layer, view.layers, view.size) == ("rnn", 1, 2, 100)
-    assert view.units == list(range(12)) and view.labels == [str(u) for u in range(12)]
-    assert view.units_text() == "units 0–11 of 100 shown"
+    assert view.units == list(range(7)) and view.labels == [str(u) for u in range(7)]  # numbers 14 px tall at 720p
+    assert view.units_text() == "units 0–6 of 100 shown"
+    assert view.steps == [0, 1, 2, 3] and view.vocabulary is None
     assert view.tokens[0] == "B"
 
 

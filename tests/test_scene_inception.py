@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explain import Trace, models
-from explain.draw.cnn_numbers import concat_modules, inception, module_input
+from explain.figures.inception import concat_modules, inception
 from explain.models.googlenet import TABLE
 from scene_checks import assert_matches_reference, play_through, render_still
 
@@ -66,7 +66,7 @@ def test_a_1x1_conv_is_the_same_linear_map_at_every_pixel(googlenet):
 
     model, trace = googlenet
     found = inception(trace, "layer_2.0")
-    assert module_input(trace, "layer_2.0") == "layer_1"
+    assert found.source == "layer_1"
     values = pixel_vectors(trace, found, "layer_1")
     row, col = values["pixel"]
     assert values["x"] == pytest.approx(trace["layer_1"][0, :UNITS, row, col].tolist())

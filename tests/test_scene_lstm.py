@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import explain
-from explain.draw.cell_values import LSTM_PARTS, cell_view, lstm_step_values, symmetric_range
+from explain.draw.cell_values import LSTM_PARTS, cell_view, lstm_step_values, next_character, symmetric_range
 from explain.draw.recurrent_values import MissingValues
 from explain.models.data import HELLO_VOCAB
 from scene_checks import record_book
@@ -27,14 +27,29 @@ def bidirectional_trace():
     return explain.record(lstm, torch.randn(6, 2, 4), (torch.randn(4, 2, 5), INITIAL_C))
 
 
-def test_defaults_are_the_last_layer_first_steps_and_twelve_units_named_by_the_vocabulary(hello_trace):
+def test_defaults_are_the_last_layer_seven_units_named_by_the_vocabulary_from_an_erasing_step(hello_trace):
     view = cell_view(hello_trace, "lstm", {})
     assert (view.module, view.layer, view.layers, view.direction, view.batch) == ("", 2, 3, "fwd", 0)
-    assert view.steps == [0, 1, 2, 3]
-    assert view.units == list(range(12)) and view.labels == list(HELLO_VOCAB[:12])
-    assert view.units_text() == "units 0–11 of 35 shown"
-    assert view.units_text("ko") == "유닛 35개 중 0–11번 표시"
+    assert view.units == list(range(7)) and view.labels == list(HELLO_VOCAB[:7])
+    assert view.units_text() == "units 0–6 of 35 shown"
+    assert view.units_text("ko") == "유닛 35개 중 0–6번 표시"
     assert view.tokens[:3] == ["<s>", "h", "e"]
+    # the walkthrough starts where the forget gate erases the most of Cₜ₋₁ among the shown units
+    f, c = hello_trace["l2.fwd.f"][:, 0, :7], hello_trace["l2.fwd.c"][:, 0, :7]
+    erased = ((1 - f[1:]) * c[:-1].abs()).amax(dim=1)
+    first = int(erased.argmax()) + 1
+    assert view.steps == [first, first + 1, first + 2, first + 3]
+    assert erased.max() > 0.1, "the chosen step visibly erases something"
+
+
+def test_the_top_layer_of_the_hello_lstm_points_at_the_next_character():
+    trained = record_book("hello-lstm")
+    view = cell_view(trained, "lstm", {"steps": [1, 2, 3]})
+    assert view.vocabulary == list(HELLO_VOCAB)
+    guesses = [next_character(trained, view, t) for t in (1, 2, 3)]  # after reading "h", "e", "l"
+    assert [char for char, _ in guesses] == ["e", "l", "l"]
+    assert all(value > 0.5 for _, value in guesses)
+    assert cell_view(trained, "lstm", {"layer": 0}).vocabulary is None  # only the top layer is compared to it
 
 
 @pytest.mark.parametrize("t", [0, 1, 5])
@@ -53,7 +68,9 @@ def test_every_strip_is_the_recorded_value(hello_trace, t):
 
 def test_the_backward_direction_runs_from_the_end_and_its_previous_state_is_t_plus_one(bidirectional_trace):
     view = cell_view(bidirectional_trace, "lstm", {"direction": "bwd", "batch": 1, "layer": 0})
-    assert view.steps == [5, 4, 3, 2] and view.labels == ["0", "1", "2", "3", "4"]
+    # backwards from the step whose forget gate erases most (its previous state is t + 1)
+    assert view.steps == list(range(view.steps[0], view.steps[0] - len(view.steps), -1)) and view.steps[0] < 5
+    assert view.labels == ["0", "1", "2", "3", "4"]
     assert view.tokens == [None] * 6  # recorded without tokens: the scene shows t only
     shown = lstm_step_values(bidirectional_trace, view, 3)
     assert shown["c_prev"] == pytest.approx(bidirectional_trace["l0.bwd.c"][4, 1].tolist(), abs=1e-6)

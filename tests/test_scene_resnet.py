@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explain import Trace, models
-from explain.draw.cnn_numbers import residual, residual_modules, stages
+from explain.figures.residual import residual, residual_modules, stages
 from scene_checks import assert_matches_reference, play_through, render_still
 
 
@@ -33,9 +33,12 @@ def test_every_shortcut_is_the_books_1x1_projection(resnet):
         block = residual(trace, name)
         module = model.get_submodule(name)
         expected = "downsample" if module.down else "dim_equalizer"
-        assert block.shortcut == f"{name}.{expected}" and block.projection
+        parts = trace.meta["structure"][name]
+        assert parts["shortcut"] == f"{name}.{expected}" and block.projection
+        assert [op.module for op in block.shortcut] == [f"{name}.{expected}"]
         assert block.shortcut_conv.kernel == (1, 1) and block.shortcut_conv.stride == ((2, 2) if module.down else (1, 1))
-        assert block.body == f"{name}.layer"
+        assert parts["body"] == f"{name}.layer"
+        assert [op.text for op in block.body] == ["conv 1×1" + (", stride 2" if module.down else ""), "ReLU", "conv 3×3, padding 1", "ReLU", "conv 1×1", "ReLU"]
         assert sum(c.parameters for c in block.body_convs) == sum(p.numel() for p in module.layer.parameters())
 
 
@@ -46,7 +49,7 @@ def test_bottleneck_compresses_then_expands(resnet):
 
 
 def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
-    from scenes.resnet import addition_at, downsampling_place, first_downsampling, observed_quirks
+    from explain.figures.residual import addition_at, downsampling_place, first_downsampling, observed_quirks
 
     model, trace = resnet
     values = addition_at(trace, "layer_2.0")
@@ -59,7 +62,7 @@ def test_the_addition_on_screen_is_the_recorded_one(resnet, tmp_path):
     assert downsampling_place(stages(trace)) == "end"
     assert [en for en, _ in observed_quirks(trace, stages(trace))] == [
         "ReLU comes before the addition, none after it",
-        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check `x.size() is not out.size()` is always true",
+        "a 1×1 projection even where x already has F(x)'s shape (layer_2.1 …): the book's check <tt>x.size() is not out.size()</tt> is always true",
         "no batch-norm",
     ]
     scene = play_through("resnet", trace, tmp_path, options={"module": "layer_3.1", "channels": [7]})
@@ -85,18 +88,19 @@ class _Block(torch.nn.Module):
 
 def test_another_resnet_is_described_as_it_runs(tmp_path):
     import explain
-    from scenes.resnet import downsampling_place, observed_quirks
+    from explain.figures.residual import downsampling_place, observed_quirks
 
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1), torch.nn.Sequential(_Block(8, down=True), _Block(8)))
     trace = explain.record(model.eval(), torch.randn(1, 3, 16, 16))
     first, second = residual(trace, "1.0"), residual(trace, "1.1")
-    assert (first.stride, first.projection, first.shortcut) == (2, True, "1.0.proj")
-    assert (second.stride, second.projection, second.shortcut) == (1, False, None)
-    assert first.acts_after_add is True and first.relu_after == {"1.0.body.0": True, "1.0.body.2": False}
+    assert (first.stride, first.projection, [op.module for op in first.shortcut]) == (2, True, ["1.0.proj"])
+    assert (second.stride, second.projection, second.shortcut) == (1, False, [])
+    assert [op.text for op in first.body] == ["conv 3×3, stride 2, padding 1", "ReLU", "conv 3×3, padding 1"]
+    assert [op.module for op in first.after_add] == ["1.0:relu"] and first.unrecorded_after_add is None  # torch.relu in forward
     grouped = stages(trace)
     assert downsampling_place(grouped) == "start"
-    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화 없음")]
+    assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화가 없습니다")]
     scene = play_through("resnet", trace, tmp_path)
     assert scene.shown["1.0"]["fx"] + scene.shown["1.0"]["shortcut"] == pytest.approx(scene.shown["1.0"]["sum"], abs=1e-5)
 

@@ -82,6 +82,16 @@ def test_every_strip_drawn_is_the_trace(hello, tmp_path, lang):
         assert drawn[f"port {port}"] == pytest.approx(hello[f"l2.fwd.{quantity}"][t, 0, units].tolist())
 
 
+@pytest.mark.render
+def test_any_lstm_draws_without_tokens(tmp_path):
+    """A user's bidirectional two-layer LSTM, no characters: the forward direction of the top layer, tiles say '?'."""
+    torch.manual_seed(0)
+    trace = explain.record(torch.nn.LSTM(4, 9, num_layers=2, bidirectional=True), torch.randn(5, 1, 4))
+    scene = play_through("rnn-to-lstm", trace, tmp_path)
+    assert scene.shown["layer"] == 1 and scene.shown["tokens"] == [None, None, None]
+    assert scene.drawn["port c_out"] == pytest.approx(trace["l1.fwd.c"][3, 0, scene.shown["units"]].tolist())
+
+
 def test_the_scene_refuses_a_step_it_does_not_have(hello):
     from scenes.rnn_to_lstm import RNNToLSTMScene
 

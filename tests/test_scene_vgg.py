@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from explain import Trace, models
-from explain.draw.cnn_numbers import conv_blocks, parameter_count, receptive_field, stack_versus_single
+from explain.figures.blocks import conv_blocks, equal_width_pair, stack_versus_single
+from explain.figures.layers import parameter_count, receptive_field
 from scene_checks import assert_matches_reference, play_through, render_still
 
 
@@ -23,7 +24,7 @@ def test_blocks_double_channels_and_halve_resolution(vgg):
     assert [b.name for b in blocks] == [f"feature.{i}" for i in range(5)]
     assert [b.shape_out for b in blocks] == [(16, 112, 112), (32, 56, 56), (64, 28, 28), (128, 14, 14), (128, 7, 7)]
     assert [len(b.convs) for b in blocks] == [2, 2, 3, 3, 3]
-    assert all(b.pools == ["max-pool 2×2"] for b in blocks)
+    assert all(b.pools == ["max-pool 2×2, stride 2"] and b.others == ["ReLU"] for b in blocks)
     assert blocks[0].shape_in == (3, 224, 224)
     assert all(conv.kernel == (3, 3) and conv.stride == (1, 1) for b in blocks for conv in b.convs)
 
@@ -51,8 +52,6 @@ def test_two_stacked_3x3_convs_see_5x5_input_pixels(vgg):
 
 
 def test_the_scene_shows_the_traces_maps_and_counts(vgg, tmp_path):
-    from scenes.vgg import equal_width_pair
-
     model, trace = vgg
     scene = play_through("vgg", trace, tmp_path)
     for block, (channel, values) in scene.shown["maps"].items():
@@ -73,8 +72,10 @@ def test_bad_trace_is_one_clear_error():
     from explain.draw.base import SceneInputError
     from scenes.vgg import VGGScene
 
-    with pytest.raises(SceneInputError, match="needs a CNN trace"):
+    with pytest.raises(SceneInputError, match="needs the input image"):
         VGGScene.check(Trace({"x": torch.zeros(1)}), {})
+    with pytest.raises(SceneInputError, match="records no convolution"):
+        VGGScene.check(Trace({"@input.0": torch.zeros(1)}), {})
 
 
 def test_options_choose_the_block_and_channel(vgg, tmp_path):
@@ -108,10 +109,12 @@ def test_korean_receptive_field_still_matches_reference(vgg, tmp_path):
 def test_docstring_examples_of_the_cnn_figure_helpers():
     import doctest
 
-    from explain.draw import cnn_numbers, cnn_parts
+    from explain.draw import cnn_parts
+    from explain.figures import blocks, errors, layers
 
-    for module in (cnn_numbers, cnn_parts):
-        assert doctest.testmod(module).failed == 0
+    for module in (blocks, errors, layers, cnn_parts):
+        result = doctest.testmod(module)
+        assert result.attempted > 0 and result.failed == 0
 
 
 def test_the_depth_step_shows_the_committed_experiment(vgg, tmp_path):

@@ -222,6 +222,7 @@ def bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
         "misplaced-key": (_trace_file({"schema": version, "names": [], "output": ["w"]}), "key 'w' where '0' belongs"),
         "old-schema": (_trace_file({"schema": 1, "names": ["w"]}), "trace schema 1 has no digest"),
         "no-digest": (_trace_file({"schema": version, "names": ["w"]}), "do not match the file's digest"),
+        "bad-tokens": (_trace_file({"schema": version, "names": ["w"], "tokens": [1]}), "'tokens' must be a list of strings"),
         "bad-half": (_trace_file({"schema": version, "names": ["w"], "half": {"w": "float32"}}), "metadata says float16"),
     }
 
@@ -230,7 +231,7 @@ def bad_files(tmp_path) -> dict[str, tuple[bytes, str]]:
     "empty", "truncated", "truncated-data", "longer", "garbage", "header-only", "pickle", "foreign", "newer",
     "no-schema", "negative-schema", "fractional-schema", "text-schema", "huge-schema", "nan", "duplicate-key", "deep", "nested",
     "not-an-object", "nested-names", "names-twice", "incomplete", "unlisted", "dict-skeleton", "misplaced-key",
-    "old-schema", "no-digest", "bad-half",
+    "old-schema", "no-digest", "bad-tokens", "bad-half",
 ])
 def test_unreadable_files_give_one_clear_error(tmp_path, kind):
     data, expected = bad_files(tmp_path)[kind]

@@ -17,7 +17,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["LIST_LIMIT", "int_list", "int_range", "output_directory", "output_file"]
+__all__ = ["LIST_LIMIT", "int_list", "int_range", "output_directory", "output_file", "positive_number"]
 
 #: the most numbers one list option (--steps, --units, --channels) may name
 LIST_LIMIT = 100_000
@@ -116,3 +116,18 @@ def _check_parent(path: Path, text: str) -> None:
         raise argparse.ArgumentTypeError(f"cannot write {text}: {ancestor} is not a directory")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise argparse.ArgumentTypeError(f"cannot write {text}: {ancestor} is not writable")
+
+
+def positive_number(text: str) -> float:
+    """ "1.5" → 1.5; anything that is not a finite number above 0 is refused.
+
+    >>> positive_number("0.7")
+    0.7
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0 (1.5 slower, 0.7 faster), got {text!r}")
+    return value

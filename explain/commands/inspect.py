@@ -91,10 +91,10 @@ def diff_command(args: argparse.Namespace) -> int:
 def plot_command(args: argparse.Namespace) -> int:
     from explain import load, plot
 
-    trace = load(args.trace)
     out = Path(args.out) if args.out else Path(Path(args.trace).stem + ".png")
     if out.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise UsageError(f"{out}: the image file must end in .png, .svg or .pdf")
+    trace = load(args.trace)
     panels = args.names or plot.default_panels(trace)[: plot.DEFAULT_PANEL_LIMIT]
     try:
         figure = plot.show(trace, panels, batch=args.batch, units=args.units)

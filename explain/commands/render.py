@@ -2,6 +2,7 @@
 
     $ explain scenes
     $ explain render lstm-cell --still
+    $ explain render lstm-cell --pace 1.5          # every step held 1.5× longer; prints the video's length
     $ explain render lstm-cell --trace t.safetensors --layer 0 --steps 0,1,2 --units 0-11 --lang ko
     $ explain render gru-cell --slides            # one HTML presentation, a slide per step
     $ explain render --all --jobs 2               # every scene; unchanged ones are skipped
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 
-from explain.commands.checks import int_list, int_range, output_directory
+from explain.commands.checks import int_list, int_range, output_directory, positive_number
 from explain.errors import UsageError
-from explain.render import FORMATS, LANGUAGES, QUALITIES
+from explain.render import DEFAULT_QUALITY, FORMATS, LANGUAGES, QUALITIES
 
 
 def register(subparsers) -> None:
@@ -26,7 +27,13 @@ def register(subparsers) -> None:
     render.add_argument("--jobs", type=int_range(1, 64, "--jobs"), default=2, help="parallel processes with --all (default 2)")
     render.add_argument("--force", action="store_true", help="with --all: render even scenes that did not change")
     render.add_argument("--trace", metavar="FILE", help="a trace file (explain record …); default: the scene's book model")
-    render.add_argument("--quality", choices=list(QUALITIES), default="low", help="480p15, 720p30 or 1080p60")
+    render.add_argument(
+        "--quality", choices=list(QUALITIES), default=DEFAULT_QUALITY, help="480p15, 720p30 (the default, sharp on a projector) or 1080p60"
+    )
+    render.add_argument(
+        "--pace", type=positive_number, default=1.0, metavar="FACTOR",
+        help="how long each step is held, as a factor: 1.5 slower (a first class), 0.7 faster (a recap); default 1",
+    )
     render.add_argument("--still", action="store_true", help="only the most informative frame, as PNG")
     render.add_argument("--lang", choices=LANGUAGES, default="en", help="caption language")
     render.add_argument("--slides", action="store_true", help="an HTML presentation with a slide per step")
@@ -70,6 +77,8 @@ def render_command(args: argparse.Namespace) -> int:
     settings = dict(
         quality=args.quality, still=args.still, lang=args.lang, slides=args.slides, fmt=args.fmt, options=scene_options(args)
     )
+    if args.pace != 1.0:  # left out otherwise, so that --all's cache of earlier renders still holds
+        settings["pace"] = args.pace
     if args.all:
         if args.scene or args.trace:
             raise UsageError("--all renders every scene from its built-in model; drop the scene name and --trace")
@@ -78,6 +87,9 @@ def render_command(args: argparse.Namespace) -> int:
         raise UsageError("name a scene (see: explain scenes) or use --all")
     path = render.render_scene(args.scene, args.trace, out_dir=args.out, **settings)
     print(path)
+    length = render.video_length(path)
+    if length is not None:
+        print(f"video length: {length:.1f} s")
     return 0
 
 
@@ -88,7 +100,9 @@ def _render_everything(render, args: argparse.Namespace, settings: dict) -> int:
         elif result.skipped:
             print(f"{result.name}: unchanged, kept {result.path}")
         else:
-            print(f"{result.name}: {result.path} ({result.seconds:.1f} s)")
+            print(f"{result.name}: {result.path} (rendered in {result.seconds:.1f} s)")
+        if result.length is not None:
+            print(f"{result.name}: video length {result.length:.1f} s")
 
     results = render.render_all(jobs=args.jobs, force=args.force, out_dir=args.out, report=report, **settings)
     return 1 if any(result.error for result in results) else 0

@@ -45,3 +45,5 @@ class Recaption(Animation):
     def interpolate_mobject(self, alpha: float) -> None:
         source, opacity = (self.previous, 1 - 2 * alpha) if alpha < 0.5 else (self.following, 2 * alpha - 1)
         self.mobject.become(source).set_opacity(opacity)
+        # ``become`` copies the outlines only: the caption now reads the following text
+        self.mobject.original_text = source.original_text

@@ -17,19 +17,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, Create, MarkupText, VGroup, np
+from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, MarkupText, VGroup, np
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
 from explain.draw.cell import symbol
-from explain.draw.cell_values import CellView, cell_view, symmetric_range
+from explain.draw.cell_values import CellView, cell_view, next_character, symmetric_range
 from explain.draw.fades import fade_in, fade_out, swap
-from explain.draw.strip import ScaleBar, StripTable, show_token
+from explain.draw.strip import NUMBER_CELL, ScaleBar, StripTable, show_token
 
 #: where the left column (title, equations, diagram) starts and the right column (strips) ends
 LEFT_EDGE, RIGHT_EDGE = -6.9, 6.95
-#: a strip's cell, the width strips may take, and the smallest cell that still shows its number
-CELL, STRIPS_WIDTH, NUMBERS_FROM = 0.45, 5.4, 0.3
+#: a strip's cell (most and least height), the width strips may take, and the narrowest cell
+#: that still shows its number 14 px tall at 720p (narrower cells show colours only)
+CELL, STRIPS_WIDTH = 0.45, 5.4
+NUMBERS_FROM = NUMBER_CELL
 #: distance between the strips' rows, whatever the cell size
 ROW_PITCH = 0.55
 
@@ -107,14 +109,15 @@ class CellScene(TraceScene):
     def walk_through(self, t: int, parts: dict[str, VGroup], table: StripTable, legend: VGroup, title: MarkupText) -> None:
         """The first time step, slowly, in the figure's build order."""
         row = dict(zip(table.strips, table.submobjects))
-        self.play(fade_in(title), fade_in(table.header), fade_in(legend), Create(parts["frame"]), run_time=0.8)
+        # parts fade in whole: drawn stroke by stroke (Create) they pass through stubs and empty boxes
+        self.play(fade_in(title), fade_in(table.header), fade_in(legend), fade_in(parts["frame"]), run_time=0.8)
         caption, equations = VGroup(), VGroup()
         for index, step in enumerate(self.build):
             new_equations = self.equations(step.equations)
             new_caption = self.caption(step.english, step.korean, markup=True)
             extra = [fade_in(self.reading)] if index == 1 else []
             self.play(
-                Create(parts[step.part]),
+                fade_in(parts[step.part]),
                 swap(equations, new_equations),
                 *[fade_in(row[key]) for key in step.rows],
                 swap(caption, new_caption),
@@ -124,19 +127,56 @@ class CellScene(TraceScene):
             if index > 0:
                 self.play(*[Circumscribe(row[key], color=theme.HIGHLIGHT, time_width=0.6) for key in step.rows], run_time=0.8)
             caption, equations = new_caption, new_equations
-            self.pause(step.part)
-        self.play(swap(equations, self.equations(self.summary)), fade_out(caption), run_time=0.5)
+            self.pause(self.step_notes(step, t))
+        guess = self.guess_caption(t)
+        summary = self.equations(self.summary)
+        if guess is None:
+            self.play(swap(equations, summary), fade_out(caption), run_time=0.5)
+            self.caption_line = None
+        else:
+            self.play(swap(equations, summary), swap(caption, guess), run_time=0.8)
+            self.caption_line = guess
+            self.pause()
         self.shown[t] = table.values()
 
     def fast_pass(self, t: int, values: dict[str, list[float]], table: StripTable) -> None:
-        """A further time step: same cell, new token, every strip recoloured at once."""
+        """A further time step: same cell, new token, every strip recoloured at once, and a caption
+        that says so (with the next character the top layer points at, when its units are characters)."""
         title, reading = self.title(t), self.token_label(t)
-        self.play(
-            swap(self.current_title, title), swap(self.reading, reading), table.recolor(values), run_time=1.0
-        )
-        self.current_title, self.reading = title, reading
+        token = self.view.tokens[t]
+        read = "" if token is None else self.say(f", reading ‘{show_token(token)}’", f", 입력 ‘{show_token(token)}’")
+        english = f"t = {t}{read}: the same weights; every strip now holds this step's values."
+        korean = f"t = {t}{read}: 같은 가중치로 계산한 이 시간 단계의 값입니다."
+        guess = next_character(self.trace, self.view, t)
+        if guess is not None:
+            char, value = guess
+            english += f" Top-layer hₜ points at ‘{show_token(char)}’ ({value:.2f})."
+            korean += f" 맨 위 층 hₜ가 가리키는 다음 글자: ‘{show_token(char)}’ ({value:.2f})."
+        caption = self.caption(_escape(english), _escape(korean), markup=True)
+        animations = [swap(self.current_title, title), swap(self.reading, reading), table.recolor(values)]
+        animations.append(fade_in(caption) if self.caption_line is None else swap(self.caption_line, caption))
+        self.play(*animations, run_time=1.0)
+        self.current_title, self.reading, self.caption_line = title, reading, caption
         self.shown[t] = table.values()
-        self.pause(f"t = {t}")
+        self.pause()
+
+    def step_notes(self, step: BuildStep, t: int) -> str:
+        """The speaker notes of build step ``step`` at time step ``t``: its caption, as a sentence
+        a lecturer reads; subclasses add what the step's values show."""
+        return self.say(step.english, step.korean).replace("<sub>", "").replace("</sub>", "")
+
+    def guess_caption(self, t: int) -> MarkupText | None:
+        """After the walkthrough: the next character the top layer's hₜ points at, when its units
+        line up with a vocabulary (the hello LSTM is trained to make hₜ the next character's one-hot)."""
+        guess = next_character(self.trace, self.view, t)
+        if guess is None:
+            return None
+        char, value = guess
+        return self.caption(
+            _escape(f"The top layer's hₜ is trained to be the next character: its largest unit is ‘{show_token(char)}’ ({value:.2f})."),
+            _escape(f"맨 위 층의 hₜ는 다음 글자가 되도록 학습되었습니다. 가장 큰 칸은 ‘{show_token(char)}’ ({value:.2f})입니다."),
+            markup=True,
+        )
 
     # -- pieces ----------------------------------------------------------------------------------
 
@@ -159,7 +199,7 @@ class CellScene(TraceScene):
     def title(self, t: int) -> MarkupText:
         view, (english, korean) = self.view, self.cell_name
         token = view.tokens[t]
-        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 입력 ‘{show_token(token)}’")
+        reading = "" if token is None else self.say(f" · reading ‘{show_token(token)}’", f" · 읽는 글자 ‘{show_token(token)}’")
         where = self.say(
             f"{english} · layer {view.layer} of {view.layers} ({view.direction}) · t = {t}",
             f"{korean} · 층 {view.layer} / {view.layers} ({self.term(view.direction)}) · t = {t}",
@@ -184,8 +224,11 @@ class CellScene(TraceScene):
     def table(self, values: dict[str, list[float]]) -> StripTable:
         scales = {"sigmoid": "sigmoid", "tanh": "tanh", "state": self.state_scale}
         rows = {key: (self.symbol(*name), values[key], scales[scale]) for key, (name, scale) in self.rows.items()}
-        cell = min(CELL, STRIPS_WIDTH / len(self.view.units))  # more units, smaller cells
-        table = StripTable(rows, header=self.view.labels, cell=cell, row_gap=ROW_PITCH - cell, show_values=cell >= NUMBERS_FROM)
+        width = min(1.0, STRIPS_WIDTH / len(self.view.units))  # more units, narrower cells
+        height = min(CELL, width)
+        table = StripTable(
+            rows, header=self.view.labels, cell=width, cell_height=height, row_gap=ROW_PITCH - height, show_values=width >= NUMBERS_FROM
+        )
         return table.move_to([RIGHT_EDGE, 2.95, 0], aligned_edge=UR)
 
     def legend(self, table: StripTable) -> VGroup:

@@ -30,8 +30,8 @@ LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
 #: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)
 GRU_PARTS = ("h_prev", "r", "z", "n", "h")
 #: quantities each kind must have recorded
-#: units shown when the user names none
-DEFAULT_UNIT_COUNT = 12
+#: units shown when the user names none: as many as fit with numbers 14 px tall at 720p
+DEFAULT_UNIT_COUNT = 7
 DEFAULT_STEP_COUNT = 4
 #: the most units a strip can show legibly (cells shrink beyond 12 and lose their numbers beyond 18)
 MAX_UNITS = 40
@@ -52,6 +52,8 @@ class CellView:
     size: int
     layers: int
     tokens: list[str | None]
+    #: the vocabulary the layer's units line up with (the hello LSTM's top layer), else None
+    vocabulary: list[str] | None = None
 
     def name(self, quantity: str) -> str:
         """The trace name of ``quantity`` for this layer and direction."""
@@ -74,7 +76,8 @@ class CellView:
 def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     """The view a cell scene draws, from ``options`` (layer, direction, batch, steps, units).
 
-    Defaults: the last layer, forward, batch item 0, the first four steps, units 0–11 (all units
+    Defaults: the last layer, forward, batch item 0, four steps (an LSTM's from the step whose forget
+    gate erases most, see :func:`erasing_step`; a GRU's from the first), units 0–6 (all units
     of a smaller layer). Raises :class:`MissingValues` with one actionable line for a trace
     without such a module or for an option out of range.
     """
@@ -96,14 +99,54 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     batch = int(options.get("batch") or 0)
     _check_range("batch item", [batch], batches)
     order = list(range(length)) if direction == "fwd" else list(range(length - 1, -1, -1))
-    steps = [int(t) for t in options.get("steps") or order[:DEFAULT_STEP_COUNT]]
-    _check_range("time step", steps, length)
     units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
     _check_range("unit", units, size)
     if len(units) > MAX_UNITS:
         raise MissingValues(f"{len(units)} units do not fit on screen; choose at most {MAX_UNITS} (e.g. --units 0-{MAX_UNITS - 1})")
+    if options.get("steps"):
+        steps = [int(t) for t in options["steps"]]
+        _check_range("time step", steps, length)
+    else:  # the LSTM starts where its forget gate visibly erases something
+        first = erasing_step(trace, module, layer, direction, batch, units) if kind == "lstm" else order[0]
+        start = order.index(first)
+        steps = order[start : start + DEFAULT_STEP_COUNT]
     tokens = _tokens(trace, length)
-    return CellView(module, layer, direction, batch, steps, units, unit_labels(trace, size, units), size, len(layers), tokens)
+    vocabulary = _vocabulary(trace, size) if layer == layers[-1] else None
+    labels = unit_labels(trace, size, units)
+    return CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary)
+
+
+def erasing_step(trace: Trace, module: str, layer: int, direction: str, batch: int, units: list[int]) -> int:
+    """The step whose forget gate erases the most cell state among ``units``: the largest
+    (1 − fₜ) · |cₜ₋₁| of a unit, over the steps that follow a recorded step (the first step's
+    state is the initial one, zero in the book).
+
+    >>> import torch
+    >>> f = torch.tensor([[[1.0]], [[0.9]], [[0.1]], [[0.5]]])
+    >>> c = torch.tensor([[[0.2]], [[1.0]], [[0.8]], [[0.1]]])
+    >>> trace = Trace({"l0.fwd.f": f, "l0.fwd.c": c})
+    >>> erasing_step(trace, "", 0, "fwd", 0, [0])       # (1 − 0.1) · |1.0| at t = 2
+    2
+    """
+    f = trace[recurrent_name(module, layer, "f", direction)][:, batch, units].detach().double()
+    c = trace[recurrent_name(module, layer, "c", direction)][:, batch, units].detach().double()
+    if f.shape[0] < 2:
+        return 0
+    if direction == "fwd":
+        erased = (1 - f[1:]) * c[:-1].abs()
+        return int(erased.amax(dim=1).argmax()) + 1
+    erased = (1 - f[:-1]) * c[1:].abs()
+    return int(erased.amax(dim=1).argmax())
+
+
+def next_character(trace: Trace, view: CellView, t: int) -> tuple[str, float] | None:
+    """The character the top layer's hₜ points at, and its value, when its units line up with a
+    vocabulary (the hello LSTM is trained so that hₜ is the next character's one-hot); else None."""
+    if view.vocabulary is None:
+        return None
+    h = _row(trace, view, "h", t)
+    best = int(h.argmax())
+    return str(view.vocabulary[best]), float(h[best])
 
 
 def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
@@ -115,10 +158,16 @@ def unit_labels(trace: Trace, size: int, units: list[int]) -> list[str]:
     >>> unit_labels(Trace({}, meta={"unit_labels": list("abc")}), 3, [2, 0]), unit_labels(Trace({}), 3, [2])
     (['c', 'a'], ['2'])
     """
-    labels = trace.meta.get("unit_labels")
-    if isinstance(labels, list) and len(labels) == size:
-        return [str(labels[u]) for u in units]
+    vocabulary = _vocabulary(trace, size)
+    if vocabulary is not None:
+        return [str(vocabulary[u]) for u in units]
     return [str(u) for u in units]
+
+
+def _vocabulary(trace: Trace, size: int) -> list | None:
+    """The labels units of ``size`` line up with (``meta["unit_labels"]``, one per unit), or None."""
+    labels = trace.meta.get("unit_labels")
+    return labels if isinstance(labels, list) and len(labels) == size else None
 
 
 def lstm_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:

@@ -26,6 +26,8 @@ from manim import DOWN, RIGHT, UP, Group, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
+from explain.figures.errors import names_or_none
+from explain.glossary import term
 
 
 def strongest_channel(maps: np.ndarray) -> int:
@@ -93,6 +95,42 @@ class StackedMap(Group):
     def values(self) -> np.ndarray:
         """The channel shown in front (or the picture)."""
         return self.front.values
+
+
+#: the words of an operation's description (see explain.figures.layers.operation) and their Korean
+OPERATION_WORDS = (
+    ("BatchNorm (eval: running statistics)", f"{term('batch-norm', 'ko')} (평가: 저장된 통계)"),
+    ("BatchNorm (train: batch statistics)", f"{term('batch-norm', 'ko')} (학습: 배치 통계)"),
+    ("BatchNorm", term("batch-norm", "ko")),
+    ("(eval: identity)", f"(평가: {term('identity', 'ko')} 함수)"),
+    ("(train: random mask)", "(학습: 무작위 마스크)"),
+    ("dropout", "드롭아웃"),
+    ("adaptive ", "적응형 "),
+    ("max-pool", term("max-pool", "ko")),
+    ("avg-pool", term("avg-pool", "ko")),
+    ("conv ", f"{term('conv', 'ko')} "),
+    ("stride", term("stride", "ko")),
+    ("padding", "패딩"),
+    ("dilation", "팽창"),
+    ("ceil mode", "올림 모드"),
+    ("linear", term("linear", "ko")),
+    ("flatten", "펼치기"),
+    (" to ", " → "),
+    ("identity", term("identity", "ko")),
+)
+
+
+def operation_text(text: str, lang: str) -> str:
+    """An operation's description in ``lang``.
+
+    >>> operation_text("max-pool 3×3, stride 2, padding 1", "ko")
+    '최대 풀링 3×3, 스트라이드 2, 패딩 1'
+    """
+    if lang != "ko":
+        return text
+    for english, korean in OPERATION_WORDS:
+        text = text.replace(english, korean)
+    return text
 
 
 def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
@@ -168,7 +206,7 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
         raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
     name = str(options.get("module", modules[0]))
     if name not in modules:
-        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {', '.join(modules)}")
+        raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")
     return name
 
 
@@ -176,18 +214,25 @@ def untrained_note(scene) -> Text | None:
     """A small note in the top-right corner when the trace's book model was not trained."""
     if scene.trace.meta.get("trained") is not False:
         return None
-    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=14, color=theme.MUTED)
+    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=16, color=theme.MUTED)
     return note.to_corner(UP + RIGHT, buff=0.2)
 
 
 def set_caption(scene, english: str, korean: str) -> None:
-    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``)."""
+    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``): the old
+    one fades out, then the new one in (in a still it is just replaced)."""
+    from explain.draw.fades import animating, fade_in, swap
+
     caption = fit_width(scene.caption(english, korean, size=24), 13.4)
     old = getattr(scene, "current_caption", None)
-    if old is not None:
-        scene.remove(old)
+    shown = old is not None and old in scene.mobjects
+    if animating(scene):
+        scene.play(swap(old, caption) if shown else fade_in(caption), run_time=0.5)
+    else:
+        if old is not None:
+            scene.remove(old)
+        scene.add(caption)
     scene.current_caption = caption
-    scene.add(caption)
 
 
 def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VGroup:
@@ -198,8 +243,8 @@ def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VG
     bar.remove(bar.tick_labels)
     largest = scene.term("max")
     ends = [f"−{largest}", "0", largest] if diverging else ["0", largest]
-    ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=14, color=theme.MUTED) for t in ends])
+    ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=16, color=theme.MUTED) for t in ends])
     for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
         tick.next_to(bar, DOWN, buff=0.05).set_x(x)
-    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=15, color=theme.MUTED)
+    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=16, color=theme.MUTED)
     return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)

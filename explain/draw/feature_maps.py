@@ -38,6 +38,7 @@ from manim import (
 )
 
 from explain.draw import theme
+from explain.draw.reading import mark
 from explain.draw.strip import format_value
 
 Scale = str | tuple[float, float]
@@ -45,6 +46,8 @@ Scale = str | tuple[float, float]
 MOSAIC_TILE_PIXELS = 48
 #: RGBA of pixels not computed yet (see :meth:`FeatureMap.reveal`)
 NOT_COMPUTED = np.array([238, 238, 238, 255], dtype=np.uint8)
+#: fill of a number-grid cell that lies on padding
+PADDING_FILL = "#DDDDDD"
 
 
 def format_shape(shape: Sequence[int]) -> str:
@@ -242,7 +245,7 @@ class FeatureMapGrid(Group):
             self.shape_label = Text(format_shape(self.tensor.shape), font=theme.MONO_FONT, font_size=label_size, color=theme.INK)
             self.shape_label.next_to(self.maps, UP, buff=0.1)
         self.channel_label = Text(
-            channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size * 0.85, color=theme.MUTED
+            channels_label(self.channels, total, lang), font=theme.FONT, font_size=label_size, color=theme.MUTED
         )
         self.channel_label.next_to(self.maps, DOWN, buff=0.08)
         self.add(self.shape_label, self.channel_label)
@@ -305,32 +308,44 @@ class NumberGrid(VGroup):
     (True, (-2.0, 2.0))
     """
 
-    def __init__(self, values, *, cell: float = 0.42, scale: Scale | None = None, digits: int | None = None, show_values: bool = True):
+    def __init__(
+        self,
+        values,
+        *,
+        cell: float = 0.42,
+        scale: Scale | None = None,
+        digits: int | None = None,
+        show_values: bool = True,
+        padded: np.ndarray | None = None,
+    ):
         super().__init__()
         self.values = np.asarray(values, dtype=np.float64)
         if self.values.ndim != 2:
             raise ValueError(f"a number grid is 2-D, got shape {self.values.shape}")
-        self.scale_range = map_scale(self.values) if scale is None else _as_range(scale)
+        #: cells that lie on padding outside the map: grey, their value (0, or −∞ for a max-pool) in grey ink
+        self.padded = np.zeros(self.values.shape, dtype=bool) if padded is None else np.asarray(padded, dtype=bool)
+        real = self.values[~self.padded]
+        self.scale_range = map_scale(real if real.size else np.zeros(1)) if scale is None else _as_range(scale)
         self.cell_size = cell
         rows, cols = self.values.shape
         self.cells = VGroup(
             *[
                 Square(side_length=cell, stroke_color=theme.MUTED, stroke_width=1)
-                .set_fill(theme.value_color(self.values[r, c], self.scale_range), opacity=1)
+                .set_fill(PADDING_FILL if self.padded[r, c] else theme.value_color(self.values[r, c], self.scale_range), opacity=1)
                 .shift(RIGHT * cell * c + DOWN * cell * r)
                 for r in range(rows)
                 for c in range(cols)
             ]
         )
         self.add(self.cells)
-        digits = decimals_for(self.values) if digits is None else digits
+        digits = decimals_for(real if real.size else np.zeros(1)) if digits is None else digits
         #: the numbers as written on screen, row by row
-        self.texts = [format_value(v, digits) for v in self.values.flat] if show_values else []
+        self.texts = [_cell_text(v, digits) for v in self.values.flat] if show_values else []
         self.numbers = VGroup(*self._number_glyphs())
         if show_values:
             fit = min(1.0, min(cell * 0.84 / number.width for number in self.numbers))
-            for number, square, value in zip(self.numbers, self.cells, self.values.flat):
-                number.scale(fit).move_to(square).set_color(self._ink(value))
+            for number, square, value, pad in zip(self.numbers, self.cells, self.values.flat, self.padded.flat):
+                number.scale(fit).move_to(square).set_color(theme.MUTED if pad else self._ink(value))
             self.add(self.numbers)
 
     def cell(self, row: int, col: int) -> Square:
@@ -347,13 +362,22 @@ class NumberGrid(VGroup):
             return [Text(text, font=theme.MONO_FONT, font_size=self.cell_size * 40) for text in self.texts]
         groups, start = [], 0
         for text in self.texts:
-            groups.append(VGroup(*glyphs[start : start + len(text)]))
+            groups.append(mark(VGroup(*glyphs[start : start + len(text)]), text))
             start += len(text)
         return groups
 
     def _ink(self, value: float):
         low, high = self.scale_range
         return theme.BACKGROUND if abs(value) > 0.6 * max(abs(low), abs(high)) else theme.INK
+
+
+def _cell_text(value: float, digits: int) -> str:
+    """A cell's number; −∞ (a max-pool's padding) as "−∞".
+
+    >>> _cell_text(0.1234, 2), _cell_text(-np.inf, 2)
+    ('0.12', '−∞')
+    """
+    return format_value(value, digits) if np.isfinite(value) else ("−∞" if value < 0 else "∞")
 
 
 def _as_range(scale: Scale) -> tuple[float, float]:

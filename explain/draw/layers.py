@@ -1,8 +1,8 @@
 """Layer boxes for network diagrams: a box with the layer's name and, under it, its output shape.
 
-    >>> from explain.draw.layers import LayerBox, layer_kind
+    >>> from explain.draw.layers import LayerBox, box_kind
     >>> box = LayerBox("Conv 5×5 · 16", "16×24×24", kind="conv")
-    >>> box.kind, layer_kind("MaxPool2d"), layer_kind("ReLU")
+    >>> box.kind, box_kind("max_pool"), box_kind("batch_norm")
     ('conv', 'pool', 'pointwise')
 
 Colours follow the book's figures: learned layers (conv, linear) are yellow, operations without
@@ -23,19 +23,19 @@ _FILLS = {
     "data": (theme.MODULE_FILL, theme.MUTED),
 }
 
-_KINDS = {"Conv": "conv", "Linear": "linear", "Pool": "pool", "ReLU": "pointwise", "Sigmoid": "pointwise", "Tanh": "pointwise"}
+def box_kind(kind: str) -> str:
+    """The box colour of a recorded module kind (see :mod:`explain.figures.layers`).
 
-
-def layer_kind(module_type: str) -> str:
-    """The drawing kind of a module type name: "conv", "linear", "pool", "pointwise" or "data".
-
-    >>> layer_kind("Conv2d"), layer_kind("Linear"), layer_kind("AdaptiveAvgPool2d"), layer_kind("Flatten")
+    >>> box_kind("conv2d"), box_kind("linear"), box_kind("adaptive_avg_pool"), box_kind("module")
     ('conv', 'linear', 'pool', 'data')
     """
-    for fragment, kind in _KINDS.items():
-        if fragment in module_type:
-            return kind
-    return "data"
+    if kind.startswith("conv"):
+        return "conv"
+    if kind == "linear":
+        return "linear"
+    if kind.endswith("pool"):
+        return "pool"
+    return "pointwise" if kind in ("batch_norm", "activation", "dropout") else "data"
 
 
 class LayerBox(VGroup):

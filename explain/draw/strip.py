@@ -23,7 +23,6 @@ from manim import (
     AnimationGroup,
     Mobject,
     Rectangle,
-    Square,
     Text,
     VGroup,
     VMobject,
@@ -32,6 +31,7 @@ from manim import (
 )
 
 from explain.draw import theme
+from explain.draw.reading import mark
 
 
 def format_value(value: float, digits: int = 2) -> str:
@@ -59,18 +59,21 @@ class ValueStrip(VGroup):
         show_values: bool = False,
         labels: Sequence[str] | None = None,
         digits: int = 2,
+        cell_height: float | None = None,
     ):
         super().__init__()
         self.values = [float(v) for v in values]
         self.value_scale = scale
         self.digits = digits
         self.cell_size = cell
+        self.cell_height = cell if cell_height is None else cell_height
         direction = DOWN if vertical else RIGHT
+        step = self.cell_height if vertical else cell
         self.cells = VGroup(
             *[
-                Square(side_length=cell, stroke_color=theme.MUTED, stroke_width=1)
+                Rectangle(width=cell, height=self.cell_height, stroke_color=theme.MUTED, stroke_width=1)
                 .set_fill(theme.value_color(v, scale), opacity=1)
-                .shift(direction * cell * index)
+                .shift(direction * step * index)
                 for index, v in enumerate(self.values)
             ]
         )
@@ -88,8 +91,11 @@ class ValueStrip(VGroup):
 
     def _numbers(self, values: Sequence[float]) -> VGroup:
         """One number per cell (see :func:`mono_text`), ink or white by the darkness of its cell."""
-        numbers, room, size = VGroup(), self.cell_size * 0.86, self.cell_size * 30
-        shrink = min(1.0, room / mono_text("-0.00", size=size).width)  # one size for every number
+        # as large as the cell allows, up to NUMBER_SIZE (digits of 14 px at 720p and above)
+        numbers, room = VGroup(), self.cell_size * 0.86
+        size = min(NUMBER_SIZE, self.cell_height * 40)
+        widest = max([format_value(v, self.digits) for v in values] + [format_value(-0.5, self.digits)], key=len)
+        shrink = min(1.0, room / mono_text(widest, size=size).width)  # one size for every number
         for value, square in zip(values, self.cells):
             glyphs = mono_text(format_value(value, self.digits), size=size, slots=NUMBER_SLOTS).scale(shrink)
             if glyphs.width > room:  # the rare long number ("-100.0")
@@ -133,8 +139,14 @@ class _Recolor(Animation):
                 for old_glyph, new_glyph in zip(old_number, new_number):
                     old_glyph.points = new_glyph.points
                     old_glyph.set_fill(new_glyph.get_fill_color(), opacity=1)
+                mark(old_number, new_number.reading_text)
             self.new_numbers = None
 
+
+#: the font size of numbers in cells wide enough for them ("-0.12" is 14 px tall at 720p from 14.7)
+NUMBER_SIZE = 16
+#: a cell at least this wide shows "-0.12" at NUMBER_SIZE (narrower cells shrink their numbers)
+NUMBER_CELL = 0.76
 
 #: characters that :func:`mono_text` composes from cached glyphs (numbers, nan and inf)
 MONO_CHARACTERS = "0123456789.-+enaif"
@@ -168,7 +180,7 @@ def mono_text(text: str, *, size: float, slots: int = 0) -> VGroup:
     advance, glyphs = _glyph_sets[size]
     group = VGroup(*[_outline(glyphs[ch]).shift(RIGHT * advance * index) for index, ch in enumerate(text)])
     padding = [VMobject(stroke_width=0).set_fill(theme.INK, opacity=1) for _ in range(slots - len(text))]
-    return group.add(*padding)
+    return mark(group.add(*padding), text)
 
 
 def _outline(glyph: VMobject) -> VMobject:
@@ -206,20 +218,22 @@ class StripTable(VGroup):
         cell: float = 0.42,
         row_gap: float = 0.14,
         show_values: bool = True,
+        cell_height: float | None = None,
     ):
         super().__init__()
         self.strips: dict[str, ValueStrip] = {}
         self.row_labels: dict[str, Mobject] = {}
+        height = cell if cell_height is None else cell_height
         for index, (key, (label, values, scale)) in enumerate(rows.items()):
-            strip = ValueStrip(values, scale=scale, cell=cell, show_values=show_values)
-            strip.shift(DOWN * index * (cell + row_gap))
+            strip = ValueStrip(values, scale=scale, cell=cell, show_values=show_values, cell_height=height)
+            strip.shift(DOWN * index * (height + row_gap))
             label.next_to(strip.cells, LEFT, buff=0.15)
             self.strips[key], self.row_labels[key] = strip, label
             self.add(VGroup(label, strip))
         self.header = VGroup()
         if header is not None:
             first = next(iter(self.strips.values()))
-            self.header = _labels_on_baseline(header, first.cells, vertical=False, size=max(cell * 40, 10))
+            self.header = _labels_on_baseline(header, first.cells, vertical=False, size=min(max(cell * 40, 10), 20))
             self.header.shift(UP * (first.cells.get_top()[1] + 0.08 - self.header.get_bottom()[1]))
             self.add(self.header)
 
@@ -253,7 +267,7 @@ class ScaleBar(VGroup):
             ticks.insert(1, (0.0, self.bar[steps // 2]))
         self.tick_labels = VGroup(
             *[
-                Text(_tick(value), font=theme.MONO_FONT, font_size=16, color=theme.MUTED).next_to(cell, DOWN, buff=0.05)
+                Text(_tick(value), font=theme.MONO_FONT, font_size=18, color=theme.MUTED).next_to(cell, DOWN, buff=0.05)
                 for value, cell in ticks
             ]
         )
@@ -262,7 +276,7 @@ class ScaleBar(VGroup):
     def with_title(self, title: str) -> VGroup:
         """The bar with a small title above it (e.g. "σ: 0 → 1")."""
         markup = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        label = theme.markup_text(markup, size=16, color=theme.MUTED).next_to(self, UP, buff=0.06)
+        label = theme.markup_text(markup, size=18, color=theme.MUTED).next_to(self, UP, buff=0.06)
         return VGroup(self, label)
 
 
@@ -291,7 +305,7 @@ def _labels_on_baseline(labels: Sequence[str], cells: VGroup, *, vertical: bool,
     for text, cell in zip(shown, cells):
         glyphs = VGroup(*line.submobjects[start : start + len(text)])
         start += len(text)
-        groups.add(glyphs.set_x(cell.get_x()))
+        groups.add(mark(glyphs.set_x(cell.get_x()), text))
     return groups
 
 

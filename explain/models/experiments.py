@@ -161,7 +161,7 @@ def depth(data, epochs: int = 3, lr: float = 1e-3) -> Trace:
         "train_loss": torch.stack(curves),
     }
     network = "VGG-style: 3 stages of k × (Conv3×3 → ReLU) → MaxPool2 (8, 16, 32 ch) → Linear"
-    return Trace(tensors, meta={"network": network, "optimizer": _optimizer(epochs, lr)})
+    return Trace(tensors, meta={"network": network, "optimizer": _optimizer(epochs, lr), "epochs": epochs, "lr": lr})
 
 
 def degradation(data, epochs: int = 2, lr: float = 1e-3) -> Trace:
@@ -174,7 +174,7 @@ def degradation(data, epochs: int = 2, lr: float = 1e-3) -> Trace:
         tensors[f"{kind}.parameters"] = torch.tensor([count for _, _, count in results])
     tensors["step"] = (torch.arange(tensors["plain.train_loss"].shape[1]) + 1) * LOG_EVERY
     network = "He et al.'s CIFAR net, 6n+2 layers, 8/16/32 channels, batch-norm; residual: + input (1×1 projection where the shape changes) before the block's last ReLU"
-    return Trace(tensors, meta={"network": network, "optimizer": _optimizer(epochs, lr)})
+    return Trace(tensors, meta={"network": network, "optimizer": _optimizer(epochs, lr), "epochs": epochs, "lr": lr})
 
 
 EXPERIMENTS = {"depth": depth, "degradation": degradation}
@@ -192,6 +192,8 @@ def run(name: str, train_images: int = TRAIN_IMAGES, test_images: int = 1000) ->
     seconds = round(time.perf_counter() - began, 1)
     trace.meta.update(
         experiment=name,
+        train_images=train_images,
+        test_images=test_images,
         command=f"python -m explain.models.experiments {name}",
         data=f"shapes: {len(shapes.CLASSES)} classes, {train_images} training / {test_images} held-out images, 32×32, seed 0",
         log_every=LOG_EVERY,

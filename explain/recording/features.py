@@ -22,8 +22,11 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
   training-mode ``F.dropout`` also records its kept mask as ``q:dropout@mask`` (bool). Functions
   inside PyTorch's own modules (the ``F.conv2d`` of an ``nn.Conv2d``) are that module's output,
   not recorded again.
-- ``q@weight``, ``q@bias``: a convolution's kernel and bias (a copy, taken at its first call).
-- ``meta["modules"][q]``: its type, output shape, ``inputs`` (for each tensor argument, the
+- ``q@weight``, ``q@bias``: a convolution's kernel and bias; for a BatchNorm also
+  ``q@running_mean``, ``q@running_var`` (copies, taken at its first call).
+- ``meta["modules"][q]``: its type, its ``kind`` (what it computes, found by isinstance: "conv2d",
+  "batch_norm", "activation", "max_pool", "dropout", "linear", … or "module" for containers and a
+  user's modules), output shape, ``inputs`` (for each tensor argument, the
   recorded name that produced it: a module, a function, ``@input.k``; None if unknown) and, for
   convs and pools, kernel, stride, padding, dilation, receptive field and jump (in input pixels;
   square kernels assumed for the field). ``meta["functions"][name]`` describes each function the
@@ -58,6 +61,7 @@ modules owned by another installer (``skip``: nn.LSTM …) run outside the mode,
 
 from __future__ import annotations
 
+import ctypes
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +76,8 @@ from explain.recording import functions, structure
 from explain.recording.base import Installed, RecordingError
 
 INPUT = object()  # marks an operand that is one of the running module's own inputs
+#: the tensors copied at a module's first call, by kind (see the module docstring)
+PARAMETERS = {"conv2d": ("weight", "bias"), "batch_norm": ("running_mean", "running_var", "weight", "bias")}
 
 
 def _storage(tensor: torch.Tensor) -> int:
@@ -80,6 +86,8 @@ def _storage(tensor: torch.Tensor) -> int:
 
 def _tensors(values: Any) -> list[torch.Tensor]:
     """The tensors among ``values``, looking one level into tuples and lists (``(h, c)``, ``cat([…])``)."""
+    if len(values) == 1 and isinstance(values[0], torch.Tensor):  # the usual call: one tensor
+        return [values[0]]
     found = []
     for value in values:
         if isinstance(value, torch.Tensor):
@@ -87,6 +95,14 @@ def _tensors(values: Any) -> list[torch.Tensor]:
         elif isinstance(value, (tuple, list)):
             found.extend(item for item in value if isinstance(item, torch.Tensor))
     return found
+
+
+def _ancestors(name: str) -> list[str]:
+    """The qualified names that contain ``name`` ("" is the root): "a.b.c" → "", "a", "a.b"."""
+    if not name:
+        return []
+    parts = name.split(".")
+    return ["", *(".".join(parts[:k]) for k in range(1, len(parts)))]
 
 
 _USER_FORWARD: dict[type, bool] = {}
@@ -101,12 +117,56 @@ def _records_functions(module: nn.Module) -> bool:
     return user
 
 
+#: id(parameter) → (weak reference to it, the copy that recordings share while it is unchanged)
+_SNAPSHOTS: dict[int, tuple[weakref.ref, torch.Tensor]] = {}
+
+
+def _memcmp() -> Any:
+    try:
+        memcmp = ctypes.CDLL(None).memcmp
+    except (OSError, AttributeError, TypeError):  # no C library to ask (Windows): torch.equal instead
+        return None
+    memcmp.restype, memcmp.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    return memcmp
+
+
+_MEMCMP = _memcmp()
+
+
+def _same_bytes(kept: torch.Tensor, current: torch.Tensor) -> bool:
+    """Do two tensors hold the same bytes? (C's memcmp is ~10× faster than torch.equal.)"""
+    if kept.shape != current.shape or kept.dtype != current.dtype or kept.device != current.device:
+        return False
+    if _MEMCMP is None or current.device.type != "cpu" or not current.is_contiguous():
+        return torch.equal(kept, current)
+    return _MEMCMP(kept.data_ptr(), current.data_ptr(), current.numel() * current.element_size()) == 0
+
+
+def _snapshot(parameter: torch.Tensor) -> torch.Tensor:
+    """A copy of ``parameter``. Recordings share one copy while the values stay the same (compared
+    byte by byte: a write through ``.data`` leaves no trace in version counters); fresh copies of
+    every kernel at every recording cost page faults comparable to a small convolution."""
+    current = parameter.detach()
+    ref, kept = _SNAPSHOTS.get(id(parameter), (None, None))
+    if ref is not None and ref() is parameter and _same_bytes(kept, current):
+        return kept
+    kept = current.clone()
+    key = id(parameter)
+    _SNAPSHOTS[key] = (weakref.ref(parameter, lambda dead: _forget_snapshot(key, dead)), kept)
+    return kept
+
+
+def _forget_snapshot(key: int, ref: weakref.ref) -> None:
+    if _SNAPSHOTS.get(key, (None,))[0] is ref:
+        del _SNAPSHOTS[key]
+
+
 #: what a module call knows about a value computed in it: (source: a child module's or a
 #: function's name, or INPUT; weak reference; depth; lineage; index)
 _Local = tuple[Any, weakref.ref, int, int, int]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Frame:
     """One running module: its name, its tensor inputs and the values computed in it so far."""
 
@@ -120,6 +180,8 @@ class _Frame:
     order: list[weakref.ref] = field(default_factory=list)
     user: bool = False
     probe: Probe | None = None
+    #: torch functions are disabled while this module runs (see FeatureRecorder.before)
+    quiet: Any = None
     structures: int = 0
     first_call: bool = False
     #: a conv or pool module (its functional call is its own, not a hidden one)
@@ -134,6 +196,8 @@ class _Frame:
     arguments: list[torch.Tensor] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.size == 1 and not self.user:  # a PyTorch leaf (Conv2d, ReLU …): no values to follow
+            return
         for tensor in self.arguments:
             if self.local(tensor) is None:
                 self.add_value(INPUT, tensor, 0, 0)
@@ -184,7 +248,7 @@ class _Capture(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         op = functions.op_of(func)
-        if op is None or self.recorder.busy:  # busy: the recorder's own work, in its hooks
+        if op is None:
             return func(*args, **kwargs)
         return self.recorder.call(op, func, args, kwargs)
 
@@ -207,10 +271,16 @@ class FeatureRecorder:
         self.trace = recording.trace
         self.skip_ids = {id(module) for module in skip}
         self.names: dict[int, list[str]] = {}
+        #: modules inside each qualified name, itself included (each module once, as modules() counts)
         self.sizes: dict[str, int] = {}
         for name, module in recording.model.named_modules(remove_duplicate=False):
             self.names.setdefault(id(module), []).append(name)
-            self.sizes[name] = sum(1 for _ in module.modules())
+        for names in self.names.values():
+            for name in {names[0]} | {prefix for n in names for prefix in _ancestors(n)}:
+                self.sizes[name] = self.sizes.get(name, 0) + 1
+        for names in self.names.values():
+            for name in names[1:]:
+                self.sizes.setdefault(name, self.sizes[names[0]])
         self.probed: set[str] = set()  # modules whose forward calls probes
         self._called_as: dict[tuple[str | None, int], str] = {}
         self.stack: list[_Frame] = []
@@ -226,10 +296,8 @@ class FeatureRecorder:
         self.returned: dict[str, list[tuple[weakref.ref, str | None]]] = {}
         self.last_arguments: dict[str, list[torch.Tensor]] = {}
         self.quantities: dict[str, list[str]] = {}
-        self.geometries: dict[str, dict[str, Any]] = {}  # of functional convs and pools, by name
         self.mode = _Capture(self)
         self.mode_active = False
-        self.busy = False
 
     # -- hooks ---------------------------------------------------------------------------------
 
@@ -245,8 +313,9 @@ class FeatureRecorder:
                 self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
                 continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
-                handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
-                handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
+                if module is not self.recording.model:  # (nothing is observed around the root)
+                    handles.append(module.register_forward_pre_hook(owned(self.suspend), prepend=True))
+                    handles.append(module.register_forward_hook(owned(self.resume), always_call=True))
                 continue
             handles.append(module.register_forward_pre_hook(owned(self.before)))
             handles.append(module.register_forward_hook(owned(self.after), always_call=True))
@@ -267,18 +336,21 @@ class FeatureRecorder:
             self.mode.__enter__()
 
     def before(self, module: nn.Module, args: tuple) -> None:
-        self.busy = True
-        try:
+        with torch._C.DisableTorchFunction():  # the recorder's own tensor work is not the model's
             self._before(module, args)
-        finally:
-            self.busy = False
+        frame = self.stack[-1]
+        if frame.size == 1 and not frame.user and frame.probe is None and not getattr(module, "inplace", False):
+            # a PyTorch leaf that writes into nothing (Conv2d, Linear, MaxPool2d …): its functions
+            # are its output, so it runs without the capture mode's cost
+            frame.quiet = torch._C.DisableTorchFunction()
+            frame.quiet.__enter__()
 
     def after(self, module: nn.Module, args: tuple, output: Any) -> None:
-        self.busy = True
-        try:
+        quiet = self.stack[-1].quiet if self.stack else None
+        if quiet is not None:
+            quiet.__exit__(None, None, None)
+        with torch._C.DisableTorchFunction():
             self._after(module, args, output)
-        finally:
-            self.busy = False
 
     def _before(self, module: nn.Module, args: tuple) -> None:
         parent = self.stack[-1] if self.stack else None
@@ -305,7 +377,7 @@ class FeatureRecorder:
             arguments=_tensors(args),
         )
         if parent is not None:
-            frame.input_depth = max((parent.depth_of(x) for x in inputs), default=0)
+            frame.input_depth = max(map(parent.depth_of, inputs)) if len(inputs) > 1 else parent.depth_of(inputs[0]) if inputs else 0
             frame.input_lineage = parent.lineage_of(frame.arguments)
         self.stack.append(frame)
         if frame.first_call:
@@ -313,10 +385,11 @@ class FeatureRecorder:
             description = structure.describe(module, self.input_field(frame))
             description["inputs"] = [self.producer(x) for x in inputs]
             self.recording.describe_module(name, description)
-            if isinstance(module, nn.Conv2d):  # the kernel, for figures that multiply it out
-                self.recording.add(f"{name}@weight", module.weight.detach().clone())
-                if module.bias is not None:
-                    self.recording.add(f"{name}@bias", module.bias.detach().clone())
+            # what figures multiply out: a conv's kernel, a BatchNorm's statistics and affine parameters
+            for key in PARAMETERS.get(description["kind"], ()):
+                value = getattr(module, key, None)
+                if isinstance(value, torch.Tensor):
+                    self.recording.add(f"{name}@{key}", _snapshot(value))
         if len(frame.arguments) > 1 and base not in self.probed:
             self._cell_call(frame)
 
@@ -389,35 +462,46 @@ class FeatureRecorder:
             if finish is not None:
                 finish(result)
             return result
-        operands = _tensors(args) + _tensors(kwargs.values())
-        inputs = [self.producer(tensor) for tensor in operands]
-        depth = max((entry[2] for entry in map(frame.local, operands) if entry is not None), default=0)
-        lineage = frame.lineage_of(operands)
-        field_in = max((self.field_of(t) for t in operands), default=self.last_field)
-        masked = functions.dropout_with_mask(op, func, args, kwargs) if op.name == "dropout" else None
-        result = func(*args, **kwargs) if masked is None else masked[0]
+        operands = _tensors(args) + _tensors(tuple(kwargs.values())) if kwargs else _tensors(args)
         key = f"{frame.name}:{op.name}"
         count = self.calls.get(key, 0)
         self.calls[key] = count + 1
         name = f"{key}#{count}" if count else key
         described = name in self.described
-        facts: dict[str, Any] = {}
         if not described:
             self.described.add(name)
-            facts = {"op": op.name, "module": frame.name, "inputs": inputs, **functions.describe(op, func, args, kwargs)}
-            if inplace:
-                facts["inplace"] = True
-        field_out = field_in
-        if op.kernel:
-            field_out = self._kernel_field(name, op, func, args, kwargs, field_in, facts)
-        for part, value in self._parts(name, op, result):
+            facts = {"op": op.name, "module": frame.name, "inputs": [self.producer(t) for t in operands]}
+        entries = [entry for entry in map(frame.local, operands) if entry is not None]
+        depth = max((entry[2] for entry in entries), default=0)
+        lineage = 0
+        for entry in entries:
+            lineage |= entry[3]
+        field_out = max(map(self.field_of, operands), default=self.last_field)
+        arguments = functions.describe(op, func, args, kwargs) if not described or op.kernel else None
+        advances = op.kernel and not isinstance(arguments["padding"], str) and not op.name.startswith("conv_transpose")
+        if advances:  # "same"/"valid" padding or a transposed conv: the field is left as it was
+            field_out = structure.advance(field_out, arguments)
+        masked = functions.dropout_with_mask(op, func, args, kwargs) if op.name == "dropout" else None
+        result = func(*args, **kwargs) if masked is None else masked[0]
+        parts = self._parts(name, op, result)
+        for part, value in parts:
             self.remember(value, part, field_out)
             frame.add_value(part, value, depth, lineage)
             self.store(part, value)
         if masked is not None:
             self.store(f"{name}@mask", masked[1])
         if not described:
-            self._describe_result(facts, name, op, result, masked is not None)
+            facts.update(arguments)
+            if inplace:
+                facts["inplace"] = True
+            if advances:
+                facts["receptive_field"], facts["jump"] = [field_out[0]] * 2, [field_out[1]] * 2
+            if len(parts) == 1 and parts[0][0] == name:
+                facts["output_shape"] = list(result.shape)
+            elif parts:
+                facts["parts"] = [part for part, _ in parts]
+            if masked is not None:
+                facts["mask"] = f"{name}@mask"
             self.trace.meta.setdefault("functions", {})[name] = facts
         if finish is not None:
             finish(result)
@@ -433,27 +517,6 @@ class FeatureRecorder:
         if op.with_indices and len(result) == 2:
             return [(name, result[0]), (f"{name}@indices", result[1])]
         return [(f"{name}@{index}", value) for index, value in enumerate(result) if isinstance(value, torch.Tensor)]
-
-    def _describe_result(self, facts: dict[str, Any], name: str, op: functions.Op, result: Any, masked: bool) -> None:
-        parts = self._parts(name, op, result)
-        if len(parts) == 1 and parts[0][0] == name:
-            facts["output_shape"] = list(result.shape)
-        elif parts:
-            facts["parts"] = [part for part, _ in parts]
-        if masked:
-            facts["mask"] = f"{name}@mask"
-
-    def _kernel_field(self, name, op, func, args, kwargs, field_in, facts) -> structure.Field:
-        """The (receptive field, jump) after a functional conv or pool; its geometry goes in ``facts``."""
-        geometry = self.geometries.get(name)
-        if geometry is None:
-            geometry = self.geometries[name] = functions.kernel_geometry(op, functions.arguments(func, args, kwargs))
-        if isinstance(geometry["padding"], str) or op.name.startswith("conv_transpose"):
-            return field_in
-        reach, jump = structure.advance(field_in, geometry)
-        if "kernel" in facts:
-            facts["receptive_field"], facts["jump"] = [reach, reach], [jump, jump]
-        return reach, jump
 
     # -- storing -------------------------------------------------------------------------------
 

@@ -225,12 +225,38 @@ def kernel_geometry(op: Op, named: dict[str, Any]) -> dict[str, list[int]]:
 _GEOMETRY_ARGUMENTS = {"kernel_size", "stride", "padding", "dilation"}
 
 
+_DESCRIBED: dict[Any, dict[str, Any]] = {}
+_MOST_DESCRIBED = 4096
+
+
+def _key(value: Any) -> Any:
+    """What of an argument a description depends on: a tensor's shape, a plain value."""
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    if isinstance(value, (tuple, list)):
+        return tuple(map(_key, value))
+    return value if getattr(type(value), "__hash__", None) is not None else id(value)
+
+
 def describe(op: Op, func: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The plain-valued arguments of one call (tensors are described by the caller, as ``inputs``).
 
     >>> describe(op_of(torch.softmax), torch.softmax, (torch.zeros(2, 3), 1), {})
     {'dim': 1}
+
+    Descriptions are kept between calls and recordings (the same arguments describe the same);
+    callers copy the dict before changing it.
     """
+    key = (func, *map(_key, args), *(kwargs and map(_key, kwargs.items())))
+    facts = _DESCRIBED.get(key)
+    if facts is None:
+        if len(_DESCRIBED) >= _MOST_DESCRIBED:
+            _DESCRIBED.clear()
+        facts = _DESCRIBED[key] = _describe(op, func, args, kwargs)
+    return facts
+
+
+def _describe(op: Op, func: Any, args: tuple, kwargs: dict[str, Any]) -> dict[str, Any]:
     named = arguments(func, args, kwargs)
     facts: dict[str, Any] = {}
     if op.kernel:

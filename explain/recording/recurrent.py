@@ -153,6 +153,7 @@ class _Recorder:
         self._wanted: list[bool] | None = None
         self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
+        self._handed: dict[int, tuple] = {}  # the last kept call's returned state: id → (tensor, version, copy)
 
     def _mode(self) -> str | None:
         """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
@@ -196,9 +197,20 @@ class _Recorder:
             raise self.fail(
                 f"input has {data.shape[-1]} features per step but the module expects input_size={self.module.input_size}"
             )
-        for label, tensor in [("input", data), *[("initial state", t) for t in _tensors(hx)]]:
+        if not self._one_step(value):  # one-step calls are checked together when they are recomputed
+            self.check_finite(data, _tensors(hx))
+
+    def _one_step(self, value: Any) -> bool:
+        """Will this call be kept and recomputed with others (see :meth:`flush`)?"""
+        raise NotImplementedError
+
+    def check_finite(self, data: Tensor, states: list[Tensor], where: str = "") -> None:
+        """Refuse NaN or Inf in the input or the initial state (``where``: which calls)."""
+        for label, tensor in [("input", data), *[("initial state", t) for t in states]]:
             if not _finite(tensor):
-                raise self.fail(f"the {label} contains NaN or Inf; a recording of non-finite values cannot be verified")
+                raise self.fail(
+                    f"the {label}{where} contains NaN or Inf; a recording of non-finite values cannot be verified"
+                )
 
     def verify(self, what: str, recomputed: Tensor, actual: Tensor, valid: Tensor | None = None) -> None:
         """Raise if ``recomputed`` and ``actual`` differ beyond the dtype's tolerance (overwrites ``recomputed``)."""
@@ -258,17 +270,31 @@ class _Recorder:
         """Recompute, verify and store one step of ``call.split`` calls × batch, with ``parameters``."""
         raise NotImplementedError
 
-    def _defer(self, call: _Call) -> None:
-        """Keep a copy of a one-step call for :meth:`flush`."""
+    def _defer(self, call: _Call, handed_in: tuple = (), handed_out: tuple = ()) -> None:
+        """Keep a copy of a one-step call for :meth:`flush`. ``handed_in``: the state tensors the
+        caller passed (h, c), ``handed_out``: those the module returned; a state the caller hands
+        on to the next call unchanged (same tensor, same version) is not copied again."""
         if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
             self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
         if not self._batch:
+            self._handed = {}
             self._batch_weights = [weight.detach().clone() for weight in self._weights()[1]]
             for name, size in self._sizes().items():
                 if self.prefix + name not in self.recording.trace:  # reserved in execution order
                     self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[1], size, dtype=self.dtype))
-        copy = lambda t: None if t is None else t.clone()  # noqa: E731  the caller may change its tensors
-        self._batch.append(_Call(copy(call.x), copy(call.output), copy(call.h0), copy(call.c0), copy(call.h_n), copy(call.c_n)))
+        handed = self._handed
+
+        def kept(tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
+            entry = handed.get(id(given))
+            if entry is not None and entry[0] is given and given._version == entry[1]:
+                return entry[2]
+            return None if tensor is None else tensor.clone()  # the caller may change its tensors
+
+        h0, c0 = (kept(state, given) for state, given in zip((call.h0, call.c0), (*handed_in, None, None)))
+        h_n, c_n = kept(call.h_n, None), kept(call.c_n, None)
+        output = h_n if call.output is call.h_n else call.output.clone()
+        self._batch.append(_Call(call.x.clone(), output, h0, c0, h_n, c_n))
+        self._handed = {id(t): (t, t._version, copy) for t, copy in zip(handed_out, (h_n, c_n)) if t is not None}
         if len(self._batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
@@ -279,12 +305,13 @@ class _Recorder:
 
     def flush(self) -> None:
         """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
-        batch, self._batch = self._batch, []
+        batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
         rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
         together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
         together.split = (len(batch), batch[0].x.shape[1])
+        self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
             self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
 
@@ -346,6 +373,11 @@ class _LayersRecorder(_Recorder):
         if recurrent_dropout.drops(module):
             self._random = recurrent_dropout.random_state(_first((_arguments(args, kwargs)[0],)).device)
 
+    def _one_step(self, value: Any) -> bool:
+        if isinstance(value, PackedSequence) or recurrent_dropout.drops(self.module):
+            return False
+        return value.shape[1 if value.dim() == 3 and self.module.batch_first else 0] == 1
+
     def wanted(self) -> bool:
         grads = [f"l{k}.{d}.grad_h" for k in range(self.module.num_layers) for d in ("fwd", "bwd")]
         return any(self._wanted_layers()) or self.wants_any(["valid"] + grads * (self.tape is not None))
@@ -365,7 +397,7 @@ class _LayersRecorder(_Recorder):
                 call.layers, call.masks = run.layers, run.masks
                 self._record_now(call)
             elif call.x.shape[0] == 1 and call.packed is None:
-                self._defer(call)
+                self._defer(call, _tensors(hx), _tensors(output[1]))
             else:
                 self._record_now(call)
         self._describe(call)
@@ -652,26 +684,35 @@ class _CellRecorder(_Recorder):
         return mode
 
     def wanted(self) -> bool:
-        return self.wants_any(self.quantities()) or (self.tape is not None and self.wants_any(["grad_h"]))
+        return self._records() or (self.tape is not None and self.wants_any(["grad_h"]))
+
+    def _records(self) -> bool:
+        """Does the name filter want any quantity (the filter is fixed per recording)?"""
+        if self._wanted is None:
+            self._wanted = [self.wants_any(self.quantities())]
+        return self._wanted[0]
+
+    def _one_step(self, value: Any) -> bool:
+        return self._records()
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         value, hx = _arguments(args, kwargs)
         batch, hidden = (1 if value.dim() == 1 else value.shape[0]), self.module.hidden_size
-        with torch.no_grad():
-            h, c = (output if self.mode == "LSTM" else (output, None))
-            x = value.reshape(batch, value.shape[-1])
-            h1, c1 = h.reshape(batch, hidden), None if c is None else c.reshape(batch, hidden)
+        h, c = (output if self.mode == "LSTM" else (output, None))
+        x = value.detach().reshape(batch, value.shape[-1])  # detached: the copies need no graph
+        h1, c1 = h.detach().reshape(batch, hidden), None if c is None else c.detach().reshape(batch, hidden)
+        if self._records():
             h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
-            h0 = torch.zeros_like(h1) if h0 is None else h0.reshape(h1.shape)
+            h0 = torch.zeros_like(h1) if h0 is None else h0.detach().reshape(h1.shape)
             if self.mode == "LSTM":
-                c0 = torch.zeros_like(c1) if c0 is None else c0.reshape(c1.shape)
-            if self.wants_any(self.quantities()):
-                step = lambda t: None if t is None else t.unsqueeze(0)  # noqa: E731  [1, B, ·]
-                self._defer(_Call(step(x), step(h1), step(h0), step(c0), step(h1), step(c1)))
+                c0 = torch.zeros_like(c1) if c0 is None else c0.detach().reshape(c1.shape)
+            h_step = h1.unsqueeze(0)  # [1, B, ·]
+            c0, c1 = (None, None) if c1 is None else (c0.unsqueeze(0), c1.unsqueeze(0))
+            self._defer(_Call(x.unsqueeze(0), h_step, h0.unsqueeze(0), c0, h_step, c1), _tensors(hx), _tensors(output))
         self.calls += 1
         self.steps += 1
-        self.recording.describe_module(self.name, self._description(batch))
-        return None if self.tape is None else self._with_gradients(x, hx, output)
+        self._describe(batch)
+        return None if self.tape is None else self._with_gradients(value.reshape(batch, value.shape[-1]), hx, output)
 
     def _with_gradients(self, x: Tensor, hx: Any, output: Any) -> Any:
         """The cell's output, values unchanged, with gradients through this step's h (that of an
@@ -695,8 +736,11 @@ class _CellRecorder(_Recorder):
         return rebuilt
 
     def _weights(self) -> tuple[list[str], list[Tensor]]:
-        names = [name for name, weight in self.module._parameters.items() if weight is not None]
-        return names, [getattr(self.module, name) for name in names]  # getattr: parametrized ones too
+        parameters = self.module._parameters
+        names = [name for name, weight in parameters.items() if weight is not None]
+        if hasattr(self.module, "parametrizations"):  # computed weights: ask the module
+            return names, [getattr(self.module, name) for name in names]
+        return names, [parameters[name] for name in names]
 
     def _sizes(self) -> dict[str, int]:
         return {q: self.module.input_size if q == "x" else self.module.hidden_size for q in self.quantities()}
@@ -717,7 +761,13 @@ class _CellRecorder(_Recorder):
         for quantity in self.quantities():
             self.store(quantity, result[quantity].to(self.dtype)[0].unflatten(0, call.split))
 
-    def _description(self, batch: int) -> dict[str, Any]:
+    def _describe(self, batch: int) -> None:
+        """The cell's configuration in ``meta["modules"]``, described at its first call; later
+        calls update the counts."""
+        described = self.recording.trace.meta["modules"].get(self.name)
+        if described is not None and "calls" in described:
+            described.update(calls=self.calls, steps=self.steps, batch=batch)
+            return
         module = self.module
         description = {
             "type": type(module).__name__,
@@ -733,4 +783,4 @@ class _CellRecorder(_Recorder):
         }
         if self.mode.startswith("RNN_"):
             description["nonlinearity"] = module.nonlinearity
-        return description
+        self.recording.describe_module(self.name, description)

@@ -5,6 +5,8 @@
     [5, 5]
     >>> next_field(torch.nn.MaxPool2d(2, 2), (5, 1))          # (field, jump) after the pool
     (6, 2)
+    >>> kind_of(torch.nn.BatchNorm2d(4)), kind_of(torch.nn.Sequential())
+    ('batch_norm', 'module')
 
 The receptive field of a feature map is the side of the input window that one of its pixels sees;
 ``jump`` is the input distance between neighbouring pixels. A k×k kernel with stride s and dilation
@@ -57,17 +59,89 @@ def next_field(module: nn.Module, field: Field) -> Field:
     return advance(field, geometry(module))
 
 
-def describe(module: nn.Module, field: Field) -> dict[str, Any]:
-    """JSON-able facts about a module for ``meta["modules"]``: type, and for kernels their geometry.
+#: attributes a module's description depends on (read again at each recording to see changes)
+_CONFIGURATION = ("kernel_size", "stride", "padding", "dilation", "in_channels", "out_channels", "groups",
+                  "in_features", "out_features", "inplace", "training", "eps", "affine", "p", "output_size", "ceil_mode",
+                  "count_include_pad")
+#: id(module) → (its configuration, its description without the receptive field), for later recordings
+_DESCRIBED: dict[int, tuple[tuple, dict[str, Any]]] = {}
 
-    ``field`` is the (receptive field, jump) of the module's input.
+
+#: what a module does, found by isinstance (never by class name): the first match wins
+KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (nn.Conv2d, "conv2d"),
+    (nn.modules.conv._ConvNd, "conv"),
+    (nn.MaxPool2d, "max_pool"),
+    (nn.AvgPool2d, "avg_pool"),
+    (nn.AdaptiveMaxPool2d, "adaptive_max_pool"),
+    (nn.AdaptiveAvgPool2d, "adaptive_avg_pool"),
+    ((nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd), "pool"),
+    (nn.modules.batchnorm._BatchNorm, "batch_norm"),
+    (nn.modules.dropout._DropoutNd, "dropout"),
+    (nn.Linear, "linear"),
+    (nn.Flatten, "flatten"),
+    (nn.Identity, "identity"),
+)
+
+
+def kind_of(module: nn.Module) -> str:
+    """What ``module`` computes, by isinstance: "conv2d", "batch_norm", "activation", … or "module"
+    for anything else (a container or a user's module whose work is done by its children)."""
+    for classes, kind in KINDS:
+        if isinstance(module, classes):
+            return kind
+    return "activation" if _torch_activation(module) is not None else "module"
+
+
+def _torch_activation(module: nn.Module) -> str | None:
+    """The torch activation class ``module`` is or derives from ("ReLU", "GELU", …), else None."""
+    for cls in type(module).__mro__:
+        if cls.__module__ == nn.modules.activation.__name__ and cls is not nn.Module:
+            return cls.__name__
+    return None
+
+
+def describe(module: nn.Module, field: Field) -> dict[str, Any]:
+    """JSON-able facts about a module for ``meta["modules"]``: type, kind, and what its figure needs
+    (kernel geometry, channels, BatchNorm's eps and mode, dropout's p and mode).
+
+    ``field`` is the (receptive field, jump) of the module's input. A new dict each call; the facts
+    that depend only on the module are kept for its next recordings while its configuration stays.
     """
-    facts: dict[str, Any] = {"type": type(module).__name__}
-    if isinstance(module, KERNEL_MODULES):
-        facts.update(geometry(module))
-        reach, jump = next_field(module, field)
+    attributes = module.__dict__
+    configuration = (type(module), module._parameters.get("bias") is not None, *map(attributes.get, _CONFIGURATION))
+    known = _DESCRIBED.get(id(module))
+    if known is None or known[0] != configuration:
+        if len(_DESCRIBED) > 4096:
+            _DESCRIBED.clear()
+        known = _DESCRIBED[id(module)] = (configuration, _static_facts(module))
+    facts = dict(known[1])
+    if "kernel" in facts:
+        reach, jump = advance(field, facts)
         facts["receptive_field"] = [reach, reach]
         facts["jump"] = [jump, jump]
+    return facts
+
+
+def _static_facts(module: nn.Module) -> dict[str, Any]:
+    """What a figure needs of ``module`` beyond its receptive field: kind, geometry, channels, BatchNorm's
+    eps and mode, dropout's p and mode, pooling's rounding."""
+    kind = kind_of(module)
+    facts: dict[str, Any] = {"type": type(module).__name__, "kind": kind}
+    if kind == "activation":
+        facts["function"] = _torch_activation(module)
+    elif kind in ("batch_norm", "dropout"):
+        facts["training"] = bool(module.training)
+        facts.update({"eps": float(module.eps), "affine": bool(module.affine)} if kind == "batch_norm" else {"p": float(module.p)})
+    elif kind in ("adaptive_avg_pool", "adaptive_max_pool"):
+        size = module.output_size if isinstance(module.output_size, (tuple, list)) else (module.output_size,) * 2
+        facts["output_size"] = [None if side is None else int(side) for side in size]
+    if isinstance(module, (nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd)):
+        facts["ceil_mode"] = bool(module.ceil_mode)
+        if isinstance(module, nn.modules.pooling._AvgPoolNd):
+            facts["count_include_pad"] = bool(getattr(module, "count_include_pad", True))
+    if isinstance(module, KERNEL_MODULES):
+        facts.update(geometry(module))
     if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
         facts.update(in_channels=module.in_channels, out_channels=module.out_channels, groups=module.groups,
                      bias=module.bias is not None)
