@@ -3,8 +3,8 @@
     >>> from explain.draw import theme
     >>> chart = LineChart([Series("plain 20", [10, 20, 30], [2.3, 1.4, 0.9], theme.HIGHLIGHT)],
     ...                   x_ticks=[0, 30], y_ticks=[0, 2.5], x_label="step", y_label="training loss")
-    >>> len(chart.lines), chart.axes.p2c(chart.axes.c2p(20, 1.4))
-    (1, [np.float64(20.0), np.float64(1.4)])
+    >>> len(chart.lines), [round(float(v), 6) for v in chart.axes.p2c(chart.axes.c2p(20, 1.4))]
+    (1, [20.0, 1.4])
 """
 
 from __future__ import annotations
