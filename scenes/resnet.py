@@ -11,7 +11,10 @@ projection shortcut drawn dotted; (4) the stages, where each downsamples, and th
 channels. Blocks are read by :mod:`explain.figures.residual` from the recorded data flow, so a
 body written inline (torchvision's BasicBlock) and the book's quirks (ReLU before the addition and
 none after, a 1×1 projection on every shortcut, downsampling at the END of a stage) are drawn as
-the code runs.
+the code runs. (5) Degradation measured: training-loss
+curves of plain and residual networks of 8, 20 and 44 layers, read from the committed experiment
+(``python -m explain.models.experiments degradation``), not from the trace; the caption says
+whether the deeper plain network trained worse in this run.
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ from explain.figures.residual import (
 from explain.trace import Trace
 from scenes import SceneSpec
 
-STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages")
+STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages", "show_degradation")
 
-SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum (figure 10)", "resnet50")]
+SCENES = [SceneSpec("resnet", "ResNetScene", "ResNet: residual blocks with real x, F(x), shortcut and sum; measured plain vs residual training (figure 10)", "resnet50")]
 
 
 def short(op, lang: str = "en") -> str:
@@ -358,6 +361,69 @@ class ResNetScene(TraceScene):
             f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
             f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
         )
+
+    # -- step 5: degradation, from the committed experiment ---------------------------------
+
+    def show_degradation(self) -> None:
+        """Training loss of plain vs residual nets of each depth, from ``explain/models/results/degradation.safetensors``."""
+        from explain.draw.charts import LineChart, Series
+        from explain.figures.experiments import degradation_results
+
+        disappear(self, self.figure)
+        runs = degradation_results()
+        self.shown["degradation"] = runs
+        colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
+        top = 0.5 * -(-max(max(c) for c in runs.plain + runs.residual) // 0.5)
+        low = 0.5 * (min(min(c) for c in runs.plain + runs.residual) // 0.5)
+        last = 100 * -(-runs.step[-1] // 100)
+        charts = Group()
+        for kind, curves, heading in (("plain", runs.plain, self.say("plain", "평범한 망")), ("residual", runs.residual, self.say("residual", "잔차 망"))):
+            series = [Series(self.say(f"{layers} layers", f"{layers}층"), runs.step, curve, color) for layers, curve, color in zip(runs.layers, curves, colors)]
+            chart = LineChart(
+                series, x_ticks=[0, last // 2, last], y_ticks=[low, (low + top) / 2, top], width=5.2, height=2.9,
+                x_label=self.say("training step", "학습 단계"), y_label=self.say(f"{heading}: training loss", f"{heading}: 학습 손실"),
+            )
+            charts.add(chart)
+        charts.arrange(RIGHT, buff=1.2).next_to(self.title, DOWN, buff=0.4)
+        finals = VGroup(
+            *[
+                self.text(
+                    f"{name}: final loss " + ", ".join(f"{layers}: {loss:.3f}" for layers, loss in zip(runs.layers, losses))
+                    + "   held-out accuracy " + ", ".join(f"{100 * a:.1f} %" for a in accuracy),
+                    f"{name_ko}: 마지막 손실 " + ", ".join(f"{layers}층 {loss:.3f}" for layers, loss in zip(runs.layers, losses))
+                    + "   시험 정확도 " + ", ".join(f"{100 * a:.1f} %" for a in accuracy),
+                    size=17,
+                )
+                for name, name_ko, losses, accuracy in (
+                    ("plain", "평범한 망", runs.plain_final, runs.plain_accuracy),
+                    ("residual", "잔차 망", runs.residual_final, runs.residual_accuracy),
+                )
+            ],
+            self.text(
+                "6n+2 layers, 8/16/32 channels, batch-norm; residual: + the block's input (1×1 projection where the shape changes)",
+                "6n+2층, 8/16/32 채널, 배치 정규화; 잔차 망: 블록의 입력을 더함 (모양이 바뀌면 1×1 투영)",
+                size=15, color=theme.MUTED,
+            ),
+            self.text(
+                f"the same shapes for all: {runs.meta['train_images']} training images, {runs.meta['epochs']} epochs; {runs.meta['seconds']:.0f} s in all",
+                f"모두 같은 도형: 학습 {runs.meta['train_images']}장, {runs.meta['epochs']}번 반복; 모두 {runs.meta['seconds']:.0f}초",
+                size=15, color=theme.MUTED,
+            ),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
+        fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
+        appear(self, charts, finals)
+        self.figure = Group(charts, finals)
+        deep, shallow = runs.layers[-1], runs.layers[0]
+        if runs.degrades:
+            english = f"Measured: the {deep}-layer plain net ends with a higher training loss than the {shallow}-layer one; with shortcuts it does not"
+            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않습니다"
+            if runs.residual_final[-1] > runs.residual_final[0]:
+                english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"
+                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝납니다, 평범한 망도 잔차 망도"
+        else:
+            english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
+            korean = f"측정: 이 규모에서는 성능 저하가 없습니다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습됩니다"
+        set_caption(self, english, korean)
 
 
 def _plus() -> VGroup:

@@ -6,7 +6,9 @@
 Steps: (1) the stack of blocks with the real maps and shapes (channels double, resolution
 halves); (2) one value after two stacked 3×3 convs sees a 5×5 window of the real input, and two
 3×3 convs cost fewer parameters than one 5×5 with the same channels; (3) the parameters of each
-block and of the head, computed from the trace's layer configurations.
+block and of the head, computed from the trace's layer configurations; (4) depth vs performance:
+held-out accuracy and parameters of VGG-style stacks of 3…15 convolutions, read from the committed
+experiment (``python -m explain.models.experiments depth``), not from the trace.
 """
 
 from __future__ import annotations
@@ -41,10 +43,10 @@ from explain.figures.windows import recorded_input
 from explain.trace import Trace
 from scenes import SceneSpec
 
-SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field and parameters (figure 8)", "vgg16")]
+SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field, parameters, measured depth vs accuracy (figure 8)", "vgg16")]
 
 CARD = 1.55
-STEPS = ("show_stack", "show_receptive_field", "show_parameters")
+STEPS = ("show_stack", "show_receptive_field", "show_parameters", "show_depth_experiment")
 
 
 def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
@@ -301,3 +303,65 @@ class VGGScene(TraceScene):
             "Parameters per block and of the linear layers, counted from the model's layers",
             "블록별, 선형층의 파라미터 (모델의 층 설정에서 계산)",
         )
+
+    # -- step 4: depth vs performance, from the committed experiment -------------------------
+
+    def show_depth_experiment(self) -> None:
+        """Held-out accuracy and parameters against depth, from ``explain/models/results/depth.safetensors``."""
+        from explain.draw.charts import LineChart, Series
+        from explain.figures.experiments import depth_results
+
+        disappear(self, self.figure)
+        results = depth_results()
+        self.shown["depth"] = results
+        depths = results.conv_layers
+        accuracy = [100 * a for a in results.test_accuracy]
+        low = min(50, 10 * int(min(accuracy) // 10))
+        x_ticks = [0, *depths]
+        kilo = [p / 1000 for p in results.parameters]
+        top = 10 * -(-max(kilo) // 10)
+        charts = Group(
+            LineChart(
+                [Series("accuracy", depths, accuracy, theme.POSITIVE)],
+                x_ticks=x_ticks, y_ticks=[low, (low + 100) / 2, 100], width=5.2, height=3.0, dots=True,
+                x_label=self.say("3×3 convolutions", "3×3 합성곱 층 수"),
+                y_label=self.say("held-out accuracy (%)", "시험 정확도 (%)"),
+                value_text=lambda value: f"{value:.1f}",
+            ),
+            LineChart(
+                [Series("parameters", depths, kilo, theme.LAYER_STROKE)],
+                x_ticks=x_ticks, y_ticks=[0, top / 2, top], width=5.2, height=3.0, dots=True,
+                x_label=self.say("3×3 convolutions", "3×3 합성곱 층 수"),
+                y_label=self.say("parameters (thousands)", "파라미터 (천 개)"),
+                value_text=lambda value: f"{value:.1f}k",
+            ),
+        ).arrange(RIGHT, buff=1.2)
+        charts.next_to(self.title, DOWN, buff=0.45)
+        meta = results.meta
+        train, test, epochs, seconds = meta["train_images"], meta["test_images"], meta["epochs"], meta["seconds"]
+        lines = VGroup(
+            self.text(
+                "each network: 3 stages of k × (3×3 conv → ReLU) → 2×2 max-pool, then one linear layer",
+                "각 망: 3단계마다 k × (3×3 합성곱 → ReLU) → 2×2 최대 풀링, 끝에 선형 층 하나",
+                size=16, color=theme.MUTED,
+            ),
+            self.text(
+                f"the same shapes for all: {train} training, {test} held-out images, {epochs} epochs; {seconds:.0f} s in all",
+                f"모두 같은 도형: 학습 {train}장, 시험 {test}장, {epochs}번 반복; 모두 {seconds:.0f}초",
+                size=16, color=theme.MUTED,
+            ),
+        ).arrange(DOWN, buff=0.08)
+        fit_width(lines, 13.0).next_to(charts, DOWN, buff=0.3)
+        appear(self, charts, lines)
+        self.figure = Group(charts, lines)
+        best = results.best
+        deepest = len(depths) - 1
+        if best == deepest:
+            english = f"Measured: each deeper stack did better, up to {accuracy[best]:.1f} % with {depths[best]} convolutions"
+            korean = f"측정: 깊을수록 좋아졌습니다, 합성곱 {depths[best]}층에서 {accuracy[best]:.1f} %"
+        else:
+            english = (f"Measured: best at {depths[best]} convolutions ({accuracy[best]:.1f} %); "
+                       f"{depths[deepest]} did worse ({accuracy[deepest]:.1f} %) in this short run")
+            korean = (f"측정: 합성곱 {depths[best]}층이 가장 좋았고 ({accuracy[best]:.1f} %), "
+                      f"{depths[deepest]}층은 이 짧은 학습에서 더 나빴습니다 ({accuracy[deepest]:.1f} %)")
+        set_caption(self, english, korean)

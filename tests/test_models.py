@@ -35,7 +35,7 @@ def test_catalogue_lists_every_model_in_book_order_with_a_description():
         "mnist-cnn", "cifar-cnn", "vgg16", "googlenet", "resnet50",
     ]
     assert all(len(text) > 30 and "\n" not in text for text in models.catalogue().values())
-    assert all("untrained" in models.catalogue()[name] for name in ("cifar-cnn", "vgg16", "googlenet", "resnet50"))
+    assert not any("untrained" in text for text in models.catalogue().values())
 
 
 def test_unknown_names_and_options_are_clear_errors():
@@ -191,7 +191,7 @@ def test_loading_leaves_the_callers_random_generator_alone():
 def test_weights_are_small_and_safetensors():
     files = list(weights.DIRECTORY.glob("*"))
     assert files and all(f.suffix == ".safetensors" for f in files)
-    assert sum(f.stat().st_size for f in files) < 5_000_000
+    assert sum(f.stat().st_size for f in files) < 20_000_000
 
 
 def test_importing_the_models_needs_no_views_and_no_training_packages():

@@ -13,8 +13,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def googlenet() -> tuple[torch.nn.Module, Trace]:
-    # untrained (seeded): the references stay valid if trained weights are committed later
-    example = models.load("googlenet", trained=False)
+    # untrained (seeded) at the book's 224×224: the references stay valid if the trained weights change
+    example = models.load("googlenet", trained=False, image_size=224)
     return example.model, example.record()
 
 

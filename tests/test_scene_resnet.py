@@ -12,8 +12,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def resnet() -> tuple[torch.nn.Module, Trace]:
-    # untrained (seeded): the references stay valid if trained weights are committed later
-    example = models.load("resnet50", trained=False)
+    # untrained (seeded) at the book's 224×224: the references stay valid if the trained weights change
+    example = models.load("resnet50", trained=False, image_size=224, base_dim=16)
     return example.model, example.record()
 
 
@@ -117,7 +117,7 @@ def test_wrong_module_is_one_clear_error(resnet):
 
 @pytest.mark.render
 def test_still_matches_reference(resnet, tmp_path):
-    png = render_still("resnet", resnet[1], tmp_path)
+    png = render_still("resnet", resnet[1], tmp_path, options={"step": 4})
     assert_matches_reference(png, "resnet")
 
 
@@ -125,3 +125,18 @@ def test_still_matches_reference(resnet, tmp_path):
 def test_korean_downsampling_block_still_matches_reference(resnet, tmp_path):
     png = render_still("resnet", resnet[1], tmp_path, lang="ko", options={"step": 3})
     assert_matches_reference(png, "resnet-ko-step3")
+
+
+def test_the_degradation_step_shows_the_committed_runs(resnet, tmp_path):
+    from explain.figures.experiments import degradation_results
+
+    scene = play_through("resnet", resnet[1], tmp_path, options={"step": 5})
+    assert scene.shown["degradation"] == degradation_results()
+    caption = scene.current_caption.original_text
+    assert caption.startswith("Measured:") and str(degradation_results().layers[-1]) in caption
+
+
+@pytest.mark.render
+def test_the_degradation_step_renders_in_korean(resnet, tmp_path):
+    png = render_still("resnet", resnet[1], tmp_path, lang="ko", options={"step": 5})
+    assert png.is_file() and png.stat().st_size > 10_000

@@ -13,8 +13,8 @@ from scene_checks import assert_matches_reference, play_through, render_still
 
 @pytest.fixture(scope="module")
 def vgg() -> tuple[torch.nn.Module, Trace]:
-    # untrained (seeded): the references stay valid if trained weights are committed later
-    example = models.load("vgg16", trained=False)
+    # untrained (seeded) at the book's 224×224: the references stay valid if the trained weights change
+    example = models.load("vgg16", trained=False, image_size=224)
     return example.model, example.record()
 
 
@@ -90,13 +90,13 @@ def test_options_choose_the_block_and_channel(vgg, tmp_path):
     assert "parameters" not in scene.shown  # stopped after step 2
     with pytest.raises(SceneInputError, match="choose one of feature.0"):
         VGGScene.check(trace, {"module": "fc_layer"})
-    with pytest.raises(SceneInputError, match="from 1 to 3"):
-        VGGScene.check(trace, {"step": 4})
+    with pytest.raises(SceneInputError, match="from 1 to 4"):
+        VGGScene.check(trace, {"step": 5})
 
 
 @pytest.mark.render
 def test_still_matches_reference(vgg, tmp_path):
-    png = render_still("vgg", vgg[1], tmp_path)
+    png = render_still("vgg", vgg[1], tmp_path, options={"step": 3})
     assert_matches_reference(png, "vgg")
 
 
@@ -115,3 +115,19 @@ def test_docstring_examples_of_the_cnn_figure_helpers():
     for module in (blocks, errors, layers, cnn_parts):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_the_depth_step_shows_the_committed_experiment(vgg, tmp_path):
+    from explain.figures.experiments import depth_results
+
+    scene = play_through("vgg", vgg[1], tmp_path, options={"step": 4})
+    results = depth_results()
+    assert scene.shown["depth"] == results
+    best = results.best
+    assert f"{100 * results.test_accuracy[best]:.1f} %" in scene.current_caption.original_text
+
+
+@pytest.mark.render
+def test_the_depth_step_renders_in_korean(vgg, tmp_path):
+    png = render_still("vgg", vgg[1], tmp_path, lang="ko", options={"step": 4})
+    assert png.is_file() and png.stat().st_size > 10_000

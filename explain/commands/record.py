@@ -37,7 +37,7 @@ def register(subparsers) -> None:
     record.add_argument("--image", metavar="FILE", help="an image file the CNNs read instead of their example")
     record.add_argument("--filter", nargs="+", metavar="GLOB", help="record only names matching these globs")
     record.add_argument("--base-dim", type=int_range(1, 128, "--base-dim"), help="VGG/GoogLeNet/ResNet width (the book: 16; the course: 64); untrained")
-    record.add_argument("--image-size", type=int, help="VGG input size, 224 or 32; untrained")
+    record.add_argument("--image-size", type=int, help="VGG (32 or 224), GoogLeNet, ResNet (multiples of 32) input size; a variant, untrained")
     record.add_argument("--untrained", action="store_true", help="seeded initial weights instead of the trained ones")
     record.add_argument(
         "--half", action="store_true", help="store float tensors as float16: half the file, values within 2**-11 relative"

@@ -22,10 +22,11 @@ root:
   [T, 100]; the default text is the Zen's first line (``text=`` replaces it).
 - CNNs: module outputs by qualified name, e.g. ``layer.0`` (MNIST), ``feature.2.4`` (VGG),
   ``layer_3.0@branch1`` (inception), ``layer_2.2@fx`` (residual body); the default input is the
-  shipped digit 0 (MNIST) or a generated picture of shapes (``image=`` replaces it).
+  shipped digit 0 (MNIST) or the shipped held-out circle of the ten-shape set (``image=`` replaces it).
 
-Only hello-*, char-* and mnist-cnn are trained (``python -m explain.models.train NAME``); the
-others use a seeded initialisation and say so in the catalogue. Options such as ``base_dim=64``
+Every model is trained (``python -m explain.models.train NAME``): the chapter-5 CNNs on ten classes
+of generated shapes (:mod:`explain.models.shapes`) at reduced input sizes (cifar-cnn and vgg16 at
+32×32, googlenet and resnet50 at 64×64). Options such as ``base_dim=64`` or ``image_size=224``
 build the large, untrained variants for architecture figures.
 """
 

@@ -12,7 +12,11 @@ Each module concatenates four branches over channels: [1×1 ReLU] | [1×1 ReLU �
 Conv(b,3b,3,1,1) → MP(3,2,1), no ReLU. The module table is the paper's (192→256→480 | 512, 512,
 512, 528, 832 | 832, 1024) for the book's base_dim 64; another base_dim scales every column by
 base_dim/64 so a small GoogLeNet keeps the shape of the big one. Then AvgPool(7) → Dropout2d(0.4)
-→ L(1024·base_dim/64, classes). No batch-norm, no auxiliary classifiers.
+→ L(1024·base_dim/64, classes). No batch-norm, no auxiliary classifiers. ``image_size`` other than
+224 (a multiple of 32) averages the whole final map instead of 7×7: AvgPool(2) at 64.
+
+    >>> GoogLeNet(base_dim=16, image_size=64)(torch.zeros(1, 3, 64, 64)).shape
+    torch.Size([1, 10])
 """
 
 from __future__ import annotations
@@ -50,6 +54,17 @@ def max_3_1(in_dim: int, out_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(in_dim, out_dim, 1, 1), nn.ReLU())
 
 
+def final_map_side(image_size: int) -> int:
+    """Side of the last feature map (the input halves 5 times): 7 at the book's 224, 2 at 64.
+
+    The book's ``AvgPool(7)`` averages the whole 7×7 map at 224; smaller inputs average their whole
+    final map the same way, so the layout stays the book's.
+    """
+    if image_size < 32 or image_size % 32:
+        raise ValueError(f"the input side must be a multiple of 32 (the book: 224), got image_size={image_size}")
+    return image_size // 32
+
+
 class inception_module(nn.Module):  # noqa: N801 - the book's name
     """Four parallel branches concatenated over channels (out_1 + out_3 + out_5 + pool channels)."""
 
@@ -72,10 +87,11 @@ class inception_module(nn.Module):  # noqa: N801 - the book's name
 class GoogLeNet(nn.Module):
     """GoogLeNet as the book writes it: ``layer_1`` (stem) … ``layer_4``, ``layer_5`` (dropout), ``fc_layer``."""
 
-    def __init__(self, base_dim: int = 64, num_classes: int = 10):
+    def __init__(self, base_dim: int = 64, num_classes: int = 10, image_size: int = 224):
         super().__init__()
         if base_dim < 4 or base_dim % 4:
             raise ValueError(f"GoogLeNet's base_dim must be a positive multiple of 4, got {base_dim}")
+        final_side = final_map_side(image_size)
         scale = base_dim / 64
 
         def module(in_dim: int, key: str) -> inception_module:
@@ -91,7 +107,7 @@ class GoogLeNet(nn.Module):
         self.layer_3 = nn.Sequential(
             module(480, "4a"), module(512, "4b"), module(512, "4c"), module(512, "4d"), module(528, "4e"), nn.MaxPool2d(3, 2, 1)
         )
-        self.layer_4 = nn.Sequential(module(832, "5a"), module(832, "5b"), nn.AvgPool2d(7, 1))
+        self.layer_4 = nn.Sequential(module(832, "5a"), module(832, "5b"), nn.AvgPool2d(final_side, 1))
         self.layer_5 = nn.Dropout2d(0.4)
         self.fc_layer = nn.Linear(round(1024 * scale), num_classes)
 

@@ -11,13 +11,19 @@ act → Conv1×1(mid,out) act; ``out = self.layer(x) + shortcut``, where the sho
 ReLU comes before the addition and none after; no batch-norm; the shape check
 ``x.size() is not out.size()`` compares identities, so the 1×1 projection is always used; stages
 downsample at their END (torchvision: at the start); one ``act_fn`` ReLU object is shared by every
-block.
+block. ``image_size`` other than 224 (a multiple of 32) averages the whole final map instead of
+7×7: AvgPool(2) at 64.
+
+    >>> ResNet(base_dim=16, image_size=64)(torch.zeros(1, 3, 64, 64)).shape
+    torch.Size([1, 10])
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from explain.models.googlenet import final_map_side
 
 
 def conv_block_1(in_dim: int, out_dim: int, act_fn: nn.Module, stride: int = 1) -> nn.Sequential:
@@ -66,8 +72,9 @@ class BottleNeck(nn.Module):
 class ResNet(nn.Module):
     """ResNet-50 as the book writes it: stages of 3/4/6/3 bottlenecks, 4b → 32b channels."""
 
-    def __init__(self, base_dim: int = 64, num_classes: int = 10):
+    def __init__(self, base_dim: int = 64, num_classes: int = 10, image_size: int = 224):
         super().__init__()
+        final_side = final_map_side(image_size)
         self.act_fn = nn.ReLU()
         b = base_dim
         self.layer_1 = nn.Sequential(nn.Conv2d(3, b, 7, 2, 3), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
@@ -92,7 +99,7 @@ class ResNet(nn.Module):
             BottleNeck(b * 32, b * 8, b * 32, self.act_fn),
             BottleNeck(b * 32, b * 8, b * 32, self.act_fn),
         )
-        self.avgpool = nn.AvgPool2d(7, 1)
+        self.avgpool = nn.AvgPool2d(final_side, 1)
         self.fc_layer = nn.Linear(b * 32, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -29,12 +29,21 @@ def exists(name: str) -> bool:
     return path(name).is_file()
 
 
-def save(name: str, model: torch.nn.Module, info: dict[str, Any], examples: dict[str, torch.Tensor] | None = None) -> Path:
-    """Write ``model``'s weights, ``examples`` and the JSON-able ``info`` for book model ``name``."""
+def save(
+    name: str, model: torch.nn.Module, info: dict[str, Any], examples: dict[str, torch.Tensor] | None = None, half: bool = False
+) -> Path:
+    """Write ``model``'s weights, ``examples`` and the JSON-able ``info`` for book model ``name``.
+
+    ``half`` stores floating tensors in half precision (loading casts them back to the model's dtype).
+    """
     from safetensors.torch import save_file
 
-    tensors = {f"model.{key}": value.detach().contiguous() for key, value in model.state_dict().items()}
-    tensors.update({f"example.{key}": value.detach().contiguous() for key, value in (examples or {}).items()})
+    def stored(value: torch.Tensor) -> torch.Tensor:
+        value = value.detach().contiguous()
+        return value.half() if half and value.is_floating_point() else value
+
+    tensors = {f"model.{key}": stored(value) for key, value in model.state_dict().items()}
+    tensors.update({f"example.{key}": stored(value) for key, value in (examples or {}).items()})
     DIRECTORY.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(path(name)), metadata={"explain.info": json.dumps(info, sort_keys=True)})
     return path(name)

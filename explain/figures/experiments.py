@@ -1,0 +1,112 @@
+"""The committed depth and degradation experiments (figures 8 and 10), as the numbers their figures show.
+
+    >>> from explain.figures import experiments
+    >>> depth = experiments.depth_results()
+    >>> depth.conv_layers == sorted(depth.conv_layers), len(depth.test_accuracy) == len(depth.parameters)
+    (True, True)
+    >>> runs = experiments.degradation_results()
+    >>> runs.layers, len(runs.plain) == len(runs.residual) == 3
+    ([8, 20, 44], True)
+
+The files are written by ``python -m explain.models.experiments depth|degradation`` (see
+:mod:`explain.models.experiments`); this module only reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from explain.trace import Trace, load
+
+__all__ = ["DegradationResults", "DepthResults", "FINAL_WINDOWS", "degradation_results", "depth_results", "results_trace"]
+
+FINAL_WINDOWS = 3
+"""A run's final training loss is the mean of its last this-many logged points."""
+
+
+def results_trace(name: str, path: str | Path | None = None) -> Trace:
+    """The committed trace of experiment ``name`` (or the file at ``path``), checked to be that experiment."""
+    from explain.models.experiments import CONTENTS, RESULTS
+
+    if name not in CONTENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of: {', '.join(CONTENTS)}")
+    file = Path(path) if path is not None else RESULTS / f"{name}.safetensors"
+    if not file.is_file():
+        raise FileNotFoundError(f"no results for {name!r} at {file}; run: python -m explain.models.experiments {name}")
+    trace = load(file)
+    missing = [key for key in CONTENTS[name] if key not in trace]
+    if trace.meta.get("experiment") != name or missing:
+        found = trace.meta.get("experiment", "no experiment")
+        raise ValueError(f"{file} is not the {name} experiment's results (found {found!r}, missing {', '.join(missing) or 'nothing'})")
+    return trace
+
+
+def _final(curve: list[float]) -> float:
+    return sum(curve[-FINAL_WINDOWS:]) / len(curve[-FINAL_WINDOWS:])
+
+
+@dataclass(frozen=True)
+class DepthResults:
+    """Figure 8: per network, its convolutions, parameters and held-out accuracy."""
+
+    conv_layers: list[int]
+    parameters: list[int]
+    test_accuracy: list[float]
+    final_loss: list[float]
+    meta: dict
+
+    @property
+    def best(self) -> int:
+        """Index of the most accurate network (the shallowest of equals)."""
+        return max(range(len(self.test_accuracy)), key=lambda i: (self.test_accuracy[i], -i))
+
+
+def depth_results(path: str | Path | None = None) -> DepthResults:
+    trace = results_trace("depth", path)
+    return DepthResults(
+        conv_layers=trace["conv_layers"].tolist(),
+        parameters=trace["parameters"].tolist(),
+        test_accuracy=trace["test_accuracy"].tolist(),
+        final_loss=[_final(curve) for curve in trace["train_loss"].tolist()],
+        meta=dict(trace.meta),
+    )
+
+
+@dataclass(frozen=True)
+class DegradationResults:
+    """Figure 10: training-loss curves of plain and residual networks of the same depths."""
+
+    layers: list[int]
+    step: list[int]
+    plain: list[list[float]]
+    residual: list[list[float]]
+    plain_accuracy: list[float]
+    residual_accuracy: list[float]
+    meta: dict
+
+    @property
+    def plain_final(self) -> list[float]:
+        return [_final(curve) for curve in self.plain]
+
+    @property
+    def residual_final(self) -> list[float]:
+        return [_final(curve) for curve in self.residual]
+
+    @property
+    def degrades(self) -> bool:
+        """Whether the deepest plain network ends with a higher training loss than the shallowest."""
+        return self.plain_final[-1] > self.plain_final[0]
+
+
+def degradation_results(path: str | Path | None = None) -> DegradationResults:
+    trace = results_trace("degradation", path)
+    return DegradationResults(
+        layers=trace["layers"].tolist(),
+        step=trace["step"].tolist(),
+        plain=trace["plain.train_loss"].tolist(),
+        residual=trace["residual.train_loss"].tolist(),
+        plain_accuracy=trace["plain.test_accuracy"].tolist(),
+        residual_accuracy=trace["residual.test_accuracy"].tolist(),
+        meta=dict(trace.meta),
+    )
