@@ -27,7 +27,7 @@ from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link
 from explain.draw.cnn_parts import chosen_step, fit_width, run_steps
 from explain.draw.fades import animating, appear, disappear, fade_in, fade_out
 from explain.draw.graphs import LogBars, decade_range
-from explain.draw.recurrent_values import MissingValues, subscript
+from explain.figures.recurrent import MissingValues, subscript
 from explain.figures.gradients import gradient_values, weight_hh_name
 from explain.trace import Trace
 from scenes import SceneSpec

@@ -16,7 +16,7 @@ from manim import LEFT, RIGHT, UP, Dot, VGroup
 from explain.draw import theme
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
-from explain.draw.cell_values import gru_step_values
+from explain.figures.cells import gru_step_values
 from scenes import SceneSpec
 
 SCENES = [SceneSpec("gru-cell", "GRUCellScene", "The GRU cell in PyTorch's convention, with real values (figure 6)", "char-gru")]

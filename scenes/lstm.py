@@ -16,7 +16,7 @@ from manim import DOWN, LEFT, RIGHT, UP, VGroup
 
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
-from explain.draw.cell_values import lstm_step_values
+from explain.figures.cells import lstm_step_values
 from scenes import SceneSpec
 
 SCENES = [SceneSpec("lstm-cell", "LSTMCellScene", "The LSTM cell gate by gate, with real values (figure 5)", "hello-lstm")]

@@ -27,7 +27,7 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.captions import fitted_caption, recaption
 from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, self_loop
 from explain.names import recurrent_name
-from explain.draw.recurrent_values import (
+from explain.figures.recurrent import (
     MissingValues,
     describe_indices,
     chosen_direction,

@@ -26,7 +26,7 @@ from explain.draw.cell import symbol, wire
 from explain.draw.chain import ModuleBox, TokenTile, link
 from explain.draw.cnn_parts import chosen_step
 from explain.draw.fades import fade_in, fade_out
-from explain.draw.recurrent_values import MissingValues, subscript
+from explain.figures.recurrent import MissingValues, subscript
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.figures.cell_state import line_values
 from explain.trace import Trace

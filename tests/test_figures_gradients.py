@@ -9,7 +9,7 @@ import torch
 
 import explain
 from explain import Trace
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.recurrent import MissingValues
 from explain.figures import gradients
 from explain.figures.gradients import gradient_values, jacobian_norms, slope_products, slopes, weight_hh_name
 

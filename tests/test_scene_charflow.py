@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from explain import Trace
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.recurrent import MissingValues
 from scene_checks import assert_matches_reference, render_still
 from explain.models.recipes import char_flow as char_flow_trace
 

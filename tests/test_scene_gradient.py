@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explain import Trace, models
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.recurrent import MissingValues
 from recurrent_reference import char_trace_with_grads
 from scene_checks import assert_matches_reference, render_still
 from explain.models.recipes import prefixed

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import explain
-from explain.draw.cell_values import GRU_PARTS, cell_view, gru_step_values
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.cells import GRU_PARTS, cell_view, gru_step_values
+from explain.figures.recurrent import MissingValues
 from scene_checks import record_book
 
 

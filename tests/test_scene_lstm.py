@@ -6,8 +6,8 @@ import pytest
 import torch
 
 import explain
-from explain.draw.cell_values import LSTM_PARTS, cell_view, lstm_step_values, next_character, symmetric_range
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.cells import LSTM_PARTS, cell_view, lstm_step_values, next_character, symmetric_range
+from explain.figures.recurrent import MissingValues
 from explain.models.data import HELLO_VOCAB
 from scene_checks import record_book
 

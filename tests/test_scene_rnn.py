@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from explain import Trace, models
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.recurrent import MissingValues
 from scene_checks import assert_matches_reference, render_still
 from recurrent_reference import char_trace_with_grads
 
@@ -67,7 +67,7 @@ def test_reference_states_are_the_recorded_ones(char_rnn_trace):
     [
         (Trace({"conv1": torch.zeros(1, 2, 3, 3)}), {}, "rnn.l0.fwd.h"),
         (Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}), {"steps": "3-4"}, "time step 4 is out of range"),
-        (Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}), {"units": "a-b"}, "units must look like"),
+        (Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}), {"units": "a-b"}, "units: expected numbers and ranges like 0,2,5-7"),
         (Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}), {"layer": 2}, "layer 2 is not in the trace"),
     ],
 )

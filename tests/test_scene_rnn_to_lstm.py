@@ -9,7 +9,7 @@ import torch
 
 import explain
 from explain.draw.base import SceneInputError
-from explain.draw.recurrent_values import MissingValues
+from explain.figures.recurrent import MissingValues
 from explain.figures import cell_state
 from explain.figures.cell_state import line_values
 from scene_checks import assert_matches_reference, play_through, record_book, render_still

@@ -17,10 +17,10 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from explain.indices import LIST_LIMIT, parse_index_list
+
 __all__ = ["LIST_LIMIT", "int_list", "int_range", "output_directory", "output_file", "positive_number"]
 
-#: the most numbers one list option (--steps, --units, --channels) may name
-LIST_LIMIT = 100_000
 
 
 def int_list(text: str) -> list[int]:
@@ -32,22 +32,10 @@ def int_list(text: str) -> list[int]:
     Traceback (most recent call last):
     argparse.ArgumentTypeError: '0-10000000000' names 10000000001 numbers; at most 100000
     """
-    ranges: list[tuple[int, int]] = []
     try:
-        for part in filter(None, (piece.strip() for piece in text.split(","))):
-            first, dash, last = part.partition("-")
-            low, high = int(first), int(last if dash else first)
-            if high < low:
-                raise ValueError
-            ranges.append((low, high))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers and ranges like 0,2,5-7, got {text!r}") from None
-    count = sum(high - low + 1 for low, high in ranges)
-    if count == 0:
-        raise argparse.ArgumentTypeError("expected at least one number")
-    if count > LIST_LIMIT:
-        raise argparse.ArgumentTypeError(f"{text.strip()!r} names {count} numbers; at most {LIST_LIMIT}")
-    return [number for low, high in ranges for number in range(low, high + 1)]
+        return parse_index_list(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def int_range(low: int, high: int, option: str) -> Callable[[str], int]:

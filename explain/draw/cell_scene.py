@@ -22,7 +22,7 @@ from manim import DOWN, LEFT, RIGHT, UP, UR, Circumscribe, MarkupText, VGroup, n
 from explain.draw import theme
 from explain.draw.base import TraceScene
 from explain.draw.cell import symbol
-from explain.draw.cell_values import CellView, cell_view, next_character, symmetric_range
+from explain.figures.cells import CellView, cell_view, next_character, symmetric_range
 from explain.draw.fades import fade_in, fade_out, swap
 from explain.draw.strip import NUMBER_CELL, ScaleBar, StripTable, show_token
 

@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from explain.draw.cell_values import cell_view, symmetric_range
-from explain.draw.recurrent_values import MissingValues, parse_indices
+from explain.figures.cells import cell_view, symmetric_range
+from explain.figures.recurrent import MissingValues, parse_indices
 from explain.trace import Trace
 
 __all__ = ["DEFAULT_STEPS", "DEFAULT_UNITS", "MAX_STEPS", "line_values", "strongest_units"]

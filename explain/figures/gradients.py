@@ -23,7 +23,7 @@ from typing import Any
 
 import torch
 
-from explain.draw.recurrent_values import (
+from explain.figures.recurrent import (
     MissingValues,
     find_recurrent,
     grad_norms,

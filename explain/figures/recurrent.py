@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from explain.indices import check_in_range, parse_index_list
 from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
@@ -195,16 +196,10 @@ def parse_indices(value: str | int | Iterable[int] | None, default: list[int], *
         return [value]
     if not isinstance(value, str):
         return [int(v) for v in value]
-    indices: list[int] = []
     try:
-        for part in filter(None, (p.strip() for p in value.split(","))):
-            low, _, high = part.partition("-")
-            indices.extend(range(int(low), int(high) + 1) if high else [int(low)])
-    except ValueError:
-        raise MissingValues(f"{what} must look like '0-3,7', got {value!r}") from None
-    if not indices:
-        raise MissingValues(f"{what} must name at least one index, got {value!r}")
-    return indices
+        return parse_index_list(value)
+    except ValueError as error:
+        raise MissingValues(f"{what}: {error}") from None
 
 
 def describe_indices(indices: Sequence[int], total: int, lang: str = "en") -> str:
@@ -234,9 +229,10 @@ def _tensor(trace: Trace, module: str, layer: int, quantity: str, direction: str
 
 
 def _check_indices(size: int, indices: Sequence[int], what: str, module: str) -> None:
-    bad = [i for i in indices if not 0 <= i < size]
-    if bad:
-        raise MissingValues(f"{what} {bad[0]} is out of range: {module or 'the module'} has {size} ({what}s 0–{size - 1})")
+    try:
+        check_in_range(what, indices, size, module or "the module")
+    except ValueError as error:
+        raise MissingValues(str(error)) from None
 
 
 def _some_names(trace: Trace) -> str:

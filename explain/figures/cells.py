@@ -21,7 +21,8 @@ from typing import Any
 
 import torch
 
-from explain.draw.recurrent_values import MissingValues, describe_indices, find_recurrent
+from explain.figures.recurrent import MissingValues, describe_indices, find_recurrent
+from explain.indices import check_in_range
 from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
@@ -216,9 +217,10 @@ def _tokens(trace: Trace, length: int) -> list[str | None]:
 
 
 def _check_range(what: str, indices: list[int], size: int) -> None:
-    bad = [index for index in indices if not 0 <= index < size]
-    if bad:
-        raise MissingValues(f"{what} {bad[0]} is out of range (this trace has {what}s 0–{size - 1})")
+    try:
+        check_in_range(what, indices, size)
+    except ValueError as error:
+        raise MissingValues(str(error)) from None
 
 
 def _span(values: list[int]) -> str:
