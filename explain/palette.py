@@ -5,6 +5,8 @@
     ('#1F5FA8', (-1.0, 1.0))
 """
 
+__all__ = ["NEGATIVE", "POSITIVE", "SCALES", "ZERO"]
+
 NEGATIVE = "#B03A2E"  # −1 on a tanh scale
 ZERO = "#FFFFFF"
 POSITIVE = "#1F5FA8"  # +1 on a tanh scale, 1 on a sigmoid scale

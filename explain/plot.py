@@ -30,6 +30,30 @@ from explain import palette
 from explain.names import SIGMOID_QUANTITIES, TANH_QUANTITIES, recurrent_parts
 from explain.trace import Trace
 
+__all__ = [
+    "DEFAULT_PANEL_LIMIT",
+    "default_panels",
+    "DESCRIPTIONS",
+    "DIVERGING_MAP",
+    "feature_map_names",
+    "feature_maps",
+    "GATES",
+    "gates",
+    "grad_norms",
+    "layer",
+    "LINE_STYLES",
+    "MAX_TIME_LABELS",
+    "PanelFigure",
+    "PlotError",
+    "quantity",
+    "recurrent_layers",
+    "save",
+    "show",
+    "SIGMOID_MAP",
+    "STATES",
+    "states",
+]
+
 SIGMOID_MAP = LinearSegmentedColormap.from_list("explain-sigmoid", [palette.ZERO, palette.POSITIVE])
 DIVERGING_MAP = LinearSegmentedColormap.from_list("explain-diverging", [palette.NEGATIVE, palette.ZERO, palette.POSITIVE])
 

@@ -31,6 +31,18 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+__all__ = [
+    "fixture_dir",
+    "fixture_stem",
+    "FIXTURE_SUFFIX",
+    "OBTAINED_SUFFIX",
+    "pytest_addoption",
+    "pytest_configure",
+    "stale_fixtures",
+    "trace_regression",
+    "TraceRegression",
+]
+
 if TYPE_CHECKING:  # torch is imported when a test uses the fixture, not whenever pytest starts
     from explain.trace import Trace
 

@@ -38,6 +38,24 @@ from explain import reveal_assets
 from explain.errors import UsageError
 from explain.trace import Trace, load
 
+__all__ = [
+    "CACHE_FILE",
+    "DEFAULT_QUALITY",
+    "FORMATS",
+    "input_hash",
+    "LANGUAGES",
+    "output_name",
+    "QUALITIES",
+    "render_all",
+    "render_scene",
+    "RenderResult",
+    "resolve_trace",
+    "scene_spec",
+    "TEXT_CACHE",
+    "video_length",
+    "WORK_PREFIX",
+]
+
 #: --quality → manim's quality names (480p15, 720p30, 1080p60)
 QUALITIES = {"low": "low_quality", "medium": "medium_quality", "high": "high_quality"}
 #: what ``explain render`` renders without --quality: 720p, which a projector shows sharp and in which
@@ -64,7 +82,7 @@ def output_name(name: str, *, lang: str = "en", still: bool = False, fmt: str = 
 
 def scene_spec(name: str):
     """The catalogue entry of scene ``name``, or a UsageError listing the scenes."""
-    from scenes import catalogue
+    from explain.scenes import catalogue
 
     scenes = catalogue()
     if name not in scenes:
@@ -255,17 +273,18 @@ class RenderResult:
 def input_hash(name: str, settings: dict[str, Any]) -> str:
     """A hash of everything a render of ``name`` depends on: sources, weights and settings.
 
-    Sources are the scene's module, the scenes' shared helpers (``scenes/_*.py``) and the code
-    that draws, records and builds the models; the data are the weights files of the models its recipe runs
-    (every weights file when the scene has no default model).
+    Sources are the scene's module, the scenes' shared helpers (``scenes/_*.py``) and every module
+    of the package outside the scenes (what reads, draws, records and builds the models); the data
+    are the weights files of the models its recipe runs (every weights file when the scene has no
+    default model).
     """
+    import importlib.util
+
     spec = scene_spec(name)
     digest = hashlib.sha256(json.dumps({"scene": name, **settings}, sort_keys=True, default=str).encode())
-    scenes_dir = _PACKAGE.parent / "scenes"
-    scene_file = _PACKAGE.parent / Path(*spec.module.split(".")).with_suffix(".py")
-    shared = [_PACKAGE / "trace.py"] + [
-        path for folder in ("draw", "recording", "models") for path in sorted((_PACKAGE / folder).glob("*.py"))
-    ]
+    scene_file = Path(importlib.util.find_spec(spec.module).origin)
+    scenes_dir = scene_file.parent
+    shared = [path for path in sorted(_PACKAGE.rglob("*.py")) if scenes_dir not in path.parents]
     files = [scene_file, *sorted(scenes_dir.glob("_*.py")), *shared]
     weights_dir = _PACKAGE / "models" / "weights"
     from explain.models.recipes import RECIPES
@@ -296,7 +315,7 @@ def render_all(
     A scene whose :func:`input_hash` matches the cache and whose output exists is skipped unless
     ``force``. ``report`` is called as each scene finishes.
     """
-    from scenes import catalogue
+    from explain.scenes import catalogue
 
     if "trace" in settings:
         raise UsageError("--all renders each scene from its built-in model; --trace is for one scene")

@@ -19,6 +19,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+__all__ = ["inline", "install", "installed", "INTEGRITY", "local_copy", "PLACEHOLDER", "VERSION"]
+
 #: The reveal.js release the slides are made for (manim-slides 5.7's own default).
 VERSION = "6.0.1"
 #: The npm registry's integrity string for that release's package.

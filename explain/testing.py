@@ -40,6 +40,19 @@ from explain.names import NameFilter, name_matcher, recurrent_parts
 from explain.trace import Trace, _flatten_output, load
 from explain.trace_meta import output_name
 
+__all__ = [
+    "assert_traces_close",
+    "compare_traces",
+    "DEFAULT_IGNORED_META",
+    "DEFAULT_TOLERANCES",
+    "describe_location",
+    "REPORT_LIMIT",
+    "TraceDifference",
+    "TraceLike",
+    "traces_identical",
+    "ValueDifference",
+]
+
 DEFAULT_TOLERANCES: dict[torch.dtype, tuple[float, float]] = {
     torch.float64: (1e-10, 1e-12),
     torch.float32: (1e-5, 1e-6),

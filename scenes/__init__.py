@@ -1,9 +1,9 @@
 """The scenes: one module per figure family, each listing its scenes in ``SCENES``.
 
-    >>> from scenes import catalogue
+    >>> from explain.scenes import catalogue
     >>> spec = catalogue()["lstm-cell"]
     >>> spec.module, spec.class_name, spec.default_model, spec.recipe
-    ('scenes.lstm', 'LSTMCellScene', 'hello-lstm', 'book')
+    ('explain.scenes.lstm', 'LSTMCellScene', 'hello-lstm', 'book')
 
 A scene module declares, e.g.::
 
@@ -60,7 +60,7 @@ def catalogue() -> dict[str, SceneSpec]:
                 for call in node.value.elts:
                     args = [ast.literal_eval(a) for a in call.args]
                     kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-                    spec = SceneSpec(*args, **kwargs, module=f"scenes.{path.stem}")
+                    spec = SceneSpec(*args, **kwargs, module=f"explain.scenes.{path.stem}")
                     if spec.name in found:
                         raise ValueError(f"scene name {spec.name!r} is declared twice")
                     found[spec.name] = spec

@@ -34,7 +34,9 @@ from explain.figures.recurrent import (
 )
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["CAPTIONS", "CharFlowScene", "flow_values", "MAX_COLUMNS", "NEEDED", "ROW_Y", "SCENES", "STATE_UNITS"]
 
 SCENES = [
     SceneSpec("char-flow", "CharFlowScene", "Char-level data flow: one-hot, teacher forcing, generation (figure 7)", "char-lstm", "char-flow"),

@@ -28,7 +28,18 @@ from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, 
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
 from explain.figures.pipeline import Stage, gaps_line, pipeline_stages, prediction, sizes_text
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = [
+    "CNNPipelineScene",
+    "DEFAULT_CHANNELS",
+    "HIDDEN_UNITS",
+    "PER_ROW",
+    "SCENES",
+    "shown_channels",
+    "stage_title",
+    "TOP_CLASSES",
+]
 
 SCENES = [
     SceneSpec("cnn-pipeline", "CNNPipelineScene", "Input → real feature maps of every stage → class scores → prediction", "mnist-cnn"),

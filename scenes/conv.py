@@ -44,7 +44,9 @@ from explain.figures.layers import conv_spec, operation
 from explain.figures.steps import Step
 from explain.figures.windows import ConvStep, conv_input, conv_step, distinguishing_digits, pool_formula, recorded_input, window_text
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["ConvolutionScene", "EQUATION_Y", "GRID_CELL", "MAP_HEIGHT", "SCENES", "STEP_CAPTIONS", "WINDOW_COLORS"]
 
 SCENES = [
     SceneSpec(

@@ -30,7 +30,9 @@ from explain.draw.graphs import LogBars, decade_range
 from explain.figures.recurrent import MissingValues, subscript
 from explain.figures.gradients import gradient_values, weight_hh_name
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["CAPTIONS", "PRODUCT_ROWS", "SCENES", "short_number", "VanishingGradientScene"]
 
 SCENES = [
     # the rnn-vs-lstm recipe records char-rnn beside char-lstm (renders depend on both)

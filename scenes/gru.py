@@ -17,7 +17,9 @@ from explain.draw import theme
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
 from explain.figures.cells import gru_step_values
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["EQUATION_H", "EQUATION_N", "EQUATION_R", "EQUATION_Z", "GRUCellScene", "H_TILDE", "junction", "SCENES"]
 
 SCENES = [SceneSpec("gru-cell", "GRUCellScene", "The GRU cell in PyTorch's convention, with real values (figure 6)", "char-gru")]
 

@@ -40,7 +40,21 @@ from explain.glossary import with_particle
 from explain.figures.layers import POOLS
 from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = [
+    "branch_channels",
+    "branch_color",
+    "BRANCH_COLORS",
+    "DEFAULT_CHANNELS",
+    "InceptionScene",
+    "MAX_CHANNELS",
+    "pixel_vectors",
+    "SCENES",
+    "STEPS",
+    "strongest_channels",
+    "UNITS",
+]
 
 SCENES = [SceneSpec("inception", "InceptionScene", "Inception: 1×1 convs, naive vs compressed cost, real branches (figure 9)", "googlenet")]
 

@@ -17,7 +17,9 @@ from manim import DOWN, LEFT, RIGHT, UP, VGroup
 from explain.draw.cell import layer_box, module_box, pointwise, wire
 from explain.draw.cell_scene import LEFT_EDGE, BuildStep, CellScene
 from explain.figures.cells import lstm_step_values
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["C_TILDE", "LSTMCellScene", "SCENES"]
 
 SCENES = [SceneSpec("lstm-cell", "LSTMCellScene", "The LSTM cell gate by gate, with real values (figure 5)", "hello-lstm")]
 

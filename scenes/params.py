@@ -40,7 +40,20 @@ from explain.figures.params import (
     memory_column,
 )
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = [
+    "arithmetic_lines",
+    "chosen_layer",
+    "conv_shares",
+    "layer_arithmetic",
+    "layer_table",
+    "parameter_layers",
+    "ParametersScene",
+    "SCENES",
+    "TABLE_ROWS",
+    "TOTAL_LINES",
+]
 
 SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),

@@ -53,7 +53,9 @@ from explain.figures.residual import (
     stages,
 )
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["conv_boxes", "ResNetScene", "SCENES", "short", "STEPS"]
 
 STEPS = ("show_idea", "show_block", "show_downsampling", "show_stages", "show_degradation")
 

@@ -47,7 +47,31 @@ from explain.figures.recurrent import (
 from explain.draw.graphs import LogBars
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = [
+    "COLUMN_X",
+    "DIRECTION_WORDS",
+    "INITIAL_X",
+    "KIND_STATES",
+    "KIND_TITLES",
+    "LAYER_STEPS",
+    "layered_equation",
+    "layered_values",
+    "layers_captions",
+    "loss_text",
+    "MAX_STEPS",
+    "MAX_UNITS",
+    "output_row",
+    "RNNLayersScene",
+    "RNNUnrollScene",
+    "ROW_Y",
+    "SCENES",
+    "STRETCH_STEPS",
+    "unroll_captions",
+    "unroll_values",
+    "WEIGHT_LABELS",
+]
 
 SCENES = [
     SceneSpec("rnn-unroll", "RNNUnrollScene", "Rolled and unrolled RNN with real hidden states (figure 1)", "char-rnn"),

@@ -30,7 +30,9 @@ from explain.figures.recurrent import MissingValues, subscript
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
 from explain.figures.cell_state import line_values
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["CAPTIONS", "CELL_CENTER", "center_of", "CHAIN_CELL", "RNNToLSTMScene", "SCENES", "turn"]
 
 SCENES = [SceneSpec("rnn-to-lstm", "RNNToLSTMScene", "From RNN to LSTM: the cell state line beside h, one cell, four ports (figure 4)", "hello-lstm")]
 

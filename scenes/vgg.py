@@ -41,7 +41,9 @@ from explain.figures.errors import names_or_none
 from explain.figures.layers import INPUT, kind, parameter_count, receptive_field
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
-from scenes import SceneSpec
+from explain.scenes import SceneSpec
+
+__all__ = ["CARD", "field_centre", "SCENES", "STEPS", "VGGScene"]
 
 SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field, parameters, measured depth vs accuracy (figure 8)", "vgg16")]
 

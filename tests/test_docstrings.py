@@ -9,7 +9,7 @@ import pkgutil
 import pytest
 
 import explain
-import scenes
+import explain.scenes as scenes
 
 
 def _modules() -> list[str]:

@@ -32,3 +32,14 @@ def test_recording_and_loading_import_neither_manim_nor_matplotlib(statement, tm
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"imported: {result.stdout.strip()}"
+
+
+def test_every_package_folder_is_installed():
+    """pyproject lists the packages by hand (scenes/ installs as explain.scenes): none may be missing."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {".".join(path.parent.relative_to(root).parts) for path in root.glob("explain/**/__init__.py")}
+    assert folders | {"explain.scenes"} == listed

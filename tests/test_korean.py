@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from explain.glossary import GLOSSARY, with_particle
-from scenes import catalogue
+from explain.scenes import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted([*ROOT.glob("scenes/*.py"), *ROOT.glob("explain/draw/*.py"), *ROOT.glob("explain/figures/*.py")])

@@ -9,7 +9,7 @@ import explain
 from explain.testing import DEFAULT_IGNORED_META, traces_identical
 from explain.cli import main
 from explain.models import recipes
-from scenes import catalogue
+from explain.scenes import catalogue
 
 
 def test_every_scene_names_a_recipe_that_exists():

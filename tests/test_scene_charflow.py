@@ -32,7 +32,7 @@ def test_recording_keeps_what_the_model_did(flow):
 
 
 def test_predictions_and_probabilities_come_from_the_logits(flow):
-    from scenes.charflow import flow_values
+    from explain.scenes.charflow import flow_values
 
     shown = flow_values(flow, {"steps": "2-4", "generated": 4})
     probabilities = torch.softmax(flow["teacher.logits"][2:5], dim=-1)
@@ -45,7 +45,7 @@ def test_predictions_and_probabilities_come_from_the_logits(flow):
 
 
 def test_one_hot_rows_mark_each_input_character(flow):
-    from scenes.charflow import flow_values
+    from explain.scenes.charflow import flow_values
 
     shown = flow_values(flow)
     rows = shown["one_hot_rows"]
@@ -56,14 +56,14 @@ def test_one_hot_rows_mark_each_input_character(flow):
 
 def test_a_trace_without_the_runs_is_refused():
     from explain.draw.base import SceneInputError
-    from scenes.charflow import CharFlowScene
+    from explain.scenes.charflow import CharFlowScene
 
     with pytest.raises(SceneInputError, match="teacher.input.*--recipe char-flow"):
         CharFlowScene.check(Trace({"rnn.l0.fwd.h": torch.zeros(3, 1, 4)}), {})
 
 
 def test_too_many_steps_are_refused(flow):
-    from scenes.charflow import flow_values
+    from explain.scenes.charflow import flow_values
 
     with pytest.raises(MissingValues, match="1 to 6 steps of each kind fit"):
         flow_values(flow, {"generated": 9})

@@ -13,7 +13,7 @@ from explain import Trace, models
 from explain.figures.errors import FigureError as SceneInputError
 from explain.figures.pipeline import pipeline_stages, prediction
 from scene_checks import assert_matches_reference, play_through, render_still
-from scenes.cnn import shown_channels, stage_title
+from explain.scenes.cnn import shown_channels, stage_title
 
 
 @pytest.fixture(scope="module")
@@ -81,7 +81,7 @@ def test_still_matches_reference(mnist, tmp_path, lang):
 
 
 def test_docstring_examples_hold():
-    import scenes.cnn as module
+    import explain.scenes.cnn as module
     from explain.figures import pipeline
 
     for found in (module, pipeline):

@@ -62,7 +62,7 @@ def test_costs_equal_the_real_modules(googlenet):
 
 
 def test_a_1x1_conv_is_the_same_linear_map_at_every_pixel(googlenet):
-    from scenes.inception import UNITS, pixel_vectors
+    from explain.scenes.inception import UNITS, pixel_vectors
 
     model, trace = googlenet
     found = inception(trace, "layer_2.0")
@@ -88,7 +88,7 @@ def test_the_scene_shows_the_traces_branches(googlenet, tmp_path):
 
 
 def test_branch_channels_are_a_count_or_a_list():
-    from scenes.inception import branch_channels
+    from explain.scenes.inception import branch_channels
 
     maps = torch.zeros(8, 2, 2).numpy()
     maps[5] += 2.0
@@ -100,7 +100,7 @@ def test_branch_channels_are_a_count_or_a_list():
 
 def test_wrong_options_are_one_clear_error(googlenet):
     from explain.draw.base import SceneInputError
-    from scenes.inception import InceptionScene
+    from explain.scenes.inception import InceptionScene
 
     trace = googlenet[1]
     with pytest.raises(SceneInputError, match="choose one of layer_2.0"):
@@ -132,7 +132,7 @@ def test_a_saved_trace_gives_the_same_numbers(googlenet, tmp_path):
     loaded = explain.load(trace.save(tmp_path / "googlenet.safetensors"))
     assert inception(loaded, "layer_3.2") == inception(trace, "layer_3.2")
     from explain.draw.base import SceneInputError
-    from scenes.inception import InceptionScene
+    from explain.scenes.inception import InceptionScene
 
     InceptionScene.check(loaded, {"module": "layer_3.2"})
     with pytest.raises(SceneInputError, match="record without a name filter"):

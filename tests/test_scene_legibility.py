@@ -10,7 +10,7 @@ import pytest
 from manim import RIGHT, Text, VGroup
 
 from explain.draw.reading import LAST_HOLD, MIN_TEXT_PX, count_reading, hold_seconds, legibility_problems, text_height_px
-from scenes import catalogue
+from explain.scenes import catalogue
 
 #: scenes not yet readable in a hall, and why (issue 14); they xfail until fixed, then this entry goes
 NOT_YET = {

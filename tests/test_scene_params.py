@@ -12,7 +12,7 @@ from explain import Trace, models
 from explain.draw.base import SceneInputError
 from scene_checks import assert_matches_reference, play_through, render_still
 from explain.figures.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_cells, book_example
-from scenes.params import arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
+from explain.scenes.params import arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +105,7 @@ def test_still_matches_reference(mnist, tmp_path, lang, step):
 
 
 def test_docstring_examples_hold():
-    import scenes.params as module
+    import explain.scenes.params as module
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0

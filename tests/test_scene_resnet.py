@@ -107,7 +107,7 @@ def test_another_resnet_is_described_as_it_runs(tmp_path):
 
 def test_wrong_module_is_one_clear_error(resnet):
     from explain.draw.base import SceneInputError
-    from scenes.resnet import ResNetScene
+    from explain.scenes.resnet import ResNetScene
 
     with pytest.raises(SceneInputError, match="choose one of layer_2.0"):
         ResNetScene.check(resnet[1], {"module": "layer_1"})

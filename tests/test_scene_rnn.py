@@ -19,7 +19,7 @@ def char_rnn_trace() -> Trace:
 
 
 def test_unroll_shows_the_recorded_hidden_states(char_rnn_trace):
-    from scenes.rnn import unroll_values
+    from explain.scenes.rnn import unroll_values
 
     shown = unroll_values(char_rnn_trace, {"steps": "2-5", "units": "3,7,9", "layer": 0})
     expected = char_rnn_trace["rnn.l0.fwd.h"][2:6, 0][:, [3, 7, 9]]
@@ -29,7 +29,7 @@ def test_unroll_shows_the_recorded_hidden_states(char_rnn_trace):
 
 
 def test_unroll_defaults_to_the_top_layer_first_steps_and_units(char_rnn_trace):
-    from scenes.rnn import unroll_values
+    from explain.scenes.rnn import unroll_values
 
     shown = unroll_values(char_rnn_trace)
     assert (shown["layer"], shown["steps"], shown["units"]) == (1, [0, 1, 2, 3, 4], list(range(10)))
@@ -37,7 +37,7 @@ def test_unroll_defaults_to_the_top_layer_first_steps_and_units(char_rnn_trace):
 
 
 def test_layers_show_both_layers_and_the_gradient_norms(char_rnn_trace):
-    from scenes.rnn import layered_values
+    from explain.scenes.rnn import layered_values
 
     shown = layered_values(char_rnn_trace, {"steps": "1-3", "units": "0-3"})
     for layer in (0, 1):
@@ -49,7 +49,7 @@ def test_layers_show_both_layers_and_the_gradient_norms(char_rnn_trace):
 
 
 def test_layers_without_gradients_show_the_paths_only(char_rnn_trace):
-    from scenes.rnn import layered_values
+    from explain.scenes.rnn import layered_values
 
     without = char_rnn_trace.select(lambda name: not name.endswith("grad_h"))
     assert layered_values(without)["grads"] is None
@@ -73,14 +73,14 @@ def test_reference_states_are_the_recorded_ones(char_rnn_trace):
 )
 def test_unroll_refuses_what_it_cannot_show(trace, options, message):
     from explain.draw.base import SceneInputError
-    from scenes.rnn import RNNUnrollScene
+    from explain.scenes.rnn import RNNUnrollScene
 
     with pytest.raises(SceneInputError, match=message):
         RNNUnrollScene.check(trace, options)
 
 
 def test_layers_need_two_layers():
-    from scenes.rnn import layered_values
+    from explain.scenes.rnn import layered_values
 
     with pytest.raises(MissingValues, match="2 layers"):
         layered_values(Trace({"rnn.l0.fwd.h": torch.zeros(4, 1, 3)}))
@@ -105,14 +105,14 @@ def test_layers_still_matches_reference_in_korean(untrained_trace, tmp_path):
 
 
 def test_layers_refuse_steps_past_the_end(char_rnn_trace):
-    from scenes.rnn import layered_values
+    from explain.scenes.rnn import layered_values
 
     with pytest.raises(MissingValues, match="time step 18 is out of range"):
         layered_values(char_rnn_trace, {"steps": [16, 17, 18]})
 
 
 def test_batch_items_are_chosen_and_checked():
-    from scenes.rnn import unroll_values
+    from explain.scenes.rnn import unroll_values
 
     h = torch.arange(24.0).reshape(3, 2, 4)
     trace = Trace({"rnn.l0.fwd.h": h}, meta={"tokens": list("abc")})

@@ -9,7 +9,7 @@ from explain.draw.base import SceneInputError
 from explain.models import recipes
 from recurrent_gallery import record_gallery
 from scene_checks import render_still
-from scenes.rnn import RNNLayersScene, RNNUnrollScene, layered_equation, layered_values, loss_text, unroll_captions, unroll_values
+from explain.scenes.rnn import RNNLayersScene, RNNUnrollScene, layered_equation, layered_values, loss_text, unroll_captions, unroll_values
 
 
 @pytest.fixture(scope="module")

@@ -93,7 +93,7 @@ def test_any_lstm_draws_without_tokens(tmp_path):
 
 
 def test_the_scene_refuses_a_step_it_does_not_have(hello):
-    from scenes.rnn_to_lstm import RNNToLSTMScene
+    from explain.scenes.rnn_to_lstm import RNNToLSTMScene
 
     with pytest.raises(SceneInputError, match="from 1 to 4"):
         RNNToLSTMScene.check(hello, {"step": 5})

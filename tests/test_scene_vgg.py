@@ -70,7 +70,7 @@ def test_the_scene_shows_the_traces_maps_and_counts(vgg, tmp_path):
 
 def test_bad_trace_is_one_clear_error():
     from explain.draw.base import SceneInputError
-    from scenes.vgg import VGGScene
+    from explain.scenes.vgg import VGGScene
 
     with pytest.raises(SceneInputError, match="needs the input image"):
         VGGScene.check(Trace({"x": torch.zeros(1)}), {})
@@ -80,7 +80,7 @@ def test_bad_trace_is_one_clear_error():
 
 def test_options_choose_the_block_and_channel(vgg, tmp_path):
     from explain.draw.base import SceneInputError
-    from scenes.vgg import VGGScene
+    from explain.scenes.vgg import VGGScene
 
     trace = vgg[1]
     scene = play_through("vgg", trace, tmp_path, options={"module": "feature.3", "channels": [5], "step": 2})

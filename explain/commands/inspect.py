@@ -14,6 +14,8 @@ from pathlib import Path
 from explain.errors import UsageError
 from explain.commands.checks import int_list, output_file
 
+__all__ = ["diff_command", "plot_command", "register", "tolerance_rule"]
+
 
 def register(subparsers) -> None:
     diff = subparsers.add_parser(

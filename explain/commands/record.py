@@ -25,6 +25,8 @@ from explain.models.catalogue import Example
 from explain.models.recipes import RECIPES
 from explain.trace import Trace
 
+__all__ = ["list_models", "read_image", "record_command", "register", "show_command"]
+
 
 def register(subparsers) -> None:
     listing = subparsers.add_parser("models", help="list the book's models")

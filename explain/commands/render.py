@@ -16,6 +16,8 @@ from explain.commands.checks import int_list, int_range, output_directory, posit
 from explain.errors import UsageError
 from explain.render import DEFAULT_QUALITY, FORMATS, LANGUAGES, QUALITIES
 
+__all__ = ["list_scenes", "register", "render_command", "scene_options"]
+
 
 def register(subparsers) -> None:
     scenes = subparsers.add_parser("scenes", help="list the scenes that can be rendered")
@@ -60,7 +62,7 @@ def scene_options(args: argparse.Namespace) -> dict:
 
 
 def list_scenes(args: argparse.Namespace) -> int:
-    from scenes import catalogue
+    from explain.scenes import catalogue
 
     scenes = catalogue()
     width = max((len(name) for name in scenes), default=0)

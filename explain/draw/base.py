@@ -28,6 +28,8 @@ from explain.draw.reading import LAST_HOLD, count_reading, hold_seconds, reading
 from explain.figures.errors import FigureError
 from explain.trace import Trace
 
+__all__ = ["as_slides", "SceneInputError", "SLIDE_HOLD", "Step", "TraceScene"]
+
 #: seconds a step is held in slides, where the lecturer moves on by hand
 SLIDE_HOLD = 0.3
 
@@ -173,7 +175,7 @@ class TraceScene(Scene):
 def as_slides(scene_class: type[TraceScene]) -> type[TraceScene]:
     """The same scene as a manim-slides ``Slide``: each :meth:`TraceScene.pause` becomes a slide.
 
-    >>> from scenes.lstm import LSTMCellScene          # doctest: +SKIP
+    >>> from explain.scenes.lstm import LSTMCellScene          # doctest: +SKIP
     >>> as_slides(LSTMCellScene)().render()            # doctest: +SKIP
     """
     from manim_slides import Slide

@@ -10,6 +10,8 @@ from __future__ import annotations
 from manim import Animation, Text, config
 from manim.mobject.mobject import Mobject
 
+__all__ = ["fitted_caption", "Recaption", "recaption", "WIDTH_SHARE"]
+
 #: captions wider than this share of the frame are scaled down to fit
 WIDTH_SHARE = 0.94
 

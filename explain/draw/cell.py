@@ -18,6 +18,8 @@ from manim import Arrow, Ellipse, Line, MarkupText, Rectangle, RoundedRectangle,
 
 from explain.draw import theme
 
+__all__ = ["layer_box", "module_box", "pointwise", "symbol", "wire", "WIRE_WIDTH"]
+
 WIRE_WIDTH = 3.0
 
 

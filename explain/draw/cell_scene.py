@@ -26,6 +26,8 @@ from explain.figures.cells import CellView, cell_view, next_character, symmetric
 from explain.draw.fades import fade_in, fade_out, swap
 from explain.draw.strip import NUMBER_CELL, ScaleBar, StripTable, show_token
 
+__all__ = ["BuildStep", "CellScene", "NUMBERS_FROM", "ROW_PITCH"]
+
 #: where the left column (title, equations, diagram) starts and the right column (strips) ends
 LEFT_EDGE, RIGHT_EDGE = -6.9, 6.95
 #: a strip's cell (most and least height), the width strips may take, and the narrowest cell

@@ -29,6 +29,8 @@ from manim import (
 from explain.draw import theme
 from explain.draw.strip import show_token
 
+__all__ = ["arrow_between", "link", "ModuleBox", "readable", "self_loop", "TokenTile"]
+
 
 def readable(text: str) -> str:
     """``text`` with control characters as their Unicode pictures, so one line stays one line.

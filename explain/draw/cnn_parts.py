@@ -29,6 +29,26 @@ from explain.draw.feature_maps import FeatureMap
 from explain.figures.errors import names_or_none
 from explain.glossary import term
 
+__all__ = [
+    "chosen_channel",
+    "chosen_module",
+    "chosen_step",
+    "fit_width",
+    "label_under",
+    "map_height",
+    "millions",
+    "operation_text",
+    "OPERATION_WORDS",
+    "relative_legend",
+    "run_steps",
+    "set_caption",
+    "sheets_for",
+    "StackedMap",
+    "strongest_channel",
+    "thousands",
+    "untrained_note",
+]
+
 
 def strongest_channel(maps: np.ndarray) -> int:
     """The channel with the largest mean absolute value (the one with most to show)."""

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numpy as np
 from manim import Animation, AnimationGroup, ImageMobject, Mobject, Succession, VMobject
 
+__all__ = ["animating", "appear", "disappear", "fade_in", "fade_out", "swap"]
+
 
 class _Fade(Animation):
     """Scale every fill and stroke opacity of a mobject's family by ``alpha`` (or ``1 - alpha``)."""

@@ -41,6 +41,23 @@ from explain.draw import theme
 from explain.draw.reading import mark
 from explain.draw.strip import format_value
 
+__all__ = [
+    "channels_label",
+    "decimals_for",
+    "FeatureMap",
+    "FeatureMapGrid",
+    "format_shape",
+    "map_rgba",
+    "map_scale",
+    "MOSAIC_TILE_PIXELS",
+    "nice_ceiling",
+    "NOT_COMPUTED",
+    "NumberGrid",
+    "PADDING_FILL",
+    "picture_rgba",
+    "Scale",
+]
+
 Scale = str | tuple[float, float]
 #: a grid's maps are enlarged (by a whole factor) to at least this many pixels a side in its mosaic
 MOSAIC_TILE_PIXELS = 48

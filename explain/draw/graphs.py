@@ -21,6 +21,8 @@ from manim import DOWN, LEFT, RIGHT, UP, Line, Rectangle, Text, VGroup
 from explain.draw import theme
 from explain.draw.strip import show_token
 
+__all__ = ["decade_range", "LogBars"]
+
 
 def decade_range(values: Sequence[float]) -> tuple[int, int]:
     """The powers of ten that enclose the positive ``values`` (at least one decade apart)."""

@@ -15,6 +15,8 @@ from manim import DOWN, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 
+__all__ = ["box_kind", "LayerBox"]
+
 _FILLS = {
     "conv": (theme.LAYER_FILL, theme.LAYER_STROKE),
     "linear": (theme.LAYER_FILL, theme.LAYER_STROKE),

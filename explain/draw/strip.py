@@ -33,6 +33,19 @@ from manim import (
 from explain.draw import theme
 from explain.draw.reading import mark
 
+__all__ = [
+    "format_value",
+    "MONO_CHARACTERS",
+    "mono_text",
+    "NUMBER_CELL",
+    "NUMBER_SIZE",
+    "NUMBER_SLOTS",
+    "ScaleBar",
+    "show_token",
+    "StripTable",
+    "ValueStrip",
+]
+
 
 def format_value(value: float, digits: int = 2) -> str:
     """A compact label for a cell: "0.93", "-0.12", "1.00".

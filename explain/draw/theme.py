@@ -17,6 +17,30 @@ from manim import ManimColor, MarkupText, interpolate_color
 
 from explain import palette
 
+__all__ = [
+    "ACCENT_FONT",
+    "accents_markup",
+    "BACKGROUND",
+    "CELL_LINE",
+    "FONT",
+    "GRADIENT",
+    "HIGHLIGHT",
+    "INK",
+    "LAYER_FILL",
+    "LAYER_STROKE",
+    "markup_text",
+    "MODULE_FILL",
+    "MONO_FONT",
+    "MUTED",
+    "NEGATIVE",
+    "POINTWISE_FILL",
+    "POINTWISE_STROKE",
+    "POSITIVE",
+    "SCALES",
+    "value_color",
+    "ZERO",
+]
+
 BACKGROUND = ManimColor("#FFFFFF")
 INK = ManimColor("#1B1B1B")
 MUTED = ManimColor("#6B6B6B")

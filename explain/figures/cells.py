@@ -26,6 +26,22 @@ from explain.indices import check_in_range
 from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
+__all__ = [
+    "cell_view",
+    "CellView",
+    "DEFAULT_STEP_COUNT",
+    "DEFAULT_UNIT_COUNT",
+    "erasing_step",
+    "GRU_PARTS",
+    "gru_step_values",
+    "LSTM_PARTS",
+    "lstm_step_values",
+    "MAX_UNITS",
+    "next_character",
+    "symmetric_range",
+    "unit_labels",
+]
+
 #: strips of one LSTM step, in the figure's build order (C̃ is PyTorch's g)
 LSTM_PARTS = ("c_prev", "f", "i", "g", "c", "o", "h")
 #: strips of one GRU step (n is PyTorch's candidate, r applied after the matrix product)

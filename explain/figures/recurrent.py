@@ -25,6 +25,27 @@ from explain.indices import check_in_range, parse_index_list
 from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
+__all__ = [
+    "chosen_direction",
+    "describe_indices",
+    "directions_of",
+    "find_recurrent",
+    "grad_norms",
+    "hidden_states",
+    "KIND_MARKERS",
+    "kind_of",
+    "layers_of",
+    "MissingValues",
+    "parse_indices",
+    "recurrent_quantities",
+    "step_equation",
+    "STEP_EQUATIONS",
+    "step_labels",
+    "step_noun",
+    "steps_of",
+    "subscript",
+]
+
 #: quantities that identify each recurrent kind (an RNN has only x and h)
 KIND_MARKERS = {"lstm": "c", "gru": "z"}
 _SUBSCRIPTS = str.maketrans("0123456789-", "₀₁₂₃₄₅₆₇₈₉₋")

@@ -25,6 +25,8 @@ from explain.models.resnet import ResNet
 from explain.models.vgg import VGG
 from explain.trace import Trace
 
+__all__ = ["catalogue", "CHAR_TEXT", "Example", "ExampleMaker", "load", "MODELS", "ModelSpec"]
+
 CHAR_TEXT = "Beautiful is better than ugly."
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["CIFARCNN", "MNISTCNN"]
+
 
 class MNISTCNN(nn.Module):
     """The book's MNIST CNN (p.72): ``layer`` (convolutions) then ``fc_layer``."""

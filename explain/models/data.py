@@ -21,6 +21,19 @@ import string
 
 import torch
 
+__all__ = [
+    "digits_28",
+    "hello_decode",
+    "hello_one_hot",
+    "HELLO_SENTENCE",
+    "hello_tokens",
+    "HELLO_VOCAB",
+    "PRINTABLE",
+    "printable_indices",
+    "shapes_image",
+    "zen_of_python",
+]
+
 HELLO_SENTENCE = "hello pytorch. how long can a rnn cell remember? show me your limit!"
 HELLO_VOCAB = "abcdefghijklmnopqrstuvwxyz ?!.,:;01"
 START, END = "0", "1"

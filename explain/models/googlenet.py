@@ -24,6 +24,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["conv_1", "conv_1_3", "conv_1_5", "final_map_side", "GoogLeNet", "inception_module", "max_3_1", "TABLE"]
+
 # The paper's table: (out_1, mid_3, out_3, mid_5, out_5, pool) per inception module.
 TABLE = {
     "3a": (64, 96, 128, 16, 32, 32),

@@ -21,6 +21,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["CELLS", "CharRNN", "generate", "hello_lstm", "hello_lstm_zero_state", "HELLO_SIZE", "HelloRNN"]
+
 HELLO_SIZE = 35
 
 

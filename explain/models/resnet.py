@@ -25,6 +25,8 @@ from torch import nn
 
 from explain.models.googlenet import final_map_side
 
+__all__ = ["BottleNeck", "conv_block_1", "conv_block_3", "ResNet"]
+
 
 def conv_block_1(in_dim: int, out_dim: int, act_fn: nn.Module, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(in_dim, out_dim, kernel_size=1, stride=stride), act_fn)

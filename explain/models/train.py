@@ -23,6 +23,27 @@ from torch import nn
 from explain.models import data, weights
 from explain.models.recurrent import CharRNN, HelloRNN, hello_lstm, hello_lstm_zero_state
 
+__all__ = [
+    "CHECK_IMAGES",
+    "correct",
+    "fit",
+    "free_run_hello_lstm",
+    "free_run_hello_rnn",
+    "he_initialised",
+    "main",
+    "train_char",
+    "train_cifar_cnn",
+    "train_googlenet",
+    "train_hello_lstm",
+    "train_hello_rnn",
+    "train_mnist_cnn",
+    "train_resnet50",
+    "train_shapes_classifier",
+    "train_vgg16",
+    "Trained",
+    "TRAINERS",
+]
+
 Trained = tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]
 
 

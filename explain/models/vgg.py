@@ -18,6 +18,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+__all__ = ["conv_2_block", "conv_3_block", "VGG"]
+
 
 def conv_2_block(in_dim: int, out_dim: int) -> nn.Sequential:
     """2 × (Conv3×3 p1 → ReLU) → MaxPool(2, 2)."""

@@ -17,6 +17,8 @@ from typing import Any
 
 import torch
 
+__all__ = ["DIRECTORY", "exists", "load", "path", "save"]
+
 DIRECTORY = Path(__file__).with_name("weights")
 
 

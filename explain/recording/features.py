@@ -75,6 +75,8 @@ from explain.probe import Probe
 from explain.recording import functions, structure
 from explain.recording.base import Installed, RecordingError
 
+__all__ = ["FeatureRecorder", "INPUT", "install", "PARAMETERS"]
+
 INPUT = object()  # marks an operand that is one of the running module's own inputs
 #: the tensors copied at a module's first call, by kind (see the module docstring)
 PARAMETERS = {"conv2d": ("weight", "bias"), "batch_norm": ("running_mean", "running_var", "weight", "bias")}

@@ -30,6 +30,8 @@ from torch.nn.utils.rnn import PackedSequence
 from explain.recording.base import RecordingError
 from explain.recording.recurrent_math import LayerWeights
 
+__all__ = ["GradientTape", "leaf_if_constant", "run_direction", "step", "straight_through"]
+
 
 class GradientTape:
     """The per-step h tensors of one recording, and the finisher that differentiates the loss."""

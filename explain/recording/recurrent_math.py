@@ -33,6 +33,21 @@ from torch import Tensor
 
 from explain import names
 
+__all__ = [
+    "affine",
+    "cell_states",
+    "compute_dtype",
+    "gate_product",
+    "layer_weights",
+    "LayerWeights",
+    "previous_states",
+    "QUANTITIES",
+    "recompute",
+    "run_layer",
+    "TOLERANCE",
+    "tolerance",
+]
+
 #: The quantities recorded per layer and direction (cells: per call), in recording order.
 QUANTITIES = {"LSTM": names.QUANTITIES["lstm"], "GRU": names.QUANTITIES["gru"], "RNN_TANH": names.QUANTITIES["rnn"], "RNN_RELU": names.QUANTITIES["rnn"]}
 

@@ -20,6 +20,18 @@ from typing import Any
 import torch
 from torch import nn
 
+__all__ = [
+    "advance",
+    "describe",
+    "Field",
+    "geometry",
+    "KERNEL_MODULES",
+    "kind_of",
+    "KINDS",
+    "next_field",
+    "spatial_stride",
+]
+
 KERNEL_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d)
 
 Field = tuple[int, int]  # (receptive field, jump) along one spatial axis (height; width for square kernels)
