@@ -36,6 +36,7 @@ from typing import Any
 
 from explain import reveal_assets
 from explain.errors import UsageError
+from explain.figures.recurrent import layered_view
 from explain.trace import Trace, load
 
 __all__ = [
@@ -149,7 +150,7 @@ def render_scene(
     options = dict(options or {})
     trace = resolve_trace(spec, trace)
     try:
-        scene_class.check(trace, options)
+        scene_class.check(layered_view(trace), options)
     except ValueError as error:  # check() raises ValueErrors that say what to change
         raise UsageError(f"{name}: {error}") from None
     out_dir = Path(out_dir)

@@ -1,7 +1,7 @@
 """Recurrent models in the styles people bring (not the book's), for the recurrent figures' tests.
 
     >>> sorted(RECURRENT_GALLERY)
-    ['bidirectional-lstm', 'handwritten-rnn', 'word-lstm']
+    ['bidirectional-lstm', 'handwritten-rnn', 'probed-lstm-cell', 'word-lstm']
     >>> trace = record_gallery("word-lstm")
     >>> trace["lstm.l1.fwd.h"].shape, trace.meta["tokens"][:3]
     (torch.Size([7, 1, 16]), ['the', 'cat', 'sat'])
@@ -61,6 +61,25 @@ class HandwrittenRNN(nn.Module):
         return torch.tanh(self.i2h(x) + self.h2h(hidden))
 
 
+class ProbedLSTMCell(nn.Module):
+    """An LSTM cell written by hand that names its quantities with explain.Probe (one call per step)."""
+
+    def __init__(self, inputs: int = 5, hidden: int = 6):
+        super().__init__()
+        self.ih = nn.Linear(inputs, 4 * hidden)
+        self.hh = nn.Linear(hidden, 4 * hidden)
+        self.probe = nn.ModuleDict({q: explain.Probe(q) for q in ("x", "i", "f", "g", "o", "c", "h")})
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        h, c = state
+        x = self.probe["x"](x)
+        i, f, g, o = (self.ih(x) + self.hh(h)).chunk(4, 1)
+        i, f = self.probe["i"](torch.sigmoid(i)), self.probe["f"](torch.sigmoid(f))
+        g, o = self.probe["g"](torch.tanh(g)), self.probe["o"](torch.sigmoid(o))
+        c = self.probe["c"](f * c + i * g)
+        return self.probe["h"](o * torch.tanh(c)), c
+
+
 def _word_lstm():
     vocabulary = sorted(set(WORDS))
     indices = torch.tensor([vocabulary.index(word) for word in WORDS]).view(-1, 1)
@@ -79,6 +98,7 @@ RECURRENT_GALLERY: dict[str, Callable[[], tuple[nn.Module, tuple, dict]]] = {
     "word-lstm": _word_lstm,
     "bidirectional-lstm": _bidirectional_lstm,
     "handwritten-rnn": _handwritten_rnn,
+    "probed-lstm-cell": lambda: (ProbedLSTMCell(), (torch.randn(6, 1, 5),), {}),
 }
 
 
@@ -93,5 +113,12 @@ def record_gallery(name: str) -> explain.Trace:
             hidden = torch.zeros(1, 8)
             for x_t in steps:
                 hidden = model(x_t, hidden)
+        return trace
+    if name == "probed-lstm-cell":
+        (steps,) = inputs
+        with explain.record(model) as trace:
+            state = (torch.zeros(1, 6), torch.zeros(1, 6))
+            for x_t in steps:
+                state = model(x_t, state)
         return trace
     return explain.record(model, *inputs, **options)

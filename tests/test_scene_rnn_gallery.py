@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from explain.draw.base import SceneInputError
+from explain.scenes.lstm import LSTMCellScene
 from explain.models import recipes
 from recurrent_gallery import record_gallery
 from scene_checks import render_still
@@ -58,11 +59,25 @@ def test_a_bidirectional_layer_draws_the_chosen_direction(bidirectional):
         RNNUnrollScene.check(record_gallery("word-lstm"), {"direction": "bwd"})
 
 
+def test_a_cell_is_drawn_as_a_one_layer_module():
+    """nn.LSTMCell and a hand-written cell named through explain.Probe: the figures read their steps."""
+    from explain.figures.cells import cell_view, lstm_step_values
+    from explain.figures.recurrent import layered_view
+
+    trace = record_gallery("probed-lstm-cell")
+    view = layered_view(trace)
+    LSTMCellScene.check(view, {})
+    shown = lstm_step_values(view, cell_view(view, "lstm", {"steps": [3]}), 3)
+    assert shown["f"] == pytest.approx(trace["f"][3, 0, : len(shown["f"])].tolist())
+    assert unroll_values(view)["kind"] == "lstm"
+
+
 @pytest.mark.slow
 @pytest.mark.render
 @pytest.mark.parametrize(
     "model, scene, options",
-    [("word-lstm", "rnn-unroll", {}), ("word-lstm", "rnn-layers", {}), ("bidirectional-lstm", "rnn-unroll", {"direction": "bwd"})],
+    [("word-lstm", "rnn-unroll", {}), ("word-lstm", "rnn-layers", {}), ("bidirectional-lstm", "rnn-unroll", {"direction": "bwd"}),
+     ("probed-lstm-cell", "lstm-cell", {}), ("probed-lstm-cell", "rnn-unroll", {})],
 )
 def test_gallery_stills_render(model, scene, options, tmp_path):
     torch.set_num_threads(1)

@@ -26,6 +26,7 @@ from explain import glossary
 from explain.draw import theme
 from explain.draw.reading import LAST_HOLD, count_reading, hold_seconds, readings, tokens
 from explain.figures.errors import FigureError
+from explain.figures.recurrent import layered_view
 from explain.trace import Trace
 
 __all__ = ["as_slides", "SceneInputError", "SLIDE_HOLD", "Step", "TraceScene"]
@@ -65,7 +66,7 @@ class TraceScene(Scene):
             raise ValueError(f"lang must be 'en' or 'ko', got {lang!r}")
         if not pace > 0:
             raise ValueError(f"pace must be a number above 0 (1.5 slower, 0.7 faster), got {pace!r}")
-        self._trace = trace
+        self._trace = None if trace is None else layered_view(trace)
         self.lang = lang
         self.options = dict(options or {})
         self.pace = float(pace)

@@ -26,6 +26,7 @@ from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
 __all__ = [
+    "layered_view",
     "chosen_direction",
     "describe_indices",
     "directions_of",
@@ -62,6 +63,37 @@ def subscript(number: int) -> str:
     '₁₂'
     """
     return str(number).translate(_SUBSCRIPTS)
+
+
+def layered_view(trace: Trace) -> Trace:
+    """``trace`` with every cell's steps also named as layer 0 of a one-layer module, for the figures.
+
+    A cell (nn.LSTMCell/GRUCell/RNNCell, a hand-written cell, a cell named through explain.Probe)
+    is recorded under the cell grammar ``q.{quantity}`` with ``meta["modules"][q]["quantities"]``;
+    the view adds ``q.l0.fwd.{quantity}`` for each (the same tensors, nothing copied), so every
+    recurrent figure draws a cell as the one-layer module it is. Other traces come back as they are.
+
+    >>> cell = torch.nn.GRUCell(2, 3)
+    >>> from explain import record
+    >>> with record(cell) as tr:
+    ...     h = cell(torch.randn(1, 2)); h = cell(torch.randn(1, 2), h)
+    >>> view = layered_view(tr)
+    >>> view["l0.fwd.z"].shape, view["l0.fwd.z"] is tr["z"]
+    (torch.Size([2, 1, 3]), True)
+    """
+    added: dict[str, torch.Tensor] = {}
+    for module, config in trace.meta.get("modules", {}).items():
+        if "num_layers" in config:
+            continue
+        for quantity in config.get("quantities") or []:
+            cell_name = f"{module}.{quantity}" if module else quantity
+            layered = recurrent_name(module, 0, quantity)
+            if cell_name in trace and layered not in trace and trace[cell_name].dim() == 3:
+                added[layered] = trace[cell_name]
+    if not added:
+        return trace
+    view = Trace({**{name: trace[name] for name in trace.names()}, **added}, meta=trace.meta, output=trace.output)
+    return view
 
 
 def recurrent_quantities(trace: Trace) -> dict[str, set[str]]:
