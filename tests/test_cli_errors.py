@@ -114,7 +114,8 @@ def test_ctrl_c_stops_render_all_within_two_seconds(tmp_path):
         if child.poll() is None:
             child.kill()
             child.wait()
-    assert child.returncode == 130 and stderr.strip().splitlines()[-1] == "explain render: interrupted", stderr
+    # (multiprocessing's resource tracker, which outlives the killed pool, may add warnings about its semaphores)
+    assert child.returncode == 130 and "explain render: interrupted" in stderr.splitlines() and "Traceback" not in stderr, stderr
     assert elapsed < 2.0, f"exited {elapsed:.1f} s after Ctrl-C"
     assert not list(out.glob(f"{WORK_PREFIX}[0-9]*"))  # no unfinished work left behind
     cache = json.loads((out / CACHE_FILE).read_text()) if (out / CACHE_FILE).exists() else {}
