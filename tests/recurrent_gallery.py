@@ -50,15 +50,17 @@ class SeriesLSTM(nn.Module):
 
 
 class HandwrittenRNN(nn.Module):
-    """The PyTorch tutorial's char-RNN cell: hidden = tanh(i2h(x) + h2h(hidden)), one call per letter."""
+    """The PyTorch tutorial's char-RNN: hidden = tanh(i2h(x) + h2h(hidden)), an output head, one call per letter."""
 
-    def __init__(self, inputs: int = 6, hidden: int = 8):
+    def __init__(self, inputs: int = 6, hidden: int = 8, outputs: int = 4):
         super().__init__()
         self.i2h = nn.Linear(inputs, hidden)
         self.h2h = nn.Linear(hidden, hidden)
+        self.h2o = nn.Linear(hidden, outputs)
 
-    def forward(self, x: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.i2h(x) + self.h2h(hidden))
+    def forward(self, x: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = torch.tanh(self.i2h(x) + self.h2h(hidden))
+        return torch.log_softmax(self.h2o(hidden), dim=1), hidden
 
 
 class ProbedLSTMCell(nn.Module):
@@ -109,10 +111,10 @@ def record_gallery(name: str) -> explain.Trace:
     model.eval()
     if name == "handwritten-rnn":
         (steps,) = inputs
-        with explain.record(model) as trace:
+        with torch.no_grad(), explain.record(model) as trace:
             hidden = torch.zeros(1, 8)
             for x_t in steps:
-                hidden = model(x_t, hidden)
+                _, hidden = model(x_t, hidden)
         return trace
     if name == "probed-lstm-cell":
         (steps,) = inputs

@@ -72,12 +72,21 @@ def test_a_cell_is_drawn_as_a_one_layer_module():
     assert unroll_values(view)["kind"] == "lstm"
 
 
+def test_a_hand_written_rnn_cell_is_drawn_from_its_recorded_state():
+    """The tutorial's i2h/h2h + tanh cell, one call per letter: rnn-unroll reads its hidden series."""
+    from explain.figures.recurrent import layered_view
+
+    trace = record_gallery("handwritten-rnn")
+    values = unroll_values(layered_view(trace), {"units": "0-3"})
+    assert values["kind"] == "rnn" and values["h"][2] == pytest.approx(trace["h"][2, 0, :4].tolist())
+
+
 @pytest.mark.slow
 @pytest.mark.render
 @pytest.mark.parametrize(
     "model, scene, options",
     [("word-lstm", "rnn-unroll", {}), ("word-lstm", "rnn-layers", {}), ("bidirectional-lstm", "rnn-unroll", {"direction": "bwd"}),
-     ("probed-lstm-cell", "lstm-cell", {}), ("probed-lstm-cell", "rnn-unroll", {})],
+     ("probed-lstm-cell", "lstm-cell", {}), ("probed-lstm-cell", "rnn-unroll", {}), ("handwritten-rnn", "rnn-unroll", {})],
 )
 def test_gallery_stills_render(model, scene, options, tmp_path):
     torch.set_num_threads(1)
