@@ -111,7 +111,7 @@ class ResNetScene(TraceScene):
         self.figure = None
         self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
-        run_steps(self, [getattr(self, step) for step in STEPS])
+        run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_stages") + 1)  # the model's own last frame
 
     # -- step 1: the idea ---------------------------------------------------------------------
 
@@ -417,7 +417,7 @@ class ResNetScene(TraceScene):
         self.figure = Group(charts, finals)
         deep, shallow = runs.layers[-1], runs.layers[0]
         if runs.degrades:
-            english = f"Measured: the {deep}-layer plain net ends with a higher training loss than the {shallow}-layer one; with shortcuts it does not"
+            english = f"Measured: plain, {deep} layers end above {shallow} in training loss; with shortcuts they do not"
             korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않습니다"
             if runs.residual_final[-1] > runs.residual_final[0]:
                 english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"

@@ -98,7 +98,7 @@ class VGGScene(TraceScene):
         only = ", ".join(kernels)
         self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
         self.add(self.title, *filter(None, [untrained_note(self)]))
-        run_steps(self, [getattr(self, step) for step in STEPS])
+        run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_parameters") + 1)  # the model's own last frame
 
     # -- step 1: the stack -------------------------------------------------------------------
 

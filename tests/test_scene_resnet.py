@@ -140,3 +140,22 @@ def test_the_degradation_step_shows_the_committed_runs(resnet, tmp_path):
 def test_the_degradation_step_renders_in_korean(resnet, tmp_path):
     png = render_still("resnet", resnet[1], tmp_path, lang="ko", options={"step": 5})
     assert png.is_file() and png.stat().st_size > 10_000
+
+
+def test_a_still_without_a_step_shows_the_models_own_last_step():
+    """The experiment steps (committed results, not the trace) come last in videos, but a still of a
+    user's model shows its own figure: run_steps(still=…) picks that step when none is asked for."""
+    from explain.draw.cnn_parts import run_steps
+
+    class Still:
+        is_still, options = True, {}
+
+        def pause(self):
+            pass
+
+    ran: list[int] = []
+    steps = [lambda k=k: ran.append(k) for k in (1, 2, 3)]
+    run_steps(Still(), steps, still=2)
+    Still.options = {"step": 3}
+    run_steps(Still(), steps, still=2)
+    assert ran == [2, 3]

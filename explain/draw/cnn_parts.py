@@ -188,13 +188,13 @@ def millions(value: int, lang: str = "en") -> str:
     return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
 
 
-def chosen_step(options: dict, count: int) -> int:
-    """The 1-based step ``options["step"]`` asks for (default: the last), checked against ``count``.
+def chosen_step(options: dict, count: int, default: int | None = None) -> int:
+    """The 1-based step ``options["step"]`` asks for (else ``default``, else the last), checked against ``count``.
 
-    >>> chosen_step({}, 3), chosen_step({"step": "2"}, 3)
-    (3, 2)
+    >>> chosen_step({}, 3), chosen_step({"step": "2"}, 3), chosen_step({}, 3, default=2)
+    (3, 2, 2)
     """
-    value = options.get("step", count)
+    value = options.get("step", default or count)
     try:
         step = int(value)
     except (TypeError, ValueError):
@@ -204,13 +204,15 @@ def chosen_step(options: dict, count: int) -> int:
     return step
 
 
-def run_steps(scene, steps: Sequence[Callable[[], None]]) -> None:
+def run_steps(scene, steps: Sequence[Callable[[], None]], *, still: int | None = None) -> None:
     """Play ``steps`` in order with a pause after each, up to step ``options["step"]`` (1-based).
 
     Each step clears the previous step's figure itself, so a still (``scene.is_still``) runs only
-    the chosen step: its last frame is the same, without building the frames before it.
+    the chosen step: its last frame is the same, without building the frames before it. ``still``
+    is the step a still shows when none is chosen (default: the last), e.g. the last step that
+    draws the trace's model rather than a committed experiment.
     """
-    last = chosen_step(scene.options, len(steps))
+    last = chosen_step(scene.options, len(steps), default=still if scene.is_still else None)
     for step in steps[last - 1 : last] if scene.is_still else steps[:last]:
         step()
         scene.pause()
