@@ -220,9 +220,9 @@ def observed_quirks(trace: Trace, grouped: dict[str, list[Residual]]) -> list[tu
     if same_shape and all(b.projection for b in same_shape):
         english = f"a 1×1 projection even where x already has F(x)'s shape ({same_shape[0].name} …)"
         korean = f"x가 이미 F(x)와 같은 모양이어도 1×1 투영을 씁니다 ({same_shape[0].name} …)"
-        if trace.meta.get("example") == "resnet50":  # the recorded book model, whose code is known
-            english += ": the book's check <tt>x.size() is not out.size()</tt> is always true"
-            korean += ": 책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참이기 때문입니다"
+        reason = trace.meta.get("quirk_reasons", {}).get("projection")  # from a model whose code is known
+        if reason:
+            english, korean = f"{english}: {reason[0]}", f"{korean}: {reason[1]}"
         quirks.append((english, korean))
     if not any(kind(trace, name) == "batch_norm" for name in trace.meta.get("modules", {})):
         quirks.append(("no batch-norm", "배치 정규화가 없습니다"))

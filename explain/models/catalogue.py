@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -164,8 +165,10 @@ class ModelSpec:
     options: tuple[str, ...] = ()
     #: whether weights are committed (trained by ``python -m explain.models.train``)
     trained: bool = False
-    #: labels of the recorded hidden units when they line up with a vocabulary (written to meta["unit_labels"])
-    unit_labels: str | None = None
+    #: what every recording of the model carries in its meta, for figures that cannot see it in the
+    #: tensors: ``unit_labels`` (hidden units that line up with a vocabulary), ``quirk_reasons``
+    #: (why the book's code does something a figure observes, by quirk)
+    recording_meta: dict[str, Any] = field(default_factory=dict)
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -180,7 +183,7 @@ MODELS: dict[str, ModelSpec] = {
         hello_lstm,
         _hello_lstm_example,
         trained=True,
-        unit_labels=data.HELLO_VOCAB,  # its 35 outputs are compared with the next one-hot
+        recording_meta={"unit_labels": list(data.HELLO_VOCAB)},  # its 35 outputs are compared with the next one-hot
     ),
     "char-rnn": ModelSpec(
         "Embedding(100,70) → nn.RNN(70,100,2) → Linear(100,100) over string.printable; trained on the Zen of Python",
@@ -232,6 +235,14 @@ MODELS: dict[str, ModelSpec] = {
         _image_example(3, 64),
         ("base_dim", "image_size", "num_classes"),
         trained=True,
+        recording_meta={
+            "quirk_reasons": {
+                "projection": [
+                    "the book's check <tt>x.size() is not out.size()</tt> is always true",
+                    "책의 검사 <tt>x.size() is not out.size()</tt>가 늘 참이기 때문입니다",
+                ]
+            }
+        },
     ),
 }
 
@@ -275,5 +286,5 @@ def load(
     if image is None and "image" in examples:
         image = examples["image"][:1]
     inputs, tokens, run, loss = spec.example(model, text, image, options)
-    meta = {"unit_labels": list(spec.unit_labels)} if spec.unit_labels else {}
+    meta = json.loads(json.dumps(spec.recording_meta))  # a copy each example may change
     return Example(name, model, inputs, tokens, spec.description, is_trained, info, run, loss, meta)
