@@ -369,7 +369,7 @@ class ResNetScene(TraceScene):
     def show_degradation(self) -> None:
         """Training loss of plain vs residual nets of each depth, from ``explain/models/results/degradation.safetensors``."""
         from explain.draw.charts import LineChart, Series
-        from explain.figures.experiments import degradation_results
+        from explain.figures.experiments import degradation_results, run_settings
 
         disappear(self, self.figure)
         runs = degradation_results()
@@ -406,11 +406,7 @@ class ResNetScene(TraceScene):
                 "6n+2층, 8/16/32 채널, 배치 정규화; 잔차 망: 블록의 입력을 더함 (모양이 바뀌면 1×1 투영)",
                 size=15, color=theme.MUTED,
             ),
-            self.text(
-                f"the same shapes for all: {runs.meta['train_images']} training images, {runs.meta['epochs']} epochs; {runs.meta['seconds']:.0f} s in all",
-                f"모두 같은 도형: 학습 {runs.meta['train_images']}장, {runs.meta['epochs']}번 반복; 모두 {runs.meta['seconds']:.0f}초",
-                size=15, color=theme.MUTED,
-            ),
+            self.text(*run_settings(runs.meta), size=15, color=theme.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
         fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
         appear(self, charts, finals)

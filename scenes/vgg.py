@@ -311,7 +311,7 @@ class VGGScene(TraceScene):
     def show_depth_experiment(self) -> None:
         """Held-out accuracy and parameters against depth, from ``explain/models/results/depth.safetensors``."""
         from explain.draw.charts import LineChart, Series
-        from explain.figures.experiments import depth_results
+        from explain.figures.experiments import depth_results, run_settings
 
         disappear(self, self.figure)
         results = depth_results()
@@ -339,19 +339,13 @@ class VGGScene(TraceScene):
             ),
         ).arrange(RIGHT, buff=1.2)
         charts.next_to(self.title, DOWN, buff=0.45)
-        meta = results.meta
-        train, test, epochs, seconds = meta["train_images"], meta["test_images"], meta["epochs"], meta["seconds"]
         lines = VGroup(
             self.text(
                 "each network: 3 stages of k × (3×3 conv → ReLU) → 2×2 max-pool, then one linear layer",
                 "각 망: 3단계마다 k × (3×3 합성곱 → ReLU) → 2×2 최대 풀링, 끝에 선형 층 하나",
                 size=16, color=theme.MUTED,
             ),
-            self.text(
-                f"the same shapes for all: {train} training, {test} held-out images, {epochs} epochs; {seconds:.0f} s in all",
-                f"모두 같은 도형: 학습 {train}장, 시험 {test}장, {epochs}번 반복; 모두 {seconds:.0f}초",
-                size=16, color=theme.MUTED,
-            ),
+            self.text(*run_settings(results.meta), size=16, color=theme.MUTED),
         ).arrange(DOWN, buff=0.08)
         fit_width(lines, 13.0).next_to(charts, DOWN, buff=0.3)
         appear(self, charts, lines)

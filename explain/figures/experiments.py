@@ -19,7 +19,7 @@ from pathlib import Path
 
 from explain.trace import Trace, load
 
-__all__ = ["DegradationResults", "DepthResults", "FINAL_WINDOWS", "degradation_results", "depth_results", "results_trace"]
+__all__ = ["DegradationResults", "DepthResults", "FINAL_WINDOWS", "degradation_results", "depth_results", "results_trace", "run_settings"]
 
 FINAL_WINDOWS = 3
 """A run's final training loss is the mean of its last this-many logged points."""
@@ -60,6 +60,19 @@ class DepthResults:
     def best(self) -> int:
         """Index of the most accurate network (the shallowest of equals)."""
         return max(range(len(self.test_accuracy)), key=lambda i: (self.test_accuracy[i], -i))
+
+
+def run_settings(meta: dict) -> tuple[str, str]:
+    """The line under an experiment's chart saying how every run was trained, in English and Korean.
+
+    >>> run_settings({"train_images": 3000, "test_images": 500, "epochs": 2, "seconds": 611.4})[0]
+    'the same shapes for all: 3000 training, 500 held-out images, 2 epochs; 611 s in all'
+    """
+    train, test, epochs, seconds = meta["train_images"], meta["test_images"], meta["epochs"], meta["seconds"]
+    return (
+        f"the same shapes for all: {train} training, {test} held-out images, {epochs} epochs; {seconds:.0f} s in all",
+        f"모두 같은 도형: 학습 {train}장, 시험 {test}장, {epochs}번 반복; 모두 {seconds:.0f}초",
+    )
 
 
 def depth_results(path: str | Path | None = None) -> DepthResults:
