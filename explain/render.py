@@ -17,6 +17,7 @@ live in ``<out_dir>/.render-cache.json``.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -67,6 +69,7 @@ LANGUAGES = ("en", "ko")
 CACHE_FILE = ".render-cache.json"
 #: a render works in <out_dir>/.render-<pid>-<random>/ and moves only the finished file out of it
 WORK_PREFIX = ".render-"
+#: Pango's SVGs of every Text, kept between renders (keyed by text, font and size)
 TEXT_CACHE = ".text-cache"
 _PACKAGE = Path(__file__).resolve().parent
 
@@ -127,12 +130,15 @@ def render_scene(
     options: dict[str, Any] | None = None,
     progress: bool = True,
     pace: float = 1.0,
+    text_cache: str | Path | None = None,
 ) -> Path:
     """Render scene ``name`` and return the path of the file written (see the module docstring).
 
     ``fmt="png"`` means a still; ``still`` writes the scene's last frame (scenes stop at their most
     informative frame when :attr:`TraceScene.is_still`). ``slides`` writes one HTML presentation.
     ``pace`` scales how long each step is held (1.5 slower, 0.7 faster; see explain.draw.reading).
+    ``text_cache`` is where Pango's drawings of the scene's texts are kept between renders
+    (default ``<out_dir>/.text-cache``).
     """
     _check_choice("quality", quality, QUALITIES)
     if not (isinstance(pace, (int, float)) and pace > 0):
@@ -158,6 +164,7 @@ def render_scene(
     target = out_dir / output_name(name, lang=lang, still=still, fmt=fmt, slides=slides)
     with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=out_dir) as work:
         settings = _manim_settings(Path(work), quality=quality, still=still, fmt=fmt, progress=progress)
+        settings["text_dir"] = str(Path(text_cache) if text_cache else out_dir / TEXT_CACHE)
         try:
             if slides:
                 written = _render_slides(scene_class, trace, lang, options, settings, Path(work) / target.name)
@@ -196,8 +203,6 @@ def _manim_settings(work: Path, *, quality: str, still: bool, fmt: str, progress
     settings: dict[str, Any] = {
         "quality": QUALITIES[quality],
         "media_dir": str(work / "media"),
-        # Pango's SVGs of every Text, kept between renders (keyed by text, font and size)
-        "text_dir": str(work.parent / TEXT_CACHE),
         "disable_caching": True,
         "preview": False,
         "verbosity": "WARNING",
@@ -346,8 +351,10 @@ def render_all(
             for future in as_completed(futures):
                 result = future.result()
                 if result.error == "":
-                    cache[result.path.name] = pending[result.name]
-                    _write_cache(cache_path, cache)
+                    with _interrupts_held():  # a file at its name and its cache entry land together
+                        result = _publish(result, out_dir)
+                        cache[result.path.name] = pending[result.name]
+                        _write_cache(cache_path, cache)
                 results.append(result)
                 report(result)
         except BaseException:  # Ctrl-C: stop the renders under way now, not after the queue
@@ -380,13 +387,38 @@ def _stop_workers(pool: ProcessPoolExecutor, out_dir: Path) -> None:
 
 
 def _render_timed(name: str, out_dir: Path, settings: dict[str, Any]) -> RenderResult:
-    """One scene in a worker process; failures come back as a result, never as a dead pool."""
+    """One scene in a worker process; failures come back as a result, never as a dead pool.
+
+    The finished file stays in the worker's own ``.render-<pid>-…`` directory: only the parent
+    moves it to its name (:func:`_publish`), together with its cache entry, so a Ctrl-C between
+    the two can never leave a render that the cache does not know.
+    """
     start = time.perf_counter()
+    staging = out_dir / f"{WORK_PREFIX}{os.getpid()}-{name}"
     try:
-        path = render_scene(name, out_dir=out_dir, progress=False, **settings)
+        path = render_scene(name, out_dir=staging, progress=False, text_cache=out_dir / TEXT_CACHE, **settings)
     except Exception as error:  # noqa: BLE001 - reported per scene, the others go on
+        shutil.rmtree(staging, ignore_errors=True)
         return RenderResult(name, None, seconds=time.perf_counter() - start, error=f"{type(error).__name__}: {error}")
     return RenderResult(name, path, seconds=time.perf_counter() - start, length=video_length(path))
+
+
+@contextmanager
+def _interrupts_held():
+    """Hold a Ctrl-C that arrives inside the block until the block is done (then it is raised)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+def _publish(result: RenderResult, out_dir: Path) -> RenderResult:
+    """In the parent: move a worker's finished file from its staging directory to its name."""
+    target = out_dir / result.path.name
+    result.path.replace(target)
+    result.path.parent.rmdir()
+    return dataclasses.replace(result, path=target)
 
 
 def _read_cache(path: Path) -> dict[str, str]:
