@@ -4,6 +4,7 @@
     assert_matches_reference(png, "lstm-cell-ko")        # tests/references/lstm-cell-ko.png
     scene = play_through("lstm-cell", trace, tmp_path, options={"steps": [0, 1]})   # no frames drawn
     scene.shown[1]                                       # what the scene put on screen at t = 1
+    frames = watch_frames("convolution", trace, tmp_path)   # what each frame of the video shows
 
 References are stored small (REFERENCE_SIZE) and compared with a tolerance, like ManimCE's own
 frame-comparison tests: a few anti-aliased pixels may differ, a moved box or a changed colour may
@@ -17,6 +18,7 @@ and commit them.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -69,6 +71,55 @@ def play_through(name: str, trace, tmp_path: Path, lang: str = "en", options: di
         scene = scene_spec(name).load()(trace=trace, lang=lang, options=options, skip_animations=True)
         scene.render()
     return scene
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What one frame of a video shows: its title and caption (the mobjects, by id) and whether
+    anything else (a figure) is drawn."""
+
+    title: int | None
+    caption: int | None
+    figure: bool
+
+
+def watch_frames(name: str, trace, tmp_path: Path, lang: str = "en", fps: int = 5) -> list[Frame]:
+    """Play scene ``name`` with every animation, ``fps`` frames a second, drawing no pixels: what each frame shows.
+
+    The title is the text at the top of the frame, the caption the scene's caption line
+    (:meth:`TraceScene.caption`); a mobject counts when anything of it is drawn at all (fades
+    scale opacities down to 0).
+    """
+    from manim import ImageMobject, MarkupText, Text, VMobject, config, tempconfig
+
+    from explain.render import scene_spec
+
+    frames: list[Frame] = []
+
+    def drawn(member) -> bool:
+        if isinstance(member, ImageMobject):
+            return bool(member.pixel_array[:, :, 3].max() > 0)
+        return isinstance(member, VMobject) and member.has_points() and max(member.get_fill_opacity(), member.get_stroke_opacity()) > 0
+
+    def shown(mobject) -> bool:
+        return any(drawn(member) for member in mobject.get_family())
+
+    def record(scene, *_args, **_kwargs) -> None:
+        members = scene.get_mobject_family_members()
+        captions = [m for m in members if getattr(m, "is_caption", False) and shown(m)]
+        top = config.frame_height / 2 - 0.8
+        titles = [m for m in members if isinstance(m, (Text, MarkupText)) and m not in captions and m.get_bottom()[1] > top and shown(m)]
+        texts = {part for m in captions + titles for part in m.get_family()}
+        figure = any(drawn(m) for m in members if m not in texts)
+        frames.append(Frame(id(titles[0]) if titles else None, id(captions[0]) if captions else None, figure))
+
+    settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": False, "disable_caching": True, "frame_rate": fps}
+    settings.update(pixel_height=180, pixel_width=320, media_dir=str(tmp_path / "media"), text_dir=str(tmp_path / ".text-cache"), progress_bar="none")
+    with tempconfig(settings):
+        scene = scene_spec(name).load()(trace=trace, lang=lang)
+        scene.renderer.render = record
+        scene.render()
+    return frames
 
 
 def _small(png: Path) -> np.ndarray:

@@ -222,7 +222,7 @@ def test_korean_literals_are_polite_with_the_right_particles_and_words():
 #: every scene's still, and steps whose words a still of the last step does not show (scene, options)
 FRAMES = [
     *[(name, {}) for name in catalogue()],
-    ("convolution", {"step": 3}), ("inception", {"step": 2}), ("resnet", {"step": 2}), ("parameters", {"step": 4}),
+    ("convolution", {"step": 4}), ("convolution", {"step": 5}), ("inception", {"step": 2}), ("resnet", {"step": 2}), ("parameters", {"step": 4}),
     ("vanishing-gradient", {"step": 3}), ("rnn-to-lstm", {"step": 2}), ("resnet", {"step": 5}), ("vgg", {"step": 4}),
 ]
 

@@ -165,3 +165,23 @@ def test_docstring_examples_hold():
     for module in (convolution, windows):
         result = doctest.testmod(module)
         assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_captions_change_with_their_titles_and_the_screen_never_empties(mnist, tmp_path):
+    """Issue 14: the previous part's caption stayed under the next part's title, and the video
+    faded through a blank frame between parts; here every frame of the video is looked at."""
+    from scene_checks import watch_frames
+
+    _, trace = mnist
+    frames = watch_frames("convolution", trace, tmp_path)
+    titles_under = {}
+    for frame in frames:
+        if frame.caption is not None and frame.title is not None:
+            titles_under.setdefault(frame.caption, set()).add(frame.title)
+    assert len({frame.title for frame in frames} - {None}) == 3  # the parts: convolution, ReLU, pooling
+    assert all(len(titles) == 1 for titles in titles_under.values()), "a caption stayed on screen under the next part's title"
+    first = next(i for i, frame in enumerate(frames) if frame.figure)
+    blank = [i for i, frame in enumerate(frames[first:], first) if not frame.figure]
+    assert not blank, f"frames {blank} show no figure (of {len(frames)})"

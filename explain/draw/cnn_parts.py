@@ -30,6 +30,7 @@ from explain.figures.errors import names_or_none
 from explain.glossary import term
 
 __all__ = [
+    "caption_line",
     "chosen_channel",
     "chosen_module",
     "chosen_step",
@@ -240,12 +241,17 @@ def untrained_note(scene) -> Text | None:
     return note.to_corner(UP + RIGHT, buff=0.2)
 
 
+def caption_line(scene, english: str, korean: str) -> Text:
+    """The caption line at the bottom of a CNN scene, in the scene's language, fitted to the frame."""
+    return fit_width(scene.caption(english, korean, size=24), 13.4)
+
+
 def set_caption(scene, english: str, korean: str) -> None:
     """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``): the old
     one fades out, then the new one in (in a still it is just replaced)."""
     from explain.draw.fades import animating, fade_in, swap
 
-    caption = fit_width(scene.caption(english, korean, size=24), 13.4)
+    caption = caption_line(scene, english, korean)
     old = getattr(scene, "current_caption", None)
     shown = old is not None and old in scene.mobjects
     if animating(scene):

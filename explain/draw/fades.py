@@ -12,17 +12,22 @@
 ``fade_in(*mobjects)`` / ``fade_out(*mobjects)`` are animations for ``scene.play``; ``swap(old, new)``
 replaces one text or table by another in the same place (out, then in);
 ``appear(scene, *mobjects)`` / ``disappear(scene, *mobjects)`` play them, or in a still (or while
-manim skips animations) just add or remove the mobjects. Manim's FadeIn/FadeOut deep-copy the whole
+manim skips animations) just add or remove the mobjects; ``transition(scene, ...)`` turns one figure
+into the next in a single animation (the old one fades out while the new one fades in, a title and
+a caption swap in place, a map the next figure reads moves into place), so the screen is never
+blank between two figures and a caption never lags its title. Manim's FadeIn/FadeOut deep-copy the whole
 mobject twice when they start; for tables and grids with hundreds of glyphs that costs more than
 drawing the frames. These fades remember the opacities once and scale them, frame by frame.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from manim import Animation, AnimationGroup, ImageMobject, Mobject, Succession, VMobject
 
-__all__ = ["animating", "appear", "disappear", "fade_in", "fade_out", "swap"]
+__all__ = ["animating", "appear", "disappear", "fade_in", "fade_out", "swap", "transition"]
 
 
 class _Fade(Animation):
@@ -98,6 +103,55 @@ def disappear(scene, *mobjects: Mobject | None, run_time: float = 0.4) -> None:
     if present and animating(scene):
         scene.play(fade_out(*present), run_time=run_time)
     scene.remove(*present)
+
+
+def transition(
+    scene,
+    *,
+    leaving: Sequence[Mobject] = (),
+    arriving: Sequence[Mobject] = (),
+    replacing: Sequence[tuple[Mobject | None, Mobject]] = (),
+    moving: Sequence[tuple[Mobject, np.ndarray]] = (),
+    run_time: float = 0.6,
+) -> None:
+    """Change the screen in one animation: ``leaving`` fades out and ``arriving`` fades in, each
+    (old, new) of ``replacing`` swaps in place (old None: new fades in), and each (mobject, point)
+    of ``moving`` slides from that point to where the mobject is now. In a still (or when
+    skipping) the end state is set at once.
+
+        transition(self, leaving=[old_figure], arriving=[new_figure],
+                   replacing=[(self.title, title), (self.caption_line, caption)])
+
+    The figures change like a caption (out, then in) while anything else stays on screen; when
+    nothing would, the next one starts fading in when the old one is half gone: fading everything
+    out, then the next figure in, shows a blank frame between them. Changing the title first and the caption after the figure would show the
+    next title over the previous caption; here they change together.
+    """
+    on_screen = set(scene.get_mobject_family_members())
+    leaving = [m for m in leaving if m is not None and m in on_screen]
+    replacing = [(old if old is not None and old in on_screen else None, new) for old, new in replacing]
+    if animating(scene):
+        going = {*leaving, *[old for old, _ in replacing]}
+        staying = any(_visible(m) for m in scene.mobjects if m not in going)
+        figures = [fade_out(*leaving)] if leaving else []
+        figures += [fade_in(*arriving)] if arriving else []
+        if len(figures) == 2:  # out, then in; or half overlapping, so the screen never empties
+            animations = [Succession(*figures) if staying else AnimationGroup(*figures, lag_ratio=0.5)]
+        else:
+            animations = figures
+        animations += [fade_in(new) if old is None else swap(old, new) for old, new in replacing]
+        for mobject, point in moving:
+            target = mobject.get_center()
+            animations.append(mobject.move_to(point).animate.move_to(target))
+        if animations:
+            scene.play(*animations, run_time=run_time)
+    scene.remove(*leaving, *[old for old, _ in replacing if old is not None])
+    scene.add(*arriving, *[new for _, new in replacing])
+
+
+def _visible(mobject: Mobject) -> bool:
+    """True if ``mobject`` draws anything (an emptied group left on screen by an animation does not)."""
+    return any(isinstance(m, ImageMobject) or m.has_points() for m in mobject.get_family())
 
 
 def _group(animations: list[Animation]) -> Animation:
