@@ -399,7 +399,9 @@ class FeatureRecorder:
         frame = self.stack.pop()
         if frame.probe is not None:
             self._probed(frame, output)
-        elif isinstance(output, torch.Tensor):
+        elif len(frame.arguments) > 1 and frame.base not in self.probed:
+            self._cell_returned(frame, output)  # first: who inside made what it returns (not yet "this module")
+        if frame.probe is None and isinstance(output, torch.Tensor):
             if self.tracked_field(output) is None:  # containers return a child's (tracked) output
                 self.remember(output, frame.name, structure.next_field(module, self.input_field(frame)))
             else:
@@ -412,8 +414,6 @@ class FeatureRecorder:
                 self.stack[-1].add_value(frame.name, output, frame.input_depth + frame.size, frame.input_lineage)
         elif output is not None and frame.name:
             self.recording.note_unseen(f"{frame.name} returned a {type(output).__name__}, not a tensor: its output is not recorded")
-        if len(frame.arguments) > 1 and frame.base not in self.probed:
-            self._cell_returned(frame, output)
         if not self.stack:
             self._leave()
 
