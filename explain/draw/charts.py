@@ -68,10 +68,10 @@ class LineChart(VGroup):
         ticks = VGroup()
         for x in x_ticks:
             mark = Line(self.axes.c2p(x, y_ticks[0]), self.axes.c2p(x, y_ticks[0]) + DOWN * 0.08, color=theme.MUTED, stroke_width=2)
-            ticks.add(mark, Text(tick_text(x), font=theme.MONO_FONT, font_size=size - 2, color=theme.MUTED).next_to(mark, DOWN, buff=0.05))
+            ticks.add(mark, Text(tick_text(x), font=theme.MONO_FONT, font_size=size, color=theme.MUTED).next_to(mark, DOWN, buff=0.05))
         for y in y_ticks:
             mark = Line(self.axes.c2p(x_ticks[0], y), self.axes.c2p(x_ticks[0], y) + LEFT * 0.08, color=theme.MUTED, stroke_width=2)
-            ticks.add(mark, Text(tick_text(y), font=theme.MONO_FONT, font_size=size - 2, color=theme.MUTED).next_to(mark, LEFT, buff=0.05))
+            ticks.add(mark, Text(tick_text(y), font=theme.MONO_FONT, font_size=size, color=theme.MUTED).next_to(mark, LEFT, buff=0.05))
         self.add(ticks)
         self.lines = VGroup()
         self.values = VGroup()
