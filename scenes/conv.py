@@ -140,7 +140,7 @@ class ConvolutionScene(TraceScene):
         channel_note = "" if not many else self.say(f"\ninput channel {channel} of {per_filter}", f"\n입력 채널 {channel} / {per_filter}")
         kernel = trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy()
         self.kernel_grid = NumberGrid(kernel, cell=self.grid_cell(kernel.shape), scale=None).move_to([0, ROW_Y, 0])
-        where = self.say(f", channel {channel}", f", 채널 {channel}") if many else ""
+        where = self.say(f"\nchannel {channel}", f"\n채널 {channel}") if many else ""
         geometry = [] if spec.padding == (0, 0) and spec.stride == (1, 1) else [
             self.say(f"stride {spec.stride[0]}, padding {spec.padding[0]}", f"스트라이드 {spec.stride[0]}, 패딩 {spec.padding[0]}")
         ]
@@ -511,10 +511,10 @@ class ConvolutionScene(TraceScene):
         return min(GRID_CELL, GRID_ROOM / max(shape))
 
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:
-        """Lines of text centred above ``over``, no wider than LABEL_WIDTH (so they stay inside the frame)."""
+        """Lines of text centred above ``over``, no wider than ``over`` or LABEL_WIDTH (so they stay inside the frame)."""
         font = theme.MONO_FONT if mono else theme.FONT
         lines = VGroup(*[Text(line, font=font, font_size=18 if mono else 20, color=theme.INK) for line in text.split("\n")])
-        return fit_width(lines.arrange(DOWN, buff=0.08), LABEL_WIDTH).next_to(over, UP, buff=0.12)
+        return fit_width(lines.arrange(DOWN, buff=0.08), max(LABEL_WIDTH, over.width)).next_to(over, UP, buff=0.12)
 
     def formula(self, text: str) -> VGroup:
         """The step's equation (one or more lines) above the caption."""
