@@ -433,7 +433,9 @@ class ConvolutionScene(TraceScene):
         out_rows = sorted({s.row for s in steps})
         out_cols = sorted({s.col for s in steps})
         result_values = np.array([[next(s.value for s in steps if (s.row, s.col) == (r, c)) for c in out_cols] for r in out_rows])
-        result = NumberGrid(result_values, cell=GRID_CELL, scale=scale, digits=digits).move_to(RIGHT_SLOT)
+        taking = Text(f"{self.term('max') if steps[0].is_max else self.say('mean', '평균')} →", font=theme.MONO_FONT, font_size=24, color=theme.INK)
+        taking.next_to(grid, RIGHT, buff=0.35)
+        result = NumberGrid(result_values, cell=GRID_CELL, scale=scale, digits=digits).next_to(taking, RIGHT, buff=0.35)
         windows, winners = VGroup(), VGroup()
         overlapping = sum(s.window.size for s in steps) > region.size
         for index, step in enumerate(steps):
@@ -451,10 +453,9 @@ class ConvolutionScene(TraceScene):
         where = window_text((corner[0], corner[0] + region.shape[0]), (corner[1], corner[1] + region.shape[1]))
         if padded.any():
             where += self.say("\ngrey: padding", "\n회색: 패딩")
-        taking = f"{self.term('max') if steps[0].is_max else self.say('mean', '평균')} →"
         appear(self, grid, self.label(where, grid, mono=True), windows)
         appear(self, winners)
-        appear(self, Text(taking, font=theme.MONO_FONT, font_size=24, color=theme.INK).move_to((LEFT_SLOT + RIGHT_SLOT) / 2 + RIGHT * 0.1), result)
+        appear(self, taking, result)
 
     # -- the whole pooled map
     def sweep_pool(self) -> None:
