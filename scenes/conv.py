@@ -21,7 +21,6 @@ positions are worked out, default 3), ``step`` (stop after that step, for stills
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -29,7 +28,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Mobject, Rectangle, Text, UpdateFromAlp
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
-from explain.draw.cnn_parts import caption_line, chosen_step, fit_width, operation_text
+from explain.draw.cnn_parts import chosen_step, fit_width, next_step, operation_text
 from explain.draw.fades import animating, appear, transition
 from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
 from explain.draw.strip import ScaleBar, format_value
@@ -467,24 +466,10 @@ class ConvolutionScene(TraceScene):
         pooled.reveal(total)
 
     # -- changing the screen
-    def begin(
-        self,
-        caption: tuple[str, str] | None,
-        *,
-        title: tuple[str, str] | None = None,
-        leaving: Sequence[Mobject] = (),
-        arriving: Sequence[Mobject] = (),
-        replacing: Sequence[tuple[Mobject, Mobject]] = (),
-        moving: Sequence[tuple[Mobject, np.ndarray]] = (),
-    ) -> None:
-        """Start a step: its caption (and a new part's title) replaces the previous one in the same
-        animation in which the figure changes (:func:`explain.draw.fades.transition`)."""
-        new_caption = None if caption is None else caption_line(self, *caption)
-        new_title = None if title is None else fit_width(self.text(*title, size=28), 13.4).to_edge(UP, buff=0.25)
-        texts = [(old, new) for old, new in ((self.current_caption, new_caption), (self.title, new_title)) if new is not None]
-        transition(self, leaving=leaving, arriving=arriving, replacing=[*texts, *replacing], moving=moving)
-        self.current_caption = new_caption or self.current_caption
-        self.title = new_title or self.title
+    def begin(self, caption: tuple[str, str] | None, *, title: tuple[str, str] | None = None, **changes) -> None:
+        """Start a step (:func:`explain.draw.cnn_parts.next_step`); a new part's title is written at the top."""
+        heading = None if title is None else fit_width(self.text(*title, size=28), 13.4).to_edge(UP, buff=0.25)
+        next_step(self, caption, title=heading, **changes)
 
     def rest_of_screen(self, *keep: Mobject | None) -> list[Mobject]:
         """Everything on screen but the title, the caption and ``keep``: what a new part replaces."""

@@ -32,11 +32,11 @@ from explain.draw.cnn_parts import (
     label_under,
     operation_text,
     relative_legend,
+    next_step,
     run_steps,
-    set_caption,
     untrained_note,
 )
-from explain.draw.fades import appear, disappear
+from explain.draw.fades import appear
 from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
@@ -116,7 +116,6 @@ class ResNetScene(TraceScene):
     # -- step 1: the idea ---------------------------------------------------------------------
 
     def show_idea(self) -> None:
-        disappear(self, self.figure)
         lines = VGroup(
             self.text(
                 "Deeper plain stacks of layers trained WORSE than shallower ones (degradation),",
@@ -141,10 +140,9 @@ class ResNetScene(TraceScene):
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.22)
         fit_width(lines, 13).next_to(self.title, DOWN, buff=0.5)
         schema = self.idea_schema().next_to(lines, DOWN, buff=0.5)
-        self.figure = Group(lines, schema)
-        appear(self, lines)
+        next_step(self, ("The idea behind the residual block", "잔차 블록의 아이디어"), leaving=[self.figure], arriving=[lines])
         appear(self, schema)
-        set_caption(self, "The idea behind the residual block", "잔차 블록의 아이디어")
+        self.figure = Group(lines, schema)
 
     def idea_schema(self) -> VGroup:
         """x → layer → ReLU → layer → (+) → ReLU, with x carried around the layers (the paper's form)."""
@@ -172,7 +170,6 @@ class ResNetScene(TraceScene):
     # -- steps 2 and 3: a block with its real maps --------------------------------------------
 
     def show_block(self) -> None:
-        self.show_residual(self.block)
         block = self.block
         last = short(block.body[-1]) if block.body else "F"
         english = [f"F(x) ends with {last}, before the add"]
@@ -183,30 +180,31 @@ class ResNetScene(TraceScene):
         else:
             english.append("the shortcut is x itself")
             korean.append("지름길은 x 그대로입니다")
-        set_caption(self, f"{block.name}: " + "; ".join(english), f"{block.name}: " + ". ".join(korean))
+        self.show_residual(block, (f"{block.name}: " + "; ".join(english), f"{block.name}: " + ". ".join(korean)))
 
     def show_downsampling(self) -> None:
         name = first_downsampling(self.trace)
         if name is None:
-            set_caption(self, "No block of this trace changes the map size", "이 기록에는 맵 크기를 바꾸는 블록이 없습니다")
+            next_step(self, ("No block of this trace changes the map size", "이 기록에는 맵 크기를 바꾸는 블록이 없습니다"))
             return
         block = residual(self.trace, name)
-        self.show_residual(block)
         conv = block.shortcut_conv
         what = f"a {conv.kernel_text} projection with stride {conv.stride[0]}" if conv is not None else " + ".join(short(op) for op in block.shortcut)
         what_ko = f"스트라이드 {conv.stride[0]}인 {conv.kernel_text} 투영" if conv is not None else " + ".join(short(op, "ko") for op in block.shortcut)
-        set_caption(
-            self,
-            f"{name}: stride {block.stride} shrinks the map {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, so the shortcut is {what} (dotted)",
-            f"{name}: 스트라이드 {with_particle(str(block.stride), '로')} 맵이 {format_shape(block.shapes['x'])} → "
-            f"{with_particle(format_shape(block.shapes['sum']), '이')} 되므로 지름길은 {what_ko}입니다(점선)",
+        self.show_residual(
+            block,
+            (
+                f"{name}: stride {block.stride} shrinks the map {format_shape(block.shapes['x'])} → {format_shape(block.shapes['sum'])}, so the shortcut is {what} (dotted)",
+                f"{name}: 스트라이드 {with_particle(str(block.stride), '로')} 맵이 {format_shape(block.shapes['x'])} → "
+                f"{with_particle(format_shape(block.shapes['sum']), '이')} 되므로 지름길은 {what_ko}입니다(점선)",
+            ),
         )
 
-    def show_residual(self, block: Residual) -> None:
-        disappear(self, self.figure)
+    def show_residual(self, block: Residual, caption: tuple[str, str]) -> None:
+        """The figure of ``block`` replaces the previous one, with its caption."""
         figure = self.block_figure(block)
+        next_step(self, caption, leaving=[self.figure], arriving=[figure])
         self.figure = figure
-        appear(self, figure)
 
     def body_boxes(self, block: Residual) -> VGroup:
         boxes = VGroup(*[LayerBox(label, kind="conv", width=1.75, height=0.75, size=17) for label in conv_boxes(block.body, self.lang)])
@@ -309,7 +307,6 @@ class ResNetScene(TraceScene):
         return VGroup(title.next_to(row, LEFT, buff=0.4), row)
 
     def show_stages(self) -> None:
-        disappear(self, self.figure)
         grouped = stages(self.trace)
         self.shown["stages"] = {name: [b.name for b in blocks] for name, blocks in grouped.items()}
         columns = Group()
@@ -354,15 +351,19 @@ class ResNetScene(TraceScene):
         notes = VGroup(bottleneck, quirks).arrange(DOWN, aligned_edge=LEFT, buff=0.3)
         fit_width(notes, 13).next_to(legend, DOWN, buff=0.5)
         widths = self.channel_widths(example).next_to(notes, DOWN, buff=0.3)
-        self.figure = Group(columns, legend, notes, widths)
-        appear(self, columns, legend)
+        count = sum(len(b) for b in grouped.values())
+        next_step(
+            self,
+            (
+                f"{count} residual blocks in {len(grouped)} stages, as the model runs them",
+                f"단계 {len(grouped)}개에 걸친 잔차 블록 {count}개를 모델이 실행하는 그대로 보여 줍니다",
+            ),
+            leaving=[self.figure],
+            arriving=[columns, legend],
+        )
         appear(self, notes)
         appear(self, widths)
-        set_caption(
-            self,
-            f"{sum(len(b) for b in grouped.values())} residual blocks in {len(grouped)} stages, as the model runs them",
-            f"단계 {len(grouped)}개에 걸친 잔차 블록 {sum(len(b) for b in grouped.values())}개를 모델이 실행하는 그대로 보여 줍니다",
-        )
+        self.figure = Group(columns, legend, notes, widths)
 
     # -- step 5: degradation, from the committed experiment ---------------------------------
 
@@ -371,7 +372,6 @@ class ResNetScene(TraceScene):
         from explain.draw.charts import LineChart, Series
         from explain.figures.experiments import degradation_results, run_settings
 
-        disappear(self, self.figure)
         runs = degradation_results()
         self.shown["degradation"] = runs
         colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
@@ -409,8 +409,6 @@ class ResNetScene(TraceScene):
             self.text(*run_settings(runs.meta), size=15, color=theme.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
         fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
-        appear(self, charts, finals)
-        self.figure = Group(charts, finals)
         deep, shallow = runs.layers[-1], runs.layers[0]
         if runs.degrades:
             english = f"Measured: plain, {deep} layers end above {shallow} in training loss; with shortcuts they do not"
@@ -421,7 +419,8 @@ class ResNetScene(TraceScene):
         else:
             english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
             korean = f"측정: 이 규모에서는 성능 저하가 없습니다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습됩니다"
-        set_caption(self, english, korean)
+        next_step(self, (english, korean), leaving=[self.figure], arriving=[charts, finals])
+        self.figure = Group(charts, finals)
 
 
 def _plus() -> VGroup:

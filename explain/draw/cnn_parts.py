@@ -38,6 +38,7 @@ __all__ = [
     "label_under",
     "map_height",
     "millions",
+    "next_step",
     "operation_text",
     "OPERATION_WORDS",
     "relative_legend",
@@ -244,6 +245,34 @@ def untrained_note(scene) -> Text | None:
 def caption_line(scene, english: str, korean: str) -> Text:
     """The caption line at the bottom of a CNN scene, in the scene's language, fitted to the frame."""
     return fit_width(scene.caption(english, korean, size=24), 13.4)
+
+
+def next_step(
+    scene,
+    caption: tuple[str, str] | None,
+    *,
+    title=None,
+    leaving=(),
+    arriving=(),
+    replacing=(),
+    moving=(),
+) -> None:
+    """Start a step: its caption line (``(english, korean)``, kept as ``scene.current_caption``)
+    and, for a new part, its ``title`` mobject (kept as ``scene.title``) replace the previous ones
+    in the same animation in which ``leaving`` fades out and ``arriving`` fades in (see
+    :func:`explain.draw.fades.transition` for ``replacing`` and ``moving``). A caption that
+    changed after its figure, or a title before its caption, would show one step's words over
+    another step's figure."""
+    from explain.draw.fades import transition
+
+    new_caption = None if caption is None else caption_line(scene, *caption)
+    texts = [(getattr(scene, "current_caption", None), new_caption), (getattr(scene, "title", None), title)]
+    changed = [(old, new) for old, new in texts if new is not None]
+    transition(scene, leaving=leaving, arriving=arriving, replacing=[*changed, *replacing], moving=moving)
+    if new_caption is not None:
+        scene.current_caption = new_caption
+    if title is not None:
+        scene.title = title
 
 
 def set_caption(scene, english: str, korean: str) -> None:

@@ -128,8 +128,12 @@ def transition(
     next title over the previous caption; here they change together.
     """
     on_screen = set(scene.get_mobject_family_members())
-    leaving = [m for m in leaving if m is not None and m in on_screen]
-    replacing = [(old if old is not None and old in on_screen else None, new) for old, new in replacing]
+
+    def shown(mobject: Mobject | None) -> bool:  # a group whose parts were added one by one counts too
+        return mobject is not None and any(part in on_screen for part in mobject.get_family())
+
+    leaving = [m for m in leaving if shown(m)]
+    replacing = [(old if shown(old) else None, new) for old, new in replacing]
     if animating(scene):
         going = {*leaving, *[old for old, _ in replacing]}
         staying = any(_visible(m) for m in scene.mobjects if m not in going)
@@ -145,7 +149,8 @@ def transition(
             animations.append(mobject.move_to(point).animate.move_to(target))
         if animations:
             scene.play(*animations, run_time=run_time)
-    scene.remove(*leaving, *[old for old, _ in replacing if old is not None])
+    gone = [*leaving, *[old for old, _ in replacing if old is not None]]
+    scene.remove(*[part for mobject in gone for part in mobject.get_family()])
     scene.add(*arriving, *[new for _, new in replacing])
 
 
