@@ -67,8 +67,11 @@ def test_the_scene_shows_the_traces_maps(mnist, tmp_path):
             np.testing.assert_array_equal(shown, recorded[[0, 5, 9]])
         elif stage.kind == "hidden":
             np.testing.assert_array_equal(shown, recorded[: len(shown)])
-        else:
+        elif stage.kind == "input":
             np.testing.assert_array_equal(shown, recorded)
+        else:  # the largest scores, ranked
+            np.testing.assert_array_equal(shown, recorded[scene.shown["classes"]])
+            assert list(shown) == sorted(recorded, reverse=True)[: len(shown)]
     assert scene.shown["prediction"].label == int(trace["fc_layer.2"][0].argmax())
 
 
