@@ -27,6 +27,7 @@ from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure, SubFigure
 
 from explain import palette
+from explain.indices import check_in_range
 from explain.names import SIGMOID_QUANTITIES, TANH_QUANTITIES, recurrent_parts
 from explain.trace import Trace
 
@@ -142,7 +143,7 @@ def layer(
     axes = fig.subplots(len(names), 1, sharex=True, squeeze=False)[:, 0]
     for ax, name in zip(axes, names):
         values = _time_major(trace, name, batch)
-        unit_index = _checked(units, values.shape[1], f"units of {name}")
+        unit_index = _checked(units, values.shape[1], "unit", name)
         data = values[:, unit_index].T.numpy()
         quantity_name = name.rpartition(".")[2]
         low, high, cmap = _scale(quantity_name, data)
@@ -210,8 +211,8 @@ def feature_maps(
         raise PlotError(
             f"{name!r} is not a feature map [B, C, H, W] in this trace; feature maps: {', '.join(feature_map_names(trace)) or 'none'}"
         )
-    maps = trace[name].detach().to(torch.float32)[_checked([batch], trace[name].shape[0], f"batch of {name}")[0]]
-    chosen = _checked(channels, maps.shape[0], f"channels of {name}", limit=max_channels)
+    maps = trace[name].detach().to(torch.float32)[_checked([batch], trace[name].shape[0], "batch item", name)[0]]
+    chosen = _checked(channels, maps.shape[0], "channel", name, limit=max_channels)
     columns = min(8, len(chosen))
     rows = -(-len(chosen) // columns)
     fig = fig if fig is not None else _new_figure(1.4 * columns + 1.2, 1.5 * rows + 0.7)
@@ -322,14 +323,17 @@ def _panel(trace: Trace, name: str, batch: int, units: Sequence[int] | None):
     return 0.6 + 1.9 * len(quantities), lambda fig: layer(trace, name, quantities, batch=batch, units=units, fig=fig)
 
 
-def _checked(indices: Sequence[int] | None, size: int, what: str, limit: int | None = None) -> list[int]:
+def _checked(indices: Sequence[int] | None, size: int, what: str, owner: str, limit: int | None = None) -> list[int]:
     """``indices`` (default: the first ``limit`` or all) after checking they lie in range(size)."""
     if indices is None:
         return list(range(min(size, limit) if limit else size))
     chosen = list(indices)
-    wrong = [index for index in chosen if not 0 <= index < size]
-    if wrong or not chosen:
-        raise PlotError(f"{what}: {wrong or 'none chosen'} out of range, there are {size} (0-{size - 1})")
+    if not chosen:
+        raise PlotError(f"no {what} of {owner} chosen; there are {size} ({what}s 0–{size - 1})")
+    try:
+        check_in_range(what, chosen, size, owner)
+    except ValueError as error:
+        raise PlotError(str(error)) from None
     return chosen
 
 
@@ -346,7 +350,7 @@ def _time_major(trace: Trace, name: str, batch: int) -> torch.Tensor:
     values = trace[name]
     if values.dim() != 3:
         raise PlotError(f"{name} has shape {tuple(values.shape)}; a time heatmap needs [T, B, H]")
-    return values[:, _checked([batch], values.shape[1], f"batch of {name}")[0]].detach().to(torch.float32)
+    return values[:, _checked([batch], values.shape[1], "batch item", name)[0]].detach().to(torch.float32)
 
 
 def _scale(quantity_name: str, data) -> tuple[float, float, LinearSegmentedColormap]:

@@ -17,7 +17,8 @@
   per-dtype defaults; ``rtol``/``atol`` for all names; ``tolerances={glob: (rtol, atol)}``).
 - The terminal summary lists fixtures created and updated, and stale fixtures: files in the
   fixture directory of a test module whose tests all ran and passed, that no test checked.
-  Files are written atomically (:meth:`explain.Trace.save`).
+  Files are written atomically (:meth:`explain.Trace.save`). Under pytest-xdist (``-n 2``) each
+  worker sends what it saw to the controller, which prints one summary for the whole run.
 """
 
 from __future__ import annotations
@@ -66,6 +67,37 @@ class _SessionState:
 
 
 _STATE = pytest.StashKey[_SessionState]()
+#: the key of a pytest-xdist worker's ``workeroutput`` that carries its :class:`_SessionState`
+_WORKER_OUTPUT = "explain_trace_regression"
+
+
+def _sent(state: _SessionState) -> dict:
+    """What a worker sends to the controller (plain values: xdist serialises them)."""
+    paths = lambda items: [str(path) for path in items]  # noqa: E731
+    return {
+        "checked": {str(path): test for path, test in state.checked.items()},
+        "created": paths(state.created),
+        "updated": paths(state.updated),
+        "replaced": [[str(path), reason] for path, reason in state.replaced],
+        "unchanged": state.unchanged,
+        "items_per_module": {str(path): count for path, count in state.items_per_module.items()},
+        "passed_per_module": {str(path): count for path, count in state.passed_per_module.items()},
+        "partial_modules": paths(state.partial_modules),
+    }
+
+
+def _merge(state: _SessionState, sent: dict) -> None:
+    """Add one worker's :func:`_sent` to the controller's state (every worker collects every test)."""
+    state.checked.update({Path(path): test for path, test in sent["checked"].items()})
+    state.created += map(Path, sent["created"])
+    state.updated += map(Path, sent["updated"])
+    state.replaced += [(Path(path), reason) for path, reason in sent["replaced"]]
+    state.unchanged += sent["unchanged"]
+    for path, count in sent["items_per_module"].items():
+        state.items_per_module[Path(path)] = max(count, state.items_per_module.get(Path(path), 0))
+    for path, count in sent["passed_per_module"].items():
+        state.passed_per_module[Path(path)] = count + state.passed_per_module.get(Path(path), 0)
+    state.partial_modules.update(map(Path, sent["partial_modules"]))
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -236,6 +268,18 @@ class _SessionTracker:
         module = self.module_of.get(report.nodeid)
         if module is not None and report.when == "call" and report.passed:
             self.state.passed_per_module[module] = self.state.passed_per_module.get(module, 0) + 1
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        output = getattr(self.config, "workeroutput", None)  # set in a pytest-xdist worker
+        if output is not None:
+            output[_WORKER_OUTPUT] = _sent(self.state)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node, error) -> None:
+        """pytest-xdist, in the controller: a worker finished; add what it saw."""
+        sent = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
+        if sent is not None:
+            _merge(self.state, sent)
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         state = self.state

@@ -18,7 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     [
         ("bench_recurrent.py", ["--runs", "1", "--warmup", "0", "--no-memory"], "book LSTM(35,35,3)"),
         ("bench_features.py", ["--rounds", "1"], "MNIST CNN"),
-        ("bench_cnn_scenes.py", ["--runs", "1", "parameters"], "per drawn frame"),
+        ("bench_cnn_scenes.py", ["--runs", "1", "--stop-after", "1", "parameters"], "per drawn frame"),
         ("bench_trace_load.py", ["--megabytes", "2", "--rounds", "1"], "the digest costs"),
     ],
 )

@@ -88,7 +88,7 @@ def test_feature_maps_grid_shows_chosen_channels_on_one_scale():
     fig = plot.feature_maps(trace, "0", channels=[19, 3])
     assert [ax.get_title() for ax in fig.axes if ax.images] == ["channel 19", "channel 3"]
     assert fig.axes[0].images[0].get_clim()[0] < 0  # signed conv output: a symmetric scale
-    with pytest.raises(plot.PlotError, match=r"channels of 0: \[20\] out of range, there are 20"):
+    with pytest.raises(plot.PlotError, match=r"channel 20 is out of range: 0 has 20 \(channels 0–19\)"):
         plot.feature_maps(trace, "0", channels=[20])
     assert plot.default_panels(trace) == ["@input.0", "0", "1"]  # the image first; kernels (0@weight) are not maps
     with pytest.raises(plot.PlotError, match="feature maps: @input.0, 0, 1$"):
@@ -116,7 +116,7 @@ def test_cli_plot_writes_the_file_and_reports_errors(lstm_trace, tmp_path, capsy
     assert (tmp_path / "g.svg").read_text().lstrip().startswith("<?xml")
     assert "wrote" in capsys.readouterr().out
     assert main(["plot", str(tmp_path / "t.safetensors"), "l0.fwd", "--batch", "5", "-o", str(tmp_path / "g.png")]) == 2
-    assert "batch of l0.fwd.f: [5] out of range, there are 2" in capsys.readouterr().err
+    assert "batch item 5 is out of range: l0.fwd.f has 2 (batch items 0–1)" in capsys.readouterr().err
     assert main(["plot", str(tmp_path / "t.safetensors"), "-o", str(tmp_path / "g.txt")]) == 2
     assert main(["plot", str(tmp_path / "missing.safetensors")]) == 2
 

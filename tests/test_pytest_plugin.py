@@ -167,6 +167,20 @@ def test_stale_fixtures_are_reported_only_after_a_complete_run(suite):
     assert "stale trace fixture" not in result.stdout.str()
 
 
+@pytest.mark.slow
+def test_the_summary_covers_every_pytest_xdist_worker(suite):
+    pytest.importorskip("xdist")
+    suite.record()
+    other = suite.fixtures / "test_other.safetensors"
+    (suite.fixtures / "test_removed.safetensors").write_bytes(other.read_bytes())
+    other.unlink()
+    result = suite.pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--trace-update")
+    result.assert_outcomes(passed=2)
+    result.stdout.fnmatch_lines(
+        ["*1 created, 0 updated, 1 unchanged*", "*created: fixtures/test_traces/test_other.safetensors", "*1 stale trace fixture(s)*"]
+    )
+
+
 def test_data_directory_is_configurable(suite):
     suite.pytester.makeini("[pytest]\ntrace_regression_dir = data/traces\n")
     suite.record()

@@ -77,6 +77,48 @@ def test_the_tutorial_char_rnn_gets_a_hidden_series_and_no_residual():
     assert trace[":tanh"].shape == (5, 16)  # a function's own name appends along the first axis, like modules
 
 
+class StateOnlyRNN(nn.Module):
+    """A hand-written cell that returns only its new state: h = tanh(i2h(x) + h2h(h))."""
+
+    def __init__(self):
+        super().__init__()
+        self.i2h, self.h2h = nn.Linear(3, 4), nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        return torch.tanh(self.i2h(x) + self.h2h(h))
+
+
+class Unrolled(nn.Module):
+    """A model whose forward loops a :class:`StateOnlyRNN` child over the steps."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = StateOnlyRNN()
+
+    def forward(self, steps):
+        h = torch.zeros(steps.shape[1], 4)
+        for x in steps:
+            h = self.cell(x, h)
+        return h
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["no-grad", "grad"])
+def test_a_cell_returning_only_its_state_gets_a_state_series(grad):
+    steps = torch.randn(5, 2, 3)
+    cell, expected = StateOnlyRNN(), []
+    with torch.set_grad_enabled(grad), explain.record(cell) as trace:  # the cell is the recorded model
+        h = torch.zeros(2, 4)
+        for x in steps:
+            h = cell(x, h)
+            expected.append(h.detach())
+    assert torch.equal(trace["h"], torch.stack(expected)) and torch.equal(trace["x"], steps)
+    assert trace.meta["modules"][""]["state"] == {"h": ":tanh"}
+    with torch.set_grad_enabled(grad):  # the cell as a child, looped by its parent's forward
+        trace = explain.record(Unrolled(), steps)
+    assert trace["cell.h"].shape == (5, 2, 4) and torch.equal(trace["cell.x"], steps)
+    assert torch.equal(trace["cell.h"][-1], trace["cell#4"])
+
+
 def test_a_cell_inside_a_model_is_the_cell_not_the_model():
     class Model(nn.Module):
         def __init__(self):

@@ -105,3 +105,5 @@ def test_every_step_and_the_still_can_be_read_in_a_hall(name, tmp_path):
     problems = video.problems + still.problems
     assert not problems, f"{name}: {len(problems)} problems:\n" + "\n".join(dict.fromkeys(problems))
     assert video.steps, f"{name} has no steps"
+    silent = [number for number, step in enumerate(video.steps, 1) if not step.notes.strip()]
+    assert not silent, f"{name}: steps {silent} have no speaker notes (a slide shows them to the lecturer)"

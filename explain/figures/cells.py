@@ -21,8 +21,7 @@ from typing import Any
 
 import torch
 
-from explain.figures.recurrent import MissingValues, describe_indices, find_recurrent
-from explain.indices import check_in_range
+from explain.figures.recurrent import MissingValues, check_indices, describe_indices, find_recurrent
 from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
@@ -114,15 +113,15 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     h = trace[recurrent_name(module, layer, "h", direction)]
     length, batches, size = int(h.shape[0]), int(h.shape[1]), int(h.shape[-1])
     batch = int(options.get("batch") or 0)
-    _check_range("batch item", [batch], batches)
+    check_indices(batches, [batch], "batch item")
     order = list(range(length)) if direction == "fwd" else list(range(length - 1, -1, -1))
     units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
-    _check_range("unit", units, size)
+    check_indices(size, units, "unit")
     if len(units) > MAX_UNITS:
         raise MissingValues(f"{len(units)} units do not fit on screen; choose at most {MAX_UNITS} (e.g. --units 0-{MAX_UNITS - 1})")
     if options.get("steps"):
         steps = [int(t) for t in options["steps"]]
-        _check_range("time step", steps, length)
+        check_indices(length, steps, "time step")
     else:  # the LSTM starts where its forget gate visibly erases something
         first = erasing_step(trace, module, layer, direction, batch, units) if kind == "lstm" else order[0]
         start = order.index(first)
@@ -230,13 +229,6 @@ def _tokens(trace: Trace, length: int) -> list[str | None]:
     """What each step read (``meta["tokens"]``); None where the trace does not say."""
     tokens = list(trace.meta.get("tokens") or [])
     return [str(tokens[t]) if t < len(tokens) else None for t in range(length)]
-
-
-def _check_range(what: str, indices: list[int], size: int) -> None:
-    try:
-        check_in_range(what, indices, size)
-    except ValueError as error:
-        raise MissingValues(str(error)) from None
 
 
 def _span(values: list[int]) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from explain.figures.errors import FigureError, names_or_none
 from explain.names import input_name
+from explain.pairs import pair
 from explain.trace import Trace
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
     "linear_parameters",
     "operation",
     "ops_inside",
-    "pair",
     "parameter_count",
     "parent",
     "reads",
@@ -62,17 +62,6 @@ INPUT = input_name(0)
 POINTWISE = ("batch_norm", "activation", "dropout", "identity")
 #: kinds that pool
 POOLS = ("max_pool", "avg_pool", "adaptive_max_pool", "adaptive_avg_pool", "pool")
-
-
-def pair(value: Any) -> tuple[int, int]:
-    """(height, width) from an int or a pair.
-
-    >>> pair(3), pair([2, 1])
-    ((3, 3), (2, 1))
-    """
-    if isinstance(value, (list, tuple)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
 
 
 #: a function's op → the kind of module that computes the same (see :func:`kind`)

@@ -26,6 +26,7 @@ from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
 __all__ = [
+    "check_indices",
     "layered_view",
     "chosen_direction",
     "describe_indices",
@@ -217,9 +218,9 @@ def hidden_states(
 ) -> list[list[float]]:
     """``quantity`` of ``module``'s layer at each of ``steps``, for ``units`` of batch item ``batch``."""
     tensor = _tensor(trace, module, layer, quantity, direction)
-    _check_indices(tensor.shape[0], steps, "time step", module)
-    _check_indices(tensor.shape[1], [batch], "batch item", module)
-    _check_indices(tensor.shape[-1], units, "unit", module)
+    check_indices(tensor.shape[0], steps, "time step", module or "the module")
+    check_indices(tensor.shape[1], [batch], "batch item", module or "the module")
+    check_indices(tensor.shape[-1], units, "unit", module or "the module")
     rows = tensor.detach().float()[list(steps), batch][:, list(units)]
     return rows.tolist()
 
@@ -227,7 +228,7 @@ def hidden_states(
 def grad_norms(trace: Trace, module: str, layer: int, *, batch: int = 0, direction: str = "fwd") -> list[float]:
     """||dL/dh_t|| of ``module``'s layer for every t (needs a trace recorded with grads=True)."""
     tensor = _tensor(trace, module, layer, "grad_h", direction)
-    _check_indices(tensor.shape[1], [batch], "batch item", module)
+    check_indices(tensor.shape[1], [batch], "batch item", module or "the module")
     return torch.linalg.vector_norm(tensor.detach().float()[:, batch], dim=-1).tolist()
 
 
@@ -281,9 +282,10 @@ def _tensor(trace: Trace, module: str, layer: int, quantity: str, direction: str
     return trace[name]
 
 
-def _check_indices(size: int, indices: Sequence[int], what: str, module: str) -> None:
+def check_indices(size: int, indices: Sequence[int], what: str, owner: str = "") -> None:
+    """Raise :class:`MissingValues` naming the first of ``indices`` outside 0 … size−1 (``owner``: whose)."""
     try:
-        check_in_range(what, indices, size, module or "the module")
+        check_in_range(what, indices, size, owner)
     except ValueError as error:
         raise MissingValues(str(error)) from None
 

@@ -29,7 +29,8 @@ import numpy as np
 import torch
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, conv_spec, convolutions, description, kind, pair, reads
+from explain.figures.layers import POOLS, conv_spec, convolutions, description, kind, reads
+from explain.pairs import pair
 from explain.trace import Trace
 
 __all__ = [

@@ -61,7 +61,6 @@ modules owned by another installer (``skip``: nn.LSTM …) run outside the mode,
 
 from __future__ import annotations
 
-import ctypes
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +72,7 @@ from torch.overrides import TorchFunctionMode
 from explain.names import INPUT_PREFIX
 from explain.probe import Probe
 from explain.recording import functions, structure
+from explain.recording.snapshots import snapshot
 from explain.recording.base import Installed, RecordingError
 
 __all__ = ["FeatureRecorder", "INPUT", "install", "PARAMETERS"]
@@ -117,50 +117,6 @@ def _records_functions(module: nn.Module) -> bool:
     if user is None:
         user = _USER_FORWARD[kind] = not (getattr(kind.forward, "__module__", None) or "").startswith("torch.")
     return user
-
-
-#: id(parameter) → (weak reference to it, the copy that recordings share while it is unchanged)
-_SNAPSHOTS: dict[int, tuple[weakref.ref, torch.Tensor]] = {}
-
-
-def _memcmp() -> Any:
-    try:
-        memcmp = ctypes.CDLL(None).memcmp
-    except (OSError, AttributeError, TypeError):  # no C library to ask (Windows): torch.equal instead
-        return None
-    memcmp.restype, memcmp.argtypes = ctypes.c_int, [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
-    return memcmp
-
-
-_MEMCMP = _memcmp()
-
-
-def _same_bytes(kept: torch.Tensor, current: torch.Tensor) -> bool:
-    """Do two tensors hold the same bytes? (C's memcmp is ~10× faster than torch.equal.)"""
-    if kept.shape != current.shape or kept.dtype != current.dtype or kept.device != current.device:
-        return False
-    if _MEMCMP is None or current.device.type != "cpu" or not current.is_contiguous():
-        return torch.equal(kept, current)
-    return _MEMCMP(kept.data_ptr(), current.data_ptr(), current.numel() * current.element_size()) == 0
-
-
-def _snapshot(parameter: torch.Tensor) -> torch.Tensor:
-    """A copy of ``parameter``. Recordings share one copy while the values stay the same (compared
-    byte by byte: a write through ``.data`` leaves no trace in version counters); fresh copies of
-    every kernel at every recording cost page faults comparable to a small convolution."""
-    current = parameter.detach()
-    ref, kept = _SNAPSHOTS.get(id(parameter), (None, None))
-    if ref is not None and ref() is parameter and _same_bytes(kept, current):
-        return kept
-    kept = current.clone()
-    key = id(parameter)
-    _SNAPSHOTS[key] = (weakref.ref(parameter, lambda dead: _forget_snapshot(key, dead)), kept)
-    return kept
-
-
-def _forget_snapshot(key: int, ref: weakref.ref) -> None:
-    if _SNAPSHOTS.get(key, (None,))[0] is ref:
-        del _SNAPSHOTS[key]
 
 
 #: what a module call knows about a value computed in it: (source: a child module's or a
@@ -391,7 +347,7 @@ class FeatureRecorder:
             for key in PARAMETERS.get(description["kind"], ()):
                 value = getattr(module, key, None)
                 if isinstance(value, torch.Tensor):
-                    self.recording.add(f"{name}@{key}", _snapshot(value))
+                    self.recording.add(f"{name}@{key}", snapshot(value))
         if len(frame.arguments) > 1 and base not in self.probed:
             self._cell_call(frame)
 
@@ -399,7 +355,9 @@ class FeatureRecorder:
         frame = self.stack.pop()
         if frame.probe is not None:
             self._probed(frame, output)
-        elif isinstance(output, torch.Tensor):
+        elif len(frame.arguments) > 1 and frame.base not in self.probed:
+            self._cell_returned(frame, output)  # first: who inside made what it returns (not yet "this module")
+        if frame.probe is None and isinstance(output, torch.Tensor):
             if self.tracked_field(output) is None:  # containers return a child's (tracked) output
                 self.remember(output, frame.name, structure.next_field(module, self.input_field(frame)))
             else:
@@ -412,8 +370,6 @@ class FeatureRecorder:
                 self.stack[-1].add_value(frame.name, output, frame.input_depth + frame.size, frame.input_lineage)
         elif output is not None and frame.name:
             self.recording.note_unseen(f"{frame.name} returned a {type(output).__name__}, not a tensor: its output is not recorded")
-        if len(frame.arguments) > 1 and frame.base not in self.probed:
-            self._cell_returned(frame, output)
         if not self.stack:
             self._leave()
 

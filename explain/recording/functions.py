@@ -36,6 +36,8 @@ from typing import Any
 
 import torch
 
+from explain.pairs import pair
+
 __all__ = ["Op", "op_of", "is_inplace", "describe", "kernel_geometry", "dropout_with_mask", "json_value"]
 
 #: operators whose dunder names differ from the function's (``a @ b`` is ``matmul``)
@@ -192,12 +194,8 @@ def json_value(value: Any) -> Any:
     return NotImplemented
 
 
-def _pair(value: Any, default: Any = None) -> list[int]:
-    if value is None:
-        value = default
-    if isinstance(value, (tuple, list)):
-        return [int(value[0]), int(value[-1])]
-    return [int(value), int(value)]
+def _listed(value: Any) -> list[int]:
+    return list(pair(value))
 
 
 def kernel_geometry(op: Op, named: dict[str, Any]) -> dict[str, list[int]]:
@@ -208,17 +206,17 @@ def kernel_geometry(op: Op, named: dict[str, Any]) -> dict[str, list[int]]:
     """
     if op.name.startswith("conv"):
         kernel = list(named["weight"].shape[2:]) or [1]
-        kernel = _pair(tuple(kernel))
-        stride = _pair(named.get("stride", 1))
+        kernel = _listed(tuple(kernel))
+        stride = _listed(named.get("stride", 1))
     else:
-        kernel = _pair(named["kernel_size"])
-        stride = _pair(named.get("stride") or named["kernel_size"])
+        kernel = _listed(named["kernel_size"])
+        stride = _listed(named.get("stride") or named["kernel_size"])
     padding = named.get("padding", 0)
     return {
         "kernel": kernel,
         "stride": stride,
-        "padding": _pair(padding) if not isinstance(padding, str) else padding,
-        "dilation": _pair(named.get("dilation", 1)),
+        "padding": _listed(padding) if not isinstance(padding, str) else padding,
+        "dilation": _listed(named.get("dilation", 1)),
     }
 
 

@@ -56,6 +56,7 @@ runs as if nothing recorded it.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from explain.recording import recurrent_dropout, recurrent_grads, recurrent_math
 from explain.recording.base import Installed, RecordingError
+from explain.recording.snapshots import same_bytes_as, snapshot
 
 __all__ = ["BATCH_CALLS", "install"]
 
@@ -153,6 +155,7 @@ class _Recorder:
         self._wanted: list[bool] | None = None
         self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
+        self._unchanged: Callable[[list[Tensor]], bool] | None = None  # do the weights still hold those bytes?
         self._handed: dict[int, tuple] = {}  # the last kept call's returned state: id → (tensor, version, copy)
 
     def _mode(self) -> str | None:
@@ -274,14 +277,15 @@ class _Recorder:
         """Keep a copy of a one-step call for :meth:`flush`. ``handed_in``: the state tensors the
         caller passed (h, c), ``handed_out``: those the module returned; a state the caller hands
         on to the next call unchanged (same tensor, same version) is not copied again."""
-        if self._batch and (call.x.shape[1] != self._batch[0].x.shape[1] or not self._same_weights()):
+        if self._batch and (call.x.shape[-2] != self._batch[0].x.shape[-2] or not self._same_weights()):
             self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
         if not self._batch:
             self._handed = {}
-            self._batch_weights = [weight.detach().clone() for weight in self._weights()[1]]
+            self._batch_weights = [snapshot(weight) for weight in self._weights()[1]]
+            self._unchanged = same_bytes_as(self._batch_weights)
             for name, size in self._sizes().items():
                 if self.prefix + name not in self.recording.trace:  # reserved in execution order
-                    self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[1], size, dtype=self.dtype))
+                    self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[-2], size, dtype=self.dtype))
         handed = self._handed
 
         def kept(tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
@@ -301,16 +305,16 @@ class _Recorder:
     def _same_weights(self) -> bool:
         """Are the weights still those the current batch started with? (Values are compared:
         writes through ``.data`` leave no trace in version counters.)"""
-        return all(map(torch.equal, self._batch_weights, self._weights()[1]))
+        return self._unchanged(self._weights()[1])
 
     def flush(self) -> None:
         """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
         batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
-        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=1)  # noqa: E731
+        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=-2)  # noqa: E731
         together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
-        together.split = (len(batch), batch[0].x.shape[1])
+        together.split = (len(batch), batch[0].x.shape[-2])
         self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
             self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
@@ -697,18 +701,18 @@ class _CellRecorder(_Recorder):
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         value, hx = _arguments(args, kwargs)
-        batch, hidden = (1 if value.dim() == 1 else value.shape[0]), self.module.hidden_size
-        h, c = (output if self.mode == "LSTM" else (output, None))
-        x = value.detach().reshape(batch, value.shape[-1])  # detached: the copies need no graph
-        h1, c1 = h.detach().reshape(batch, hidden), None if c is None else c.detach().reshape(batch, hidden)
-        if self._records():
-            h0, c0 = (hx if self.mode == "LSTM" and hx is not None else (hx, None))
-            h0 = torch.zeros_like(h1) if h0 is None else h0.detach().reshape(h1.shape)
-            if self.mode == "LSTM":
-                c0 = torch.zeros_like(c1) if c0 is None else c0.detach().reshape(c1.shape)
-            h_step = h1.unsqueeze(0)  # [1, B, ·]
-            c0, c1 = (None, None) if c1 is None else (c0.unsqueeze(0), c1.unsqueeze(0))
-            self._defer(_Call(x.unsqueeze(0), h_step, h0.unsqueeze(0), c0, h_step, c1), _tensors(hx), _tensors(output))
+        unbatched = value.dim() == 1
+        batch = 1 if unbatched else value.shape[0]
+        if self._records():  # kept as rows [B, ·] (detached: the copies need no graph)
+            rows = (lambda t: t.detach().view(1, -1)) if unbatched else Tensor.detach  # noqa: E731
+            h, c = output if self.mode == "LSTM" else (output, None)
+            h0, c0 = hx if self.mode == "LSTM" and hx is not None else (hx, None)
+            h1 = rows(h)
+            h0 = torch.zeros_like(h1) if h0 is None else rows(h0)
+            c1 = None if c is None else rows(c)
+            if c1 is not None:
+                c0 = torch.zeros_like(c1) if c0 is None else rows(c0)
+            self._defer(_Call(rows(value), h1, h0, c0, h1, c1), _tensors(hx), _tensors(output))
         self.calls += 1
         self.steps += 1
         self._describe(batch)
@@ -738,7 +742,7 @@ class _CellRecorder(_Recorder):
     def _weights(self) -> tuple[list[str], list[Tensor]]:
         parameters = self.module._parameters
         names = [name for name, weight in parameters.items() if weight is not None]
-        if hasattr(self.module, "parametrizations"):  # computed weights: ask the module
+        if "parametrizations" in self.module._modules:  # computed weights: ask the module
             return names, [getattr(self.module, name) for name in names]
         return names, [parameters[name] for name in names]
 
@@ -746,18 +750,17 @@ class _CellRecorder(_Recorder):
         return {q: self.module.input_size if q == "x" else self.module.hidden_size for q in self.quantities()}
 
     def _record_together(self, call: _Call, parameters: dict[str, Tensor]) -> None:
-        """One step for calls × batch rows: ``call.x`` [1, N·B, in], states [1, N·B, H]."""
+        """One step for calls × batch rows: ``call.x`` [N·B, in], states [N·B, H]."""
         compute = recurrent_math.compute_dtype(self.dtype)
         weights = recurrent_math.layer_weights(self.module, parameters=parameters).to(compute)
-        c0 = None if call.c0 is None else call.c0[0].to(compute)
-        result = recurrent_math.recompute(
-            self.mode, call.x.to(compute), call.h_n.to(compute), call.h0[0].to(compute), c0, weights, False
-        )
+        c0 = None if call.c0 is None else call.c0.to(compute)
+        x, h1 = call.x.unsqueeze(0), call.h_n.unsqueeze(0)  # one time step
+        result = recurrent_math.recompute(self.mode, x.to(compute), h1.to(compute), call.h0.to(compute), c0, weights, False)
         label = self._split_label(call.split)
-        self.verify("h" + label, result["h"][0], call.h_n[0])
+        self.verify("h" + label, result["h"][0], call.h_n)
         if call.c_n is not None:
-            self.verify("c" + label, result["c"][0].clone(), call.c_n[0])
-        result["x"], result["h"] = call.x, call.h_n
+            self.verify("c" + label, result["c"][0].clone(), call.c_n)
+        result["x"], result["h"] = x, h1
         for quantity in self.quantities():
             self.store(quantity, result[quantity].to(self.dtype)[0].unflatten(0, call.split))
 

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from explain.pairs import pair
+
 __all__ = [
     "advance",
     "describe",
@@ -37,20 +39,14 @@ KERNEL_MODULES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.MaxPool1d, nn.MaxPool2d, n
 Field = tuple[int, int]  # (receptive field, jump) along one spatial axis (height; width for square kernels)
 
 
-def _pair(value: Any) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        return (int(value[0]), int(value[-1]))
-    return (int(value), int(value))
-
-
 def geometry(module: nn.Module) -> dict[str, list[int]]:
     """Kernel, stride, padding and dilation of a conv or pool as [height, width] lists."""
     stride = module.stride if module.stride is not None else module.kernel_size
     return {
-        "kernel": list(_pair(module.kernel_size)),
-        "stride": list(_pair(stride)),
-        "padding": list(_pair(module.padding)),
-        "dilation": list(_pair(getattr(module, "dilation", 1))),
+        "kernel": list(pair(module.kernel_size)),
+        "stride": list(pair(stride)),
+        "padding": list(pair(module.padding)),
+        "dilation": list(pair(getattr(module, "dilation", 1))),
     }
 
 
