@@ -75,6 +75,29 @@ def test_the_scene_shows_the_traces_maps(mnist, tmp_path):
     assert scene.shown["prediction"].label == int(trace["fc_layer.2"][0].argmax())
 
 
+def test_scores_are_named_as_the_trace_names_its_classes(mnist):
+    from explain.models import shapes
+
+    shapes_trace = models.load("cifar-cnn").record()  # trained on the ten shapes: its meta names them
+    stages = pipeline_stages(shapes_trace)
+    assert prediction(shapes_trace, stages).labels == list(shapes.CLASSES)
+    assert prediction(shapes_trace, stages, "ko").labels == list(shapes.CLASSES_KO)
+    _, digits = mnist
+    found = prediction(digits, pipeline_stages(digits))
+    assert not found.named and found.labels == [str(i) for i in range(10)]
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_a_named_prediction_is_said_by_name(tmp_path):
+    from explain.models import shapes
+
+    trace = models.load("cifar-cnn").record()
+    scene = play_through("cnn-pipeline", trace, tmp_path, lang="ko")
+    name = shapes.CLASSES_KO[scene.prediction.label]
+    assert name in scene.caption_on_screen() and "번" not in scene.caption_on_screen()
+
+
 @pytest.mark.render
 @pytest.mark.parametrize("lang", ["en", "ko"])
 def test_still_matches_reference(mnist, tmp_path, lang):
