@@ -112,7 +112,7 @@ class VGGScene(TraceScene):
         cards.append(self._head_card())
         group = Group(*cards).arrange(RIGHT, buff=0.28, aligned_edge=UP)
         fit_width(group, 13.4).next_to(self.title, DOWN, buff=0.35)
-        legend = relative_legend(self, diverging=False, length=1.3)
+        legend = relative_legend(self, diverging=False, length=1.3, width=CARD)
         group[0].add(legend.next_to(group[0], DOWN, buff=0.45))
         return group
 
