@@ -296,28 +296,47 @@ class CNNPipelineScene(TraceScene):
         return Group(grid, _scale_line(grid.scale_range).next_to(grid, DOWN, buff=0.15))
 
     def scores(self, width: float, height: float) -> VGroup:
-        """The largest scores ranked (as many as fit), named, the winner outlined, then the prediction."""
+        """The largest scores ranked (as many as fit, in two columns where one is too short and two
+        fit the width), named, on one colour scale, the winner outlined; then the prediction."""
         found = self.prediction
         count = len(found.scores)
         probability = found.probabilities[found.label]
         p = f"{probability:.2f}" if probability >= 0.01 else f"{probability:.1e}"
         verdict = _lines([self.say(f"prediction: {found.labels[found.label]}", f"예측: {found.labels[found.label]}"), f"(p = {p})"], width, joint=" ", color=theme.HIGHLIGHT)
         row = 0.28
-        shown = min(count, TOP_CLASSES, max(3, int((height - verdict.height - 0.15) // row)))
-        classes = found.top(shown)
+        rows = max(3, int((height - verdict.height - 0.15) // row))
+        wanted = min(count, TOP_CLASSES)
+        single = found.top(min(wanted, rows))
+        parts = [self.score_rows(single, _range(np.asarray([found.scores[c] for c in single])), row)]
+        table = parts[0]
+        if wanted > rows:  # a second column, read after the first, where it fits beside it
+            ranked = found.top(wanted)
+            scale = _range(np.asarray([found.scores[c] for c in ranked]))
+            halves = [self.score_rows(half, scale, row) for half in (ranked[: -(-wanted // 2)], ranked[-(-wanted // 2) :])]
+            pair = VGroup(*halves).arrange(RIGHT, buff=0.35, aligned_edge=UP)
+            if len(halves[0].classes) <= rows and pair.width <= width:
+                parts, table = halves, pair
+        classes = [c for part in parts for c in part.classes]
         self.shown["classes"] = classes
-        scores = np.asarray([found.scores[c] for c in classes])
-        self.shown[self.stages[-1].name] = scores
-        strip = ValueStrip(scores, scale=_range(scores), vertical=True, cell=0.26, cell_height=row)
+        self.shown[self.stages[-1].name] = np.asarray([found.scores[c] for c in classes])
+        return VGroup(table, verdict.next_to(table, DOWN, buff=0.15))
+
+    def score_rows(self, classes: list[int], scale: tuple[float, float], row: float) -> VGroup:
+        """One row per class: its name (or index), its score's cell (the first outlined when it is the winner), its value."""
+        found = self.prediction
+        scores = [found.scores[c] for c in classes]
+        strip = ValueStrip(scores, scale=scale, vertical=True, cell=0.26, cell_height=row)
         names = VGroup(*[Text(found.labels[c], font=theme.FONT if found.named else theme.MONO_FONT, font_size=TEXT_SIZE, color=theme.MUTED) for c in classes])
         numbers = VGroup(*[Text(format_value(value), font=theme.MONO_FONT, font_size=TEXT_SIZE, color=theme.INK) for value in scores])
         for name, number, cell, label in zip(names, numbers, strip.cells, (found.labels[c] for c in classes)):
             number.next_to(cell, RIGHT, buff=0.1)
             name.next_to(cell, LEFT, buff=0.1)
             _on_baseline(name, label, number.get_bottom()[1])  # digits stand on the baseline
-        winner = strip.cells[0].copy().set_fill(opacity=0).set_stroke(theme.HIGHLIGHT, width=4)
-        table = VGroup(names, strip, numbers, winner)
-        return VGroup(table, verdict.next_to(table, DOWN, buff=0.15))
+        rows = VGroup(names, strip, numbers)
+        if classes[0] == found.label:
+            rows.add(strip.cells[0].copy().set_fill(opacity=0).set_stroke(theme.HIGHLIGHT, width=4))
+        rows.classes = classes
+        return rows
 
     def arrow(self, source: Group, target: Group, *, dashed: bool = False) -> VGroup:
         """An arrow from one column to the next (dashed where the value between them is not in the
