@@ -14,9 +14,7 @@ from explain.scenes import catalogue
 
 #: scenes not yet readable in a hall, and why (issue 14); they xfail until fixed, then this entry goes
 NOT_YET = {
-    "cnn-pipeline": "scenes/cnn.py shrinks its stages to fit: labels 10–13 px, score digits 7 px",
     "convolution": "its 5×5 number grids use 0.48-unit cells: digits 10–12 px",
-    "vgg": "its max-pool boxes set 'max-pool 2×2, stride 2' 10 px tall, 'ReLU' 13 px (scenes/vgg.py)",
     "resnet": "step 3: a body box of the stride-2 block ends 0.04 units inside the 1% margin",
 }
 SCENES = [pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET[name])) if name in NOT_YET else name for name in catalogue()]
