@@ -112,7 +112,7 @@ class VGGScene(TraceScene):
         cards.append(self._head_card())
         group = Group(*cards).arrange(RIGHT, buff=0.28, aligned_edge=UP)
         fit_width(group, 13.4).next_to(self.title, DOWN, buff=0.35)
-        legend = relative_legend(self, diverging=False, length=1.3)
+        legend = relative_legend(self, diverging=False, length=1.3, width=CARD)
         group[0].add(legend.next_to(group[0], DOWN, buff=0.45))
         return group
 
@@ -328,14 +328,14 @@ class VGGScene(TraceScene):
                 x_ticks=x_ticks, y_ticks=[low, (low + 100) / 2, 100], width=5.2, height=3.0, dots=True,
                 x_label=self.say("3×3 convolutions", "3×3 합성곱 층 수"),
                 y_label=self.say("held-out accuracy (%)", "시험 정확도 (%)"),
-                value_text=lambda value: f"{value:.1f}",
+                value_text=lambda value: f"{value:.1f}", size=18,
             ),
             LineChart(
                 [Series("parameters", depths, kilo, theme.LAYER_STROKE)],
                 x_ticks=x_ticks, y_ticks=[0, top / 2, top], width=5.2, height=3.0, dots=True,
                 x_label=self.say("3×3 convolutions", "3×3 합성곱 층 수"),
                 y_label=self.say("parameters (thousands)", "파라미터 (천 개)"),
-                value_text=lambda value: f"{value:.1f}k",
+                value_text=lambda value: f"{value:.1f}k", size=18,
             ),
         ).arrange(RIGHT, buff=1.2)
         charts.next_to(self.title, DOWN, buff=0.45)

@@ -67,9 +67,35 @@ def test_the_scene_shows_the_traces_maps(mnist, tmp_path):
             np.testing.assert_array_equal(shown, recorded[[0, 5, 9]])
         elif stage.kind == "hidden":
             np.testing.assert_array_equal(shown, recorded[: len(shown)])
-        else:
+        elif stage.kind == "input":
             np.testing.assert_array_equal(shown, recorded)
+        else:  # the largest scores, ranked
+            np.testing.assert_array_equal(shown, recorded[scene.shown["classes"]])
+            assert list(shown) == sorted(recorded, reverse=True)[: len(shown)]
     assert scene.shown["prediction"].label == int(trace["fc_layer.2"][0].argmax())
+
+
+def test_scores_are_named_as_the_trace_names_its_classes(mnist):
+    from explain.models import shapes
+
+    shapes_trace = models.load("cifar-cnn").record()  # trained on the ten shapes: its meta names them
+    stages = pipeline_stages(shapes_trace)
+    assert prediction(shapes_trace, stages).labels == list(shapes.CLASSES)
+    assert prediction(shapes_trace, stages, "ko").labels == list(shapes.CLASSES_KO)
+    _, digits = mnist
+    found = prediction(digits, pipeline_stages(digits))
+    assert not found.named and found.labels == [str(i) for i in range(10)]
+
+
+@pytest.mark.render
+@pytest.mark.slow
+def test_a_named_prediction_is_said_by_name(tmp_path):
+    from explain.models import shapes
+
+    trace = models.load("cifar-cnn").record()
+    scene = play_through("cnn-pipeline", trace, tmp_path, lang="ko")
+    name = shapes.CLASSES_KO[scene.prediction.label]
+    assert name in scene.caption_on_screen() and "번" not in scene.caption_on_screen()
 
 
 @pytest.mark.render

@@ -13,10 +13,7 @@ from explain.draw.reading import LAST_HOLD, MIN_TEXT_PX, count_reading, hold_sec
 from explain.scenes import catalogue
 
 #: scenes not yet readable in a hall, and why (issue 14); they xfail until fixed, then this entry goes
-NOT_YET = {
-    "cnn-pipeline": "scenes/cnn.py shrinks its stages to fit: labels 10–13 px, score digits 7 px",
-    "vgg": "its max-pool boxes set 'max-pool 2×2, stride 2' 10 px tall, 'ReLU' 13 px (scenes/vgg.py)",
-}
+NOT_YET: dict[str, str] = {}
 SCENES = [pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET[name])) if name in NOT_YET else name for name in catalogue()]
 
 

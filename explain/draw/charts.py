@@ -33,6 +33,24 @@ def _plain(value: float) -> str:
     return f"{value:g}"
 
 
+def _free_side(points: Sequence, index: int):
+    """Where a point's value label does not cross the line: above-left where the line rises through
+    the point, above-right where it falls, straight above at a peak or a valley.
+
+    >>> import numpy as np
+    >>> rising = [np.array([0.0, 0.0, 0]), np.array([1.0, 1.0, 0]), np.array([2.0, 2.0, 0])]
+    >>> [_free_side(rising, i).tolist() for i in range(3)], _free_side(rising[:2] + [np.array([2.0, 0.0, 0])], 1).tolist()
+    ([[-1.0, 1.0, 0.0], [-1.0, 1.0, 0.0], [-1.0, 1.0, 0.0]], [0.0, 1.0, 0.0])
+    """
+    neighbours = [points[i] for i in (index - 1, index + 1) if 0 <= i < len(points)]
+    slopes = [(other[1] - points[index][1]) * (other[0] - points[index][0]) for other in neighbours]  # > 0: rising
+    if slopes and all(s > 0 for s in slopes):
+        return UP + LEFT
+    if slopes and all(s < 0 for s in slopes):
+        return UP + RIGHT
+    return UP
+
+
 class LineChart(VGroup):
     """Axes spanning the first and last ticks, one polyline per series, tick labels and a legend.
 
@@ -81,8 +99,10 @@ class LineChart(VGroup):
                 vertex_dot_style={"fill_color": line.color},
             )
             self.lines.add(graph)
-            for x, y in zip(line.x, line.y) if value_text else []:
-                self.values.add(Text(value_text(y), font=theme.MONO_FONT, font_size=size - 2, color=line.color).next_to(self.axes.c2p(x, y), UP, buff=0.1))
+            points = [self.axes.c2p(x, y) for x, y in zip(line.x, line.y)]
+            for index, point in enumerate(points if value_text else []):
+                label = Text(value_text(line.y[index]), font=theme.MONO_FONT, font_size=size - 2, color=line.color)
+                self.values.add(label.next_to(point, _free_side(points, index), buff=0.1))
         self.add(self.lines, self.values)
         x_title = Text(x_label, font=theme.FONT, font_size=size, color=theme.INK).next_to(ticks, DOWN, buff=0.08).set_x(self.axes.get_x())
         y_title = Text(y_label, font=theme.FONT, font_size=size, color=theme.INK).next_to(self.axes, UP, buff=0.15).align_to(self.axes, LEFT)

@@ -292,8 +292,9 @@ def set_caption(scene, english: str, korean: str) -> None:
     scene.current_caption = caption
 
 
-def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VGroup:
-    """The colour key of maps drawn each on its own scale: −max → 0 → max (or 0 → max)."""
+def relative_legend(scene, *, diverging: bool = True, length: float = 1.8, width: float | None = None) -> VGroup:
+    """The colour key of maps drawn each on its own scale: −max → 0 → max (or 0 → max); its title
+    is set on two lines where one would be wider than ``width``."""
     from explain.draw.strip import ScaleBar
 
     bar = ScaleBar((-1.0, 1.0) if diverging else (0.0, 1.0), length=length)
@@ -303,5 +304,11 @@ def relative_legend(scene, *, diverging: bool = True, length: float = 1.8) -> VG
     ticks = VGroup(*[Text(t, font=theme.MONO_FONT, font_size=16, color=theme.MUTED) for t in ends])
     for tick, x in zip(ticks, np.linspace(bar.get_left()[0], bar.get_right()[0], len(ends))):
         tick.next_to(bar, DOWN, buff=0.05).set_x(x)
-    title = Text(scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금"), font=theme.FONT, font_size=16, color=theme.MUTED)
+    words = scene.say("each map on its own scale", "맵마다 따로 맞춘 눈금")
+    title = Text(words, font=theme.FONT, font_size=16, color=theme.MUTED)
+    if width is not None and title.width > width:
+        spaces = [i for i, ch in enumerate(words) if ch == " "]
+        middle = min(spaces, key=lambda i: abs(i - len(words) / 2))
+        title = VGroup(*[Text(line, font=theme.FONT, font_size=16, color=theme.MUTED) for line in (words[:middle], words[middle + 1 :])])
+        title.arrange(DOWN, buff=0.06)
     return VGroup(title.next_to(bar, UP, buff=0.06), bar, ticks)

@@ -260,9 +260,18 @@ class StripTable(VGroup):
 
 
 class ScaleBar(VGroup):
-    """A horizontal colour scale with its end values, e.g. 0 → 1 (sigmoid) or −1 → 1 (tanh)."""
+    """A horizontal colour scale with its end values, e.g. 0 → 1 (sigmoid) or −1 → 1 (tanh).
 
-    def __init__(self, scale: str | tuple[float, float] = "sigmoid", *, length: float = 2.0, height: float = 0.16, steps: int = 24):
+    The values sit under the bar (0 under its middle when the scale crosses it), or with
+    ``beside=True`` left and right of it, on the bar's line, where a figure has no height to spare.
+
+    >>> [label.text for label in ScaleBar((-2.0, 2.0), beside=True).tick_labels]
+    ['−2', '2']
+    """
+
+    def __init__(
+        self, scale: str | tuple[float, float] = "sigmoid", *, length: float = 2.0, height: float = 0.16, steps: int = 24, beside: bool = False
+    ):
         super().__init__()
         low, high = theme.SCALES[scale] if isinstance(scale, str) else scale
         width = length / steps
@@ -275,13 +284,13 @@ class ScaleBar(VGroup):
             ]
         )
         outline = Rectangle(width=length, height=height, stroke_color=theme.MUTED, stroke_width=1).move_to(self.bar)
-        ticks = [(low, self.bar[0]), (high, self.bar[-1])]
-        if low < 0 < high:
-            ticks.insert(1, (0.0, self.bar[steps // 2]))
+        ticks = [(low, self.bar[0], LEFT), (high, self.bar[-1], RIGHT)]
+        if low < 0 < high and not beside:
+            ticks.insert(1, (0.0, self.bar[steps // 2], DOWN))
         self.tick_labels = VGroup(
             *[
-                Text(_tick(value), font=theme.MONO_FONT, font_size=18, color=theme.MUTED).next_to(cell, DOWN, buff=0.05)
-                for value, cell in ticks
+                Text(_tick(value), font=theme.MONO_FONT, font_size=18, color=theme.MUTED).next_to(cell, side if beside else DOWN, buff=0.08 if beside else 0.05)
+                for value, cell, side in ticks
             ]
         )
         self.add(self.bar, outline, self.tick_labels)

@@ -43,7 +43,7 @@ from explain.figures.layers import (
 )
 from explain.trace import Trace
 
-__all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "counted", "gaps_line", "pipeline_stages", "prediction", "sizes_text"]
+__all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "class_names", "counted", "gaps_line", "pipeline_stages", "prediction", "sizes_text"]
 
 #: at most this many stages with feature maps are drawn
 MOST_MAP_STAGES = 8
@@ -237,6 +237,8 @@ class Prediction:
     ranking: list[int]
     #: the class names the trace carries (``meta["labels"]``), else the indices as text
     labels: list[str]
+    #: True when ``labels`` are names from the trace, not indices
+    named: bool
     #: one line when the model's output is not these scores (e.g. a log_softmax in forward), else None
     note: Note | None = None
 
@@ -249,12 +251,25 @@ class Prediction:
         return self.ranking[:count]
 
 
-def prediction(trace: Trace, stages: list[Stage]) -> Prediction:
-    """The class the model predicts, from the recorded scores (argmax), with softmax probabilities."""
+def class_names(meta: dict, count: int, lang: str = "en") -> list[str] | None:
+    """The names of ``count`` classes in ``meta["labels"]`` (a list, or one list per language), else None.
+
+    >>> class_names({"labels": {"en": ["cat", "dog"], "ko": ["고양이", "개"]}}, 2, "ko"), class_names({"labels": ["a"]}, 2)
+    (['고양이', '개'], None)
+    """
+    names = meta.get("labels")
+    if isinstance(names, dict):
+        names = names.get(lang, names.get("en"))
+    return [str(n) for n in names] if isinstance(names, list) and len(names) == count else None
+
+
+def prediction(trace: Trace, stages: list[Stage], lang: str = "en") -> Prediction:
+    """The class the model predicts, from the recorded scores (argmax), with softmax probabilities;
+    classes are named as the trace's ``meta["labels"]`` names them in ``lang``."""
     scores = trace[stages[-1].name][0].double()
     ranking = [int(i) for i in torch.argsort(scores, descending=True, stable=True)]
-    names = trace.meta.get("labels")
-    labels = [str(n) for n in names] if isinstance(names, list) and len(names) == len(scores) else [str(i) for i in range(len(scores))]
+    names = class_names(trace.meta, len(scores), lang)
+    labels = names or [str(i) for i in range(len(scores))]
     note = None
     output = trace.output
     if isinstance(output, torch.Tensor) and (output.shape != trace[stages[-1].name].shape or not torch.equal(output.detach().cpu(), trace[stages[-1].name])):
@@ -263,4 +278,4 @@ def prediction(trace: Trace, stages: list[Stage]) -> Prediction:
             f"{model}.forward turns {scores}'s scores into its output with operations this trace does not record",
             f"{model}.forward는 {scores}의 점수를 이 기록에 없는 연산으로 출력으로 바꿉니다",
         )
-    return Prediction(scores.tolist(), torch.softmax(scores, 0).tolist(), ranking, labels, note)
+    return Prediction(scores.tolist(), torch.softmax(scores, 0).tolist(), ranking, labels, names is not None, note)

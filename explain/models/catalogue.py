@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from explain.models import data, weights
+from explain.models import data, shapes, weights
 from explain.models.cnn import CIFARCNN, MNISTCNN
 from explain.models.googlenet import GoogLeNet
 from explain.models.recurrent import CharRNN, HelloRNN, hello_lstm, hello_lstm_zero_state
@@ -167,9 +167,13 @@ class ModelSpec:
     trained: bool = False
     #: what every recording of the model carries in its meta, for figures that cannot see it in the
     #: tensors: ``unit_labels`` (hidden units that line up with a vocabulary), ``quirk_reasons``
-    #: (why the book's code does something a figure observes, by quirk)
+    #: (why the book's code does something a figure observes, by quirk), ``labels`` (the names of
+    #: the classes the scores stand for, per language)
     recording_meta: dict[str, Any] = field(default_factory=dict)
 
+
+#: the classes of the models trained on :mod:`explain.models.shapes`
+_SHAPE_LABELS = {"en": list(shapes.CLASSES), "ko": list(shapes.CLASSES_KO)}
 
 MODELS: dict[str, ModelSpec] = {
     "hello-rnn": ModelSpec(
@@ -214,6 +218,7 @@ MODELS: dict[str, ModelSpec] = {
         CIFARCNN,
         _image_example(3, 32),
         trained=True,
+        recording_meta={"labels": _SHAPE_LABELS},
     ),
     "vgg16": ModelSpec(
         "The book's VGG-16, base_dim 16, its 32×32 head (options base_dim, image_size 32|224, num_classes); trained on ten shapes (39.6 % held out)",
@@ -221,6 +226,7 @@ MODELS: dict[str, ModelSpec] = {
         _image_example(3, 32),
         ("base_dim", "image_size", "num_classes"),
         trained=True,
+        recording_meta={"labels": _SHAPE_LABELS},
     ),
     "googlenet": ModelSpec(
         "The book's GoogLeNet (9 inception modules), base_dim 16 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (35.0 % held out)",
@@ -228,6 +234,7 @@ MODELS: dict[str, ModelSpec] = {
         _image_example(3, 64),
         ("base_dim", "image_size", "num_classes"),
         trained=True,
+        recording_meta={"labels": _SHAPE_LABELS},
     ),
     "resnet50": ModelSpec(
         "The book's ResNet-50 (BottleNeck, projection shortcuts, downsampling at stage ends), base_dim 8 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (17.2 % held out: barely learns)",
@@ -236,6 +243,7 @@ MODELS: dict[str, ModelSpec] = {
         ("base_dim", "image_size", "num_classes"),
         trained=True,
         recording_meta={
+            "labels": _SHAPE_LABELS,
             "quirk_reasons": {
                 "projection": [
                     "the book's check <tt>x.size() is not out.size()</tt> is always true",

@@ -4,8 +4,8 @@
     >>> images, labels = shapes.generate(20, size=32, seed=1)
     >>> images.shape, images.dtype, sorted(labels.tolist()) == sorted(list(range(10)) * 2)   # balanced
     ((20, 3, 32, 32), dtype('uint8'), True)
-    >>> shapes.CLASSES[5]
-    'ring'
+    >>> shapes.CLASSES[5], shapes.CLASSES_KO[5]
+    ('ring', '고리')
 
 The chapter-5 CNNs are trained on this set: the book uses CIFAR-10, which cannot be downloaded
 here. Every image has a random background colour with a smooth colour gradient, pixel noise and
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["CLASSES", "generate", "split", "tensors"]
+__all__ = ["CLASSES", "CLASSES_KO", "generate", "split", "tensors"]
 
 CLASSES = (
     "circle",
@@ -34,6 +34,8 @@ CLASSES = (
     "checkerboard",
     "diamond",
 )
+#: the same classes in Korean, in the same order
+CLASSES_KO = ("원", "정사각형", "삼각형", "별", "십자", "고리", "가로 줄무늬", "세로 줄무늬", "바둑판 무늬", "마름모")
 
 CHUNK = 200
 
