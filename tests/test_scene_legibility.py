@@ -12,9 +12,7 @@ from manim import RIGHT, Text, VGroup
 from explain.draw.reading import LAST_HOLD, MIN_TEXT_PX, count_reading, hold_seconds, legibility_problems, text_height_px
 from explain.scenes import catalogue
 
-#: scenes not yet readable in a hall, and why (issue 14); they xfail until fixed, then this entry goes
-NOT_YET: dict[str, str] = {}
-SCENES = [pytest.param(name, marks=pytest.mark.xfail(reason=NOT_YET[name])) if name in NOT_YET else name for name in catalogue()]
+SCENES = list(catalogue())
 
 
 def _pixel_height() -> int:
