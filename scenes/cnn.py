@@ -28,8 +28,8 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, DashedLine, DashedVMobject, Grou
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, operation_text, set_caption
-from explain.draw.fades import appear, disappear
+from explain.draw.cnn_parts import chosen_step, fit_width, next_step, operation_text
+from explain.draw.fades import transition
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
 from explain.figures.pipeline import Stage, gaps_line, pipeline_stages, prediction, sizes_text
@@ -188,24 +188,22 @@ class CNNPipelineScene(TraceScene):
         self.shown["pages"] = book
         last = chosen_step(self.options, len(self.stages))
         played = [n for n, page in enumerate(book) if page[1 if n else 0] < last]  # pages with a stage to show
-        shown = None  # (the page's columns by stage index, its arrows)
+        shown: list = []  # what the page on screen drew (its columns and arrows)
         for number in played[-1:] if self.is_still else played:
             page = book[number]
-            if shown is not None:
-                disappear(self, *shown[0].values(), *shown[1])
             columns = self.page(page)
             arrows = [self.arrow(columns[a], columns[b], dashed=self.stages[b].gap is not None) for a, b in zip(page, page[1:])]
-            shown = (columns, arrows)
             for position, index in enumerate(page):
                 if index >= last:
                     break
-                if number and position == 0:  # where the page before ended
-                    appear(self, columns[index])
+                if number and position == 0:  # where the page before ended: it replaces that page
+                    transition(self, leaving=shown, arriving=[columns[index]])
                     continue
-                appear(self, columns[index], *([arrows[position - 1]] if position else []))
-                if not self.is_still or index == last - 1:
-                    set_caption(self, *self.narration(self.stages[index], self.stages[index - 1] if index else None))
+                told = not self.is_still or index == last - 1
+                caption = self.narration(self.stages[index], self.stages[index - 1] if index else None) if told else None
+                next_step(self, caption, arriving=[columns[index], *([arrows[position - 1]] if position else [])])
                 self.pause()
+            shown = [*columns.values(), *arrows]
 
     # -- layout ----------------------------------------------------------------------------------
 

@@ -24,14 +24,14 @@ from explain.draw.cnn_parts import (
     fit_width,
     label_under,
     millions,
+    next_step,
     operation_text,
     relative_legend,
     run_steps,
-    set_caption,
     untrained_note,
     thousands,
 )
-from explain.draw.fades import appear, disappear
+from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
@@ -149,7 +149,6 @@ class InceptionScene(TraceScene):
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------
 
     def show_one_by_one(self) -> None:
-        disappear(self, self.figure)
         source = self.module.source
         values = pixel_vectors(self.trace, self.module, source)
         self.shown["pixel"] = values
@@ -182,13 +181,14 @@ class InceptionScene(TraceScene):
         )
         fit_width(equation, 13).next_to(VGroup(labels, notes), DOWN, buff=0.35)
         fit_width(parts, 13.4)
-        self.figure = Group(parts, arrows, labels, notes, equation)
-        appear(self, self.figure)
-        set_caption(
+        figure = Group(parts, arrows, labels, notes, equation)
+        next_step(
             self,
-            "A 1×1 convolution is a fully connected layer across channels, applied at every pixel",
-            "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층입니다",
+            ("A 1×1 convolution is a fully connected layer across channels, applied at every pixel", "1×1 합성곱은 픽셀마다 채널 방향으로 적용하는 완전연결층입니다"),
+            leaving=[self.figure],
+            arriving=[figure],
         )
+        self.figure = figure
 
     # -- steps 2 and 3: naive and compressed modules with their costs -------------------------
 
@@ -274,31 +274,33 @@ class InceptionScene(TraceScene):
         return fit_width(group, 13.2)
 
     def show_naive(self) -> None:
-        self.show_module(compressed=False)
-        set_caption(
-            self,
-            f"Naive module: {self.naive_parts()} side by side on the full input is expensive",
-            f"단순한 모듈: 전체 입력에 {self.naive_parts()}을(를) 나란히 적용하면 계산량이 큽니다",
+        self.show_module(
+            compressed=False,
+            caption=(
+                f"Naive module: {self.naive_parts()} side by side on the full input is expensive",
+                f"단순한 모듈: 전체 입력에 {self.naive_parts()}을(를) 나란히 적용하면 계산량이 큽니다",
+            ),
         )
 
     def show_compressed(self) -> None:
-        self.show_module(compressed=True)
-        set_caption(
-            self,
-            f"1×1 convs compress the channels before the {self.compressed_kernels()}" + (" and after the pooling" if self.pooled() else ""),
-            "1×1 합성곱이 " + f"{self.compressed_kernels()} 앞" + ("과 풀링 뒤" if self.pooled() else "") + "에서 채널 수를 줄입니다",
+        self.show_module(
+            compressed=True,
+            caption=(
+                f"1×1 convs compress the channels before the {self.compressed_kernels()}" + (" and after the pooling" if self.pooled() else ""),
+                "1×1 합성곱이 " + f"{self.compressed_kernels()} 앞" + ("과 풀링 뒤" if self.pooled() else "") + "에서 채널 수를 줄입니다",
+            ),
         )
 
-    def show_module(self, compressed: bool) -> None:
-        disappear(self, self.figure)
+    def show_module(self, compressed: bool, caption: tuple[str, str]) -> None:
+        """The naive or the compressed module's diagram, then its costs, under ``caption``."""
         diagram = self.diagram(compressed)
         costs = self.cost_lines(compressed).next_to(diagram, DOWN, buff=0.6)
         note = self.not_drawn_line() if compressed else None
         if note is not None:
             costs.add(note.next_to(costs, DOWN, buff=0.2, aligned_edge=LEFT))
-        self.figure = Group(diagram, costs)
-        appear(self, diagram)
+        next_step(self, caption, leaving=[self.figure], arriving=[diagram])
         appear(self, costs)
+        self.figure = Group(diagram, costs)
 
     def naive_parts(self) -> str:
         """ "1×1, 3×3, 5×5 and pooling": what the naive module puts side by side."""
@@ -335,7 +337,6 @@ class InceptionScene(TraceScene):
     # -- step 4: the real branches and their concatenation ------------------------------------
 
     def show_branches(self) -> None:
-        disappear(self, self.figure)
         module = self.module
         grids = Group()
         self.shown["branches"] = []
@@ -359,14 +360,17 @@ class InceptionScene(TraceScene):
         scale = relative_legend(self, diverging=False)
         scale.next_to(bar, DOWN, buff=0.25)
         costs = self.cost_lines(compressed=True).next_to(scale, DOWN, buff=0.3)
-        self.figure = Group(grids, bar, scale, costs)
-        appear(self, grids)
-        appear(self, bar, scale, costs)
-        set_caption(
+        next_step(
             self,
-            f"The {len(module.branches)} branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
-            f"분기 {len(module.branches)}개를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
+            (
+                f"The {len(module.branches)} branches, concatenated along channels into {module.name}'s {format_shape(module.shape_out)} output",
+                f"분기 {len(module.branches)}개를 채널 방향으로 이어 붙이면 {module.name}의 출력 {with_particle(format_shape(module.shape_out), '이')} 됩니다",
+            ),
+            leaving=[self.figure],
+            arriving=[grids],
         )
+        appear(self, bar, scale, costs)
+        self.figure = Group(grids, bar, scale, costs)
 
     def concat_bar(self) -> VGroup:
         """The concatenation as one bar of channels, a coloured segment per branch, with its code."""

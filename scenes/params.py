@@ -23,8 +23,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Line, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, set_caption, thousands
-from explain.draw.fades import appear, disappear
+from explain.draw.cnn_parts import chosen_step, fit_width, next_step, thousands
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
 from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
@@ -237,40 +236,29 @@ class ParametersScene(TraceScene):
     # -- step 1: the layer and one filter
     def show_filter(self) -> None:
         a = self.shown["layer"]
-        self.set_title(self.layer_title(a))
         self.filter_picture = self.picture(a).move_to([-4.6, 0.5, 0])
-        appear(self, self.filter_picture)
         self.lines = VGroup()
         self.shown["lines"] = arithmetic_lines(a, self.lang)
-        self.add_lines(1)
-        if a.filters:
-            set_caption(self, *self.filter_caption(a))
-        else:
-            set_caption(self, "Pooling and activations have nothing to learn.", "풀링과 활성화 함수에는 학습할 값이 없습니다.")
+        caption = self.filter_caption(a) if a.filters else ("Pooling and activations have nothing to learn.", "풀링과 활성화 함수에는 학습할 값이 없습니다.")
+        next_step(self, caption, title=self.title_line(self.layer_title(a)), arriving=[self.filter_picture, *self.more_lines(1)])
 
     # -- step 2: all filters
     def count_parameters(self) -> None:
         a = self.shown["layer"]
-        self.add_lines(3 if a.filters else 1)
-        set_caption(self, "Each filter has its own weights and bias; 4 bytes per float32.", "필터마다 가중치와 편향이 따로 있고, float32 하나는 4바이트입니다.")
+        caption = ("Each filter has its own weights and bias; 4 bytes per float32.", "필터마다 가중치와 편향이 따로 있고, float32 하나는 4바이트입니다.")
+        next_step(self, caption, arriving=self.more_lines(3 if a.filters else 1))
 
     # -- step 3: memory and compute
     def count_memory(self) -> None:
         a = self.shown["layer"]
-        self.add_lines(len(self.shown["lines"]))
-        if a.filters:
-            set_caption(
-                self,
-                "Outputs cost memory for every image; the parameters are stored once.",
-                "출력은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.",
-            )
+        caption = ("Outputs cost memory for every image; the parameters are stored once.", "출력은 이미지마다 메모리를 쓰고, 파라미터는 한 번만 저장됩니다.")
+        next_step(self, caption if a.filters else None, arriving=self.more_lines(len(self.shown["lines"])))
 
     # -- step 4: the slide's example beside the recorded layer
     def beside_the_book(self) -> None:
         a, book = self.shown["layer"], book_example()
         self.shown["book"] = book
-        disappear(self, *[m for m in self.mobjects if m is not self.title])
-        self.set_title(self.say(f"{a.name} beside the slide's example", f"슬라이드의 예와 비교: {a.name}"))
+        title = self.title_line(self.say(f"{a.name} beside the slide's example", f"슬라이드의 예와 비교: {a.name}"))
         names = {
             "filter": ("one filter (+ bias)", "필터 하나 (+ 편향)"),
             "parameters": ("filters × per filter", "필터 수 × 필터당"),
@@ -283,21 +271,19 @@ class ParametersScene(TraceScene):
         rows = [[self.say(*names[key]), arithmetic_cells(a)[key], arithmetic_cells(book)[key]] for key in ARITHMETIC_ROWS]
         self.shown["comparison"] = rows
         grid = self.grid(header, rows)
-        appear(self, grid)
         image, stride, side = BOOK_EXAMPLE["image"], BOOK_EXAMPLE["stride"], book.output_shape[1]
         note = self.text(
             f"AlexNet's first layer: a {side}×{side} output from a {image}×{image} image at stride {stride}",
             f"AlexNet의 첫 층: {image}×{image} 이미지에 {term('stride', 'ko')} {stride}로 {side}×{side} 출력",
             size=18, color=theme.MUTED,
         ).next_to(grid, DOWN, buff=0.35)
-        appear(self, note)
-        set_caption(
-            self,
+        caption = (
             f"The slide's example: {book.filters} filters × {book.per_filter} = {book.parameters:,} parameters, "
             f"{bytes_text(book.parameter_bytes)} at 4 bytes each.",
             f"슬라이드의 예: 필터 {book.filters}개 × {book.per_filter} = 파라미터 {book.parameters:,}개, "
             f"4바이트씩 {bytes_text(book.parameter_bytes)}입니다.",
         )
+        next_step(self, caption, title=title, leaving=self.figures(), arriving=[grid, note])
 
     def grid(self, header: list[str], rows: list[list[str]]) -> VGroup:
         """Rows of cells under a header: names left-aligned, arithmetic right-aligned; totals highlighted."""
@@ -322,8 +308,7 @@ class ParametersScene(TraceScene):
         a = self.shown["layer"]
         rows, uncounted = layer_table(self.trace)
         self.shown["table"] = rows
-        disappear(self, *[m for m in self.mobjects if m is not self.title])
-        self.set_title(self.say("Every layer of the model", "모델의 모든 층") + f" ({self.trace.meta.get('model', '')})")
+        title = self.title_line(self.say("Every layer of the model", "모델의 모든 층") + f" ({self.trace.meta.get('model', '')})")
         total_parameters = sum(r.parameters for r in rows)
         total_maps = sum(r.output_bytes for r in rows)
         # one unit per memory column, chosen by its largest entry (the total)
@@ -341,13 +326,12 @@ class ParametersScene(TraceScene):
         footer = [self.say("total", "합계"), "", "", thousands(total_parameters), parameter_memory[-1], map_memory[-1]]
         self.shown["totals"] = (total_parameters, total_maps)
         table = self.table(header, body, footer, uncounted, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
-        appear(self, table)
         conv_parameters, conv_maps = conv_shares(rows)
-        set_caption(
-            self,
+        caption = (
             f"Convolutions hold {conv_parameters:.0%} of the parameters and make {conv_maps:.0%} of the map memory.",
             f"합성곱층이 파라미터의 {conv_parameters:.0%}, 맵 메모리의 {with_particle(f'{conv_maps:.0%}', '를')} 차지합니다.",
         )
+        next_step(self, caption, title=title, leaving=self.figures(), arriving=[table])
 
     # -- drawing helpers
     def layer_title(self, a: LayerArithmetic) -> str:
@@ -401,8 +385,8 @@ class ParametersScene(TraceScene):
         times.next_to(sheets, RIGHT, buff=0.25)
         return Group(sheets, shape, bias, times, legend)
 
-    def add_lines(self, count: int) -> None:
-        """Show the first ``count`` arithmetic lines (those not yet shown appear)."""
+    def more_lines(self, count: int) -> list[Text]:
+        """The arithmetic lines up to the ``count``-th that are not yet on screen, placed under the others."""
         lines = self.shown["lines"]
         new = VGroup(
             *[Text(line, font=theme.FONT, font_size=24, color=theme.INK) for line in lines[len(self.lines) : count]]
@@ -418,8 +402,7 @@ class ParametersScene(TraceScene):
         for index, line in enumerate(new, start=len(self.lines) - len(new)):
             if index in TOTAL_LINES:
                 line.set_color(theme.HIGHLIGHT)
-        if len(new):
-            appear(self, *new)
+        return list(new)
 
     def table(self, header: list[str], body: list[list[str]], footer: list[str], uncounted: list[str], *, highlight: int | None) -> VGroup:
         """Rows of cells in columns (left-aligned names, right-aligned numbers); ``highlight`` marks a body row."""
@@ -461,9 +444,10 @@ class ParametersScene(TraceScene):
         fit_width(note, 13.0).next_to(table, DOWN, buff=0.3)
         return VGroup(table, note).move_to([0, 0.1, 0])
 
-    def set_title(self, text: str) -> None:
-        title = fit_width(Text(text, font=theme.FONT, font_size=28, color=theme.INK), 13.4).to_edge(UP, buff=0.25)
-        if self.title is not None:
-            self.remove(self.title)
-        self.title = title
-        self.add(title)
+    def title_line(self, text: str) -> Text:
+        """A title at the top of the frame (:func:`explain.draw.cnn_parts.next_step` puts it up)."""
+        return fit_width(Text(text, font=theme.FONT, font_size=28, color=theme.INK), 13.4).to_edge(UP, buff=0.25)
+
+    def figures(self) -> list:
+        """Everything on screen but the title and the caption: what the next figure replaces."""
+        return [m for m in self.mobjects if m is not self.title and m is not getattr(self, "current_caption", None)]

@@ -27,13 +27,13 @@ from explain.draw.cnn_parts import (
     chosen_channel,
     chosen_step,
     relative_legend,
+    next_step,
     run_steps,
-    set_caption,
     strongest_channel,
     thousands,
     untrained_note,
 )
-from explain.draw.fades import animating, appear, disappear
+from explain.draw.fades import animating, appear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
@@ -160,24 +160,22 @@ class VGGScene(TraceScene):
         return [facts for name, facts in modules.items() if kind(self.trace, name) == "linear"]
 
     def show_stack(self) -> None:
-        self.figure = self.stack()
-        if not animating(self):
-            self.add(self.figure)
-        for card in self.figure if animating(self) else []:
-            self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
+        figure = self.stack()
         channels = "→".join(str(b.shape_out[0]) for b in self.blocks)
         sizes = "→".join(str(b.shape_out[-1]) for b in self.blocks)
         pools = operation_text(", ".join(dict.fromkeys(p for b in self.blocks for p in b.pools)), self.lang)
-        set_caption(
-            self,
-            f"Each block: its convolutions, then {pools}: channels {channels}, size {sizes}",
-            f"블록마다 합성곱 뒤 {pools}: 채널 {channels}, 크기 {sizes}",
-        )
+        caption = (f"Each block: its convolutions, then {pools}: channels {channels}, size {sizes}", f"블록마다 합성곱 뒤 {pools}: 채널 {channels}, 크기 {sizes}")
+        next_step(self, caption, leaving=[self.figure], arriving=[figure[0]])  # the input, then block after block
+        for card in figure[1:]:
+            if animating(self):
+                self.play(FadeIn(card, shift=RIGHT * 0.2), run_time=0.4)
+            else:
+                self.add(card)
+        self.figure = figure
 
     # -- step 2: receptive field -------------------------------------------------------------
 
     def show_receptive_field(self) -> None:
-        disappear(self, self.figure)
         block = self.field_block(self.blocks, self.options)
         first, second = block.convs[:2]
         side = receptive_field([first, second])
@@ -220,11 +218,17 @@ class VGGScene(TraceScene):
             )
             for conv, left, right in zip((first, second), maps, maps[1:])
         ]
-        appear(self, group)
+        pair = equal_width_pair(self.blocks)  # two convs of equal width, the parameters compared below
+        k = pair[0].kernel_text
+        next_step(
+            self,
+            (f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters", f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다"),
+            leaving=[self.figure],
+            arriving=[group],
+        )
         appear(self, outlines[2], run_time=0.3)  # one output value …
         appear(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
         appear(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
-        pair = equal_width_pair(self.blocks)
         versus = stack_versus_single(pair)
         self.shown["pair"] = versus
         c, k = pair[0].in_channels, pair[0].kernel_text
@@ -253,11 +257,6 @@ class VGGScene(TraceScene):
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         appear(self, lines)
         self.figure = Group(group, *outlines, *links, *kernels, lines)
-        set_caption(
-            self,
-            f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters",
-            f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다",
-        )
 
     def between(self, pair) -> str:
         """The operations between two stacked convs of a block ("BatchNorm + ReLU"), from the recorded modules."""
@@ -277,9 +276,13 @@ class VGGScene(TraceScene):
         return rows
 
     def show_parameters(self) -> None:
-        disappear(self, self.figure)
         cards = self.stack()
-        appear(self, cards)
+        next_step(
+            self,
+            ("Parameters per block and of the linear layers, counted from the model's layers", "블록별, 선형층의 파라미터 (모델의 층 설정에서 계산)"),
+            leaving=[self.figure],
+            arriving=[cards],
+        )
         rows = self.block_parameters()
         self.shown["parameters"] = rows
         largest = max(count for _, count in rows)
@@ -301,10 +304,6 @@ class VGGScene(TraceScene):
         fit_width(total, 13.2).next_to(bars, DOWN, buff=0.15)
         appear(self, VGroup(bars, label, total))
         self.figure = Group(cards, bars, label, total)
-        set_caption(self, 
-            "Parameters per block and of the linear layers, counted from the model's layers",
-            "블록별, 선형층의 파라미터 (모델의 층 설정에서 계산)",
-        )
 
     # -- step 4: depth vs performance, from the committed experiment -------------------------
 
@@ -313,7 +312,6 @@ class VGGScene(TraceScene):
         from explain.draw.charts import LineChart, Series
         from explain.figures.experiments import depth_results, run_settings
 
-        disappear(self, self.figure)
         results = depth_results()
         self.shown["depth"] = results
         depths = results.conv_layers
@@ -348,8 +346,6 @@ class VGGScene(TraceScene):
             self.text(*run_settings(results.meta), size=16, color=theme.MUTED),
         ).arrange(DOWN, buff=0.08)
         fit_width(lines, 13.0).next_to(charts, DOWN, buff=0.3)
-        appear(self, charts, lines)
-        self.figure = Group(charts, lines)
         best = results.best
         deepest = len(depths) - 1
         if best == deepest:
@@ -360,4 +356,5 @@ class VGGScene(TraceScene):
                        f"{depths[deepest]} did worse ({accuracy[deepest]:.1f} %) in this short run")
             korean = (f"측정: 합성곱 {depths[best]}층이 가장 좋았고 ({accuracy[best]:.1f} %), "
                       f"{depths[deepest]}층은 이 짧은 학습에서 더 나빴습니다 ({accuracy[deepest]:.1f} %)")
-        set_caption(self, english, korean)
+        next_step(self, (english, korean), leaving=[self.figure], arriving=[charts, lines])
+        self.figure = Group(charts, lines)

@@ -18,7 +18,7 @@ and commit them.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +75,16 @@ def play_through(name: str, trace, tmp_path: Path, lang: str = "en", options: di
 
 @dataclass(frozen=True)
 class Frame:
-    """What one frame of a video shows: its title and caption (the mobjects, by id) and whether
-    anything else (a figure) is drawn."""
+    """What one frame of a video shows: its title and caption (the mobjects, by id), whether
+    anything else (a figure) is drawn, the step it belongs to (how many times the scene paused
+    before it) and how visible each mobject on screen is (by id, the largest opacity of its parts:
+    a fade scales it from 0 up to its own level)."""
 
     title: int | None
     caption: int | None
     figure: bool
+    step: int = 0
+    levels: dict = field(default_factory=dict, compare=False)
 
 
 def watch_frames(name: str, trace, tmp_path: Path, lang: str = "en", fps: int = 5) -> list[Frame]:
@@ -96,10 +100,15 @@ def watch_frames(name: str, trace, tmp_path: Path, lang: str = "en", fps: int = 
 
     frames: list[Frame] = []
 
-    def drawn(member) -> bool:
+    def level(member) -> float:
         if isinstance(member, ImageMobject):
-            return bool(member.pixel_array[:, :, 3].max() > 0)
-        return isinstance(member, VMobject) and member.has_points() and max(member.get_fill_opacity(), member.get_stroke_opacity()) > 0
+            return float(member.pixel_array[:, :, 3].max()) / 255
+        if isinstance(member, VMobject) and member.has_points():
+            return float(max(member.fill_rgbas[:, 3].max(), member.stroke_rgbas[:, 3].max()))
+        return 0.0
+
+    def drawn(member) -> bool:
+        return level(member) > 0
 
     def shown(mobject) -> bool:
         return any(drawn(member) for member in mobject.get_family())
@@ -111,15 +120,62 @@ def watch_frames(name: str, trace, tmp_path: Path, lang: str = "en", fps: int = 
         titles = [m for m in members if isinstance(m, (Text, MarkupText)) and m not in captions and m.get_bottom()[1] > top and shown(m)]
         texts = {part for m in captions + titles for part in m.get_family()}
         figure = any(drawn(m) for m in members if m not in texts)
-        frames.append(Frame(id(titles[0]) if titles else None, id(captions[0]) if captions else None, figure))
+        levels = {id(m): max(level(part) for part in m.get_family()) for m in scene.mobjects}
+        frames.append(Frame(id(titles[0]) if titles else None, id(captions[0]) if captions else None, figure, steps[0], levels))
+
+    steps = [0]
+
+    def counting(pause):
+        def pause_and_count(*args, **kwargs) -> None:
+            pause(*args, **kwargs)
+            steps[0] += 1
+
+        return pause_and_count
 
     settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": False, "disable_caching": True, "frame_rate": fps}
     settings.update(pixel_height=180, pixel_width=320, media_dir=str(tmp_path / "media"), text_dir=str(tmp_path / ".text-cache"), progress_bar="none")
     with tempconfig(settings):
         scene = scene_spec(name).load()(trace=trace, lang=lang)
         scene.renderer.render = record
+        scene.pause = counting(scene.pause)
         scene.render()
     return frames
+
+
+def late_captions(frames: list[Frame]) -> list[int]:
+    """The frames (indices) where a figure new in its step is fully shown under another caption.
+
+    A step's caption is the one on screen when it ends (during its hold). A figure is new in a
+    step if nothing of it was drawn in an earlier step, and fully shown in a frame where it is as
+    visible as it ever gets; a caption counts when it is fully shown (while two captions swap, the
+    figure is still fading). A scene whose caption changes only after its figure has appeared
+    shows the previous step's caption (or none) under the new figure: those frames are returned.
+    """
+    fullest: dict[int, float] = {}
+    for frame in frames:
+        for key, value in frame.levels.items():
+            fullest[key] = max(fullest.get(key, 0.0), value)
+
+    def full(frame: Frame, key: int | None) -> bool:
+        return key is not None and frame.levels.get(key, 0.0) >= 0.99 * fullest.get(key, 0.0) > 0
+
+    own = {frame.step: frame.caption for frame in frames}  # the last frame of each step wins
+    texts = {frame.title for frame in frames} | {frame.caption for frame in frames}
+    # mobjects drawn in earlier steps (what the scene put up before its first animation counts as seen)
+    seen = {key for key, value in frames[0].levels.items() if value > 0} if frames else set()
+    late, step, drawn_now = [], 0, set()
+    for index, frame in enumerate(frames):
+        if frame.step != step:
+            seen |= drawn_now
+            step, drawn_now = frame.step, set()
+        drawn_now |= {key for key, value in frame.levels.items() if value > 0}
+        caption_ok = frame.caption == own[step] or (frame.caption is not None and not full(frame, frame.caption))
+        if caption_ok or own[step] is None:
+            continue
+        new = [key for key in frame.levels if key not in seen and key not in texts and full(frame, key)]
+        if new:
+            late.append(index)
+    return late
 
 
 def _small(png: Path) -> np.ndarray:

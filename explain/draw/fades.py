@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from manim import Animation, AnimationGroup, ImageMobject, Mobject, Succession, VMobject
+from manim import Animation, AnimationGroup, ImageMobject, MarkupText, Mobject, Succession, Text, VGroup, VMobject
 
 __all__ = ["animating", "appear", "disappear", "fade_in", "fade_out", "swap", "transition"]
 
@@ -123,8 +123,9 @@ def transition(
                    replacing=[(self.title, title), (self.caption_line, caption)])
 
     The figures change like a caption (out, then in) while anything else stays on screen; when
-    nothing would, the next one starts fading in when the old one is half gone: fading everything
-    out, then the next figure in, shows a blank frame between them. Changing the title first and the caption after the figure would show the
+    nothing but lines of text (a title, a caption, a note) would, the next one starts fading in
+    when the old one is half gone: fading everything out, then the next figure in, shows a frame
+    with no figure between them. Changing the title first and the caption after the figure would show the
     next title over the previous caption; here they change together.
     """
     on_screen = set(scene.get_mobject_family_members())
@@ -136,7 +137,7 @@ def transition(
     replacing = [(old if shown(old) else None, new) for old, new in replacing]
     if animating(scene):
         going = {*leaving, *[old for old, _ in replacing]}
-        staying = any(_visible(m) for m in scene.mobjects if m not in going)
+        staying = any(_visible(m) for m in scene.mobjects if m not in going and not _words(m))
         figures = [fade_out(*leaving)] if leaving else []
         figures += [fade_in(*arriving)] if arriving else []
         if len(figures) == 2:  # out, then in; or half overlapping, so the screen never empties
@@ -157,6 +158,12 @@ def transition(
 def _visible(mobject: Mobject) -> bool:
     """True if ``mobject`` draws anything (an emptied group left on screen by an animation does not)."""
     return any(isinstance(m, ImageMobject) or m.has_points() for m in mobject.get_family())
+
+
+def _words(mobject: Mobject) -> bool:
+    """True if ``mobject`` is a line of text or a group of lines (a title, a caption, a note), not a figure."""
+    lines = mobject.submobjects if type(mobject) is VGroup else [mobject]
+    return bool(lines) and all(isinstance(line, (Text, MarkupText)) for line in lines)
 
 
 def _group(animations: list[Animation]) -> Animation:
