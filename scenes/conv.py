@@ -30,7 +30,7 @@ from explain.draw import theme
 from explain.draw.base import TraceScene
 from explain.draw.cnn_parts import chosen_step, fit_width, next_step, operation_text
 from explain.draw.fades import animating, appear, transition
-from explain.draw.feature_maps import FeatureMap, NumberGrid, format_shape
+from explain.draw.feature_maps import FeatureMap, NumberGrid, common_exponent, exponent_text, format_shape
 from explain.draw.strip import ScaleBar, format_value
 from explain.figures.convolution import BLOCK, ConvolutionPlan, convolution_plan
 from explain.figures.layers import conv_spec, operation
@@ -138,13 +138,14 @@ class ConvolutionScene(TraceScene):
         channel = first.first_channel
         channel_note = "" if not many else self.say(f"\ninput channel {channel} of {per_filter}", f"\n입력 채널 {channel} / {per_filter}")
         kernel = trace[f"{plan.conv}@weight"][plan.channel, 0].double().numpy()
-        self.kernel_grid = NumberGrid(kernel, cell=self.grid_cell(kernel.shape), scale=None).move_to([0, ROW_Y, 0])
+        self.kernel_grid = self.number_grid(kernel).move_to([0, ROW_Y, 0])
         where = self.say(f"\nchannel {channel}", f"\n채널 {channel}") if many else ""
         geometry = [] if spec.padding == (0, 0) and spec.stride == (1, 1) else [
             self.say(f"stride {spec.stride[0]}, padding {spec.padding[0]}", f"스트라이드 {spec.stride[0]}, 패딩 {spec.padding[0]}")
         ]
         output_label = [f"{self.say('output', '출력')} {format_shape(output.shape)}", f"{self.say('channel', '채널')} {plan.channel}", *geometry]
         self.kernel_label = self.label(f"{self.say('kernel', '커널')} w[{plan.channel}]{channel_note}", self.kernel_grid)
+        self.kernel_label.add(*self.scale_note(self.kernel_grid))
         labels = [self.label(f"{source} " + format_shape(image.shape) + where, self.input_map), self.label("\n".join(output_label), self.output_map)]
         bars = [ScaleBar(m.scale_range, length=1.8).next_to(m, DOWN, buff=0.15) for m in (self.input_map, self.output_map)]
         c = plan.channel
@@ -191,12 +192,11 @@ class ConvolutionScene(TraceScene):
         step = self.worked_steps()[0]
         self.window = self.window_rect(step)
         self.target = self.output_map.pixel_rect(step.row, step.col)
-        patch = NumberGrid(step.patch[0], cell=self.grid_cell(step.patch.shape[1:]), scale=self.input_map.scale_range, padded=step.padded)
-        patch.move_to(LEFT_SLOT)
+        patch = self.number_grid(step.patch[0], scale=self.input_map.scale_range, padded=step.padded).move_to(LEFT_SLOT)
         where = window_text(step.rows, step.cols, channel=step.first_channel if step.patch.shape[0] > 1 else None)
         if step.padded.any():
             where += self.say("\ngrey: zero padding", "\n회색: 0 패딩")
-        self.factors = [patch, self.label(where, patch, mono=True), self.symbol("⊙").move_to((LEFT_SLOT + RIGHT_SLOT) / 2)]
+        self.factors = [patch, self.label(where, patch, mono=True), *self.scale_note(patch), self.symbol("⊙").move_to((LEFT_SLOT + RIGHT_SLOT) / 2)]
         kernel = [self.kernel_grid, self.kernel_label]
         moving = [(m, m.get_center()) for m in kernel]  # the kernel makes room for the window's values
         VGroup(*kernel).shift(RIGHT_SLOT - self.kernel_grid.get_center())
@@ -244,7 +244,7 @@ class ConvolutionScene(TraceScene):
     def sum_numbers(self, step: ConvStep) -> VGroup:
         """The products at ``step`` as a grid, and their sum, the bias and the output value beside it."""
         per_filter = step.patch.shape[0]
-        products = NumberGrid(step.products[0], cell=self.grid_cell(step.products.shape[1:])).move_to(LEFT_SLOT)
+        products = self.number_grid(step.products[0]).move_to(LEFT_SLOT)
         where = window_text(step.rows, step.cols, channel=step.first_channel if per_filter > 1 else None)
         over = "" if per_filter == 1 else self.say(f"ₖ ({per_filter} ch.)", f"ₖ (채널 {per_filter}개)")
         weighted = f"= {format_value(step.weighted_sum, 3)}"
@@ -255,7 +255,7 @@ class ConvolutionScene(TraceScene):
         fit_width(total, RIGHT_MAP[0] - MAP_HEIGHT / 2 - 0.3 - (products.get_right()[0] + 0.4))
         total.next_to(products, RIGHT, buff=0.4)
         total[-1].set_color(theme.HIGHLIGHT)
-        return VGroup(products, self.label(f"{where} ⊙ w[{self.plan.channel}]", products, mono=True), total)
+        return VGroup(products, self.label(f"{where} ⊙ w[{self.plan.channel}]", products, mono=True), *self.scale_note(products), total)
 
     # -- step 4: every other position, quickly
     def sweep(self) -> None:
@@ -495,6 +495,24 @@ class ConvolutionScene(TraceScene):
     def grid_cell(shape: tuple[int, ...]) -> float:
         """The cell of a number grid of ``shape``: GRID_CELL, smaller only where more than five cells must fit."""
         return min(GRID_CELL, GRID_ROOM / max(shape))
+
+    def number_grid(self, values: np.ndarray, *, scale=None, padded: np.ndarray | None = None) -> NumberGrid:
+        """A grid of a window, a kernel or their products; in cells smaller than GRID_CELL (a kernel
+        larger than 5×5) the numbers are whole numbers of one power of ten (see :meth:`scale_note`),
+        so that they are still 14 px tall at 720p."""
+        cell = self.grid_cell(values.shape)
+        real = values if padded is None else values[~np.asarray(padded, dtype=bool)]
+        exponent = None if cell >= GRID_CELL else common_exponent(real)
+        return NumberGrid(values, cell=cell, scale=scale, padded=padded, exponent=exponent)
+
+    def scale_note(self, grid: NumberGrid) -> list[Text]:
+        """Under a grid of whole numbers: their power of ten, once, with its largest number read out ("×10⁻³: -82 = -0.082")."""
+        if grid.exponent is None:
+            return []
+        index = int(np.abs(np.where(grid.padded, 0, grid.values)).argmax())
+        value = format_value(grid.values.flat[index], max(0, -grid.exponent))
+        note = Text(f"{exponent_text(grid.exponent)}: {grid.texts[index]} = {value}", font=theme.MONO_FONT, font_size=18, color=theme.INK)
+        return [fit_width(note, max(LABEL_WIDTH, grid.width)).next_to(grid, DOWN, buff=0.12)]
 
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:
         """Lines of text centred above ``over``, no wider than ``over`` or LABEL_WIDTH (so they stay inside the frame)."""

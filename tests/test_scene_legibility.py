@@ -74,17 +74,17 @@ def _checked(name: str):
     return Checked
 
 
-def _run(name: str, tmp_path, *, still: bool, lang: str = "en"):
+def _run(name: str, tmp_path, *, still: bool, lang: str = "en", trace=None, options: dict | None = None):
     from manim import tempconfig
 
     from explain.render import resolve_trace, scene_spec
 
     scene_class = _checked(name)
-    trace = resolve_trace(scene_spec(name), None)
+    trace = resolve_trace(scene_spec(name), None) if trace is None else trace
     settings = {"dry_run": True, "write_to_movie": False, "save_last_frame": still, "disable_caching": True}
     settings.update(media_dir=str(tmp_path / "media"), text_dir=str(tmp_path / ".text-cache"), progress_bar="none")
     with tempconfig(settings):
-        scene = scene_class(trace=trace, lang=lang, skip_animations=True)
+        scene = scene_class(trace=trace, lang=lang, options=options, skip_animations=True)
         scene.problems = []
         scene.render()
         scene.problems.extend(f"{'still' if still else 'last frame'}: {problem}" for problem in _problems(scene.mobjects))
@@ -102,3 +102,17 @@ def test_every_step_and_the_still_can_be_read_in_a_hall(name, tmp_path):
     assert video.steps, f"{name} has no steps"
     silent = [number for number, step in enumerate(video.steps, 1) if not step.notes.strip()]
     assert not silent, f"{name}: steps {silent} have no speaker notes (a slide shows them to the lecturer)"
+
+
+@pytest.mark.render
+@pytest.mark.slow  # about 6 s
+def test_a_7x7_kernel_can_be_read_in_a_hall(tmp_path):
+    """A ResNet stem's 7×7 kernel (tests/gallery.py's basic-resnet): its weights, the window under
+    it and their products were drawn 8.7 px tall in the convolution scene; the steps that draw
+    them (input and kernel, multiply, add up) must be readable like every other step."""
+    from gallery import record
+
+    _, trace = record("basic-resnet")
+    scene = _run("convolution", tmp_path, still=False, trace=trace, options={"step": 3})
+    assert scene.plan.conv == "conv1" and scene.kernel_grid.values.shape == (7, 7)
+    assert not scene.problems, "\n".join(dict.fromkeys(scene.problems))

@@ -43,7 +43,9 @@ from explain.draw.strip import format_value
 
 __all__ = [
     "channels_label",
+    "common_exponent",
     "decimals_for",
+    "exponent_text",
     "FeatureMap",
     "FeatureMapGrid",
     "format_shape",
@@ -314,11 +316,39 @@ def decimals_for(values: np.ndarray, most: int = 4) -> int:
     return int(min(most, max(2, 1 - np.floor(np.log10(largest)))))
 
 
+def common_exponent(values: np.ndarray) -> int:
+    """The power of ten that writes the largest magnitude as a two-digit whole number (10 to 99).
+
+    >>> common_exponent(np.array([-0.060, 0.082])), common_exponent(np.array([0.66, 0.99])), common_exponent(np.array([0.0996]))
+    (-3, -2, -2)
+    """
+    largest = float(np.abs(values).max()) if np.size(values) else 0.0
+    if largest == 0:
+        return 0
+    exponent = int(np.floor(np.log10(largest))) - 1
+    return exponent + 1 if round(largest / 10.0**exponent) >= 100 else exponent
+
+
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def exponent_text(exponent: int) -> str:
+    """ "×10⁻³": what the whole numbers of a grid drawn with ``exponent`` are multiplied by.
+
+    >>> exponent_text(-3), exponent_text(2)
+    ('×10⁻³', '×10²')
+    """
+    return "×10" + str(exponent).translate(_SUPERSCRIPTS)
+
+
 class NumberGrid(VGroup):
     """A small 2-D patch as coloured squares with their numbers (a kernel, a window of an input).
 
     ``digits`` (decimals) defaults to :func:`decimals_for` the values; ``texts`` keeps the numbers
-    as written on screen.
+    as written on screen. With ``exponent`` (e.g. :func:`common_exponent` of the values) each
+    number is written as a whole number of 10^exponent ("-60" for -0.060 at -3): a large kernel's
+    small cells then still hold numbers a lecture hall can read, and the grid's label says the
+    power once (:func:`exponent_text`).
 
     >>> g = NumberGrid([[1.0, -2.0], [0.5, 0.0]], cell=0.5)
     >>> bool(g.cell(1, 0).get_y() < g.cell(0, 0).get_y()), g.scale_range
@@ -334,6 +364,7 @@ class NumberGrid(VGroup):
         digits: int | None = None,
         show_values: bool = True,
         padded: np.ndarray | None = None,
+        exponent: int | None = None,
     ):
         super().__init__()
         self.values = np.asarray(values, dtype=np.float64)
@@ -357,7 +388,11 @@ class NumberGrid(VGroup):
         self.add(self.cells)
         digits = decimals_for(real if real.size else np.zeros(1)) if digits is None else digits
         #: the numbers as written on screen, row by row
-        self.texts = [_cell_text(v, digits) for v in self.values.flat] if show_values else []
+        self.exponent = exponent
+        if exponent is not None:
+            self.texts = [_whole_text(v, exponent) for v in self.values.flat] if show_values else []
+        else:
+            self.texts = [_cell_text(v, digits) for v in self.values.flat] if show_values else []
         self.numbers = VGroup(*self._number_glyphs())
         if show_values:
             fit = min(1.0, min(cell * 0.84 / number.width for number in self.numbers))
@@ -386,6 +421,17 @@ class NumberGrid(VGroup):
     def _ink(self, value: float):
         low, high = self.scale_range
         return theme.BACKGROUND if abs(value) > 0.6 * max(abs(low), abs(high)) else theme.INK
+
+
+def _whole_text(value: float, exponent: int) -> str:
+    """A cell's number as a whole number of 10^exponent; −∞ (a max-pool's padding) as "−∞".
+
+    >>> _whole_text(-0.0604, -3), _whole_text(-0.0004, -3), _whole_text(0.66, -2)
+    ('-60', '0', '66')
+    """
+    if not np.isfinite(value):
+        return "−∞" if value < 0 else "∞"
+    return str(int(round(value / 10.0**exponent)) + 0)
 
 
 def _cell_text(value: float, digits: int) -> str:
