@@ -136,8 +136,9 @@ def transition(
     leaving = [m for m in leaving if shown(m)]
     replacing = [(old if shown(old) else None, new) for old, new in replacing]
     if animating(scene):
-        going = {*leaving, *[old for old, _ in replacing]}
-        staying = any(_visible(m) for m in scene.mobjects if m not in going and not _words(m))
+        going = {part for m in [*leaving, *[old for old, _ in replacing]] if m is not None for part in m.get_family()}
+        # what stays: a figure with parts that are not going (a group added whole counts by its parts)
+        staying = any(_visible(m) for m in scene.mobjects if not set(m.family_members_with_points()) <= going and not _words(m))
         figures = [fade_out(*leaving)] if leaving else []
         figures += [fade_in(*arriving)] if arriving else []
         if len(figures) == 2:  # out, then in; or half overlapping, so the screen never empties
