@@ -1,7 +1,8 @@
-"""Shared test settings: deterministic torch, 2 threads, and hypothesis profiles.
+"""Shared test settings: deterministic torch, its threads, and hypothesis profiles.
 
-Run everything CI runs: ``python -m pytest``. Slow tests are marked ``slow``; ``-m "not slow"``
-gives a quick loop while developing.
+Run everything CI runs: ``python -m pytest`` (pytest-xdist spreads the tests over one worker per
+core, ``-n auto`` in pyproject.toml; ``-n 0`` runs them in this process). Slow tests are marked
+``slow``; ``-m "not slow"`` gives a quick loop while developing.
 """
 
 import os
@@ -9,7 +10,10 @@ import os
 import torch
 from hypothesis import HealthCheck, settings
 
-torch.set_num_threads(2)
+#: torch threads per test process: two, shared among xdist's workers (one each on two cores, not
+#: two each: torch's threads spin while they wait for a core)
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+torch.set_num_threads(max(1, min(2, (os.cpu_count() or 2) // WORKERS)))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 settings.register_profile(

@@ -45,9 +45,14 @@ SLOW = {"hello-lstm"}  # 69 recorded calls of a 3-layer LSTM
     "fixture", [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else []) for name in BOOK_TRACES]
 )
 def test_book_model_trace(fixture, trace_regression):
-    torch.set_num_threads(2)
     model, options = BOOK_TRACES[fixture]
-    trace_regression.check(models.load(model).record(**options), fixture, **CROSS_MACHINE)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # as the fixtures were recorded
+    try:
+        trace = models.load(model).record(**options)
+    finally:
+        torch.set_num_threads(threads)
+    trace_regression.check(trace, fixture, **CROSS_MACHINE)
 
 
 def test_a_changed_weight_is_caught_where_it_acts():

@@ -49,7 +49,7 @@ CASES = [
     (["render", "cnn-pipeline", "--stop-after", "0"], "--stop-after must be a whole number from 1 to 1000, got '0'"),
     (["render", "cnn-pipeline", "--stop-after", "99"], "option step (--stop-after) must be a whole number from 1 to"),
     (["render", "parameters", "--stop-after", "5"], "option step (--stop-after) must be a whole number from 1 to 4, got 5"),
-    (["render", "convolution", "--stop-after", "7"], "option step (--stop-after) must be a whole number from 1 to 6, got 7"),
+    (["render", "convolution", "--stop-after", "8"], "option step (--stop-after) must be a whole number from 1 to 7, got 8"),
     (["render", "lstm-cell", "--quality", "ultra"], "argument --quality: invalid choice: 'ultra'"),
     (["render", "lstm-cell", "--trace", "a-directory"], "not a regular file but a directory"),
     (["plot", "t.safetensors", "-o", "a-directory"], "a-directory is a directory"),

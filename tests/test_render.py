@@ -157,6 +157,21 @@ def test_all_renders_in_worker_processes_then_skips(tmp_path):
 
 @pytest.mark.render
 @pytest.mark.slow
+def test_a_worker_leaves_its_render_for_the_parent_to_name(tmp_path):
+    """Only the parent gives a finished render its name, together with its cache entry: a Ctrl-C
+    between a worker's finish and the parent's bookkeeping leaves no render the cache does not know."""
+    from explain.render import WORK_PREFIX, _publish, _render_timed
+
+    result = _render_timed("rnn-unroll", tmp_path, {"still": True})
+    assert result.error == "" and result.path.parent.name.startswith(WORK_PREFIX)
+    assert not [path for path in tmp_path.iterdir() if not path.name.startswith(".")], "nothing has its name yet"
+    published = _publish(result, tmp_path)
+    assert published.path == tmp_path / "rnn-unroll-still.png" and published.path.is_file()
+    assert not list(tmp_path.glob(f"{WORK_PREFIX}*")), "the worker's directory is gone"
+
+
+@pytest.mark.render
+@pytest.mark.slow
 def test_slides_make_one_html_with_the_videos_inside(hello_file, tmp_path):
     path = render_scene("lstm-cell", hello_file, slides=True, out_dir=tmp_path, options={"steps": [0, 1]}, progress=False)
     assert path == tmp_path / "lstm-cell.html"
