@@ -116,3 +116,7 @@ def test_a_7x7_kernel_can_be_read_in_a_hall(tmp_path):
     scene = _run("convolution", tmp_path, still=False, trace=trace, options={"step": 3})
     assert scene.plan.conv == "conv1" and scene.kernel_grid.values.shape == (7, 7)
     assert not scene.problems, "\n".join(dict.fromkeys(scene.problems))
+    grid, unit = scene.kernel_grid, 10.0**scene.kernel_grid.exponent  # whole numbers of one power of ten …
+    weights = trace["conv1@weight"][scene.plan.channel, 0].flatten().tolist()
+    assert all(abs(int(text) * unit - weight) <= unit / 2 + 1e-12 for text, weight in zip(grid.texts, weights))  # … the trace's, rounded
+    assert all(step.total == pytest.approx(step.recorded, abs=1e-5) for step in scene.shown["conv_steps"])  # the sums are still the trace's
