@@ -12,7 +12,8 @@ their padding cells are grey); its products and their sum, then the other worked
 sweep; then one figure per recorded step after the convolution (BatchNorm, activation, dropout,
 each with its own formula and numbers); a line on screen when the trace does not hold what comes
 next; the first pooling after the convolution with its real kernel, stride and padding. Number
-cells are large enough to read in a lecture hall at 720p; each step's caption (and a new part's
+cells are large enough to read in a lecture hall at 720p (a kernel larger than 5×5 writes its
+numbers as whole numbers of one power of ten, stated under the grid); each step's caption (and a new part's
 title) changes in the same animation as its figure, and the map a part reads moves into place
 from the part before, so the screen is never blank between parts. Options:
 ``channels`` (the output channel to follow), ``module`` (the convolution), ``positions`` (how many

@@ -34,7 +34,7 @@ ALLOWED = {
 AVOIDED = {"가지": "분기", "위층": "다음 층", "뉴런": "유닛", "컨볼루션": "합성곱", "맥스": "최대", "히든": "은닉", "자기 눈금": "따로 맞춘 눈금"}
 #: bilingual calls: the name and the positions of (English, Korean) among the arguments
 BILINGUAL = {"say": (0, 1), "text": (0, 1), "caption": (0, 1), "fitted_caption": (1, 2), "recaption": (2, 3),
-             "set_caption": (1, 2), "narrate": (0, 1), "swap_title": (0, 1), "heading": (0, 1), "Note": (0, 1)}
+             "narrate": (0, 1), "swap_title": (0, 1), "heading": (0, 1), "Note": (0, 1)}
 #: calls that draw their first string argument as it is, in both languages
 AS_IS = {"Text": 0, "MarkupText": 0, "markup_text": 0, "LayerBox": 0, "ModuleBox": 0, "label_under": 1}
 

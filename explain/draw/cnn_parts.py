@@ -43,7 +43,6 @@ __all__ = [
     "OPERATION_WORDS",
     "relative_legend",
     "run_steps",
-    "set_caption",
     "sheets_for",
     "StackedMap",
     "strongest_channel",
@@ -273,23 +272,6 @@ def next_step(
         scene.current_caption = new_caption
     if title is not None:
         scene.title = title
-
-
-def set_caption(scene, english: str, korean: str) -> None:
-    """Replace the scene's caption line at the bottom (kept as ``scene.current_caption``): the old
-    one fades out, then the new one in (in a still it is just replaced)."""
-    from explain.draw.fades import animating, fade_in, swap
-
-    caption = caption_line(scene, english, korean)
-    old = getattr(scene, "current_caption", None)
-    shown = old is not None and old in scene.mobjects
-    if animating(scene):
-        scene.play(swap(old, caption) if shown else fade_in(caption), run_time=0.5)
-    else:
-        if old is not None:
-            scene.remove(old)
-        scene.add(caption)
-    scene.current_caption = caption
 
 
 def relative_legend(scene, *, diverging: bool = True, length: float = 1.8, width: float | None = None) -> VGroup:
