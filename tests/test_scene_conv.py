@@ -172,10 +172,11 @@ def test_docstring_examples_hold():
 def test_captions_change_with_their_titles_and_the_screen_never_empties(mnist, tmp_path):
     """Issue 14: the previous part's caption stayed under the next part's title, and the video
     faded through a blank frame between parts; here every frame of the video is looked at."""
-    from scene_checks import watch_frames
+    from scene_checks import late_captions, watch_frames
 
     _, trace = mnist
     frames = watch_frames("convolution", trace, tmp_path)
+    assert not late_captions(frames), "a new figure was shown under another step's caption"
     titles_under = {}
     for frame in frames:
         if frame.caption is not None and frame.title is not None:
