@@ -163,8 +163,8 @@ def render_scene(
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / output_name(name, lang=lang, still=still, fmt=fmt, slides=slides)
     with tempfile.TemporaryDirectory(prefix=f"{WORK_PREFIX}{os.getpid()}-", dir=out_dir) as work:
-        settings = _manim_settings(Path(work), quality=quality, still=still, fmt=fmt, progress=progress)
-        settings["text_dir"] = str(Path(text_cache) if text_cache else out_dir / TEXT_CACHE)
+        text_dir = Path(text_cache) if text_cache else out_dir / TEXT_CACHE
+        settings = _manim_settings(Path(work), text_dir, quality=quality, still=still, fmt=fmt, progress=progress)
         try:
             if slides:
                 written = _render_slides(scene_class, trace, lang, options, settings, Path(work) / target.name)
@@ -199,10 +199,11 @@ def _check_choice(what: str, value: str, choices) -> None:
         raise UsageError(f"{what} must be one of {', '.join(choices)}, got {value!r}")
 
 
-def _manim_settings(work: Path, *, quality: str, still: bool, fmt: str, progress: bool) -> dict[str, Any]:
+def _manim_settings(work: Path, text_dir: Path, *, quality: str, still: bool, fmt: str, progress: bool) -> dict[str, Any]:
     settings: dict[str, Any] = {
         "quality": QUALITIES[quality],
         "media_dir": str(work / "media"),
+        "text_dir": str(text_dir),
         "disable_caching": True,
         "preview": False,
         "verbosity": "WARNING",

@@ -25,7 +25,6 @@ import torch
 
 from explain.figures.errors import FigureError
 from explain.figures.notes import Note
-from explain.glossary import with_particle
 from explain.figures.layers import (
     INPUT,
     POINTWISE,
@@ -41,6 +40,7 @@ from explain.figures.layers import (
     reads,
     steps_in_order,
 )
+from explain.glossary import with_particle
 from explain.trace import Trace
 
 __all__ = ["MOST_MAP_STAGES", "Prediction", "Stage", "class_names", "counted", "gaps_line", "pipeline_stages", "prediction", "sizes_text"]

@@ -72,8 +72,8 @@ from torch.overrides import TorchFunctionMode
 from explain.names import INPUT_PREFIX
 from explain.probe import Probe
 from explain.recording import functions, structure
-from explain.recording.snapshots import snapshot
 from explain.recording.base import Installed, RecordingError
+from explain.recording.snapshots import snapshot
 
 __all__ = ["FeatureRecorder", "INPUT", "install", "PARAMETERS"]
 

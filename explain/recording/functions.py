@@ -194,10 +194,6 @@ def json_value(value: Any) -> Any:
     return NotImplemented
 
 
-def _listed(value: Any) -> list[int]:
-    return list(pair(value))
-
-
 def kernel_geometry(op: Op, named: dict[str, Any]) -> dict[str, list[int]]:
     """Kernel, stride, padding and dilation of a functional conv or pool as [height, width] lists.
 
@@ -205,18 +201,17 @@ def kernel_geometry(op: Op, named: dict[str, Any]) -> dict[str, list[int]]:
     {'kernel': [5, 3], 'stride': [2, 2], 'padding': [1, 1], 'dilation': [1, 1]}
     """
     if op.name.startswith("conv"):
-        kernel = list(named["weight"].shape[2:]) or [1]
-        kernel = _listed(tuple(kernel))
-        stride = _listed(named.get("stride", 1))
+        kernel = list(pair(tuple(named["weight"].shape[2:]) or 1))
+        stride = list(pair(named.get("stride", 1)))
     else:
-        kernel = _listed(named["kernel_size"])
-        stride = _listed(named.get("stride") or named["kernel_size"])
+        kernel = list(pair(named["kernel_size"]))
+        stride = list(pair(named.get("stride") or named["kernel_size"]))
     padding = named.get("padding", 0)
     return {
         "kernel": kernel,
         "stride": stride,
-        "padding": _listed(padding) if not isinstance(padding, str) else padding,
-        "dilation": _listed(named.get("dilation", 1)),
+        "padding": list(pair(padding)) if not isinstance(padding, str) else padding,
+        "dilation": list(pair(named.get("dilation", 1))),
     }
 
 

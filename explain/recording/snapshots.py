@@ -43,35 +43,33 @@ _MEMCMP = _memcmp()
 
 def same_bytes(kept: torch.Tensor, current: torch.Tensor) -> bool:
     """Do two tensors hold the same bytes? (C's memcmp is ~10× faster than torch.equal.)"""
-    if kept.shape != current.shape or kept.dtype != current.dtype or kept.device != current.device:
-        return False
-    if _MEMCMP is None or current.device.type != "cpu" or not current.is_contiguous():
-        return torch.equal(kept, current)
-    return _MEMCMP(kept.data_ptr(), current.data_ptr(), current.numel() * current.element_size()) == 0
+    return same_bytes_as([kept])([current])
 
 
 def same_bytes_as(kept: Sequence[torch.Tensor]) -> Callable[[Sequence[torch.Tensor]], bool]:
     """A test, asked once per call, of whether tensors still hold the bytes of ``kept`` (e.g. a
-    module's weights between one-step calls): what :func:`same_bytes` checks, with what can be
-    known of ``kept`` read once.
+    module's weights between one-step calls), with what can be known of ``kept`` read once:
+    shape, dtype and device must match; then memcmp where both sides are contiguous CPU memory,
+    else torch.equal.
 
     >>> weights = [torch.ones(2, 3), torch.zeros(3)]
     >>> unchanged = same_bytes_as([w.clone() for w in weights])
-    >>> unchanged(weights), unchanged([weights[0], torch.ones(3)])
-    (True, False)
+    >>> unchanged(weights), unchanged([weights[0], torch.ones(3)]), unchanged([weights[0].t(), weights[1]])
+    (True, False, False)
     """
-    if _MEMCMP is None or not all(k.is_cpu and k.is_contiguous() for k in kept):
-        return lambda current: all(map(same_bytes, kept, current))
-    facts = [(k, k.shape, k.dtype, k.data_ptr(), k.numel() * k.element_size()) for k in kept]
+    facts = [
+        (k, k.shape, k.dtype, k.device, k.data_ptr() if _MEMCMP and k.is_cpu and k.is_contiguous() else None, k.numel() * k.element_size())
+        for k in kept
+    ]
 
     def unchanged(current: Sequence[torch.Tensor]) -> bool:
-        for now, (copy, shape, dtype, pointer, size) in zip(current, facts, strict=True):
-            if now.shape != shape or now.dtype != dtype:
+        for now, (copy, shape, dtype, device, pointer, size) in zip(current, facts, strict=True):
+            if now.shape != shape or now.dtype != dtype or now.device != device:
                 return False
-            if not (now.is_cpu and now.is_contiguous()):
-                if not torch.equal(copy, now):
+            if pointer is not None and now.is_contiguous():
+                if _MEMCMP(pointer, now.data_ptr(), size):
                     return False
-            elif _MEMCMP(pointer, now.data_ptr(), size):
+            elif not torch.equal(copy, now):
                 return False
         return True
 
