@@ -50,6 +50,7 @@ __all__ = [
     "parameter_layers",
     "ParametersScene",
     "SCENES",
+    "STEPS",
     "TABLE_ROWS",
     "TOTAL_LINES",
 ]
@@ -58,6 +59,8 @@ SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
 ]
 
+#: the scene's steps in order (``--stop-after N`` plays the first N)
+STEPS = ("show_filter", "count_parameters", "count_memory", "beside_the_book", "show_table")
 #: the lines that give a total (parameters, feature-map memory) are highlighted
 TOTAL_LINES = (1, 4)
 #: rows of the layer table before the rest is summarised in one line
@@ -220,13 +223,13 @@ class ParametersScene(TraceScene):
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         layer_arithmetic(trace, chosen_layer(trace, options))
-        chosen_step(options, 4)  # construct's steps: filter, parameters, memory, table
+        chosen_step(options, len(STEPS))
 
     def construct(self) -> None:
         name = chosen_layer(self.trace, self.options)
         self.shown: dict[str, Any] = {"layer": layer_arithmetic(self.trace, name)}
         self.title = None
-        steps = [self.show_filter, self.count_parameters, self.count_memory, self.beside_the_book, self.show_table]
+        steps = [getattr(self, step) for step in STEPS]
         last = chosen_step(self.options, len(steps))
         first = last - 1 if self.is_still and last >= 4 else 0  # the comparison and the table stand alone
         for step in steps[first:last]:
