@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from explain import models
 from explain.models import shapes, train, weights
 
 CNNS = ("cifar-cnn", "vgg16", "googlenet", "resnet50")
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 @pytest.mark.parametrize("name", CNNS)
@@ -33,6 +36,15 @@ def test_shipped_examples_are_one_held_out_image_per_class_with_the_models_predi
     with torch.no_grad():
         predicted = example.model(stored["image"].float()).argmax(-1)
     assert torch.equal(predicted, stored.get("predicted", stored["label"]))
+
+
+@pytest.mark.parametrize("name", CNNS)
+def test_readme_states_the_recorded_accuracy_epochs_and_training_time(name):
+    info = models.load(name).info
+    rows = [line for line in README.read_text(encoding="utf-8").splitlines() if line.startswith(f"| {name}")]
+    assert len(rows) == 1, f"README's model table needs one row for {name}"
+    assert f"{100 * info['accuracy']:.1f} %" in rows[0]
+    assert f"({info['epochs']} epochs, {round(info['seconds'] / 60)} min)" in rows[0]
 
 
 def test_all_weights_stay_under_20_megabytes():
