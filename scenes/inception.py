@@ -28,7 +28,7 @@ from explain.draw.cnn_parts import (
     operation_text,
     relative_legend,
     run_steps,
-    untrained_note,
+    weights_note,
     thousands,
 )
 from explain.draw.fades import appear
@@ -143,7 +143,7 @@ class InceptionScene(TraceScene):
         self.title = self.text(
             f"Inception module {self.module.name}", f"인셉션 모듈 {self.module.name}", size=30
         ).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------

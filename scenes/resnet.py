@@ -34,7 +34,7 @@ from explain.draw.cnn_parts import (
     relative_legend,
     next_step,
     run_steps,
-    untrained_note,
+    weights_note,
 )
 from explain.draw.fades import appear
 from explain.draw.feature_maps import format_shape
@@ -110,7 +110,7 @@ class ResNetScene(TraceScene):
         self.shown: dict = {}
         self.figure = None
         self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_stages") + 1)  # the model's own last frame
 
     # -- step 1: the idea ---------------------------------------------------------------------

@@ -31,7 +31,7 @@ from explain.draw.cnn_parts import (
     run_steps,
     strongest_channel,
     thousands,
-    untrained_note,
+    weights_note,
 )
 from explain.draw.fades import animating, appear
 from explain.draw.feature_maps import FeatureMap, format_shape
@@ -97,7 +97,7 @@ class VGGScene(TraceScene):
         kernels = sorted({conv.kernel_text for block in self.blocks for conv in block.convs})
         only = ", ".join(kernels)
         self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_parameters") + 1)  # the model's own last frame
 
     # -- step 1: the stack -------------------------------------------------------------------

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from explain import models
+from explain.figures.notes import weights_note
 from explain.models import shapes, train, weights
 
 CNNS = ("cifar-cnn", "vgg16", "googlenet", "resnet50")
@@ -26,6 +27,18 @@ def test_committed_weights_reach_their_held_out_accuracy(name):
     # the same first held-out images the trainer measured: another CPU may flip a near tie
     assert right.float().mean().item() >= info["check_accuracy"] - 0.01
     assert f"{100 * info['accuracy']:.1f} % held out" in models.catalogue()[name]
+
+
+@pytest.mark.parametrize("name", CNNS)
+def test_a_recording_carries_the_held_out_accuracy_its_figures_state_beside_chance(name):
+    example = models.load(name)
+    trace = example.record(names=["fc_layer*"])
+    info = example.info
+    assert trace.meta["held_out"] == {"accuracy": info["accuracy"], "images": info["test_images"], "classes": len(shapes.CLASSES)}
+    lines = [line.en for line in weights_note(trace.meta)]
+    assert lines == [f"trained: {100 * info['accuracy']:.1f} % held out", "(chance: 10 %)"]
+    untrained = models.load(name, trained=False).record(names=["fc_layer*"])
+    assert "held_out" not in untrained.meta and [line.en for line in weights_note(untrained.meta)] == ["untrained weights (seeded)"]
 
 
 @pytest.mark.parametrize("name", CNNS)

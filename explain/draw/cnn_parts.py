@@ -27,6 +27,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
 from explain.figures.errors import names_or_none
+from explain.figures.notes import weights_note as weights_lines
 from explain.glossary import term
 
 __all__ = [
@@ -47,7 +48,7 @@ __all__ = [
     "StackedMap",
     "strongest_channel",
     "thousands",
-    "untrained_note",
+    "weights_note",
 ]
 
 
@@ -233,12 +234,14 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
     return name
 
 
-def untrained_note(scene) -> Text | None:
-    """A small note in the top-right corner when the trace's book model was not trained."""
-    if scene.trace.meta.get("trained") is not False:
+def weights_note(scene) -> VGroup | None:
+    """A small note in the top-right corner about the recorded model's weights (:func:`explain.figures.notes.weights_note`):
+    untrained, or the held-out accuracy the trained weights reached beside chance."""
+    lines = weights_lines(scene.trace.meta)
+    if not lines:
         return None
-    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=16, color=theme.MUTED)
-    return note.to_corner(UP + RIGHT, buff=0.2)
+    note = VGroup(*[Text(line.text(scene.lang), font=theme.FONT, font_size=16, color=theme.MUTED) for line in lines])
+    return note.arrange(DOWN, aligned_edge=RIGHT, buff=0.06).to_corner(UP + RIGHT, buff=0.2)
 
 
 def caption_line(scene, english: str, korean: str) -> Text:
