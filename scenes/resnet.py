@@ -14,7 +14,8 @@ none after, a 1×1 projection on every shortcut, downsampling at the END of a st
 the code runs. (5) Degradation measured: training-loss
 curves of plain and residual networks of 8, 20 and 44 layers, read from the committed experiment
 (``python -m explain.models.experiments degradation``), not from the trace; the caption says
-whether the deeper plain network trained worse in this run.
+what the runs show, deepest against shallowest, plain and residual, and a line under the charts
+why a short run's "worse" can mean "not started" (:func:`explain.figures.experiments.degradation_verdict`).
 """
 
 from __future__ import annotations
@@ -370,9 +371,10 @@ class ResNetScene(TraceScene):
     def show_degradation(self) -> None:
         """Training loss of plain vs residual nets of each depth, from ``explain/models/results/degradation.safetensors``."""
         from explain.draw.charts import LineChart, Series
-        from explain.figures.experiments import degradation_results, run_settings
+        from explain.figures.experiments import degradation_results, degradation_verdict, run_settings
 
         runs = degradation_results()
+        caption, why = degradation_verdict(runs)
         self.shown["degradation"] = runs
         colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
         top = 0.5 * -(-max(max(c) for c in runs.plain + runs.residual) // 0.5)
@@ -407,19 +409,10 @@ class ResNetScene(TraceScene):
                 size=15, color=theme.MUTED,
             ),
             self.text(*run_settings(runs.meta), size=15, color=theme.MUTED),
+            self.text(why.en, why.ko, size=15, color=theme.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
         fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
-        deep, shallow = runs.layers[-1], runs.layers[0]
-        if runs.degrades:
-            english = f"Measured: plain, {deep} layers end above {shallow} in training loss; with shortcuts they do not"
-            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않습니다"
-            if runs.residual_final[-1] > runs.residual_final[0]:
-                english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"
-                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝납니다, 평범한 망도 잔차 망도"
-        else:
-            english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
-            korean = f"측정: 이 규모에서는 성능 저하가 없습니다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습됩니다"
-        next_step(self, (english, korean), leaving=[self.figure], arriving=[charts, finals])
+        next_step(self, (caption.en, caption.ko), leaving=[self.figure], arriving=[charts, finals])
         self.figure = Group(charts, finals)
 
 

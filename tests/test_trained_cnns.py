@@ -36,7 +36,7 @@ def test_a_recording_carries_the_held_out_accuracy_its_figures_state_beside_chan
     info = example.info
     assert trace.meta["held_out"] == {"accuracy": info["accuracy"], "images": info["test_images"], "classes": len(shapes.CLASSES)}
     lines = [line.en for line in weights_note(trace.meta)]
-    assert lines == [f"trained: {100 * info['accuracy']:.1f} % held out", "(chance: 10 %)"]
+    assert lines == [f"{name}, trained: {100 * info['accuracy']:.1f} %", "held out (chance: 10 %)"]
     untrained = models.load(name, trained=False).record(names=["fc_layer*"])
     assert "held_out" not in untrained.meta and [line.en for line in weights_note(untrained.meta)] == ["untrained weights (seeded)"]
 

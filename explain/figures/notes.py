@@ -3,8 +3,8 @@
     >>> note = Note("after conv1: Net.forward goes on unrecorded", "conv1 다음: Net.forward의 나머지는 기록되지 않았습니다")
     >>> note.text("ko")
     'conv1 다음: Net.forward의 나머지는 기록되지 않았습니다'
-    >>> [line.en for line in weights_note({"trained": True, "held_out": {"accuracy": 0.172, "images": 1000, "classes": 10}})]
-    ['trained: 17.2 % held out', '(chance: 10 %)']
+    >>> [line.en for line in weights_note({"example": "resnet50", "trained": True, "held_out": {"accuracy": 0.172, "images": 1000, "classes": 10}})]
+    ['resnet50, trained: 17.2 %', 'held out (chance: 10 %)']
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def weights_note(meta: dict) -> tuple[Note, ...]:
     if not meta.get("trained") or not isinstance(held_out, dict):
         return ()
     accuracy, chance = 100 * held_out["accuracy"], 100 / held_out["classes"]
+    model = meta.get("example", meta.get("model", ""))
     return (
-        Note(f"trained: {accuracy:.1f} % held out", f"학습됨: 시험 정확도 {accuracy:.1f} %"),
-        Note(f"(chance: {chance:.0f} %)", f"(무작위 추측: {chance:.0f} %)"),
+        Note(f"{model}, trained: {accuracy:.1f} %", f"{model}, 학습 후 시험 정확도"),
+        Note(f"held out (chance: {chance:.0f} %)", f"{accuracy:.1f} % (무작위 추측: {chance:.0f} %)"),
     )
