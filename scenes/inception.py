@@ -18,6 +18,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Rectangle, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_parts import (
+    check_channels,
     chosen_module,
     StackedMap,
     chosen_step,
@@ -106,6 +107,7 @@ def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNI
 class InceptionScene(TraceScene):
     """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
@@ -125,6 +127,8 @@ class InceptionScene(TraceScene):
             found = inception(trace, name)
         except (ValueError, KeyError) as error:
             raise SceneInputError(f"the inception scene cannot read {name!r}: {error}") from None
+        if not isinstance(wanted, int):  # channel numbers: each branch shows those it has
+            check_channels(options, max(branch.shape[-3] for branch in found.branches))
         if found.source not in trace:
             raise SceneInputError(f"{name!r} read {found.source!r}, which this trace does not hold (record without a name filter)")
         first = found.first_one_by_one()

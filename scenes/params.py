@@ -219,6 +219,7 @@ class ParametersScene(TraceScene):
     and the comparison's rows, the table rows and its memory columns (one unit each).
     """
 
+    OPTIONS = frozenset({"module", "layer", "step"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

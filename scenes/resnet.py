@@ -27,6 +27,7 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_parts import (
     chosen_module,
     StackedMap,
+    check_channels,
     chosen_channel,
     chosen_step,
     fit_width,
@@ -91,6 +92,7 @@ def conv_boxes(ops, lang: str = "en") -> list[str]:
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
@@ -101,9 +103,10 @@ class ResNetScene(TraceScene):
         chosen_step(options, len(STEPS))
         name = cls.chosen_block(trace, options)
         try:
-            residual(trace, name)
+            block = residual(trace, name)
         except (ValueError, KeyError) as error:
             raise SceneInputError(f"the resnet scene cannot read {name!r}: {error}") from None
+        check_channels(options, block.shapes["sum"][0])
 
     def construct(self):
         self.check(self.trace, self.options)

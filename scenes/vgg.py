@@ -24,6 +24,7 @@ from explain.draw.cnn_parts import (
     label_under,
     operation_text,
     map_height,
+    check_channels,
     chosen_channel,
     chosen_step,
     relative_legend,
@@ -61,6 +62,7 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
 class VGGScene(TraceScene):
     """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -78,6 +80,7 @@ class VGGScene(TraceScene):
             raise SceneInputError(f"the vgg scene needs the feature maps of {names_or_none(missing, 4)} (record without a name filter)")
         recorded_input(trace, field.convs[0].name)
         recorded_input(trace, field.convs[1].name)
+        check_channels(options, max(trace[block.output].shape[1] for block in blocks))
 
     @staticmethod
     def field_block(blocks: list[Block], options: dict) -> Block:

@@ -32,6 +32,7 @@ from explain.glossary import term
 
 __all__ = [
     "caption_line",
+    "check_channels",
     "chosen_channel",
     "chosen_module",
     "chosen_step",
@@ -188,6 +189,24 @@ def millions(value: int, lang: str = "en") -> str:
         return f"{value / 1e6:.1f} M"
     eok, man = divmod(round(value / 10_000), 10_000)  # 억 = 10⁸, 만 = 10⁴
     return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
+
+
+def check_channels(options: dict, most: int) -> None:
+    """Refuse channel numbers that no map the scene can show has (``most``: the most channels of
+    those maps); a channel some maps lack is shown where it exists.
+
+    >>> check_channels({"channels": [0, 40]}, 64), check_channels({}, 8)
+    (None, None)
+    >>> check_channels({"channels": [3, 99]}, 64)
+    Traceback (most recent call last):
+    ...
+    explain.figures.errors.FigureError: channel 99 is in none of the maps this scene shows (they have at most 64 channels, 0–63)
+    """
+    wanted = options.get("channels")
+    wanted = [wanted] if isinstance(wanted, int) else list(wanted or [])
+    bad = [c for c in wanted if not 0 <= int(c) < most]
+    if bad:
+        raise SceneInputError(f"channel {bad[0]} is in none of the maps this scene shows (they have at most {most} channels, 0–{most - 1})")
 
 
 def chosen_step(options: dict, count: int, default: int | None = None) -> int:
