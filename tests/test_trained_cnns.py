@@ -60,6 +60,21 @@ def test_readme_states_the_recorded_accuracy_epochs_and_training_time(name):
     assert f"({info['epochs']} epochs, {round(info['seconds'] / 60)} min)" in rows[0]
 
 
+def test_readme_states_how_far_the_kernels_moved_from_their_seeded_start():
+    """The README's 'first convolution moved 10.5 / 3.7 / 9.9 / 8.1 %, the median convolution 41 / 21 / 13 / 5 %'."""
+    import statistics
+
+    firsts, medians = [], []
+    for name in CNNS:
+        moved = [change for _, change in train.moved_from_start(name, models.load(name).model)]
+        assert 0 < moved[0] < 0.2  # a start that was not the training's own would be ~1.4 (two random kernels)
+        firsts.append(f"{100 * moved[0]:.1f}")
+        medians.append(f"{100 * statistics.median(moved):.0f}")
+    readme = " ".join(README.read_text(encoding="utf-8").split())
+    assert f"the first convolution moved {' / '.join(firsts)} %" in readme
+    assert f"the median convolution {' / '.join(medians)} %" in readme
+
+
 def test_all_weights_stay_under_20_megabytes():
     assert sum(f.stat().st_size for f in weights.DIRECTORY.glob("*.safetensors")) < 20_000_000
 

@@ -31,6 +31,9 @@ __all__ = [
     "free_run_hello_rnn",
     "he_initialised",
     "main",
+    "moved_from_start",
+    "seeded_start",
+    "SHAPE_BUILDERS",
     "train_char",
     "train_cifar_cnn",
     "train_googlenet",
@@ -204,6 +207,12 @@ def he_initialised(model: nn.Module) -> nn.Module:
     return model
 
 
+def _seeded(build: Callable[[], nn.Module]) -> nn.Module:
+    """``build()`` after seed 0, with Kaiming-normal weights: where every shapes CNN starts training."""
+    torch.manual_seed(0)
+    return he_initialised(build())
+
+
 def train_shapes_classifier(
     build: Callable[[], nn.Module], size: int, epochs: int, lr: float = 1e-3, batch: int = 64, train_images: int = 6000, test_images: int = 1000
 ) -> Trained:
@@ -215,8 +224,7 @@ def train_shapes_classifier(
     """
     from explain.models import shapes
 
-    torch.manual_seed(0)
-    model = he_initialised(build())
+    model = _seeded(build)
     (train_x, train_y), (test_x, test_y) = shapes.split(train_images, test_images, size)
     step_losses = fit(model, train_x, train_y, epochs, lr, batch)
     steps = len(step_losses) // epochs
@@ -247,32 +255,73 @@ def train_shapes_classifier(
     return model, info, examples
 
 
-def train_cifar_cnn() -> Trained:
-    """The CIFAR CNN at the book's 32×32."""
+def _cifar_cnn() -> nn.Module:
     from explain.models.cnn import CIFARCNN
 
-    return train_shapes_classifier(CIFARCNN, size=32, epochs=6)
+    return CIFARCNN()
+
+
+def _vgg16() -> nn.Module:
+    from explain.models.vgg import VGG
+
+    return VGG(16, 10, image_size=32)
+
+
+def _googlenet() -> nn.Module:
+    from explain.models.googlenet import GoogLeNet
+
+    return GoogLeNet(16, 10, image_size=64)
+
+
+def _resnet50() -> nn.Module:
+    from explain.models.resnet import ResNet
+
+    return ResNet(8, 10, image_size=64)
+
+
+SHAPE_BUILDERS: dict[str, Callable[[], nn.Module]] = {"cifar-cnn": _cifar_cnn, "vgg16": _vgg16, "googlenet": _googlenet, "resnet50": _resnet50}
+"""How each chapter-5 CNN trained on the shapes is built (the catalogue's defaults)."""
+
+
+def seeded_start(name: str) -> nn.Module:
+    """The weights a shapes CNN started training from: seed 0, then Kaiming-normal (:func:`he_initialised`)."""
+    return _seeded(SHAPE_BUILDERS[name])
+
+
+def moved_from_start(name: str, trained: nn.Module) -> list[tuple[str, float]]:
+    """Per convolution of ``trained``, how far its kernel moved from :func:`seeded_start`: ‖W − W₀‖ / ‖W₀‖.
+
+    >>> from explain import models
+    >>> moved = moved_from_start("resnet50", models.load("resnet50").model)
+    >>> moved[0][0], round(moved[0][1], 3)                          # the stem's 7×7 kernels
+    ('layer_1.0', 0.081)
+    """
+    start = dict(seeded_start(name).named_modules())
+    return [
+        (qualified, ((module.weight.float() - start[qualified].weight).norm() / start[qualified].weight.norm()).item())
+        for qualified, module in trained.named_modules()
+        if isinstance(module, nn.Conv2d)
+    ]
+
+
+def train_cifar_cnn() -> Trained:
+    """The CIFAR CNN at the book's 32×32."""
+    return train_shapes_classifier(_cifar_cnn, size=32, epochs=6)
 
 
 def train_vgg16() -> Trained:
     """The book's VGG-16 (base_dim 16) with its own 32×32 head: 224×224 does not train on 2 shared cores."""
-    from explain.models.vgg import VGG
-
-    return train_shapes_classifier(lambda: VGG(16, 10, image_size=32), size=32, epochs=5, lr=5e-4)
+    return train_shapes_classifier(_vgg16, size=32, epochs=5, lr=5e-4)
 
 
 def train_googlenet() -> Trained:
     """The book's GoogLeNet (base_dim 16) at 64×64: its whole final 2×2 map is averaged instead of 7×7."""
-    from explain.models.googlenet import GoogLeNet
-
-    return train_shapes_classifier(lambda: GoogLeNet(16, 10, image_size=64), size=64, epochs=5)
+    return train_shapes_classifier(_googlenet, size=64, epochs=5)
 
 
 def train_resnet50() -> Trained:
     """The book's ResNet-50 (base_dim 8, so its weights stay small) at 64×64, AvgPool(2) for the book's 7."""
-    from explain.models.resnet import ResNet
-
-    return train_shapes_classifier(lambda: ResNet(8, 10, image_size=64), size=64, epochs=5)
+    return train_shapes_classifier(_resnet50, size=64, epochs=5)
 
 
 TRAINERS: dict[str, Callable[[], Trained]] = {
