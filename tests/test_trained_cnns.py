@@ -89,3 +89,15 @@ def test_the_shapes_are_seeded_balanced_and_varied():
     assert colours.std(0).min() > 20  # backgrounds and objects differ in colour from image to image
     with pytest.raises(ValueError, match="need count ≥ 1 and size ≥ 8"):
         shapes.generate(0)
+
+
+def test_the_training_command_records_seed_time_and_threads_with_the_weights(monkeypatch, tmp_path):
+    monkeypatch.setattr(weights, "DIRECTORY", tmp_path)
+    monkeypatch.setitem(train.TRAINERS, "tiny", lambda: (torch.nn.Linear(1, 1), {"loss": 0.5}, {}))
+    threads = torch.get_num_threads()
+    try:
+        assert train.main(["tiny"]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    _, info = weights.load("tiny", torch.nn.Linear(1, 1))
+    assert info["seed"] == train.SEED and info["threads"] == 1 and info["seconds"] >= 0 and info["loss"] == 0.5

@@ -32,6 +32,7 @@ __all__ = [
     "he_initialised",
     "main",
     "moved_from_start",
+    "SEED",
     "seeded_start",
     "SHAPE_BUILDERS",
     "train_char",
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 Trained = tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]
+SEED = 0
+"""torch's seed before every model is built and trained (the shapes are drawn from their own seeds); recorded with the weights."""
 
 
 def _free_run(step: Callable, state: Any, shape: tuple[int, ...], steps: int) -> str:
@@ -75,7 +78,7 @@ def free_run_hello_rnn(model: HelloRNN, steps: int = len(data.HELLO_SENTENCE) + 
 
 def train_hello_lstm(epochs: int = 1000) -> Trained:
     """nn.LSTM(35,35,3), MSE of each step's output against the next one-hot, Adam lr 0.01."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = hello_lstm()
     rows = data.hello_one_hot()
     inputs, targets = rows[:-1].unsqueeze(1), rows[1:].unsqueeze(1)
@@ -92,7 +95,7 @@ def train_hello_lstm(epochs: int = 1000) -> Trained:
 
 def train_hello_rnn(epochs: int = 1000) -> Trained:
     """The hand-written i2h/i2o RNN, same data and loss as the LSTM, Adam lr 0.01."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = HelloRNN()
     rows = data.hello_one_hot()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -109,7 +112,7 @@ def train_hello_rnn(epochs: int = 1000) -> Trained:
 
 def train_char(cell: str, steps: int = 600, chunk: int = 200, batch: int = 16) -> Trained:
     """Char model on the Zen of Python: random 200-char chunks, cross-entropy, Adam lr 0.002."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = CharRNN(cell)
     text = data.printable_indices(data.zen_of_python())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
@@ -136,7 +139,7 @@ def train_mnist_cnn(epochs: int = 10) -> Trained:
     """
     from explain.models.cnn import MNISTCNN
 
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     train_x, train_y, test_x, test_y = data.digits_28()
     model = MNISTCNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -209,7 +212,7 @@ def he_initialised(model: nn.Module) -> nn.Module:
 
 def _seeded(build: Callable[[], nn.Module]) -> nn.Module:
     """``build()`` after seed 0, with Kaiming-normal weights: where every shapes CNN starts training."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     return he_initialised(build())
 
 
@@ -351,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         began = time.perf_counter()
         model, info, examples = TRAINERS[name]()
-        info.update(seconds=round(time.perf_counter() - began, 1), threads=args.threads)
+        info.update(seed=SEED, seconds=round(time.perf_counter() - began, 1), threads=args.threads)
         half = info.get("precision") == "float16"
         print(f"{name}: {info} -> {weights.save(name, model, info, examples, half=half)}", flush=True)
     return 0
