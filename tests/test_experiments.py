@@ -60,7 +60,7 @@ def runs_ending_at(plain: list[float], residual: list[float]) -> figures.Degrada
         ([1.5, 1.7, 1.9], [1.5, 1.4, 1.3], "Measured: the 44-layer plain net ends above the 8-layer one; with shortcuts, 44 layers end below 8"),
         ([1.5, 1.7, 1.9], [1.5, 1.6, 1.8], "Measured: the 44-layer plain net ends above the 8-layer one; with shortcuts too, 44 layers end above 8"),
         ([1.9, 1.7, 1.5], [1.5, 1.4, 1.3],
-         "Measured: no degradation at this scale: the 44-layer plain net ends at or below the 8-layer one; with shortcuts, 44 layers end below 8"),
+         "Measured: no degradation in runs this small: the 44-layer plain net ends at or below the 8-layer one; with shortcuts, 44 layers end below 8"),
     ],
 )
 def test_the_degradation_caption_says_what_the_runs_show(plain, residual, caption):

@@ -161,12 +161,12 @@ def degradation_verdict(runs: DegradationResults) -> tuple[Note, Note]:
     >>> caption.en
     'Measured: the 44-layer plain net stayed at chance; with shortcuts, 44 layers end level with 8'
     >>> why.en
-    'a short run: 94 steps (He et al.: 64,000); at chance (loss ln 10 = 2.30), a net has not started to learn'
+    'a short run: 94 steps (He et al.: 64,000); at chance (loss ln(10) = 2.30), a net has not started to learn'
     """
     deep, shallow = runs.layers[-1], runs.layers[0]
     (plain_shallow, *_, plain_deep), (residual_shallow, *_, residual_deep) = runs.plain_final, runs.residual_final
     if plain_deep <= plain_shallow:
-        plain = Note(f"no degradation at this scale: the {deep}-layer plain net ends at or below the {shallow}-layer one",
+        plain = Note(f"no degradation in runs this small: the {deep}-layer plain net ends at or below the {shallow}-layer one",
                      f"이 규모에서는 성능 저하가 없습니다: {deep}층 평범한 망이 {shallow}층보다 낮거나 같게 끝납니다")
     elif plain_deep >= runs.chance_loss - AT_CHANCE:
         plain = Note(f"the {deep}-layer plain net stayed at chance", f"{deep}층 평범한 망은 무작위 추측 수준에 머물렀습니다")
@@ -180,10 +180,10 @@ def degradation_verdict(runs: DegradationResults) -> tuple[Note, Note]:
     else:
         residual = Note(f"with shortcuts, {deep} layers end below {shallow}", f"지름길이 있으면 {deep}층이 {shallow}층보다 낮게 끝납니다")
     caption = Note(f"Measured: {plain.en}; {residual.en}", f"측정: {plain.ko}, {residual.ko}")
-    chance = f"ln {runs.classes} = {runs.chance_loss:.2f}"
+    chance = f"ln({runs.classes}) = {runs.chance_loss:.2f}"
     why = Note(
         f"a short run: {runs.steps} steps (He et al.: {PAPER_STEPS:,}); at chance (loss {chance}), a net has not started to learn",
-        f"짧은 학습: {runs.steps}단계 (He et al.: {PAPER_STEPS:,}단계); 무작위 추측 수준(손실 {chance})의 망은 아직 배우기 시작하지 않았습니다",
+        f"짧은 학습: {runs.steps}단계 (He 등: {PAPER_STEPS:,}단계); 무작위 추측 수준(손실 {chance})의 망은 아직 배우기 시작하지 않았습니다",
     )
     return caption, why
 
