@@ -324,7 +324,7 @@ def train_googlenet() -> Trained:
 
 def train_resnet50() -> Trained:
     """The book's ResNet-50 (base_dim 8, so its weights stay small) at 64×64, AvgPool(2) for the book's 7."""
-    return train_shapes_classifier(_resnet50, size=64, epochs=5)
+    return train_shapes_classifier(_resnet50, size=64, epochs=15)
 
 
 TRAINERS: dict[str, Callable[[], Trained]] = {
