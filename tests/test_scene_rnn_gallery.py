@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+import explain
+
 from explain.draw.base import SceneInputError
 from explain.scenes.lstm import LSTMCellScene
 from explain.models import recipes
@@ -91,3 +93,29 @@ def test_a_hand_written_rnn_cell_is_drawn_from_its_recorded_state():
 def test_gallery_stills_render(model, scene, options, tmp_path):
     torch.set_num_threads(1)
     assert render_still(scene, record_gallery(model), tmp_path, options=options).is_file()
+
+
+@pytest.mark.parametrize("name", ["word-lstm", "bidirectional-lstm", "handwritten-rnn", "probed-lstm-cell"])
+def test_every_described_module_has_a_kind_so_a_cnn_figure_refuses_plainly(name):
+    """A CNN scene on a recurrent trace says there is no convolution, not that the trace is 'from an older explain'."""
+    from explain.figures.convolution import convolution_plan
+    from explain.figures.errors import FigureError
+    from explain.figures.layers import kind
+
+    trace = record_gallery(name)
+    kinds = {module: kind(trace, module) for module in trace.meta["modules"]}
+    if "lstm" in kinds:
+        assert kinds["lstm"] == "recurrent"
+    if "" in kinds:
+        assert kinds[""] == "module"  # a hand-written cell is the user's own module
+    with pytest.raises(FigureError, match="the trace has no convolution"):
+        convolution_plan(trace)
+
+
+def test_a_recurrent_cell_module_is_of_kind_recurrent_cell():
+    from explain.figures.layers import kind
+
+    cell = torch.nn.GRUCell(3, 4)
+    with explain.record(cell) as trace:
+        cell(torch.zeros(1, 3))
+    assert kind(trace, "") == "recurrent_cell"
