@@ -119,8 +119,11 @@ def parameter_layers(trace: Trace) -> list[str]:
 def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
     """The layer the options name: ``module`` (qualified name) or ``layer`` (index among parameter layers)."""
     layers = parameter_layers(trace)
-    if not layers:
-        raise SceneInputError("the trace describes no Conv2d or Linear layer (record a CNN: explain record mnist-cnn)")
+    if not any(kind(trace, name) == "conv2d" for name in layers):
+        modules = trace.meta.get("modules", {})
+        leaves = sorted(name for name in modules if name and not any(other.startswith(name + ".") for other in modules))
+        found = ", ".join(f"{name} ({modules[name].get('type')})" for name in leaves) or "no described module"
+        raise SceneInputError(f"the parameters figure counts a CNN's layers and this trace has no Conv2d; it has {found}")
     if options.get("module") is not None:
         name = str(options["module"])
         if name not in layers:

@@ -48,7 +48,7 @@ CASES = [
     (["render", "--all", "--jobs", "0"], "--jobs must be a whole number from 1 to 64, got '0'"),
     (["render", "cnn-pipeline", "--stop-after", "0"], "--stop-after must be a whole number from 1 to 1000, got '0'"),
     (["render", "cnn-pipeline", "--stop-after", "99"], "option step (--stop-after) must be a whole number from 1 to"),
-    (["render", "parameters", "--stop-after", "5"], "option step (--stop-after) must be a whole number from 1 to 4, got 5"),
+    (["render", "parameters", "--stop-after", "6"], "option step (--stop-after) must be a whole number from 1 to 5, got 6"),
     (["render", "convolution", "--stop-after", "8"], "option step (--stop-after) must be a whole number from 1 to 7, got 8"),
     (["render", "lstm-cell", "--quality", "ultra"], "argument --quality: invalid choice: 'ultra'"),
     (["render", "lstm-cell", "--trace", "a-directory"], "not a regular file but a directory"),

@@ -154,3 +154,14 @@ def test_the_table_names_the_steps_it_leaves_out_and_never_rounds_a_part_to_all(
     assert share_text(conv_shares(rows)[0]) == "99.6%" and uncounted == ["BatchNorm2d"]
     assert unlisted_steps(trace) == ["ReLU", "flatten"]
     assert unlisted_steps(record("mnist-net")[1]) == ["relu", "dropout", "flatten", "log_softmax"]
+
+
+def test_a_model_without_convolutions_is_refused_in_one_line_naming_its_layers():
+    from recurrent_gallery import record_gallery
+
+    with pytest.raises(SceneInputError) as refused:
+        ParametersScene.check(record_gallery("word-lstm"), {})
+    assert str(refused.value) == (
+        "the parameters figure counts a CNN's layers and this trace has no Conv2d; "
+        "it has decoder (Linear), encoder (Embedding), lstm (LSTM)"
+    )
