@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Dot, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Dot, config, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -505,7 +505,9 @@ class RNNLayersScene(TraceScene):
             note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
-        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
+        legend = VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
+        right = config.frame_width / 2 - 0.25  # a longer note (a bidirectional layer's) stays inside the frame
+        return legend.shift(LEFT * max(0.0, legend.get_right()[0] - right))
 
     def _backward(self, grid: dict[str, Any], values: dict[str, Any]) -> dict[str, VGroup]:
         lower, upper = values["layers"]
