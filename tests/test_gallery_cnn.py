@@ -118,6 +118,8 @@ def test_pooling_winners_use_the_real_kernel_stride_and_padding(recorded, name):
         assert step.value == step.recorded == float(pooled[step.row, step.col])
         real = step.window[~step.padded]
         assert step.window[step.winner] == real.max()  # the winner is the maximum of its drawn window
+    winners = {(s.rows[0] + s.winner[0], s.cols[0] + s.winner[1]) for s in plan.pool_steps}
+    assert len(winners) == len(plan.pool_steps) == 4  # overlapping windows are shown where each has its own winner
     corner = pool_step(trace, plan.pool, plan.pool_channel, pooled.shape[0] - 1, pooled.shape[1] - 1)
     assert corner.value == float(pooled[-1, -1])
 
