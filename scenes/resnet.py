@@ -273,7 +273,9 @@ class ResNetScene(TraceScene):
         equation.next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
         fit_width(sum_text, 13.2).next_to(equation, DOWN, buff=0.2)
         marks = VGroup(*[parts[p].front.pixel_rect(row, col) for p in ("fx", "shortcut", "sum")])
-        legend = relative_legend(self).move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0])
+        # right of the arrow that brings s(x) up into ⊕, under the sum
+        legend = relative_legend(self, length=1.4, width=1.6)
+        legend.move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0]).shift(RIGHT * max(0.0, plus.get_right()[0] + 0.15 - legend.get_left()[0]))
         return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, equation, sum_text, legend)
 
     # -- step 4: stages and the bottleneck ----------------------------------------------------
