@@ -35,6 +35,7 @@ from explain.figures.recurrent import (
     find_recurrent,
     grad_norms,
     hidden_states,
+    decoder_of,
     kind_of,
     layers_of,
     parse_indices,
@@ -272,14 +273,13 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     tokens = step_labels(trace, total_steps) if trace.meta.get("tokens") else [f"x{subscript(t)}" for t in range(total_steps)]
     targets = [str(target) for target in trace.meta.get("targets") or []]
     has_grads = all(recurrent_name(module, layer, "grad_h", direction) in trace for layer in (lower, upper))
-    linear = [name for name, config in trace.meta.get("modules", {}).items() if config.get("type") == "Linear"]
     return {
         "kind": kind_of(trace, module),
         "direction": direction,
         "directions": directions_of(trace, module, lower),
         "noun": step_noun(trace),
         "layer_count": len(layers),
-        "decoder": linear[-1] if linear else None,
+        "decoder": decoder_of(trace, module),
         "loss": trace.meta.get("loss"),
         "loss_function": trace.meta.get("loss_function"),
         "has_targets": bool(targets),

@@ -119,3 +119,30 @@ def test_a_recurrent_cell_module_is_of_kind_recurrent_cell():
     with explain.record(cell) as trace:
         cell(torch.zeros(1, 3))
     assert kind(trace, "") == "recurrent_cell"
+
+
+def test_the_decoder_is_the_linear_layer_after_the_recurrent_module_whatever_its_class():
+    class Decoder(torch.nn.Linear):
+        pass
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project, self.lstm, self.out = torch.nn.Linear(3, 4), torch.nn.LSTM(4, 5, num_layers=2), Decoder(5, 2)
+
+        def forward(self, x):
+            return self.out(self.lstm(self.project(x))[0])
+
+    class NoDecoder(torch.nn.Module):  # a Linear before the LSTM is no decoder of its h
+        def __init__(self):
+            super().__init__()
+            self.project, self.lstm = torch.nn.Linear(3, 4), torch.nn.LSTM(4, 5, num_layers=2)
+
+        def forward(self, x):
+            return self.lstm(self.project(x))[0]
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 3)
+    assert layered_values(explain.record(Net(), x))["decoder"] == "out"
+    values = layered_values(explain.record(NoDecoder(), x))
+    assert values["decoder"] is None and "project" not in layered_equation(values)

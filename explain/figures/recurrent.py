@@ -21,12 +21,14 @@ from typing import Any
 
 import torch
 
+from explain.figures.layers import kind
 from explain.indices import check_in_range, parse_index_list
 from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
 __all__ = [
     "check_indices",
+    "decoder_of",
     "layered_view",
     "chosen_direction",
     "describe_indices",
@@ -186,6 +188,26 @@ def step_equation(trace: Trace, module: str) -> str:
     if kind == "rnn" and config.get("nonlinearity") == "relu":
         return STEP_EQUATIONS["rnn-relu"]
     return STEP_EQUATIONS[kind]
+
+
+def decoder_of(trace: Trace, module: str) -> str | None:
+    """The first Linear layer (by kind, whatever its class) that runs after recurrent ``module``,
+    the layer that turns its h into outputs; None if no Linear runs after it.
+
+    >>> import torch, explain
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.project, self.rnn, self.head = torch.nn.Linear(3, 4), torch.nn.RNN(4, 5), torch.nn.Linear(5, 2)
+    ...     def forward(self, x):
+    ...         return self.head(self.rnn(self.project(x))[0])
+    >>> decoder_of(explain.record(Net(), torch.zeros(6, 1, 3)), "rnn")
+    'head'
+    """
+    names = trace.names()
+    own = [index for index, name in enumerate(names) if name.startswith(f"{module}.") or name == module]
+    after = names[own[-1] + 1 :] if own else []
+    return next((name for name in after if kind(trace, name) == "linear"), None)
 
 
 def step_noun(trace: Trace) -> tuple[str, str]:
