@@ -205,9 +205,9 @@ def decoder_of(trace: Trace, module: str) -> str | None:
     'head'
     """
     names = trace.names()
-    own = [index for index, name in enumerate(names) if name.startswith(f"{module}.") or name == module]
-    after = names[own[-1] + 1 :] if own else []
-    return next((name for name in after if kind(trace, name) == "linear"), None)
+    top = layers_of(trace, module)[-1]
+    outputs = [names.index(recurrent_name(module, top, "h", direction)) for direction in directions_of(trace, module, top)]
+    return next((name for name in names[max(outputs) + 1 :] if kind(trace, name) == "linear"), None)
 
 
 def step_noun(trace: Trace) -> tuple[str, str]:
