@@ -165,10 +165,10 @@ class InceptionScene(TraceScene):
         parts.next_to(self.title, DOWN, buff=0.6)
         arrows = VGroup(*[_arrow(a, b) for a, b in zip(parts, parts[1:])])
         labels = VGroup(
-            label_under(before, f"{source} {format_shape(self.trace[source].shape[1:])}", size=15),
+            label_under(before, f"{source} {format_shape(self.trace[source].shape[1:])}", size=15, width=before.width + 0.6),
             label_under(x_strip, f"x[:, {row}, {col}]", size=15),
             label_under(y_strip, f"y[:, {row}, {col}]", size=15),
-            label_under(after, f"{values['conv']} {format_shape(self.trace[values['conv']].shape[1:])}", size=15),
+            label_under(after, f"{values['conv']} {format_shape(self.trace[values['conv']].shape[1:])}", size=15, width=after.width + 0.6),
         )
         notes = VGroup(
             self.text(channels_label(range(len(values["x"])), n_in, self.lang), size=14, color=theme.MUTED).next_to(labels[1], DOWN, buff=0.05),

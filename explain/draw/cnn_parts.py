@@ -154,9 +154,15 @@ def operation_text(text: str, lang: str) -> str:
     return text
 
 
-def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
-    """A small label centred under ``mobject``."""
-    return Text(text, font=font, font_size=size, color=color).next_to(mobject, DOWN, buff=buff)
+def label_under(
+    mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1, width: float | None = None
+):
+    """A small label centred under ``mobject``; one wider than ``width`` is broken at its last space
+    ("inception3a.branch1.conv" over "16×8×8"), so it does not reach into its neighbours."""
+    label = Text(text, font=font, font_size=size, color=color)
+    if width is not None and label.width > width and " " in text:
+        label = VGroup(*[Text(line, font=font, font_size=size, color=color) for line in text.rsplit(" ", 1)]).arrange(DOWN, buff=0.05)
+    return label.next_to(mobject, DOWN, buff=buff)
 
 
 def fit_width(mobject, width: float):
