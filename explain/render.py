@@ -154,6 +154,7 @@ def render_scene(
     spec = scene_spec(name)
     scene_class = spec.load()
     options = dict(options or {})
+    check_options(name, scene_class, options)
     trace = resolve_trace(spec, trace)
     try:
         scene_class.check(layered_view(trace), options)
@@ -192,6 +193,21 @@ def video_length(path: str | Path) -> float | None:
         if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
         return container.duration / av.time_base if container.duration else None
+
+
+def check_options(name: str, scene_class: type, options: dict[str, Any]) -> None:
+    """Refuse options that scene ``name`` does not read (its ``OPTIONS``), naming those it does.
+
+    >>> from explain.scenes import catalogue
+    >>> check_options("lstm-cell", catalogue()["lstm-cell"].load(), {"step": 3})
+    Traceback (most recent call last):
+    ...
+    explain.errors.UsageError: lstm-cell does not use the option step; its options: batch, direction, layer, steps, units
+    """
+    unused = sorted(set(options) - scene_class.OPTIONS)
+    if unused:
+        known = ", ".join(sorted(scene_class.OPTIONS)) or "none"
+        raise UsageError(f"{name} does not use the option{'s' if len(unused) > 1 else ''} {', '.join(unused)}; its options: {known}")
 
 
 def _check_choice(what: str, value: str, choices) -> None:
@@ -318,9 +334,10 @@ def render_all(
 ) -> list[RenderResult]:
     """Render every scene (or ``names``) from its built-in trace in ``jobs`` processes.
 
-    ``settings`` are :func:`render_scene`'s keywords (quality, still, lang, slides, fmt, options).
-    A scene whose :func:`input_hash` matches the cache and whose output exists is skipped unless
-    ``force``. ``report`` is called as each scene finishes.
+    ``settings`` are :func:`render_scene`'s keywords (quality, still, lang, slides, fmt, options);
+    each scene takes those of the options it reads (``--stop-after 2`` stops the scenes that have
+    steps). A scene whose :func:`input_hash` matches the cache and whose output exists is skipped
+    unless ``force``. ``report`` is called as each scene finishes.
     """
     from explain.scenes import catalogue
 
@@ -397,6 +414,9 @@ def _render_timed(name: str, out_dir: Path, settings: dict[str, Any]) -> RenderR
     start = time.perf_counter()
     staging = out_dir / f"{WORK_PREFIX}{os.getpid()}-{name}"
     try:
+        if settings.get("options"):
+            reads = scene_spec(name).load().OPTIONS
+            settings = {**settings, "options": {key: value for key, value in settings["options"].items() if key in reads}}
         path = render_scene(name, out_dir=staging, progress=False, text_cache=out_dir / TEXT_CACHE, **settings)
     except Exception as error:  # noqa: BLE001 - reported per scene, the others go on
         shutil.rmtree(staging, ignore_errors=True)

@@ -131,6 +131,8 @@ CAPTIONS = [
 class CharFlowScene(TraceScene):
     """One-hot characters, a teacher-forced pass with the model's predictions, then generation."""
 
+    OPTIONS = frozenset({"steps", "generated"})
+
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         try:

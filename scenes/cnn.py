@@ -28,7 +28,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, DashedLine, DashedVMobject, Grou
 
 from explain.draw import theme
 from explain.draw.base import TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, next_step, operation_text
+from explain.draw.cnn_parts import check_channels, chosen_step, fit_width, next_step, operation_text
 from explain.draw.fades import transition
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
@@ -169,9 +169,13 @@ class CNNPipelineScene(TraceScene):
     scores), and holds the prediction, the classes the scores column ranks and the pages.
     """
 
+    OPTIONS = frozenset({"channels", "step"})
+
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
-        chosen_step(options, len(pipeline_stages(trace)))  # a step per stage
+        stages = pipeline_stages(trace)
+        chosen_step(options, len(stages))  # a step per stage
+        check_channels(options, max((stage.shape[0] for stage in stages if stage.kind == "maps"), default=1))
 
     def construct(self) -> None:
         self.stages = pipeline_stages(self.trace)

@@ -91,6 +91,8 @@ class ConvolutionScene(TraceScene):
     stays on screen and moves into place.
     """
 
+    OPTIONS = frozenset({"module", "channels", "positions", "step"})
+
     @staticmethod
     def parts(plan: ConvolutionPlan) -> list[tuple[str, Step | None, bool]]:
         """Each step as (method, its argument, whether it starts a new figure), in order."""

@@ -63,6 +63,8 @@ CAPTIONS = [
 class VanishingGradientScene(TraceScene):
     """The chain stretched with the real gradient fading; tanh and 1 − tanh²; the real products; RNN vs LSTM."""
 
+    OPTIONS = frozenset({"layer", "batch", "step"})
+
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
         try:

@@ -18,6 +18,7 @@ from manim import DOWN, LEFT, RIGHT, UP, Arrow, Group, Rectangle, VGroup
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_parts import (
+    check_channels,
     chosen_module,
     StackedMap,
     chosen_step,
@@ -28,7 +29,7 @@ from explain.draw.cnn_parts import (
     operation_text,
     relative_legend,
     run_steps,
-    untrained_note,
+    weights_note,
     thousands,
 )
 from explain.draw.fades import appear
@@ -106,6 +107,7 @@ def pixel_vectors(trace: Trace, module: Inception, source: str, units: int = UNI
 class InceptionScene(TraceScene):
     """The book's inception module (``options["module"]``, default the first) with real numbers and maps."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
@@ -125,6 +127,8 @@ class InceptionScene(TraceScene):
             found = inception(trace, name)
         except (ValueError, KeyError) as error:
             raise SceneInputError(f"the inception scene cannot read {name!r}: {error}") from None
+        if not isinstance(wanted, int):  # channel numbers: each branch shows those it has
+            check_channels(options, max(branch.shape[-3] for branch in found.branches))
         if found.source not in trace:
             raise SceneInputError(f"{name!r} read {found.source!r}, which this trace does not hold (record without a name filter)")
         first = found.first_one_by_one()
@@ -143,7 +147,7 @@ class InceptionScene(TraceScene):
         self.title = self.text(
             f"Inception module {self.module.name}", f"인셉션 모듈 {self.module.name}", size=30
         ).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS])
 
     # -- step 1: a 1×1 conv is a per-pixel fully connected layer ------------------------------

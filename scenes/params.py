@@ -62,12 +62,12 @@ SCENES = [
     SceneSpec("parameters", "ParametersScene", "Parameter arithmetic of a CNN layer: filters, parameters, memory (figure 11)", "mnist-cnn"),
 ]
 
+#: the scene's steps in order (``--stop-after N`` plays the first N)
+STEPS = ("show_filter", "count_parameters", "count_memory", "beside_the_book", "show_table")
 #: the lines that give a total (parameters, feature-map memory) are highlighted
 TOTAL_LINES = (1, 4)
 #: kinds the layer table leaves out: their output has as many values as their input
 UNLISTED = ("activation", "dropout", "identity", "flatten", "softmax")
-#: the scene's steps, in order
-STEPS = ("show_filter", "count_parameters", "count_memory", "beside_the_book", "show_table")
 #: rows of the layer table before the rest is summarised in one line
 TABLE_ROWS = 12
 
@@ -251,6 +251,7 @@ class ParametersScene(TraceScene):
     and the comparison's rows, the table rows and its memory columns (one unit each).
     """
 
+    OPTIONS = frozenset({"module", "layer", "step"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -14,7 +14,8 @@ none after, a 1×1 projection on every shortcut, downsampling at the END of a st
 the code runs. (5) Degradation measured: training-loss
 curves of plain and residual networks of 8, 20 and 44 layers, read from the committed experiment
 (``python -m explain.models.experiments degradation``), not from the trace; the caption says
-whether the deeper plain network trained worse in this run.
+what the runs show, deepest against shallowest, plain and residual, and a line under the charts
+why a short run's "worse" can mean "not started" (:func:`explain.figures.experiments.degradation_verdict`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from explain.draw.base import SceneInputError, TraceScene
 from explain.draw.cnn_parts import (
     chosen_module,
     StackedMap,
+    check_channels,
     chosen_channel,
     chosen_step,
     fit_width,
@@ -34,7 +36,7 @@ from explain.draw.cnn_parts import (
     relative_legend,
     next_step,
     run_steps,
-    untrained_note,
+    weights_note,
 )
 from explain.draw.fades import appear
 from explain.draw.feature_maps import format_shape
@@ -90,6 +92,7 @@ def conv_boxes(ops, lang: str = "en") -> list[str]:
 class ResNetScene(TraceScene):
     """The book's ResNet-50 blocks with their real parts; ``options["module"]`` picks the block."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
@@ -100,9 +103,10 @@ class ResNetScene(TraceScene):
         chosen_step(options, len(STEPS))
         name = cls.chosen_block(trace, options)
         try:
-            residual(trace, name)
+            block = residual(trace, name)
         except (ValueError, KeyError) as error:
             raise SceneInputError(f"the resnet scene cannot read {name!r}: {error}") from None
+        check_channels(options, block.shapes["sum"][0])
 
     def construct(self):
         self.check(self.trace, self.options)
@@ -110,7 +114,7 @@ class ResNetScene(TraceScene):
         self.shown: dict = {}
         self.figure = None
         self.title = self.text("ResNet: learn F(x), add x back", "ResNet: F(x)를 배우고 x를 다시 더합니다", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_stages") + 1)  # the model's own last frame
 
     # -- step 1: the idea ---------------------------------------------------------------------
@@ -372,9 +376,10 @@ class ResNetScene(TraceScene):
     def show_degradation(self) -> None:
         """Training loss of plain vs residual nets of each depth, from ``explain/models/results/degradation.safetensors``."""
         from explain.draw.charts import LineChart, Series
-        from explain.figures.experiments import degradation_results, run_settings
+        from explain.figures.experiments import degradation_results, degradation_verdict, run_settings
 
         runs = degradation_results()
+        caption, why = degradation_verdict(runs)
         self.shown["degradation"] = runs
         colors = [theme.POSITIVE, theme.HIGHLIGHT, theme.GRADIENT]
         top = 0.5 * -(-max(max(c) for c in runs.plain + runs.residual) // 0.5)
@@ -409,19 +414,10 @@ class ResNetScene(TraceScene):
                 size=15, color=theme.MUTED,
             ),
             self.text(*run_settings(runs.meta), size=15, color=theme.MUTED),
+            self.text(why.en, why.ko, size=15, color=theme.MUTED),
         ).arrange(DOWN, aligned_edge=LEFT, buff=0.08)
         fit_width(finals, 13.0).next_to(charts, DOWN, buff=0.3)
-        deep, shallow = runs.layers[-1], runs.layers[0]
-        if runs.degrades:
-            english = f"Measured: plain, {deep} layers end above {shallow} in training loss; with shortcuts they do not"
-            korean = f"측정: {deep}층 평범한 망은 {shallow}층보다 학습 손실이 높게 끝나지만, 지름길이 있으면 그렇지 않습니다"
-            if runs.residual_final[-1] > runs.residual_final[0]:
-                english = f"Measured: the {deep}-layer nets end with a higher training loss than the {shallow}-layer ones, plain and residual"
-                korean = f"측정: {deep}층 망이 {shallow}층보다 학습 손실이 높게 끝납니다, 평범한 망도 잔차 망도"
-        else:
-            english = f"Measured: no degradation at this scale: the {deep}-layer plain net trains as well as the {shallow}-layer one in this short run"
-            korean = f"측정: 이 규모에서는 성능 저하가 없습니다: 짧은 학습에서 {deep}층 평범한 망도 {shallow}층만큼 학습됩니다"
-        next_step(self, (english, korean), leaving=[self.figure], arriving=[charts, finals])
+        next_step(self, (caption.en, caption.ko), leaving=[self.figure], arriving=[charts, finals])
         self.figure = Group(charts, finals)
 
 

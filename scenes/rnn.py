@@ -145,6 +145,7 @@ def unroll_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
 class RNNUnrollScene(TraceScene):
     """The rolled module A (xₜ below, hₜ above, a self-loop) = the chain of copies reading characters."""
 
+    OPTIONS = frozenset({"layer", "direction", "batch", "steps", "units"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -372,6 +373,7 @@ def layers_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
 class RNNLayersScene(TraceScene):
     """Input / hidden 1 / hidden 2 / output over t = 0..2 with shared weights, then BPTT."""
 
+    OPTIONS = frozenset({"direction", "batch", "steps", "units"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

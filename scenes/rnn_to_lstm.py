@@ -60,6 +60,8 @@ CAPTIONS = [
 class RNNToLSTMScene(TraceScene):
     """The chain with h, then with C above it, then one cell with four ports, turned so time runs right."""
 
+    OPTIONS = frozenset({"layer", "direction", "batch", "steps", "units", "step"})
+
     default_model = "hello-lstm"
 
     @classmethod

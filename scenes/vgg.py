@@ -24,6 +24,7 @@ from explain.draw.cnn_parts import (
     label_under,
     operation_text,
     map_height,
+    check_channels,
     chosen_channel,
     chosen_step,
     relative_legend,
@@ -31,7 +32,7 @@ from explain.draw.cnn_parts import (
     run_steps,
     strongest_channel,
     thousands,
-    untrained_note,
+    weights_note,
 )
 from explain.draw.fades import animating, appear
 from explain.draw.feature_maps import FeatureMap, format_shape
@@ -61,6 +62,7 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
 class VGGScene(TraceScene):
     """The book's VGG as a stack of 3×3 blocks with its real maps, shapes and parameter counts."""
 
+    OPTIONS = frozenset({"module", "channels", "step"})
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -78,6 +80,7 @@ class VGGScene(TraceScene):
             raise SceneInputError(f"the vgg scene needs the feature maps of {names_or_none(missing, 4)} (record without a name filter)")
         recorded_input(trace, field.convs[0].name)
         recorded_input(trace, field.convs[1].name)
+        check_channels(options, max(trace[block.output].shape[1] for block in blocks))
 
     @staticmethod
     def field_block(blocks: list[Block], options: dict) -> Block:
@@ -97,7 +100,7 @@ class VGGScene(TraceScene):
         kernels = sorted({conv.kernel_text for block in self.blocks for conv in block.convs})
         only = ", ".join(kernels)
         self.title = self.text(f"VGG: depth from {only} convolutions only", f"VGG: {only} 합성곱만으로 쌓은 깊은 망", size=30).to_edge(UP, buff=0.3)
-        self.add(self.title, *filter(None, [untrained_note(self)]))
+        self.add(self.title, *filter(None, [weights_note(self)]))
         run_steps(self, [getattr(self, step) for step in STEPS], still=STEPS.index("show_parameters") + 1)  # the model's own last frame
 
     # -- step 1: the stack -------------------------------------------------------------------

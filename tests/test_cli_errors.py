@@ -50,6 +50,8 @@ CASES = [
     (["render", "cnn-pipeline", "--stop-after", "99"], "option step (--stop-after) must be a whole number from 1 to"),
     (["render", "parameters", "--stop-after", "6"], "option step (--stop-after) must be a whole number from 1 to 5, got 6"),
     (["render", "convolution", "--stop-after", "8"], "option step (--stop-after) must be a whole number from 1 to 7, got 8"),
+    (["render", "lstm-cell", "--stop-after", "3"], "lstm-cell does not use the option step; its options: batch, direction"),
+    (["render", "cnn-pipeline", "--channels", "99999"], "channel 99999 is in none of the maps this scene shows"),
     (["render", "lstm-cell", "--quality", "ultra"], "argument --quality: invalid choice: 'ultra'"),
     (["render", "lstm-cell", "--trace", "a-directory"], "not a regular file but a directory"),
     (["plot", "t.safetensors", "-o", "a-directory"], "a-directory is a directory"),

@@ -44,6 +44,31 @@ def test_readers_summarise_the_files():
     assert runs.degrades == (runs.plain_final[-1] > runs.plain_final[0])
 
 
+def runs_ending_at(plain: list[float], residual: list[float]) -> figures.DegradationResults:
+    """Results whose curves end at the given final losses (deepest last)."""
+    def curve(final: float) -> list[float]:
+        return [3.0] * 5 + [final] * figures.FINAL_WINDOWS
+
+    meta = {"epochs": 2, "train_images": 3000}
+    return figures.DegradationResults([8, 20, 44], list(range(8)), [curve(f) for f in plain], [curve(f) for f in residual], [0.1] * 3, [0.1] * 3, meta)
+
+
+@pytest.mark.parametrize(
+    "plain, residual, caption",
+    [
+        ([2.0, 2.1, 2.30], [2.1, 2.0, 2.11], "Measured: the 44-layer plain net stayed at chance; with shortcuts, 44 layers end level with 8"),
+        ([1.5, 1.7, 1.9], [1.5, 1.4, 1.3], "Measured: the 44-layer plain net ends above the 8-layer one; with shortcuts, 44 layers end below 8"),
+        ([1.5, 1.7, 1.9], [1.5, 1.6, 1.8], "Measured: the 44-layer plain net ends above the 8-layer one; with shortcuts too, 44 layers end above 8"),
+        ([1.9, 1.7, 1.5], [1.5, 1.4, 1.3],
+         "Measured: no degradation in runs this small: the 44-layer plain net ends at or below the 8-layer one; with shortcuts, 44 layers end below 8"),
+    ],
+)
+def test_the_degradation_caption_says_what_the_runs_show(plain, residual, caption):
+    said, why = figures.degradation_verdict(runs_ending_at(plain, residual))
+    assert said.en == caption and said.ko.startswith("측정: ")
+    assert why.en.startswith("a short run: 94 steps (He et al.: 64,000)")  # 2 epochs of 47 mini-batches of 64
+
+
 def test_a_wrong_file_is_one_clear_error(tmp_path):
     path = Trace({"x": torch.zeros(1)}, meta={"experiment": "depth"}).save(tmp_path / "x.safetensors")
     with pytest.raises(ValueError, match="is not the depth experiment's results .*missing conv_layers"):

@@ -13,6 +13,7 @@ from explain.draw.base import SceneInputError
 from scene_checks import assert_matches_reference, play_through, render_still
 from explain.figures.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_cells, book_example
 from explain.scenes.params import (
+    STEPS,
     ParametersScene,
     arithmetic_lines,
     chosen_layer,
@@ -86,6 +87,14 @@ def test_a_kernel_that_contradicts_the_configuration_is_refused(mnist):
     forged["layer.0@weight"] = torch.zeros(16, 1, 3, 3)
     with pytest.raises(SceneInputError, match="recorded kernel has 144 weights"):
         layer_arithmetic(forged, "layer.0")
+
+
+def test_every_step_can_be_stopped_after(mnist):
+    _, trace = mnist
+    for step in range(1, len(STEPS) + 1):  # --stop-after 5 (the table) was refused when the check counted 4
+        ParametersScene.check(trace, {"step": step})
+    with pytest.raises(SceneInputError, match=f"from 1 to {len(STEPS)}, got {len(STEPS) + 1}"):
+        ParametersScene.check(trace, {"step": len(STEPS) + 1})
 
 
 @pytest.mark.render

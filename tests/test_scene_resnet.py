@@ -128,12 +128,13 @@ def test_korean_downsampling_block_still_matches_reference(resnet, tmp_path):
 
 
 def test_the_degradation_step_shows_the_committed_runs(resnet, tmp_path):
-    from explain.figures.experiments import degradation_results
+    from explain.figures.experiments import degradation_results, degradation_verdict
 
     scene = play_through("resnet", resnet[1], tmp_path, options={"step": 5})
     assert scene.shown["degradation"] == degradation_results()
     caption = scene.current_caption.original_text
-    assert caption.startswith("Measured:") and str(degradation_results().layers[-1]) in caption
+    assert caption == degradation_verdict(degradation_results())[0].en
+    assert caption == "Measured: the 44-layer plain net stayed at chance; with shortcuts, 44 layers end level with 8"
 
 
 @pytest.mark.render

@@ -43,7 +43,7 @@ def register(subparsers) -> None:
     render.add_argument(
         "-o", "--out", type=output_directory, default="renders", metavar="DIR", help="output directory (default renders/)"
     )
-    scene_options = render.add_argument_group("scene options (scenes ignore those they do not use)")
+    scene_options = render.add_argument_group("scene options (a scene refuses those it does not use; with --all, each takes those it uses)")
     scene_options.add_argument("--layer", type=int, help="recurrent layer (default: the last)")
     scene_options.add_argument("--direction", choices=["fwd", "bwd"], help="recurrent direction (default fwd)")
     scene_options.add_argument("--batch", type=int, help="batch item (default 0)")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from manim import DOWN, MarkupText, Scene, Text, config
 
@@ -52,6 +52,9 @@ SceneInputError = FigureError
 
 class TraceScene(Scene):
     """A Manim scene driven by one Trace; :func:`as_slides` turns it into a manim-slides Slide."""
+
+    #: the scene options it reads (``explain render`` refuses others: a lecturer's option is never ignored)
+    OPTIONS: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(
         self,

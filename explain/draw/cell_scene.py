@@ -53,6 +53,8 @@ class BuildStep:
 class CellScene(TraceScene):
     """A recurrent cell figure driven by a trace; subclasses give the diagram and the rows."""
 
+    OPTIONS = frozenset({"layer", "direction", "batch", "steps", "units"})
+
     #: "lstm" or "gru": which recurrent module the trace must hold
     kind: str = ""
     #: the title's name of the cell, English and Korean

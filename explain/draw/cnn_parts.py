@@ -27,10 +27,12 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
 from explain.figures.errors import names_or_none
+from explain.figures.notes import weights_note as weights_lines
 from explain.glossary import term
 
 __all__ = [
     "caption_line",
+    "check_channels",
     "chosen_channel",
     "chosen_module",
     "chosen_step",
@@ -47,7 +49,7 @@ __all__ = [
     "StackedMap",
     "strongest_channel",
     "thousands",
-    "untrained_note",
+    "weights_note",
 ]
 
 
@@ -195,6 +197,24 @@ def millions(value: int, lang: str = "en") -> str:
     return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
 
 
+def check_channels(options: dict, most: int) -> None:
+    """Refuse channel numbers that no map the scene can show has (``most``: the most channels of
+    those maps); a channel some maps lack is shown where it exists.
+
+    >>> check_channels({"channels": [0, 40]}, 64), check_channels({}, 8)
+    (None, None)
+    >>> check_channels({"channels": [3, 99]}, 64)
+    Traceback (most recent call last):
+    ...
+    explain.figures.errors.FigureError: channel 99 is in none of the maps this scene shows (they have at most 64 channels, 0–63)
+    """
+    wanted = options.get("channels")
+    wanted = [wanted] if isinstance(wanted, int) else list(wanted or [])
+    bad = [c for c in wanted if not 0 <= int(c) < most]
+    if bad:
+        raise SceneInputError(f"channel {bad[0]} is in none of the maps this scene shows (they have at most {most} channels, 0–{most - 1})")
+
+
 def chosen_step(options: dict, count: int, default: int | None = None) -> int:
     """The 1-based step ``options["step"]`` asks for (else ``default``, else the last), checked against ``count``.
 
@@ -239,12 +259,14 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
     return name
 
 
-def untrained_note(scene) -> Text | None:
-    """A small note in the top-right corner when the trace's book model was not trained."""
-    if scene.trace.meta.get("trained") is not False:
+def weights_note(scene) -> VGroup | None:
+    """A small note in the top-right corner about the recorded model's weights (:func:`explain.figures.notes.weights_note`):
+    untrained, or the held-out accuracy the trained weights reached beside chance."""
+    lines = weights_lines(scene.trace.meta)
+    if not lines:
         return None
-    note = Text(scene.say("untrained weights (seeded)", "학습 전 가중치 (고정 시드)"), font=theme.FONT, font_size=16, color=theme.MUTED)
-    return note.to_corner(UP + RIGHT, buff=0.2)
+    note = VGroup(*[Text(line.text(scene.lang), font=theme.FONT, font_size=16, color=theme.MUTED) for line in lines])
+    return note.arrange(DOWN, aligned_edge=RIGHT, buff=0.06).to_corner(UP + RIGHT, buff=0.2)
 
 
 def caption_line(scene, english: str, korean: str) -> Text:

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 
 from explain.figures.cells import cell_view, symmetric_range
-from explain.figures.recurrent import MissingValues, parse_indices
+from explain.figures.recurrent import MissingValues, check_indices, parse_indices
 from explain.trace import Trace
 
 __all__ = ["DEFAULT_STEPS", "DEFAULT_UNITS", "MAX_STEPS", "line_values", "strongest_units"]
@@ -53,6 +53,7 @@ def line_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
         raise MissingValues(f"figure 4 needs at least 2 recorded steps (a state handed on); the trace has {length}")
     default_steps = [t for t in DEFAULT_STEPS if t < length]
     steps = parse_indices(options.get("steps"), default_steps, what="steps")
+    check_indices(length, steps, "time step", probe.module or "the model")
     if len(steps) > MAX_STEPS or steps != list(range(steps[0], steps[0] + len(steps))):
         raise MissingValues(f"steps must be at most {MAX_STEPS} consecutive steps, e.g. '1-3'; got {steps}")
     if steps[0] < 1:

@@ -73,6 +73,9 @@ class Example:
                 recording.keep_inputs(self.inputs)
                 trace.output = self.run(self.model, *self.inputs)
         trace.meta.update(example=self.name, trained=self.trained, **self.meta)
+        if self.trained and "accuracy" in self.info and isinstance(trace.output, torch.Tensor):
+            # what the weights reached, for figures that show how well the model learned
+            trace.meta["held_out"] = {"accuracy": self.info["accuracy"], "images": self.info["test_images"], "classes": trace.output.shape[-1]}
         return trace
 
 

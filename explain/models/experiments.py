@@ -7,7 +7,7 @@ Both train on the ten-shape set (:mod:`explain.models.shapes`, 32×32; :data:`TR
 training and 1 000 held-out images) from Kaiming-normal initial weights with Adam, batch 64,
 seed 0, one thread, and write ``results/<name>.safetensors`` next to this file (an
 :class:`explain.Trace`: tensors plus metadata, see :data:`CONTENTS`). The sizes are small so
-that both runs fit in ~15 minutes on two CPU cores shared with other work.
+that both runs fit in ~20 minutes on two CPU cores shared with other work (528 s and 611 s).
 
 - ``depth``: VGG-style stacks (no batch-norm, as VGG): three stages of k Conv3×3-ReLU layers
   (8, 16, 32 channels), each stage ending in 2×2 max-pooling, then one linear layer; k = 1…5
@@ -37,7 +37,7 @@ from torch import nn
 
 from explain.trace import Trace
 
-__all__ = ["CONTENTS", "DEPTH_STAGES", "PLAIN_DEPTHS", "RESULTS", "TRAIN_IMAGES", "plain_or_residual", "run", "vgg_stack"]
+__all__ = ["BATCH", "CONTENTS", "DEPTH_STAGES", "PLAIN_DEPTHS", "RESULTS", "TRAIN_IMAGES", "plain_or_residual", "run", "vgg_stack"]
 
 RESULTS = Path(__file__).with_name("results")
 DEPTH_STAGES = (1, 2, 3, 4, 5)
@@ -48,6 +48,8 @@ LOG_EVERY = 4
 """Training-loss curves average this many steps per point."""
 TRAIN_IMAGES = 3000
 """Training images of both experiments (the held-out set has 1 000)."""
+BATCH = 64
+"""Mini-batch size of every run."""
 
 CONTENTS = {
     "depth": {
@@ -135,7 +137,7 @@ def _train(build, label: str, data, epochs: int, lr: float) -> tuple[torch.Tenso
     torch.manual_seed(0)
     model = he_initialised(build())
     began = time.perf_counter()
-    losses = fit(model, train_x, train_y, epochs, lr, label=f"{label}: ")
+    losses = fit(model, train_x, train_y, epochs, lr, BATCH, label=f"{label}: ")
     accuracy = correct(model, test_x, test_y).float().mean().item()
     parameters = sum(p.numel() for p in model.parameters())
     print(f"{label}: accuracy {accuracy:.3f}, {parameters} parameters, {time.perf_counter() - began:.0f} s", flush=True)
@@ -143,7 +145,7 @@ def _train(build, label: str, data, epochs: int, lr: float) -> tuple[torch.Tenso
 
 
 def _optimizer(epochs: int, lr: float) -> str:
-    return f"Kaiming init, Adam lr {lr}, batch 64, {epochs} epochs, seed 0, 1 thread"
+    return f"Kaiming init, Adam lr {lr}, batch {BATCH}, {epochs} epochs, seed 0, 1 thread"
 
 
 def depth(data, epochs: int = 3, lr: float = 1e-3) -> Trace:

@@ -31,6 +31,10 @@ __all__ = [
     "free_run_hello_rnn",
     "he_initialised",
     "main",
+    "moved_from_start",
+    "SEED",
+    "seeded_start",
+    "SHAPE_BUILDERS",
     "train_char",
     "train_cifar_cnn",
     "train_googlenet",
@@ -45,6 +49,8 @@ __all__ = [
 ]
 
 Trained = tuple[nn.Module, dict[str, Any], dict[str, torch.Tensor]]
+SEED = 0
+"""torch's seed before every model is built and trained (the shapes are drawn from their own seeds); recorded with the weights."""
 
 
 def _free_run(step: Callable, state: Any, shape: tuple[int, ...], steps: int) -> str:
@@ -72,7 +78,7 @@ def free_run_hello_rnn(model: HelloRNN, steps: int = len(data.HELLO_SENTENCE) + 
 
 def train_hello_lstm(epochs: int = 1000) -> Trained:
     """nn.LSTM(35,35,3), MSE of each step's output against the next one-hot, Adam lr 0.01."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = hello_lstm()
     rows = data.hello_one_hot()
     inputs, targets = rows[:-1].unsqueeze(1), rows[1:].unsqueeze(1)
@@ -89,7 +95,7 @@ def train_hello_lstm(epochs: int = 1000) -> Trained:
 
 def train_hello_rnn(epochs: int = 1000) -> Trained:
     """The hand-written i2h/i2o RNN, same data and loss as the LSTM, Adam lr 0.01."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = HelloRNN()
     rows = data.hello_one_hot()
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
@@ -106,7 +112,7 @@ def train_hello_rnn(epochs: int = 1000) -> Trained:
 
 def train_char(cell: str, steps: int = 600, chunk: int = 200, batch: int = 16) -> Trained:
     """Char model on the Zen of Python: random 200-char chunks, cross-entropy, Adam lr 0.002."""
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     model = CharRNN(cell)
     text = data.printable_indices(data.zen_of_python())
     optimizer = torch.optim.Adam(model.parameters(), lr=0.002)
@@ -133,7 +139,7 @@ def train_mnist_cnn(epochs: int = 10) -> Trained:
     """
     from explain.models.cnn import MNISTCNN
 
-    torch.manual_seed(0)
+    torch.manual_seed(SEED)
     train_x, train_y, test_x, test_y = data.digits_28()
     model = MNISTCNN()
     optimizer = torch.optim.Adam(model.parameters(), lr=2e-3)
@@ -204,6 +210,12 @@ def he_initialised(model: nn.Module) -> nn.Module:
     return model
 
 
+def _seeded(build: Callable[[], nn.Module]) -> nn.Module:
+    """``build()`` after seed 0, with Kaiming-normal weights: where every shapes CNN starts training."""
+    torch.manual_seed(SEED)
+    return he_initialised(build())
+
+
 def train_shapes_classifier(
     build: Callable[[], nn.Module], size: int, epochs: int, lr: float = 1e-3, batch: int = 64, train_images: int = 6000, test_images: int = 1000
 ) -> Trained:
@@ -215,8 +227,7 @@ def train_shapes_classifier(
     """
     from explain.models import shapes
 
-    torch.manual_seed(0)
-    model = he_initialised(build())
+    model = _seeded(build)
     (train_x, train_y), (test_x, test_y) = shapes.split(train_images, test_images, size)
     step_losses = fit(model, train_x, train_y, epochs, lr, batch)
     steps = len(step_losses) // epochs
@@ -247,32 +258,73 @@ def train_shapes_classifier(
     return model, info, examples
 
 
-def train_cifar_cnn() -> Trained:
-    """The CIFAR CNN at the book's 32×32."""
+def _cifar_cnn() -> nn.Module:
     from explain.models.cnn import CIFARCNN
 
-    return train_shapes_classifier(CIFARCNN, size=32, epochs=6)
+    return CIFARCNN()
+
+
+def _vgg16() -> nn.Module:
+    from explain.models.vgg import VGG
+
+    return VGG(16, 10, image_size=32)
+
+
+def _googlenet() -> nn.Module:
+    from explain.models.googlenet import GoogLeNet
+
+    return GoogLeNet(16, 10, image_size=64)
+
+
+def _resnet50() -> nn.Module:
+    from explain.models.resnet import ResNet
+
+    return ResNet(8, 10, image_size=64)
+
+
+SHAPE_BUILDERS: dict[str, Callable[[], nn.Module]] = {"cifar-cnn": _cifar_cnn, "vgg16": _vgg16, "googlenet": _googlenet, "resnet50": _resnet50}
+"""How each chapter-5 CNN trained on the shapes is built (the catalogue's defaults)."""
+
+
+def seeded_start(name: str) -> nn.Module:
+    """The weights a shapes CNN started training from: seed 0, then Kaiming-normal (:func:`he_initialised`)."""
+    return _seeded(SHAPE_BUILDERS[name])
+
+
+def moved_from_start(name: str, trained: nn.Module) -> list[tuple[str, float]]:
+    """Per convolution of ``trained``, how far its kernel moved from :func:`seeded_start`: ‖W − W₀‖ / ‖W₀‖.
+
+    >>> from explain import models
+    >>> moved = moved_from_start("resnet50", models.load("resnet50").model)
+    >>> moved[0][0], round(moved[0][1], 3)                          # the stem's 7×7 kernels
+    ('layer_1.0', 0.081)
+    """
+    start = dict(seeded_start(name).named_modules())
+    return [
+        (qualified, ((module.weight.float() - start[qualified].weight).norm() / start[qualified].weight.norm()).item())
+        for qualified, module in trained.named_modules()
+        if isinstance(module, nn.Conv2d)
+    ]
+
+
+def train_cifar_cnn() -> Trained:
+    """The CIFAR CNN at the book's 32×32."""
+    return train_shapes_classifier(_cifar_cnn, size=32, epochs=6)
 
 
 def train_vgg16() -> Trained:
     """The book's VGG-16 (base_dim 16) with its own 32×32 head: 224×224 does not train on 2 shared cores."""
-    from explain.models.vgg import VGG
-
-    return train_shapes_classifier(lambda: VGG(16, 10, image_size=32), size=32, epochs=5, lr=5e-4)
+    return train_shapes_classifier(_vgg16, size=32, epochs=5, lr=5e-4)
 
 
 def train_googlenet() -> Trained:
     """The book's GoogLeNet (base_dim 16) at 64×64: its whole final 2×2 map is averaged instead of 7×7."""
-    from explain.models.googlenet import GoogLeNet
-
-    return train_shapes_classifier(lambda: GoogLeNet(16, 10, image_size=64), size=64, epochs=5)
+    return train_shapes_classifier(_googlenet, size=64, epochs=5)
 
 
 def train_resnet50() -> Trained:
     """The book's ResNet-50 (base_dim 8, so its weights stay small) at 64×64, AvgPool(2) for the book's 7."""
-    from explain.models.resnet import ResNet
-
-    return train_shapes_classifier(lambda: ResNet(8, 10, image_size=64), size=64, epochs=5)
+    return train_shapes_classifier(_resnet50, size=64, epochs=5)
 
 
 TRAINERS: dict[str, Callable[[], Trained]] = {
@@ -302,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         began = time.perf_counter()
         model, info, examples = TRAINERS[name]()
-        info.update(seconds=round(time.perf_counter() - began, 1), threads=args.threads)
+        info.update(seed=SEED, seconds=round(time.perf_counter() - began, 1), threads=args.threads)
         half = info.get("precision") == "float16"
         print(f"{name}: {info} -> {weights.save(name, model, info, examples, half=half)}", flush=True)
     return 0

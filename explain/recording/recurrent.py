@@ -158,6 +158,7 @@ class _Recorder:
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
         self._unchanged: Callable[[list[Tensor]], bool] | None = None  # do the weights still hold those bytes?
         self._handed: dict[int, tuple] = {}  # the last kept call's returned state: id → (tensor, version, copy)
+        self._checked: tuple | None = None  # the input signature last checked (see check)
 
     def _mode(self) -> str | None:
         """"LSTM", "GRU", "RNN_TANH" or "RNN_RELU"; None when the class replaces forward."""
@@ -168,17 +169,34 @@ class _Recorder:
         return RecordingError(f"{label}: {message}")
 
     def check(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
-        """Refuse, before the module runs, what cannot be recorded exactly."""
+        """Refuse, before the module runs, what cannot be recorded exactly. The input's type, dtype,
+        dimensions and features are checked again only when they (or the weights' dtype) change:
+        a loop of one-step calls pays for them once."""
+        value = args[0] if args else kwargs.get("input")
+        signature = (value.dtype, value.dim(), value.shape[-1], self._weight().dtype) if type(value) is Tensor else None
+        if signature is None or signature != self._checked:
+            self._check_input(value)
+            self._checked = signature
+        if not self._one_step(value):  # one-step calls are checked together when they are recomputed
+            data = value.data if isinstance(value, PackedSequence) else value
+            self.check_finite(data, _tensors(_arguments(args, kwargs)[1]))
+
+    def _weight(self) -> Tensor:
+        """The input weight of the first layer, whose dtype the input must have."""
+        name = "weight_ih_l0" if isinstance(self.module, nn.RNNBase) else "weight_ih"
+        weight = self.module._parameters.get(name)
+        return getattr(self.module, name) if weight is None else weight  # computed (parametrized) weights
+
+    def _check_input(self, value: Any) -> None:
         if self.mode is None:
             raise self.fail(
                 "this subclass replaces forward(), so its computation is unknown and cannot be recorded; "
                 "record a plain nn.LSTM/GRU/RNN (or cell) instead"
             )
-        value, hx = _arguments(args, kwargs)
         data = value.data if isinstance(value, PackedSequence) else value
         if not isinstance(data, Tensor):
             raise self.fail(f"input must be a tensor or PackedSequence, got {type(value).__name__}")
-        weight = self.module.weight_ih_l0 if isinstance(self.module, nn.RNNBase) else self.module.weight_ih
+        weight = self._weight()
         self.dtype = weight.dtype
         if self.dtype not in recurrent_math.TOLERANCE:
             raise self.fail(f"weights are {self.dtype}; recorded are {', '.join(map(str, recurrent_math.TOLERANCE))}")
@@ -201,8 +219,6 @@ class _Recorder:
             raise self.fail(
                 f"input has {data.shape[-1]} features per step but the module expects input_size={self.module.input_size}"
             )
-        if not self._one_step(value):  # one-step calls are checked together when they are recomputed
-            self.check_finite(data, _tensors(hx))
 
     def _one_step(self, value: Any) -> bool:
         """Will this call be kept and recomputed with others (see :meth:`flush`)?"""
@@ -274,48 +290,51 @@ class _Recorder:
         """Recompute, verify and store one step of ``call.split`` calls × batch, with ``parameters``."""
         raise NotImplementedError
 
-    def _defer(self, call: _Call, handed_in: tuple = (), handed_out: tuple = ()) -> None:
-        """Keep a copy of a one-step call for :meth:`flush`. ``handed_in``: the state tensors the
-        caller passed (h, c), ``handed_out``: those the module returned; a state the caller hands
-        on to the next call unchanged (same tensor, same version) is not copied again."""
-        if self._batch and (call.x.shape[-2] != self._batch[0].x.shape[-2] or not self._same_weights()):
+    def _defer(
+        self, x: Tensor, output: Tensor, h0: Tensor, c0: Tensor | None, h_n: Tensor, c_n: Tensor | None,
+        handed_in: list[Tensor], handed_out: list[Tensor],
+    ) -> None:
+        """Keep a copy of a one-step call (its tensors as :class:`_Call` names them) for :meth:`flush`.
+        ``handed_in``: the state tensors the caller passed (h, c), ``handed_out``: those the module
+        returned; a state the caller hands on to the next call unchanged (same tensor, same
+        version) is not copied again."""
+        batch = self._batch
+        if batch and (x.shape[-2] != batch[0][0].shape[-2] or not self._same_weights()):
             self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
-        if not self._batch:
+            batch = self._batch
+        if not batch:
             self._handed = {}
             self._batch_weights = [snapshot(weight) for weight in self._weights()[1]]
             self._unchanged = same_bytes_as(self._batch_weights)
             for name, size in self._sizes().items():
                 if self.prefix + name not in self.recording.trace:  # reserved in execution order
-                    self.recording.append_time(self.prefix + name, torch.empty(0, call.x.shape[-2], size, dtype=self.dtype))
+                    self.recording.append_time(self.prefix + name, torch.empty(0, x.shape[-2], size, dtype=self.dtype))
         handed = self._handed
-
-        def kept(tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
-            entry = handed.get(id(given))
-            if entry is not None and entry[0] is given and given._version == entry[1]:
-                return entry[2]
-            return None if tensor is None else tensor.clone()  # the caller may change its tensors
-
-        h0, c0 = (kept(state, given) for state, given in zip((call.h0, call.c0), (*handed_in, None, None)))
-        h_n, c_n = kept(call.h_n, None), kept(call.c_n, None)
-        output = h_n if call.output is call.h_n else call.output.clone()
-        self._batch.append(_Call(call.x.clone(), output, h0, c0, h_n, c_n))
-        self._handed = {id(t): (t, t._version, copy) for t, copy in zip(handed_out, (h_n, c_n)) if t is not None}
-        if len(self._batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
+        h0 = _kept(handed, h0, handed_in[0] if handed_in else None)
+        c0 = _kept(handed, c0, handed_in[1] if len(handed_in) > 1 else None)
+        kept_h, kept_c = h_n.clone(), None if c_n is None else c_n.clone()  # the caller may change its tensors
+        batch.append((x.clone(), kept_h if output is h_n else output.clone(), h0, c0, kept_h, kept_c))
+        self._handed = {id(t): (t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c)) if t is not None}
+        if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
     def _same_weights(self) -> bool:
         """Are the weights still those the current batch started with? (Values are compared:
         writes through ``.data`` leave no trace in version counters.)"""
-        return self._unchanged(self._weights()[1])
+        return self._unchanged(self._weight_tensors())
+
+    def _weight_tensors(self) -> list[Tensor]:
+        """The tensors of :meth:`_weights` (asked at every one-step call)."""
+        return self._weights()[1]
 
     def flush(self) -> None:
         """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
         batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
-        rows = lambda tensors: None if tensors[0] is None else torch.cat(tensors, dim=-2)  # noqa: E731
-        together = _Call(*(rows([getattr(c, field) for c in batch]) for field in ("x", "output", "h0", "c0", "h_n", "c_n")))
-        together.split = (len(batch), batch[0].x.shape[-2])
+        x, output, h0, c0, h_n, c_n = (None if column[0] is None else torch.cat(column, dim=-2) for column in _columns(batch))
+        together = _Call(x, h_n if output is None else output, h0, c0, h_n, c_n)
+        together.split = (len(batch), batch[0][0].shape[-2])
         self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
             self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
@@ -325,6 +344,22 @@ class _Recorder:
         if split is None or split[0] == 1:
             return ""
         return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
+
+
+def _columns(batch: list[tuple]) -> list[tuple]:
+    """The kept calls' tensors by field; the output column is None when every output is the kept h (cells)."""
+    columns = list(zip(*batch))
+    if all(output is h for output, h in zip(columns[1], columns[4])):
+        columns[1] = (None,)
+    return columns
+
+
+def _kept(handed: dict[int, tuple], tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
+    """The copy of a state the last call returned, if ``given`` is that tensor unchanged; else a copy of ``tensor``."""
+    entry = handed.get(id(given))
+    if entry is not None and entry[0] is given and given._version == entry[1]:
+        return entry[2]
+    return None if tensor is None else tensor.clone()
 
 
 def _finite(tensor: Tensor) -> bool:
@@ -402,7 +437,7 @@ class _LayersRecorder(_Recorder):
                 call.layers, call.masks = run.layers, run.masks
                 self._record_now(call)
             elif call.x.shape[0] == 1 and call.packed is None:
-                self._defer(call, _tensors(hx), _tensors(output[1]))
+                self._defer(call.x, call.output, call.h0, call.c0, call.h_n, call.c_n, _tensors(hx), _tensors(output[1]))
             else:
                 self._record_now(call)
         self._describe(call)
@@ -707,14 +742,16 @@ class _CellRecorder(_Recorder):
         batch = 1 if unbatched else value.shape[0]
         if self._records():  # kept as rows [B, ·] (detached: the copies need no graph)
             rows = (lambda t: t.detach().view(1, -1)) if unbatched else Tensor.detach  # noqa: E731
-            h, c = output if self.mode == "LSTM" else (output, None)
-            h0, c0 = hx if self.mode == "LSTM" and hx is not None else (hx, None)
+            lstm = self.mode == "LSTM"
+            h, c = output if lstm else (output, None)
+            h0, c0 = hx if lstm and hx is not None else (hx, None)
             h1 = rows(h)
             h0 = torch.zeros_like(h1) if h0 is None else rows(h0)
             c1 = None if c is None else rows(c)
             if c1 is not None:
                 c0 = torch.zeros_like(c1) if c0 is None else rows(c0)
-            self._defer(_Call(rows(value), h1, h0, c0, h1, c1), _tensors(hx), _tensors(output))
+            handed_in = [] if hx is None else list(hx) if lstm else [hx]
+            self._defer(rows(value), h1, h0, c0, h1, c1, handed_in, list(output) if lstm else [output])
         self.calls += 1
         self.steps += 1
         self._describe(batch)
@@ -740,6 +777,11 @@ class _CellRecorder(_Recorder):
         rebuilt = new_h if self.mode != "LSTM" else (new_h, recurrent_grads.straight_through(output[1], c1.reshape(output[1].shape)))
         _share(rebuilt, _Shared(steps={"grad_h": (steps, None)}))
         return rebuilt
+
+    def _weight_tensors(self) -> list[Tensor]:
+        if "parametrizations" in self.module._modules:
+            return self._weights()[1]
+        return [weight for weight in self.module._parameters.values() if weight is not None]
 
     def _weights(self) -> tuple[list[str], list[Tensor]]:
         parameters = self.module._parameters

@@ -50,25 +50,41 @@ def same_bytes_as(kept: Sequence[torch.Tensor]) -> Callable[[Sequence[torch.Tens
     """A test, asked once per call, of whether tensors still hold the bytes of ``kept`` (e.g. a
     module's weights between one-step calls), with what can be known of ``kept`` read once:
     shape, dtype and device must match; then memcmp where both sides are contiguous CPU memory,
-    else torch.equal.
+    else torch.equal. A tensor that passed last time and is still the same object at the same
+    address, version, dtype and layout (``p.data = p.data.t()`` changes the layout, not the
+    address) has only its bytes compared again.
 
     >>> weights = [torch.ones(2, 3), torch.zeros(3)]
     >>> unchanged = same_bytes_as([w.clone() for w in weights])
     >>> unchanged(weights), unchanged([weights[0], torch.ones(3)]), unchanged([weights[0].t(), weights[1]])
     (True, False, False)
+    >>> square = torch.nn.Parameter(torch.arange(4.0).view(2, 2))
+    >>> same_layout = same_bytes_as([square.detach().clone()])
+    >>> same_layout([square]), same_layout([square])
+    (True, True)
+    >>> square.data = square.data.t()                  # the same bytes at the same address, read transposed
+    >>> same_layout([square])
+    False
     """
     facts = [
         (k, k.shape, k.dtype, k.device, k.data_ptr() if _MEMCMP and k.is_cpu and k.is_contiguous() else None, k.numel() * k.element_size())
         for k in kept
     ]
+    seen: list[tuple[Any, int, int]] = [(None, 0, 0)] * len(facts)  # per place: (tensor, version, address) that passed
 
     def unchanged(current: Sequence[torch.Tensor]) -> bool:
-        for now, (copy, shape, dtype, device, pointer, size) in zip(current, facts, strict=True):
+        for place, (now, (copy, shape, dtype, device, pointer, size)) in enumerate(zip(current, facts, strict=True)):
+            last, version, address = seen[place]
+            if now is last and now._version == version and now.data_ptr() == address and now.dtype is dtype and now.is_contiguous():
+                if _MEMCMP(pointer, address, size):
+                    return False
+                continue
             if now.shape != shape or now.dtype != dtype or now.device != device:
                 return False
             if pointer is not None and now.is_contiguous():
                 if _MEMCMP(pointer, now.data_ptr(), size):
                     return False
+                seen[place] = (now, now._version, now.data_ptr())
             elif not torch.equal(copy, now):
                 return False
         return True
