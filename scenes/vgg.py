@@ -40,6 +40,7 @@ from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
 from explain.figures.errors import names_or_none
 from explain.figures.layers import INPUT, kind, parameter_count, receptive_field
+from explain.glossary import term
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
 from explain.scenes import SceneSpec
@@ -299,9 +300,11 @@ class VGGScene(TraceScene):
             bars.add(VGroup(bar, number))
         label = self.text(self.term("parameters"), size=16, color=theme.MUTED)
         label.move_to([cards[0].get_x(), base + 0.3, 0])
+        counts = self.parameters
+        norms = (f" + BatchNorm {thousands(counts.batch_norm)}", f" + {term('batch-norm', 'ko')} {thousands(counts.batch_norm)}") if counts.batch_norm else ("", "")
         total = self.text(
-            f"convolutions {thousands(self.parameters.conv)} + linear {thousands(self.parameters.linear)} = {thousands(self.parameters.total)} parameters",
-            f"합성곱 {thousands(self.parameters.conv)} + 선형 {thousands(self.parameters.linear)} = 파라미터 {thousands(self.parameters.total)}개",
+            f"convolutions {thousands(counts.conv)}{norms[0]} + linear {thousands(counts.linear)} = {thousands(counts.total)} parameters",
+            f"합성곱 {thousands(counts.conv)}{norms[1]} + 선형 {thousands(counts.linear)} = 파라미터 {thousands(counts.total)}개",
             size=20,
         )
         fit_width(total, 13.2).next_to(bars, DOWN, buff=0.15)

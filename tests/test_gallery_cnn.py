@@ -192,9 +192,12 @@ def test_a_flat_vgg_with_batchnorm_splits_into_blocks_at_its_pools(recorded):
     assert [len(b.convs) for b in blocks] == [2, 2, 3]
     assert [b.shape_out for b in blocks] == [(8, 16, 16), (16, 8, 8), (32, 4, 4)]
     assert all(b.others == ["BatchNorm (eval: running statistics)", "ReLU"] for b in blocks)
-    assert sum(b.parameters for b in blocks) == sum(m.weight.numel() + m.bias.numel() for m in model.features if isinstance(m, nn.Conv2d))
+    # a block's parameters are its convolutions' and its BatchNorms' γ and β: every parameter of features
+    assert sum(b.parameters for b in blocks) == sum(p.numel() for p in model.features.parameters())
     counts = parameter_count(trace)
     assert counts.linear == sum(p.numel() for p in model.classifier.parameters())
+    assert counts.batch_norm == sum(p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters()) == 288
+    assert counts.total == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(

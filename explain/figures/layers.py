@@ -40,6 +40,7 @@ __all__ = [
     "description",
     "geometry_text",
     "FUNCTION_KINDS",
+    "batch_norm_parameters",
     "is_function",
     "owner",
     "inside",
@@ -321,21 +322,35 @@ def linear_parameters(facts: Mapping[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class ParameterCount:
-    """Parameters of a model's convolutions and fully connected layers, from the trace."""
+    """Parameters of a model's convolutions, fully connected layers and BatchNorms, from the trace."""
 
     conv: int
     linear: int
+    batch_norm: int = 0
 
     @property
     def total(self) -> int:
-        return self.conv + self.linear
+        return self.conv + self.linear + self.batch_norm
+
+
+def batch_norm_parameters(trace: Trace, name: str) -> int:
+    """The learned γ and β of BatchNorm ``name``: two per channel, none without affine parameters.
+
+    >>> import torch, explain
+    >>> tr = explain.record(torch.nn.Sequential(torch.nn.BatchNorm2d(3)).eval(), torch.zeros(1, 3, 2, 2))
+    >>> batch_norm_parameters(tr, "0")
+    6
+    """
+    facts = description(trace, name)
+    return 2 * int(facts["output_shape"][1]) if facts.get("affine", True) else 0
 
 
 def parameter_count(trace: Trace) -> ParameterCount:
-    """Parameters of every described Conv2d and Linear (each module counted once)."""
+    """Parameters of every described Conv2d, Linear and BatchNorm (each module counted once)."""
     modules = trace.meta.get("modules", {})
     linear = sum(linear_parameters(facts) for name, facts in modules.items() if kind(trace, name) == "linear")
-    return ParameterCount(sum(conv.parameters for conv in convs_under(trace)), linear)
+    norms = sum(batch_norm_parameters(trace, name) for name in modules if kind(trace, name) == "batch_norm")
+    return ParameterCount(sum(conv.parameters for conv in convs_under(trace)), linear, norms)
 
 
 def receptive_field(convs: list[ConvSpec]) -> int:
