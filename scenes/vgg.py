@@ -13,6 +13,8 @@ experiment (``python -m explain.models.experiments depth``), not from the trace.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Group, Line, Rectangle, VGroup
 
@@ -39,7 +41,7 @@ from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
 from explain.figures.errors import names_or_none
-from explain.figures.layers import INPUT, kind, parameter_count, receptive_field
+from explain.figures.layers import INPUT, kind, ops_inside, parameter_count, receptive_field
 from explain.glossary import term
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
@@ -153,10 +155,25 @@ class VGGScene(TraceScene):
         if not linears:
             return Group()
         header = LayerBox(f"{self.term('linear')} ×{len(linears)}", kind="linear", width=CARD, height=0.45, size=18)
+        parts = [header]
+        others = self.head_operations()
+        if others:  # what turns the last block's maps into the first linear layer's input, and what runs between the linears
+            width = 8 if self.lang == "ko" else 12  # characters a card line holds (Hangul is wider)
+            lines = [textwrap.wrap(operation_text(op, self.lang), width) for op in others]  # "adaptive", "avg-pool to", "2×2"
+            text = "\n+ ".join("\n".join(wrapped) for wrapped in lines)
+            parts.append(LayerBox(text, kind="pointwise", width=CARD, height=0.3 + 0.22 * text.count("\n"), size=16).next_to(header, DOWN, buff=0.08))
         sizes = [linears[0]["in_features"]] + [d["out_features"] for d in linears]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
-        chain.next_to(header, DOWN, buff=0.25)
-        return Group(header, chain)
+        chain.next_to(parts[-1], DOWN, buff=0.25)
+        return Group(*parts, chain)
+
+    def head_operations(self) -> list[str]:
+        """The recorded operations after the last block other than the linear layers, once each
+        ("adaptive avg-pool to 2×2", "flatten", "ReLU", "dropout p=0.5")."""
+        ops = ops_inside(self.trace, [""])
+        last = self.blocks[-1].ops[-1].module
+        after = [op for op in ops[[op.module for op in ops].index(last) + 1 :] if op.kind != "linear"]
+        return list(dict.fromkeys(op.text.split(" (")[0] for op in after))
 
     def linears(self) -> list[dict]:
         """The Linear layers' configs, in execution order."""

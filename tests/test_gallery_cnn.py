@@ -277,3 +277,15 @@ def test_every_scene_renders_the_gallery_models_it_fits(recorded, scene, tmp_pat
                 render_still(scene, trace, tmp_path / name)
             message = str(refused.value)
             assert "\n" not in message and "  (" not in message and not message.rstrip().endswith("of")
+
+
+@pytest.mark.render
+def test_the_vgg_head_names_what_runs_between_the_last_block_and_the_linear_layers(recorded, tmp_path):
+    """vgg-bn's 32×4×4 maps reach its first Linear(128, 64) through an adaptive average pool to 2×2:
+    the head card said only "linear ×3: 128 64 64 10"."""
+    from scene_checks import play_through
+
+    scene = play_through("vgg", recorded["vgg-bn"][1], tmp_path, options={"step": 1})
+    assert scene.head_operations() == ["adaptive avg-pool to 2×2", "flatten", "ReLU", "dropout p=0.5"]
+    scene = play_through("vgg", recorded["mnist-net"][1], tmp_path, options={"step": 1})
+    assert scene.head_operations() == ["dropout p=0.25", "flatten", "relu", "dropout p=0.5", "log_softmax"]
