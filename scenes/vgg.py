@@ -41,13 +41,13 @@ from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
 from explain.figures.errors import names_or_none
-from explain.figures.layers import INPUT, kind, ops_inside, parameter_count, receptive_field
+from explain.figures.layers import INPUT, ConvSpec, kind, ops_inside, parameter_count, receptive_field
 from explain.glossary import term
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
-__all__ = ["CARD", "field_centre", "SCENES", "STEPS", "VGGScene"]
+__all__ = ["CARD", "conv_formula", "field_centre", "SCENES", "STEPS", "VGGScene"]
 
 SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field, parameters, measured depth vs accuracy (figure 8)", "vgg16")]
 
@@ -60,6 +60,16 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
     inner = np.abs(maps)[margin:-margin, margin:-margin]
     row, col = np.unravel_index(int(inner.argmax()), inner.shape)
     return int(row) + margin, int(col) + margin
+
+
+def conv_formula(conv: ConvSpec) -> str:
+    """A convolution's parameters as the product the slide writes: kh·kw·in·out (+ out biases).
+
+    >>> conv_formula(ConvSpec("c", 32, 64, (3, 3)))
+    '3·3·32·64 + 64'
+    """
+    weights = f"{conv.kernel[0]}·{conv.kernel[1]}·{conv.in_channels // conv.groups}·{conv.out_channels}"
+    return weights + (f" + {conv.out_channels}" if conv.bias else "")
 
 
 class VGGScene(TraceScene):
@@ -241,40 +251,47 @@ class VGGScene(TraceScene):
         ]
         pair = equal_width_pair(self.blocks)  # two convs of equal width, the parameters compared below
         k = pair[0].kernel_text
+        versus = stack_versus_single(pair)
+        cheaper = versus.saving > 0
         next_step(
             self,
-            (f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters", f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다"),
+            (f"Two stacked {k} convs see what one {side}×{side} sees" + (", with fewer parameters" if cheaper else ""),
+             f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을" + (" 더 적은 파라미터로 봅니다" if cheaper else " 봅니다")),
             leaving=[self.figure],
             arriving=[group],
         )
         appear(self, outlines[2], run_time=0.3)  # one output value …
         appear(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
         appear(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
-        versus = stack_versus_single(pair)
         self.shown["pair"] = versus
-        c, k = pair[0].in_channels, pair[0].kernel_text
         stacked = sum(conv.parameters for conv in versus.stack)
-        one = f"{k.replace('×', '·')}·{c}·{c}" + (f" + {c}" if pair[0].bias else "")
-        single = f"{side}·{side}·{c}·{c}" + (f" + {c}" if versus.single.bias else "")
+        formulas = [conv_formula(conv) for conv in versus.stack]
+        both = f"2 × ({formulas[0]})" if formulas[0] == formulas[1] else " + ".join(formulas)  # C→C→C, else each conv's own
+        widths = f"{pair[0].in_channels}→{pair[0].out_channels}→{pair[1].out_channels}"
+        single, ends = versus.single, f"{versus.single.in_channels}→{versus.single.out_channels}"
+        if cheaper:
+            verdict = (f"{versus.saving:.0%} fewer with the stack", f"쌓으면 {versus.saving:.0%} 적습니다")
+        else:  # the stack widens the channels (1→32→64): here it costs more than the one big conv
+            ratio = stacked / single.parameters
+            verdict = (f"the stack has {ratio:.1f}× as many (it widens the channels)", f"쌓으면 {ratio:.1f}배 많습니다 (채널이 넓어집니다)")
         extra = self.between(pair)
         more = (self.say(f", and {extra} between them", f", 그리고 사이에 {extra}") if extra else "")
-        lines = VGroup(
-            self.text(
+        texts = [
+            (
                 f"{side}×{side}: one value of {second.name} sees {side}×{side} values of {source} through {first.kernel_text} and {second.kernel_text} convs",
                 f"{side}×{side}: {second.name}의 값 하나는 {first.kernel_text}, {second.kernel_text} 합성곱을 거쳐 {source}의 {side}×{side} 값을 봅니다",
-                size=20,
             ),
-            self.text(
-                f"two {k} ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)} parameters",
-                f"{k} 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)}개 파라미터",
-                size=20,
+            (
+                f"two {k} ({pair[0].name}, {pair[1].name}, {widths}): {both} = {thousands(stacked)} parameters",
+                f"{k} 두 개 ({pair[0].name}, {pair[1].name}, {widths}): {both} = {thousands(stacked)}개 파라미터",
             ),
-            self.text(
-                f"one {side}×{side} ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack{more}",
-                f"{side}×{side} 한 개 ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적습니다{more}",
-                size=20,
+            (
+                f"one {side}×{side} ({ends}): {conv_formula(single)} = {thousands(single.parameters)}  →  {verdict[0]}{more}",
+                f"{side}×{side} 한 개 ({ends}): {conv_formula(single)} = {thousands(single.parameters)}  →  {verdict[1]}{more}",
             ),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+        ]
+        self.shown["pair_lines"] = [self.say(*text) for text in texts]
+        lines = VGroup(*[self.text(*text, size=20) for text in texts]).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         appear(self, lines)
         self.figure = Group(group, *outlines, *links, *kernels, lines)

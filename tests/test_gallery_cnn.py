@@ -289,3 +289,16 @@ def test_the_vgg_head_names_what_runs_between_the_last_block_and_the_linear_laye
     assert scene.head_operations() == ["adaptive avg-pool to 2×2", "flatten", "ReLU", "dropout p=0.5"]
     scene = play_through("vgg", recorded["mnist-net"][1], tmp_path, options={"step": 1})
     assert scene.head_operations() == ["dropout p=0.25", "flatten", "relu", "dropout p=0.5", "log_softmax"]
+
+
+@pytest.mark.render
+def test_a_stack_that_widens_its_channels_is_not_said_to_save_parameters(recorded, tmp_path):
+    """mnist-net's conv1 (1→32) and conv2 (32→64) were written "1→1→1: 2 × (3·3·1·1 + 1) = 18,816" and
+    "−1031% fewer with the stack"; each conv's own product, and the honest comparison, are shown now."""
+    from scene_checks import play_through
+
+    scene = play_through("vgg", recorded["mnist-net"][1], tmp_path, options={"step": 2})
+    stacked, single = scene.shown["pair_lines"][1:]
+    assert stacked == "two 3×3 (conv1, conv2, 1→32→64): 3·3·1·32 + 32 + 3·3·32·64 + 64 = 18,816 parameters"
+    assert single.startswith("one 5×5 (1→64): 5·5·1·64 + 64 = 1,664  →  the stack has 11.3× as many")
+    assert "fewer" not in scene.current_caption.text
