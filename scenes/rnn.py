@@ -113,7 +113,7 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {
         "module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h,
-        "kind": kind_of(trace, module), "equation": step_equation(trace, module), "noun": step_noun(trace),
+        "kind": kind_of(trace, module), "equation": step_equation(trace, module, direction), "noun": step_noun(trace),
         "direction": direction, "directions": directions_of(trace, module, layer),
     }
 

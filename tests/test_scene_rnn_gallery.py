@@ -54,6 +54,7 @@ def test_a_bidirectional_layer_draws_the_chosen_direction(bidirectional):
     assert backward["directions"] == ["fwd", "bwd"] and backward["direction"] == "bwd"
     assert backward["h"][2] == pytest.approx(bidirectional["lstm.l1.bwd.h"][2, 0, :4].tolist())
     assert "backward" in unroll_captions(backward)[1][0]
+    assert "h<sub>t+1</sub>" in backward["equation"] and "t−1" not in backward["equation"]  # its state comes from t+1
     assert "h²<sub>t</sub>(bwd)" in layered_equation(layered_values(bidirectional))
     with pytest.raises(SceneInputError, match="forward direction.*rnn-unroll draws --direction bwd"):
         RNNLayersScene.check(bidirectional, {"direction": "bwd"})

@@ -177,17 +177,19 @@ STEP_EQUATIONS = {
 }
 
 
-def step_equation(trace: Trace, module: str) -> str:
-    """The equation of one step of ``module``, by its recorded kind (Pango markup).
+def step_equation(trace: Trace, module: str, direction: str = "fwd") -> str:
+    """The equation of one step of ``module``, by its recorded kind (Pango markup); the backward
+    direction of a bidirectional layer reads the sequence from its end, so its state comes from t+1.
 
     >>> step_equation(Trace({"l0.fwd.z": torch.zeros(1), "l0.fwd.h": torch.zeros(1)}), "").startswith("h<sub>t</sub> = (1 − z")
+    True
+    >>> "z<sub>t</sub> ⊙ h<sub>t+1</sub>" in step_equation(Trace({"l0.bwd.z": torch.zeros(1), "l0.bwd.h": torch.zeros(1)}), "", "bwd")
     True
     """
     kind = kind_of(trace, module)
     config = trace.meta.get("modules", {}).get(module, {})
-    if kind == "rnn" and config.get("nonlinearity") == "relu":
-        return STEP_EQUATIONS["rnn-relu"]
-    return STEP_EQUATIONS[kind]
+    equation = STEP_EQUATIONS["rnn-relu" if kind == "rnn" and config.get("nonlinearity") == "relu" else kind]
+    return equation.replace("t−1", "t+1") if direction == "bwd" else equation
 
 
 def decoder_of(trace: Trace, module: str) -> str | None:
