@@ -38,7 +38,7 @@ from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
 from explain.figures.errors import names_or_none
 from explain.glossary import with_particle
-from explain.figures.layers import POOLS
+from explain.figures.layers import POOLS, recorded_structure
 from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
 from explain.trace import Trace
 from explain.scenes import SceneSpec
@@ -111,7 +111,7 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
-        return chosen_module(options, concat_modules(trace), scene="inception", kind="inception modules", example="layer_2.0@concat")
+        return chosen_module(options, concat_modules(trace), scene="inception", kind="inception modules", example="layer_2.0@concat", found=recorded_structure(trace))
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

@@ -43,6 +43,7 @@ from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
 from explain.glossary import term, with_particle
+from explain.figures.layers import recorded_structure
 from explain.figures.residual import (
     Residual,
     addition_at,
@@ -96,7 +97,7 @@ class ResNetScene(TraceScene):
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
-        return chosen_module(options, residual_modules(trace), scene="resnet", kind="residual blocks", example="layer_2.0@sum")
+        return chosen_module(options, residual_modules(trace), scene="resnet", kind="residual blocks", example="layer_2.0@sum", found=recorded_structure(trace))
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:

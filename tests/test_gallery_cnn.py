@@ -302,3 +302,20 @@ def test_a_stack_that_widens_its_channels_is_not_said_to_save_parameters(recorde
     assert stacked == "two 3×3 (conv1, conv2, 1→32→64): 3·3·1·32 + 32 + 3·3·32·64 + 64 = 18,816 parameters"
     assert single.startswith("one 5×5 (1→64): 5·5·1·64 + 64 = 1,664  →  the stack has 11.3× as many")
     assert "fewer" not in scene.current_caption.text
+
+
+@pytest.mark.parametrize(
+    ("scene", "name", "found"),
+    [
+        ("resnet", "vgg-bn", "this trace has convolutions features.0, features.3, features.7 … (7 in all), and no residual addition or concatenation"),
+        ("resnet", "inception-bn", "this trace has concatenated branches inception3a, inception3b (see the inception figure)"),
+        ("inception", "basic-resnet", "this trace has residual blocks layer1.0, layer1.1, layer2.0 … (8 in all) (see the resnet figure)"),
+    ],
+)
+def test_a_figure_that_does_not_apply_says_what_the_trace_has(recorded, scene, name, found):
+    from explain.draw.base import SceneInputError
+    from explain.render import scene_spec
+
+    with pytest.raises(SceneInputError) as refused:
+        scene_spec(scene).load().check(recorded[name][1], {})
+    assert str(refused.value).endswith(found) and "\n" not in str(refused.value)

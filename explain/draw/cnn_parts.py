@@ -245,14 +245,16 @@ def run_steps(scene, steps: Sequence[Callable[[], None]], *, still: int | None =
         scene.pause()
 
 
-def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, example: str) -> str:
-    """The module ``options["module"]`` names among ``modules`` (default: the first), or one clear error.
+def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, example: str, found: str = "") -> str:
+    """The module ``options["module"]`` names among ``modules`` (default: the first), or one clear error
+    that says what the trace has instead (``found``).
 
     >>> chosen_module({}, ["layer_2.0", "layer_2.1"], scene="resnet", kind="residual blocks", example="layer_2.0@sum")
     'layer_2.0'
     """
     if not modules:
-        raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
+        has = f"; this trace has {found}" if found else ""
+        raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}'){has}")
     name = str(options.get("module", modules[0]))
     if name not in modules:
         raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")
