@@ -149,18 +149,18 @@ def recorded_structure(trace: Trace) -> str:
     >>> recorded_structure(explain.record(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 5, 5)))
     'convolutions 0, and no residual addition or concatenation'
     >>> recorded_structure(explain.record(torch.nn.LSTM(2, 3), torch.zeros(4, 1, 2)))
-    'recurrent modules the model (see rnn-unroll, lstm-cell)'
+    'recurrent steps in the model itself (see rnn-unroll, lstm-cell)'
     """
     structure = trace.meta.get("structure", {})
     joined = {what: [name for name, parts in structure.items() if parts.get("kind") == what] for what in ("residual", "concat")}
-    recurrent = [name or "the model" for name, facts in trace.meta.get("modules", {}).items() if "quantities" in facts]
+    recurrent = [name or "the model itself" for name, facts in trace.meta.get("modules", {}).items() if "quantities" in facts]
     found = []
     if joined["residual"]:
         found.append(f"residual blocks {names_or_none(joined['residual'], 3)} (see the resnet figure)")
     if joined["concat"]:
         found.append(f"concatenated branches {names_or_none(joined['concat'], 3)} (see the inception figure)")
     if recurrent:
-        found.append(f"recurrent modules {names_or_none(recurrent, 3)} (see rnn-unroll, lstm-cell)")
+        found.append(f"recurrent steps in {names_or_none(recurrent, 3)} (see rnn-unroll, lstm-cell)")
     if not found:
         found.append(f"convolutions {names_or_none(convolutions(trace), 3)}, and no residual addition or concatenation")
     return "; ".join(found)
