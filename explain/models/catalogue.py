@@ -224,7 +224,7 @@ MODELS: dict[str, ModelSpec] = {
         recording_meta={"labels": _SHAPE_LABELS},
     ),
     "vgg16": ModelSpec(
-        "The book's VGG-16, base_dim 16, its 32×32 head (options base_dim, image_size 32|224, num_classes); trained on ten shapes (39.6 % held out)",
+        "The book's VGG-16, base_dim 16, its 32×32 head (options base_dim, image_size 32|224, num_classes); trained on ten shapes (68.4 % held out)",
         lambda base_dim=16, image_size=32, num_classes=10: VGG(base_dim, num_classes, image_size),
         _image_example(3, 32),
         ("base_dim", "image_size", "num_classes"),
@@ -232,7 +232,7 @@ MODELS: dict[str, ModelSpec] = {
         recording_meta={"labels": _SHAPE_LABELS},
     ),
     "googlenet": ModelSpec(
-        "The book's GoogLeNet (9 inception modules), base_dim 16 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (35.0 % held out)",
+        "The book's GoogLeNet (9 inception modules), base_dim 16 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (65.7 % held out)",
         lambda base_dim=16, image_size=64, num_classes=10: GoogLeNet(base_dim, num_classes, image_size),
         _image_example(3, 64),
         ("base_dim", "image_size", "num_classes"),
@@ -240,7 +240,7 @@ MODELS: dict[str, ModelSpec] = {
         recording_meta={"labels": _SHAPE_LABELS},
     ),
     "resnet50": ModelSpec(
-        "The book's ResNet-50 (BottleNeck, projection shortcuts, downsampling at stage ends), base_dim 8 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (17.2 % held out: barely learns)",
+        "The book's ResNet-50 (BottleNeck, projection shortcuts, downsampling at stage ends), base_dim 8 at 64×64, AvgPool(2) for the book's 7 (options base_dim, image_size, num_classes); trained on ten shapes (20.5 % held out: it memorises its training images, 81 % of them right)",
         lambda base_dim=8, image_size=64, num_classes=10: ResNet(base_dim, num_classes, image_size),
         _image_example(3, 64),
         ("base_dim", "image_size", "num_classes"),

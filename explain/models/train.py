@@ -314,17 +314,17 @@ def train_cifar_cnn() -> Trained:
 
 def train_vgg16() -> Trained:
     """The book's VGG-16 (base_dim 16) with its own 32×32 head: 224×224 does not train on 2 shared cores."""
-    return train_shapes_classifier(_vgg16, size=32, epochs=5, lr=5e-4)
+    return train_shapes_classifier(_vgg16, size=32, epochs=15, lr=5e-4)
 
 
 def train_googlenet() -> Trained:
     """The book's GoogLeNet (base_dim 16) at 64×64: its whole final 2×2 map is averaged instead of 7×7."""
-    return train_shapes_classifier(_googlenet, size=64, epochs=5)
+    return train_shapes_classifier(_googlenet, size=64, epochs=15)
 
 
 def train_resnet50() -> Trained:
     """The book's ResNet-50 (base_dim 8, so its weights stay small) at 64×64, AvgPool(2) for the book's 7."""
-    return train_shapes_classifier(_resnet50, size=64, epochs=5)
+    return train_shapes_classifier(_resnet50, size=64, epochs=15)
 
 
 TRAINERS: dict[str, Callable[[], Trained]] = {
