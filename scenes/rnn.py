@@ -18,6 +18,7 @@ Options: ``layer``, ``direction``, ``steps`` (default "0-4" / "0-2"), ``units`` 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from manim import DOWN, LEFT, RIGHT, UP, Dot, config, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
@@ -47,12 +48,14 @@ from explain.figures.recurrent import (
 )
 from explain.draw.graphs import LogBars
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
+from explain.glossary import term
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
 __all__ = [
     "COLUMN_X",
     "DIRECTION_WORDS",
+    "korean_equation",
     "INITIAL_X",
     "KIND_STATES",
     "KIND_TITLES",
@@ -165,7 +168,7 @@ class RNNUnrollScene(TraceScene):
         else:
             title = self.text(f"The {kind}, rolled and unrolled", f"{kind}: 접힌 모습과 펼친 모습", size=34)
         title.to_edge(UP, buff=0.25)
-        equation = self.text(values["equation"], size=22, markup=True).next_to(title, DOWN, buff=0.15)
+        equation = self.text(values["equation"], korean_equation(values["equation"]), size=22, markup=True).next_to(title, DOWN, buff=0.15)
         if equation.width > 13.4:
             equation.scale_to_fit_width(13.4)
         self.add(title, equation)
@@ -242,6 +245,15 @@ class RNNUnrollScene(TraceScene):
         note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
         return VGroup(bar, note).arrange(DOWN, buff=0.12)
+
+
+def korean_equation(equation: str) -> str:
+    """A step equation's words in Korean: "(gates i, f, g, o from xₜ and hₜ₋₁)" → "(게이트 i, f, g, o ← xₜ, hₜ₋₁)".
+
+    >>> korean_equation("h = o ⊙ tanh(c)     (gates i, f, g, o from x and h)")
+    'h = o ⊙ tanh(c)     (게이트 i, f, g, o ← x, h)'
+    """
+    return re.sub(r"\(gates (.*) from (.*) and (.*)\)", lambda m: f"({term('gate', 'ko')} {m[1]} ← {m[2]}, {m[3]})", equation)
 
 
 def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:

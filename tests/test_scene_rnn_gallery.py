@@ -147,3 +147,13 @@ def test_the_decoder_is_the_linear_layer_after_the_recurrent_module_whatever_its
     assert layered_values(explain.record(Net(), x))["decoder"] == "out"
     values = layered_values(explain.record(NoDecoder(), x))
     assert values["decoder"] is None and "project" not in layered_equation(values)
+
+
+@pytest.mark.render
+def test_the_korean_unrolled_figure_writes_its_equation_in_korean(word_lstm, tmp_path):
+    """The LSTM's step equation kept '(gates i, f, g, o from xₜ and hₜ₋₁)' in English under a Korean title."""
+    from scene_checks import play_through
+
+    scene = play_through("rnn-unroll", word_lstm, tmp_path, lang="ko")
+    shown = " ".join(m.original_text for m in scene.mobjects if hasattr(m, "original_text"))
+    assert "게이트 i, f, g, o ←" in shown and "gates" not in shown and " from " not in shown
