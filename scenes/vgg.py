@@ -41,7 +41,7 @@ from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
 from explain.figures.errors import names_or_none
-from explain.figures.layers import INPUT, ConvSpec, kind, ops_inside, parameter_count, receptive_field
+from explain.figures.layers import INPUT, ConvSpec, in_execution_order, kind, ops_inside, parameter_count, receptive_field
 from explain.glossary import term
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
@@ -188,7 +188,7 @@ class VGGScene(TraceScene):
     def linears(self) -> list[dict]:
         """The Linear layers' configs, in execution order."""
         modules = self.trace.meta.get("modules", {})
-        return [facts for name, facts in modules.items() if kind(self.trace, name) == "linear"]
+        return [modules[name] for name in in_execution_order(self.trace, [n for n in modules if kind(self.trace, n) == "linear"])]
 
     def show_stack(self) -> None:
         figure = self.stack()

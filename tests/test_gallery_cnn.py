@@ -319,3 +319,26 @@ def test_a_figure_that_does_not_apply_says_what_the_trace_has(recorded, scene, n
     with pytest.raises(SceneInputError) as refused:
         scene_spec(scene).load().check(recorded[name][1], {})
     assert str(refused.value).endswith(found) and "\n" not in str(refused.value)
+
+
+def test_a_saved_trace_keeps_the_execution_order_of_its_layers(recorded, tmp_path):
+    """A trace file keeps its metadata sorted by name: vgg-bn's convolutions came back as features.0,
+    features.10, features.14, … and a head's Linear layers could come back out of order."""
+    import explain
+    from explain.figures.layers import convolutions
+
+    model, trace = recorded["vgg-bn"]
+    trace.save(tmp_path / "vgg.safetensors")
+    loaded = explain.load(tmp_path / "vgg.safetensors")
+    expected = [f"features.{i}" for i, m in enumerate(model.features) if isinstance(m, nn.Conv2d)]
+    assert convolutions(loaded) == convolutions(trace) == expected
+    second = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Sequential())
+    second[2].add_module("zeta", nn.Linear(18, 4))
+    second[2].add_module("alpha", nn.Linear(4, 2))
+    second_trace = explain.record(second, torch.zeros(1, 1, 5, 5))
+    second_trace.save(tmp_path / "two.safetensors")
+    from explain.figures.layers import in_execution_order, kind
+
+    loaded = explain.load(tmp_path / "two.safetensors")
+    linears = [n for n in loaded.meta["modules"] if kind(loaded, n) == "linear"]
+    assert in_execution_order(loaded, linears) == ["2.zeta", "2.alpha"]

@@ -43,6 +43,7 @@ __all__ = [
     "batch_norm_parameters",
     "is_function",
     "owner",
+    "in_execution_order",
     "inside",
     "kind",
     "leaf_outputs",
@@ -303,9 +304,16 @@ def ops_inside(trace: Trace, names: list[str]) -> list[Op]:
     return ops
 
 
+def in_execution_order(trace: Trace, names) -> list[str]:
+    """``names`` in the order the trace recorded them (a saved trace keeps its metadata sorted by
+    name, so "features.10" would come before "features.3"); names it holds no value of go last."""
+    position = {name: index for index, name in enumerate(trace.names())}
+    return sorted(names, key=lambda name: position.get(name, len(position)))
+
+
 def convolutions(trace: Trace) -> list[str]:
     """Every 2-d convolution the recorder described, in execution order."""
-    return [name for name in trace.meta.get("modules", {}) if kind(trace, name) == "conv2d"]
+    return in_execution_order(trace, [name for name in trace.meta.get("modules", {}) if kind(trace, name) == "conv2d"])
 
 
 def conv_spec(trace: Trace, name: str) -> ConvSpec:
