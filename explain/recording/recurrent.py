@@ -56,7 +56,7 @@ runs as if nothing recorded it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -292,7 +292,7 @@ class _Recorder:
 
     def _defer(
         self, x: Tensor, output: Tensor, h0: Tensor, c0: Tensor | None, h_n: Tensor, c_n: Tensor | None,
-        handed_in: list[Tensor], handed_out: list[Tensor],
+        handed_in: Sequence[Tensor], handed_out: Sequence[Tensor],
     ) -> None:
         """Keep a copy of a one-step call (its tensors as :class:`_Call` names them) for :meth:`flush`.
         ``handed_in``: the state tensors the caller passed (h, c), ``handed_out``: those the module
@@ -332,8 +332,7 @@ class _Recorder:
         batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
-        x, output, h0, c0, h_n, c_n = (None if column[0] is None else torch.cat(column, dim=-2) for column in _columns(batch))
-        together = _Call(x, h_n if output is None else output, h0, c0, h_n, c_n)
+        together = _Call(*_joined(batch))
         together.split = (len(batch), batch[0][0].shape[-2])
         self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
@@ -346,12 +345,24 @@ class _Recorder:
         return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
 
 
-def _columns(batch: list[tuple]) -> list[tuple]:
-    """The kept calls' tensors by field; the output column is None when every output is the kept h (cells)."""
-    columns = list(zip(*batch))
-    if all(output is h for output, h in zip(columns[1], columns[4])):
-        columns[1] = (None,)
-    return columns
+def _joined(batch: list[tuple]) -> tuple[Tensor | None, ...]:
+    """The kept calls' (x, output, h0, c0, h_n, c_n), each joined along the batch axis (dim −2).
+    What was kept once is joined once: a cell's output is its h, and a state handed on from call
+    to call is the previous call's returned state (the column of returned states, shifted by one call)."""
+    x, outputs, h0s, c0s, h_ns, c_ns = zip(*batch)
+    join = lambda column: None if column[0] is None else torch.cat(column, dim=-2)  # noqa: E731
+    h_n, c_n = join(h_ns), join(c_ns)
+    output = h_n if all(out is h for out, h in zip(outputs, h_ns)) else join(outputs)
+    return join(x), output, _before(h0s, h_ns, h_n, join), _before(c0s, c_ns, c_n, join), h_n, c_n
+
+
+def _before(given: tuple, returned: tuple, returned_joined: Tensor | None, join: Callable) -> Tensor | None:
+    """The states the calls started from, joined: when each call after the first started from the
+    state the call before it returned, the first call's state and all but the last returned ones."""
+    if given[0] is None or not all(start is previous for start, previous in zip(given[1:], returned)):
+        return join(given)
+    rows = returned_joined.shape[-2] - given[0].shape[-2]
+    return torch.cat([given[0], returned_joined.narrow(-2, 0, rows)], dim=-2)
 
 
 def _kept(handed: dict[int, tuple], tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
@@ -737,21 +748,22 @@ class _CellRecorder(_Recorder):
         return self._records()
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
-        value, hx = _arguments(args, kwargs)
+        value = args[0] if args else kwargs.get("input")
+        hx = args[1] if len(args) > 1 else kwargs.get("hx")
         unbatched = value.dim() == 1
         batch = 1 if unbatched else value.shape[0]
         if self._records():  # kept as rows [B, ·] (detached: the copies need no graph)
-            rows = (lambda t: t.detach().view(1, -1)) if unbatched else Tensor.detach  # noqa: E731
             lstm = self.mode == "LSTM"
-            h, c = output if lstm else (output, None)
-            h0, c0 = hx if lstm and hx is not None else (hx, None)
-            h1 = rows(h)
-            h0 = torch.zeros_like(h1) if h0 is None else rows(h0)
-            c1 = None if c is None else rows(c)
+            handed_in = () if hx is None else tuple(hx) if lstm else (hx,)
+            handed_out = tuple(output) if lstm else (output,)
+            h0, c0 = (handed_in[0] if handed_in else None), (handed_in[1] if len(handed_in) > 1 else None)
+            h1, c1 = handed_out if lstm else (output, None)
+            h1, x = (h1.detach().view(1, -1), value.detach().view(1, -1)) if unbatched else (h1.detach(), value.detach())
+            h0 = torch.zeros_like(h1) if h0 is None else h0.detach().view_as(h1)
             if c1 is not None:
-                c0 = torch.zeros_like(c1) if c0 is None else rows(c0)
-            handed_in = [] if hx is None else list(hx) if lstm else [hx]
-            self._defer(rows(value), h1, h0, c0, h1, c1, handed_in, list(output) if lstm else [output])
+                c1 = c1.detach().view_as(h1)
+                c0 = torch.zeros_like(c1) if c0 is None else c0.detach().view_as(c1)
+            self._defer(x, h1, h0, c0, h1, c1, handed_in, handed_out)
         self.calls += 1
         self.steps += 1
         self._describe(batch)
