@@ -133,6 +133,8 @@ def _lines(parts: list[str], width: float, *, joint: str = " + ", font: str = th
     for piece in pieces:
         if lines and not lines[-1].endswith(",") and fits(f"{lines[-1]}{joint}{piece}"):
             lines[-1] = f"{lines[-1]}{joint}{piece}"
+        elif lines and not lines[-1].endswith(","):  # the next part on a line of its own keeps its joint: "+ ReLU"
+            lines.append(f"{joint.lstrip()}{piece}")
         else:
             lines.append(piece)
     return VGroup(*[Text(line, font=font, font_size=TEXT_SIZE, color=color) for line in lines]).arrange(DOWN, buff=0.07)

@@ -520,8 +520,15 @@ class ConvolutionScene(TraceScene):
     def label(self, text: str, over, *, mono: bool = False) -> VGroup:
         """Lines of text centred above ``over``, no wider than ``over`` or LABEL_WIDTH (so they stay inside the frame)."""
         font = theme.MONO_FONT if mono else theme.FONT
-        lines = VGroup(*[Text(line, font=font, font_size=18 if mono else 20, color=theme.INK) for line in text.split("\n")])
-        return fit_width(lines.arrange(DOWN, buff=0.08), max(LABEL_WIDTH, over.width)).next_to(over, UP, buff=0.12)
+        width = max(LABEL_WIDTH, over.width)
+
+        def set_lines(text: str) -> VGroup:
+            return VGroup(*[Text(line, font=font, font_size=18 if mono else 20, color=theme.INK) for line in text.split("\n")]).arrange(DOWN, buff=0.08)
+
+        lines = set_lines(text)
+        if lines.width > width and " ⊙ " in text:  # a padded window's "x[0, 14:17, −1:2] ⊙ w[5]": two lines, not smaller type
+            lines = set_lines(text.replace(" ⊙ ", "\n⊙ "))
+        return fit_width(lines, width).next_to(over, UP, buff=0.12)
 
     def formula(self, text: str) -> VGroup:
         """The step's equation (one or more lines) above the caption."""

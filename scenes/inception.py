@@ -38,7 +38,7 @@ from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
 from explain.figures.errors import names_or_none
 from explain.glossary import with_particle
-from explain.figures.layers import POOLS
+from explain.figures.layers import POOLS, recorded_structure
 from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
 from explain.trace import Trace
 from explain.scenes import SceneSpec
@@ -111,7 +111,7 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def chosen_module(cls, trace: Trace, options: dict) -> str:
-        return chosen_module(options, concat_modules(trace), scene="inception", kind="inception modules", example="layer_2.0@concat")
+        return chosen_module(options, concat_modules(trace), scene="inception", kind="inception modules", example="layer_2.0@concat", found=recorded_structure(trace))
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -169,10 +169,10 @@ class InceptionScene(TraceScene):
         parts.next_to(self.title, DOWN, buff=0.6)
         arrows = VGroup(*[_arrow(a, b) for a, b in zip(parts, parts[1:])])
         labels = VGroup(
-            label_under(before, f"{source} {format_shape(self.trace[source].shape[1:])}", size=15),
+            label_under(before, f"{source} {format_shape(self.trace[source].shape[1:])}", size=15, width=before.width + 0.6),
             label_under(x_strip, f"x[:, {row}, {col}]", size=15),
             label_under(y_strip, f"y[:, {row}, {col}]", size=15),
-            label_under(after, f"{values['conv']} {format_shape(self.trace[values['conv']].shape[1:])}", size=15),
+            label_under(after, f"{values['conv']} {format_shape(self.trace[values['conv']].shape[1:])}", size=15, width=after.width + 0.6),
         )
         notes = VGroup(
             self.text(channels_label(range(len(values["x"])), n_in, self.lang), size=14, color=theme.MUTED).next_to(labels[1], DOWN, buff=0.05),

@@ -23,10 +23,10 @@ from manim import DOWN, LEFT, RIGHT, UP, Group, Line, Rectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
-from explain.draw.cnn_parts import chosen_step, fit_width, next_step, thousands
+from explain.draw.cnn_parts import chosen_step, fit_width, next_step, operation_text, thousands
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.strip import ScaleBar
-from explain.figures.layers import POOLS, conv_spec, kind, leaf_outputs
+from explain.figures.layers import POOLS, conv_spec, description, is_function, kind, leaf_outputs, operation
 from explain.glossary import term, with_particle
 from explain.figures.params import (
     ARITHMETIC_ROWS,
@@ -50,9 +50,12 @@ __all__ = [
     "parameter_layers",
     "ParametersScene",
     "SCENES",
+    "share_text",
     "STEPS",
     "TABLE_ROWS",
     "TOTAL_LINES",
+    "UNLISTED",
+    "unlisted_steps",
 ]
 
 SCENES = [
@@ -63,6 +66,8 @@ SCENES = [
 STEPS = ("show_filter", "count_parameters", "count_memory", "beside_the_book", "show_table")
 #: the lines that give a total (parameters, feature-map memory) are highlighted
 TOTAL_LINES = (1, 4)
+#: kinds the layer table leaves out: their output has as many values as their input
+UNLISTED = ("activation", "dropout", "identity", "flatten", "softmax")
 #: rows of the layer table before the rest is summarised in one line
 TABLE_ROWS = 12
 
@@ -77,19 +82,21 @@ def layer_arithmetic(trace: Trace, name: str) -> LayerArithmetic:
     >>> a.per_filter, a.parameters, a.parameter_bytes
     (364, 34944, 139776)
     """
-    description = trace.meta.get("modules", {}).get(name)
-    if name not in trace or description is None:
-        raise SceneInputError(f"{name!r} is not a recorded, described module of this trace")
+    facts = description(trace, name)
+    if name not in trace or not facts:
+        raise SceneInputError(f"{name!r} is not a recorded, described module or function of this trace")
     output_shape = tuple(int(size) for size in trace[name].shape[1:])
+    # a function a forward called (F.max_pool2d) is named as it is called
+    type_ = f"F.{facts['op']}" if is_function(name) else str(facts.get("type", "?"))
     if kind(trace, name) == "conv2d":
         spec = conv_spec(trace, name)
         filter_shape = (spec.kernel[0], spec.kernel[1], spec.in_channels // spec.groups)
-        arithmetic = LayerArithmetic(name, description["type"], filter_shape, spec.bias, spec.out_channels, output_shape)
+        arithmetic = LayerArithmetic(name, type_, filter_shape, spec.bias, spec.out_channels, output_shape)
     elif kind(trace, name) == "linear":
-        bias = bool(description.get("bias", True))
-        arithmetic = LayerArithmetic(name, description["type"], (int(description["in_features"]),), bias, int(description["out_features"]), output_shape)
+        bias = bool(facts.get("bias", True))
+        arithmetic = LayerArithmetic(name, type_, (int(facts["in_features"]),), bias, int(facts["out_features"]), output_shape)
     else:
-        arithmetic = LayerArithmetic(name, str(description.get("type", "?")), (), False, 0, output_shape)
+        arithmetic = LayerArithmetic(name, type_, (), False, 0, output_shape)
     _check_against_weights(trace, arithmetic)
     return arithmetic
 
@@ -112,8 +119,11 @@ def parameter_layers(trace: Trace) -> list[str]:
 def chosen_layer(trace: Trace, options: Mapping[str, Any]) -> str:
     """The layer the options name: ``module`` (qualified name) or ``layer`` (index among parameter layers)."""
     layers = parameter_layers(trace)
-    if not layers:
-        raise SceneInputError("the trace describes no Conv2d or Linear layer (record a CNN: explain record mnist-cnn)")
+    if not any(kind(trace, name) == "conv2d" for name in layers):
+        modules = trace.meta.get("modules", {})
+        leaves = sorted(name for name in modules if name and not any(other.startswith(name + ".") for other in modules))
+        found = ", ".join(f"{name} ({modules[name].get('type')})" for name in leaves) or "no described module"
+        raise SceneInputError(f"the parameters figure counts a CNN's layers and this trace has no Conv2d; it has {found}")
     if options.get("module") is not None:
         name = str(options["module"])
         if name not in layers:
@@ -134,12 +144,24 @@ def layer_table(trace: Trace) -> tuple[list[LayerArithmetic], list[str]]:
     modules = trace.meta.get("modules", {})
     rows, uncounted = [], []
     for name in leaf_outputs(trace):
-        description = modules.get(name, {})
+        facts = modules.get(name, {})
         if kind(trace, name) in ("conv2d", "linear", *POOLS):
             rows.append(layer_arithmetic(trace, name))
-        elif name in modules and kind(trace, name) not in ("activation", "dropout", "identity", "flatten") and description.get("type") not in uncounted:
-            uncounted.append(str(description.get("type")))
+        elif name in modules and kind(trace, name) not in UNLISTED and facts.get("type") not in uncounted:
+            uncounted.append(str(facts.get("type")))
     return rows, uncounted
+
+
+def unlisted_steps(trace: Trace) -> list[str]:
+    """The steps the table leaves out because they keep their input's size, each named once.
+
+    >>> import torch, explain
+    >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.GELU(), torch.nn.Dropout(), torch.nn.Flatten())
+    >>> unlisted_steps(explain.record(net.eval(), torch.zeros(1, 1, 5, 5)))
+    ['GELU', 'dropout', 'flatten']
+    """
+    names = [operation(trace, name) for name in leaf_outputs(trace) if kind(trace, name) in UNLISTED]
+    return list(dict.fromkeys(text.split(" p=")[0] for text in names))
 
 
 def conv_shares(rows: list[LayerArithmetic]) -> tuple[float, float]:
@@ -149,13 +171,23 @@ def conv_shares(rows: list[LayerArithmetic]) -> tuple[float, float]:
     >>> [round(share, 2) for share in conv_shares(rows)]           # 20 of 53 parameters, 128 of 132 bytes
     [0.38, 0.97]
     """
-    convs = [r for r in rows if r.type.endswith("Conv2d")]
+    convs = [r for r in rows if r.is_convolution]
     parameters = sum(r.parameters for r in rows)
     maps = sum(r.output_bytes for r in rows)
     return (
         sum(r.parameters for r in convs) / parameters if parameters else 0.0,
         sum(r.output_bytes for r in convs) / maps if maps else 0.0,
     )
+
+
+def share_text(share: float) -> str:
+    """A share in whole percent, with one decimal where whole percent would round a part to 0% or 100%.
+
+    >>> share_text(0.38), share_text(0.9963), share_text(1.0), share_text(0.004)
+    ('38%', '99.6%', '100%', '0.4%')
+    """
+    whole = f"{share:.0%}"
+    return f"{share:.1%}" if whole in ("0%", "100%") and 0 < share < 1 else whole
 
 
 def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
@@ -175,7 +207,7 @@ def arithmetic_lines(a: LayerArithmetic, lang: str = "en") -> list[str]:
     # a conv filter's size is a product worth writing out (5×5×16 = 400); a unit's is its input count
     shape = "×".join(map(str, a.filter_shape)) + " = " if len(a.filter_shape) > 1 else ""
     bias = (" + 편향 1" if ko else " + 1 bias") if a.bias else ""
-    unit = term("filter" if a.type.endswith("Conv2d") else "unit", lang)
+    unit = term("filter" if a.is_convolution else "unit", lang)
     lines = [
         f"{unit} 하나: {shape}가중치 {thousands(a.weights_per_filter)}{bias} = {thousands(a.per_filter)}"
         if ko
@@ -329,17 +361,17 @@ class ParametersScene(TraceScene):
             body = body[: TABLE_ROWS - 1] + [[self.say(f"… {hidden} more", f"… {hidden}개 더"), "", "", "", "", ""]]
         footer = [self.say("total", "합계"), "", "", thousands(total_parameters), parameter_memory[-1], map_memory[-1]]
         self.shown["totals"] = (total_parameters, total_maps)
-        table = self.table(header, body, footer, uncounted, highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
-        conv_parameters, conv_maps = conv_shares(rows)
+        table = self.table(header, body, footer, uncounted, unlisted_steps(self.trace), highlight=next((i for i, r in enumerate(body) if r[0] == a.name), None))
+        conv_parameters, conv_maps = (share_text(share) for share in conv_shares(rows))
         caption = (
-            f"Convolutions hold {conv_parameters:.0%} of the parameters and make {conv_maps:.0%} of the map memory.",
-            f"합성곱층이 파라미터의 {conv_parameters:.0%}, 맵 메모리의 {with_particle(f'{conv_maps:.0%}', '를')} 차지합니다.",
+            f"Convolutions hold {conv_parameters} of the parameters and make {conv_maps} of the map memory.",
+            f"합성곱층이 파라미터의 {conv_parameters}, 맵 메모리의 {with_particle(conv_maps, '를')} 차지합니다.",
         )
         next_step(self, caption, title=title, leaving=self.figures(), arriving=[table])
 
     # -- drawing helpers
     def layer_title(self, a: LayerArithmetic) -> str:
-        if a.type.endswith("Conv2d"):
+        if a.is_convolution:
             kh, kw, cin = a.filter_shape
             return self.say(f"Parameters of {a.name}: Conv2d({cin} → {a.filters}, {kh}×{kw})", f"{a.name}의 파라미터: Conv2d({cin} → {a.filters}, {kh}×{kw})")
         if a.filters:
@@ -363,7 +395,7 @@ class ParametersScene(TraceScene):
         """One filter: the real kernel of filter 0 (if recorded) in front of sheets for its input channels."""
         if not a.filters:
             return Group(Text(a.type, font=theme.FONT, font_size=28, color=theme.INK))
-        if not a.type.endswith("Conv2d"):
+        if not a.is_convolution:
             sheet = Rectangle(width=0.35, height=3.0, stroke_color=theme.LAYER_STROKE, stroke_width=2).set_fill(theme.LAYER_FILL, opacity=1)
             label = Text(f"{a.filter_shape[0]} {self.term('weights')}", font=theme.FONT, font_size=18, color=theme.INK)
             bias = Text(self.say("+ 1 bias", "+ 편향 1") if a.bias else "", font=theme.FONT, font_size=18, color=theme.MUTED)
@@ -408,7 +440,9 @@ class ParametersScene(TraceScene):
                 line.set_color(theme.HIGHLIGHT)
         return list(new)
 
-    def table(self, header: list[str], body: list[list[str]], footer: list[str], uncounted: list[str], *, highlight: int | None) -> VGroup:
+    def table(
+        self, header: list[str], body: list[list[str]], footer: list[str], uncounted: list[str], unlisted: list[str], *, highlight: int | None
+    ) -> VGroup:
         """Rows of cells in columns (left-aligned names, right-aligned numbers); ``highlight`` marks a body row."""
         rows = [header, *body, footer]
         cells = [[Text(text or " ", font=theme.FONT if i == 0 else theme.MONO_FONT, font_size=18, color=theme.INK) for text in row] for i, row in enumerate(rows)]
@@ -434,12 +468,14 @@ class ParametersScene(TraceScene):
             y = -(r - 0.5) * row_height
             table.add(Line([-0.15, y, 0], [total_width + 0.15, y, 0], stroke_width=1.5, color=theme.MUTED))
         left_out = "" if not uncounted else self.say(f" Not counted: {', '.join(uncounted)}.", f" 계산에서 뺀 층: {', '.join(uncounted)}.")
+        steps = ", ".join(operation_text(step, self.lang) for step in unlisted)
+        not_listed = (
+            self.say(f"Not listed, their output has the size of their input: {steps}. ", f"출력 크기가 입력과 같아 표에서 뺀 연산: {steps}. ")
+            if unlisted
+            else ""
+        )
         note = Text(
-            self.say(
-                "Activations (ReLU) are not listed: their maps have the size of the layer before. Totals are of the listed layers.",
-                "활성화 함수(ReLU)는 맵 크기가 앞 층과 같아서 표에서 뺐습니다. 합계는 표에 있는 층의 합입니다.",
-            )
-            + left_out,
+            not_listed + self.say("Totals are of the listed layers.", "합계는 표에 있는 층의 합입니다.") + left_out,
             font=theme.FONT,
             font_size=16,
             color=theme.MUTED,

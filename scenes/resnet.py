@@ -43,6 +43,7 @@ from explain.draw.feature_maps import format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
 from explain.glossary import term, with_particle
+from explain.figures.layers import recorded_structure
 from explain.figures.residual import (
     Residual,
     addition_at,
@@ -96,7 +97,7 @@ class ResNetScene(TraceScene):
 
     @classmethod
     def chosen_block(cls, trace: Trace, options: dict) -> str:
-        return chosen_module(options, residual_modules(trace), scene="resnet", kind="residual blocks", example="layer_2.0@sum")
+        return chosen_module(options, residual_modules(trace), scene="resnet", kind="residual blocks", example="layer_2.0@sum", found=recorded_structure(trace))
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
@@ -277,7 +278,9 @@ class ResNetScene(TraceScene):
         equation.next_to(Group(parts["shortcut"], labels), DOWN, buff=0.3)
         fit_width(sum_text, 13.2).next_to(equation, DOWN, buff=0.2)
         marks = VGroup(*[parts[p].front.pixel_rect(row, col) for p in ("fx", "shortcut", "sum")])
-        legend = relative_legend(self).move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0])
+        # right of the arrow that brings s(x) up into ⊕, under the sum
+        legend = relative_legend(self, length=1.4, width=1.6)
+        legend.move_to([parts["sum"].get_x(), shortcut_box.get_y(), 0]).shift(RIGHT * max(0.0, plus.get_right()[0] + 0.15 - legend.get_left()[0]))
         return Group(wires, top, shortcut_box, parts["shortcut"], labels, marks, equation, sum_text, legend)
 
     # -- step 4: stages and the bottleneck ----------------------------------------------------

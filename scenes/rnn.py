@@ -18,9 +18,10 @@ Options: ``layer``, ``direction``, ``steps`` (default "0-4" / "0-2"), ``units`` 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from manim import DOWN, LEFT, RIGHT, UP, Dot, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
+from manim import DOWN, LEFT, RIGHT, UP, Dot, config, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart, RoundedRectangle, Text, VGroup
 
 from explain.draw import theme
 from explain.draw.base import SceneInputError, TraceScene
@@ -35,6 +36,7 @@ from explain.figures.recurrent import (
     find_recurrent,
     grad_norms,
     hidden_states,
+    decoder_of,
     kind_of,
     layers_of,
     parse_indices,
@@ -46,12 +48,14 @@ from explain.figures.recurrent import (
 )
 from explain.draw.graphs import LogBars
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
+from explain.glossary import term
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
 __all__ = [
     "COLUMN_X",
     "DIRECTION_WORDS",
+    "korean_equation",
     "INITIAL_X",
     "KIND_STATES",
     "KIND_TITLES",
@@ -112,7 +116,7 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {
         "module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h,
-        "kind": kind_of(trace, module), "equation": step_equation(trace, module), "noun": step_noun(trace),
+        "kind": kind_of(trace, module), "equation": step_equation(trace, module, direction), "noun": step_noun(trace),
         "direction": direction, "directions": directions_of(trace, module, layer),
     }
 
@@ -164,7 +168,7 @@ class RNNUnrollScene(TraceScene):
         else:
             title = self.text(f"The {kind}, rolled and unrolled", f"{kind}: 접힌 모습과 펼친 모습", size=34)
         title.to_edge(UP, buff=0.25)
-        equation = self.text(values["equation"], size=22, markup=True).next_to(title, DOWN, buff=0.15)
+        equation = self.text(values["equation"], korean_equation(values["equation"]), size=22, markup=True).next_to(title, DOWN, buff=0.15)
         if equation.width > 13.4:
             equation.scale_to_fit_width(13.4)
         self.add(title, equation)
@@ -243,6 +247,15 @@ class RNNUnrollScene(TraceScene):
         return VGroup(bar, note).arrange(DOWN, buff=0.12)
 
 
+def korean_equation(equation: str) -> str:
+    """A step equation's words in Korean: "(gates i, f, g, o from xₜ and hₜ₋₁)" → "(게이트 i, f, g, o ← xₜ, hₜ₋₁)".
+
+    >>> korean_equation("h = o ⊙ tanh(c)     (gates i, f, g, o from x and h)")
+    'h = o ⊙ tanh(c)     (게이트 i, f, g, o ← x, h)'
+    """
+    return re.sub(r"\(gates (.*) from (.*) and (.*)\)", lambda m: f"({term('gate', 'ko')} {m[1]} ← {m[2]}, {m[3]})", equation)
+
+
 def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """What the layered figure shows: tokens, targets, h of two layers at 3 steps, and ||dL/dhₜ||.
 
@@ -273,14 +286,13 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     tokens = step_labels(trace, total_steps) if trace.meta.get("tokens") else [f"x{subscript(t)}" for t in range(total_steps)]
     targets = [str(target) for target in trace.meta.get("targets") or []]
     has_grads = all(recurrent_name(module, layer, "grad_h", direction) in trace for layer in (lower, upper))
-    linear = [name for name, config in trace.meta.get("modules", {}).items() if config.get("type") == "Linear"]
     return {
         "kind": kind_of(trace, module),
         "direction": direction,
         "directions": directions_of(trace, module, lower),
         "noun": step_noun(trace),
         "layer_count": len(layers),
-        "decoder": linear[-1] if linear else None,
+        "decoder": decoder_of(trace, module),
         "loss": trace.meta.get("loss"),
         "loss_function": trace.meta.get("loss_function"),
         "has_targets": bool(targets),
@@ -507,7 +519,9 @@ class RNNLayersScene(TraceScene):
             note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
-        return VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
+        legend = VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
+        right = config.frame_width / 2 - 0.25  # a longer note (a bidirectional layer's) stays inside the frame
+        return legend.shift(LEFT * max(0.0, legend.get_right()[0] - right))
 
     def _backward(self, grid: dict[str, Any], values: dict[str, Any]) -> dict[str, VGroup]:
         lower, upper = values["layers"]

@@ -32,7 +32,7 @@ from explain.figures.cell_state import line_values
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
-__all__ = ["CAPTIONS", "CELL_CENTER", "center_of", "CHAIN_CELL", "RNNToLSTMScene", "SCENES", "turn"]
+__all__ = ["CAPTIONS", "CELL_CENTER", "center_of", "CHAIN_CELL", "RNNToLSTMScene", "SCENES", "tile_label", "turn"]
 
 SCENES = [SceneSpec("rnn-to-lstm", "RNNToLSTMScene", "From RNN to LSTM: the cell state line beside h, one cell, four ports (figure 4)", "hello-lstm")]
 
@@ -55,6 +55,15 @@ CAPTIONS = [
     ("Turned a quarter, time runs left to right: Cₜ on top, hₜ below, xₜ from below.",
      "4분의 1 바퀴 돌리면 시간이 왼쪽에서 오른쪽으로 흐릅니다. 위에 Cₜ, 아래에 hₜ, 아래에서 xₜ가 들어옵니다."),
 ]
+
+
+def tile_label(token: str | None, step: int) -> str:
+    """What an input tile says: the token the step read, or its time step where the trace names none (a series).
+
+    >>> tile_label("h", 0), tile_label(None, 3)
+    ('h', 't=3')
+    """
+    return token if token is not None else f"t={step}"
 
 
 class RNNToLSTMScene(TraceScene):
@@ -140,9 +149,10 @@ class RNNToLSTMScene(TraceScene):
         steps, tokens = values["steps"], values["tokens"]
         xs = [SPACING * (index - (len(steps) - 1) / 2) for index in range(len(steps))]
         common = VGroup()
-        for x, t, token in zip(xs, steps, tokens):
+        self.shown["tiles"] = [tile_label(token, t) for t, token in zip(steps, tokens)]
+        for x, t, label in zip(xs, steps, self.shown["tiles"]):
             box = ModuleBox("A", width=BOX_WIDTH, height=BOX_HEIGHT, size=30).move_to([x, CHAIN_Y, 0])
-            tile = TokenTile(token or "?").move_to([x, CHAIN_Y - BOX_HEIGHT / 2 - 0.75, 0])
+            tile = TokenTile(label).move_to([x, CHAIN_Y - BOX_HEIGHT / 2 - 0.75, 0])
             x_label = self.text(f"x{subscript(t)}", size=20, color=theme.MUTED).next_to(tile, RIGHT, buff=0.12)
             common.add(box, tile, x_label, link(tile, box))
         lines = {}
@@ -207,7 +217,7 @@ class RNNToLSTMScene(TraceScene):
                 group[2].next_to(group[0], LEFT if side == "left" else RIGHT, buff=0.12)
                 placed.append(group.move_to(center_of(group, point, side, CELL_CENTER)))
             ports.append(tuple(placed))
-        token = values["tokens"][-1] or "?"
+        token = tile_label(values["tokens"][-1], t)
         for key, group in (("x", VGroup(TokenTile(token), self.text(f"x{subscript(t)}", size=20, color=theme.MUTED))),
                            ("h_up", VGroup(symbol("h", str(t), size=22)))):
             group.arrange(RIGHT, buff=0.1)

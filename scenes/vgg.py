@@ -13,6 +13,8 @@ experiment (``python -m explain.models.experiments depth``), not from the trace.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 from manim import DOWN, LEFT, RIGHT, UP, FadeIn, Group, Line, Rectangle, VGroup
 
@@ -39,12 +41,13 @@ from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
 from explain.figures.errors import names_or_none
-from explain.figures.layers import INPUT, kind, parameter_count, receptive_field
+from explain.figures.layers import INPUT, ConvSpec, in_execution_order, kind, ops_inside, parameter_count, receptive_field
+from explain.glossary import term
 from explain.figures.windows import recorded_input
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
-__all__ = ["CARD", "field_centre", "SCENES", "STEPS", "VGGScene"]
+__all__ = ["CARD", "conv_formula", "field_centre", "SCENES", "STEPS", "VGGScene"]
 
 SCENES = [SceneSpec("vgg", "VGGScene", "VGG: stacked 3×3 blocks, receptive field, parameters, measured depth vs accuracy (figure 8)", "vgg16")]
 
@@ -57,6 +60,16 @@ def field_centre(maps: np.ndarray, margin: int) -> tuple[int, int]:
     inner = np.abs(maps)[margin:-margin, margin:-margin]
     row, col = np.unravel_index(int(inner.argmax()), inner.shape)
     return int(row) + margin, int(col) + margin
+
+
+def conv_formula(conv: ConvSpec) -> str:
+    """A convolution's parameters as the product the slide writes: kh·kw·in·out (+ out biases).
+
+    >>> conv_formula(ConvSpec("c", 32, 64, (3, 3)))
+    '3·3·32·64 + 64'
+    """
+    weights = f"{conv.kernel[0]}·{conv.kernel[1]}·{conv.in_channels // conv.groups}·{conv.out_channels}"
+    return weights + (f" + {conv.out_channels}" if conv.bias else "")
 
 
 class VGGScene(TraceScene):
@@ -152,15 +165,30 @@ class VGGScene(TraceScene):
         if not linears:
             return Group()
         header = LayerBox(f"{self.term('linear')} ×{len(linears)}", kind="linear", width=CARD, height=0.45, size=18)
+        parts = [header]
+        others = self.head_operations()
+        if others:  # what turns the last block's maps into the first linear layer's input, and what runs between the linears
+            width = 8 if self.lang == "ko" else 12  # characters a card line holds (Hangul is wider)
+            lines = [textwrap.wrap(operation_text(op, self.lang), width) for op in others]  # "adaptive", "avg-pool to", "2×2"
+            text = "\n+ ".join("\n".join(wrapped) for wrapped in lines)
+            parts.append(LayerBox(text, kind="pointwise", width=CARD, height=0.3 + 0.22 * text.count("\n"), size=16).next_to(header, DOWN, buff=0.08))
         sizes = [linears[0]["in_features"]] + [d["out_features"] for d in linears]
         chain = VGroup(*[label_under(header, str(s), size=15, color=theme.INK) for s in sizes]).arrange(DOWN, buff=0.08)
-        chain.next_to(header, DOWN, buff=0.25)
-        return Group(header, chain)
+        chain.next_to(parts[-1], DOWN, buff=0.25)
+        return Group(*parts, chain)
+
+    def head_operations(self) -> list[str]:
+        """The recorded operations after the last block other than the linear layers, once each
+        ("adaptive avg-pool to 2×2", "flatten", "ReLU", "dropout p=0.5")."""
+        ops = ops_inside(self.trace, [""])
+        last = self.blocks[-1].ops[-1].module
+        after = [op for op in ops[[op.module for op in ops].index(last) + 1 :] if op.kind != "linear"]
+        return list(dict.fromkeys(op.text.split(" (")[0] for op in after))
 
     def linears(self) -> list[dict]:
         """The Linear layers' configs, in execution order."""
         modules = self.trace.meta.get("modules", {})
-        return [facts for name, facts in modules.items() if kind(self.trace, name) == "linear"]
+        return [modules[name] for name in in_execution_order(self.trace, [n for n in modules if kind(self.trace, n) == "linear"])]
 
     def show_stack(self) -> None:
         figure = self.stack()
@@ -223,40 +251,47 @@ class VGGScene(TraceScene):
         ]
         pair = equal_width_pair(self.blocks)  # two convs of equal width, the parameters compared below
         k = pair[0].kernel_text
+        versus = stack_versus_single(pair)
+        cheaper = versus.saving > 0
         next_step(
             self,
-            (f"Two stacked {k} convs see what one {side}×{side} sees, with fewer parameters", f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을 더 적은 파라미터로 봅니다"),
+            (f"Two stacked {k} convs see what one {side}×{side} sees" + (", with fewer parameters" if cheaper else ""),
+             f"{k} 두 층은 {side}×{side} 한 층과 같은 영역을" + (" 더 적은 파라미터로 봅니다" if cheaper else " 봅니다")),
             leaving=[self.figure],
             arriving=[group],
         )
         appear(self, outlines[2], run_time=0.3)  # one output value …
         appear(self, outlines[1], links[1], kernels[1], run_time=0.4)  # … sees 3×3 values of the first conv …
         appear(self, outlines[0], links[0], kernels[0], run_time=0.4)  # … which see 5×5 input pixels
-        versus = stack_versus_single(pair)
         self.shown["pair"] = versus
-        c, k = pair[0].in_channels, pair[0].kernel_text
         stacked = sum(conv.parameters for conv in versus.stack)
-        one = f"{k.replace('×', '·')}·{c}·{c}" + (f" + {c}" if pair[0].bias else "")
-        single = f"{side}·{side}·{c}·{c}" + (f" + {c}" if versus.single.bias else "")
+        formulas = [conv_formula(conv) for conv in versus.stack]
+        both = f"2 × ({formulas[0]})" if formulas[0] == formulas[1] else " + ".join(formulas)  # C→C→C, else each conv's own
+        widths = f"{pair[0].in_channels}→{pair[0].out_channels}→{pair[1].out_channels}"
+        single, ends = versus.single, f"{versus.single.in_channels}→{versus.single.out_channels}"
+        if cheaper:
+            verdict = (f"{versus.saving:.0%} fewer with the stack", f"쌓으면 {versus.saving:.0%} 적습니다")
+        else:  # the stack widens the channels (1→32→64): here it costs more than the one big conv
+            ratio = stacked / single.parameters
+            verdict = (f"the stack has {ratio:.1f}× as many (it widens the channels)", f"쌓으면 {ratio:.1f}배 많습니다 (채널이 넓어집니다)")
         extra = self.between(pair)
         more = (self.say(f", and {extra} between them", f", 그리고 사이에 {extra}") if extra else "")
-        lines = VGroup(
-            self.text(
+        texts = [
+            (
                 f"{side}×{side}: one value of {second.name} sees {side}×{side} values of {source} through {first.kernel_text} and {second.kernel_text} convs",
                 f"{side}×{side}: {second.name}의 값 하나는 {first.kernel_text}, {second.kernel_text} 합성곱을 거쳐 {source}의 {side}×{side} 값을 봅니다",
-                size=20,
             ),
-            self.text(
-                f"two {k} ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)} parameters",
-                f"{k} 두 개 ({pair[0].name}, {pair[1].name}, {c}→{c}→{c}): 2 × ({one}) = {thousands(stacked)}개 파라미터",
-                size=20,
+            (
+                f"two {k} ({pair[0].name}, {pair[1].name}, {widths}): {both} = {thousands(stacked)} parameters",
+                f"{k} 두 개 ({pair[0].name}, {pair[1].name}, {widths}): {both} = {thousands(stacked)}개 파라미터",
             ),
-            self.text(
-                f"one {side}×{side} ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  {versus.saving:.0%} fewer with the stack{more}",
-                f"{side}×{side} 한 개 ({c}→{c}): {single} = {thousands(versus.single.parameters)}  →  쌓으면 {versus.saving:.0%} 적습니다{more}",
-                size=20,
+            (
+                f"one {side}×{side} ({ends}): {conv_formula(single)} = {thousands(single.parameters)}  →  {verdict[0]}{more}",
+                f"{side}×{side} 한 개 ({ends}): {conv_formula(single)} = {thousands(single.parameters)}  →  {verdict[1]}{more}",
             ),
-        ).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
+        ]
+        self.shown["pair_lines"] = [self.say(*text) for text in texts]
+        lines = VGroup(*[self.text(*text, size=20) for text in texts]).arrange(DOWN, aligned_edge=LEFT, buff=0.15)
         fit_width(lines, 13.2).next_to(group, DOWN, buff=0.45)
         appear(self, lines)
         self.figure = Group(group, *outlines, *links, *kernels, lines)
@@ -299,9 +334,11 @@ class VGGScene(TraceScene):
             bars.add(VGroup(bar, number))
         label = self.text(self.term("parameters"), size=16, color=theme.MUTED)
         label.move_to([cards[0].get_x(), base + 0.3, 0])
+        counts = self.parameters
+        norms = (f" + BatchNorm {thousands(counts.batch_norm)}", f" + {term('batch-norm', 'ko')} {thousands(counts.batch_norm)}") if counts.batch_norm else ("", "")
         total = self.text(
-            f"convolutions {thousands(self.parameters.conv)} + linear {thousands(self.parameters.linear)} = {thousands(self.parameters.total)} parameters",
-            f"합성곱 {thousands(self.parameters.conv)} + 선형 {thousands(self.parameters.linear)} = 파라미터 {thousands(self.parameters.total)}개",
+            f"convolutions {thousands(counts.conv)}{norms[0]} + linear {thousands(counts.linear)} = {thousands(counts.total)} parameters",
+            f"합성곱 {thousands(counts.conv)}{norms[1]} + 선형 {thousands(counts.linear)} = 파라미터 {thousands(counts.total)}개",
             size=20,
         )
         fit_width(total, 13.2).next_to(bars, DOWN, buff=0.15)

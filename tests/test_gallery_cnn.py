@@ -29,6 +29,7 @@ FITS = {
     "vgg": {"vgg-bn", "mnist-net"},
     "inception": {"inception-bn"},
     "resnet": {"basic-resnet", "bottleneck-resnet"},
+    "parameters": set(GALLERY),  # mnist-net's F.max_pool2d crashed its table
 }
 
 
@@ -118,6 +119,8 @@ def test_pooling_winners_use_the_real_kernel_stride_and_padding(recorded, name):
         assert step.value == step.recorded == float(pooled[step.row, step.col])
         real = step.window[~step.padded]
         assert step.window[step.winner] == real.max()  # the winner is the maximum of its drawn window
+    winners = {(s.rows[0] + s.winner[0], s.cols[0] + s.winner[1]) for s in plan.pool_steps}
+    assert len(winners) == len(plan.pool_steps) == 4  # overlapping windows are shown where each has its own winner
     corner = pool_step(trace, plan.pool, plan.pool_channel, pooled.shape[0] - 1, pooled.shape[1] - 1)
     assert corner.value == float(pooled[-1, -1])
 
@@ -190,9 +193,12 @@ def test_a_flat_vgg_with_batchnorm_splits_into_blocks_at_its_pools(recorded):
     assert [len(b.convs) for b in blocks] == [2, 2, 3]
     assert [b.shape_out for b in blocks] == [(8, 16, 16), (16, 8, 8), (32, 4, 4)]
     assert all(b.others == ["BatchNorm (eval: running statistics)", "ReLU"] for b in blocks)
-    assert sum(b.parameters for b in blocks) == sum(m.weight.numel() + m.bias.numel() for m in model.features if isinstance(m, nn.Conv2d))
+    # a block's parameters are its convolutions' and its BatchNorms' γ and β: every parameter of features
+    assert sum(b.parameters for b in blocks) == sum(p.numel() for p in model.features.parameters())
     counts = parameter_count(trace)
     assert counts.linear == sum(p.numel() for p in model.classifier.parameters())
+    assert counts.batch_norm == sum(p.numel() for m in model.modules() if isinstance(m, nn.BatchNorm2d) for p in m.parameters()) == 288
+    assert counts.total == sum(p.numel() for p in model.parameters())
 
 
 @pytest.mark.parametrize(
@@ -272,3 +278,68 @@ def test_every_scene_renders_the_gallery_models_it_fits(recorded, scene, tmp_pat
                 render_still(scene, trace, tmp_path / name)
             message = str(refused.value)
             assert "\n" not in message and "  (" not in message and not message.rstrip().endswith("of")
+
+
+@pytest.mark.render
+def test_the_vgg_head_names_what_runs_between_the_last_block_and_the_linear_layers(recorded, tmp_path):
+    """vgg-bn's 32×4×4 maps reach its first Linear(128, 64) through an adaptive average pool to 2×2:
+    the head card said only "linear ×3: 128 64 64 10"."""
+    from scene_checks import play_through
+
+    scene = play_through("vgg", recorded["vgg-bn"][1], tmp_path, options={"step": 1})
+    assert scene.head_operations() == ["adaptive avg-pool to 2×2", "flatten", "ReLU", "dropout p=0.5"]
+    scene = play_through("vgg", recorded["mnist-net"][1], tmp_path, options={"step": 1})
+    assert scene.head_operations() == ["dropout p=0.25", "flatten", "relu", "dropout p=0.5", "log_softmax"]
+
+
+@pytest.mark.render
+def test_a_stack_that_widens_its_channels_is_not_said_to_save_parameters(recorded, tmp_path):
+    """mnist-net's conv1 (1→32) and conv2 (32→64) were written "1→1→1: 2 × (3·3·1·1 + 1) = 18,816" and
+    "−1031% fewer with the stack"; each conv's own product, and the honest comparison, are shown now."""
+    from scene_checks import play_through
+
+    scene = play_through("vgg", recorded["mnist-net"][1], tmp_path, options={"step": 2})
+    stacked, single = scene.shown["pair_lines"][1:]
+    assert stacked == "two 3×3 (conv1, conv2, 1→32→64): 3·3·1·32 + 32 + 3·3·32·64 + 64 = 18,816 parameters"
+    assert single.startswith("one 5×5 (1→64): 5·5·1·64 + 64 = 1,664  →  the stack has 11.3× as many")
+    assert "fewer" not in scene.current_caption.text
+
+
+@pytest.mark.parametrize(
+    ("scene", "name", "found"),
+    [
+        ("resnet", "vgg-bn", "this trace has convolutions features.0, features.3, features.7 … (7 in all), and no residual addition or concatenation"),
+        ("resnet", "inception-bn", "this trace has concatenated branches inception3a, inception3b (see the inception figure)"),
+        ("inception", "basic-resnet", "this trace has residual blocks layer1.0, layer1.1, layer2.0 … (8 in all) (see the resnet figure)"),
+    ],
+)
+def test_a_figure_that_does_not_apply_says_what_the_trace_has(recorded, scene, name, found):
+    from explain.draw.base import SceneInputError
+    from explain.render import scene_spec
+
+    with pytest.raises(SceneInputError) as refused:
+        scene_spec(scene).load().check(recorded[name][1], {})
+    assert str(refused.value).endswith(found) and "\n" not in str(refused.value)
+
+
+def test_a_saved_trace_keeps_the_execution_order_of_its_layers(recorded, tmp_path):
+    """A trace file keeps its metadata sorted by name: vgg-bn's convolutions came back as features.0,
+    features.10, features.14, … and a head's Linear layers could come back out of order."""
+    import explain
+    from explain.figures.layers import convolutions
+
+    model, trace = recorded["vgg-bn"]
+    trace.save(tmp_path / "vgg.safetensors")
+    loaded = explain.load(tmp_path / "vgg.safetensors")
+    expected = [f"features.{i}" for i, m in enumerate(model.features) if isinstance(m, nn.Conv2d)]
+    assert convolutions(loaded) == convolutions(trace) == expected
+    second = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Sequential())
+    second[2].add_module("zeta", nn.Linear(18, 4))
+    second[2].add_module("alpha", nn.Linear(4, 2))
+    second_trace = explain.record(second, torch.zeros(1, 1, 5, 5))
+    second_trace.save(tmp_path / "two.safetensors")
+    from explain.figures.layers import in_execution_order, kind
+
+    loaded = explain.load(tmp_path / "two.safetensors")
+    linears = [n for n in loaded.meta["modules"] if kind(loaded, n) == "linear"]
+    assert in_execution_order(loaded, linears) == ["2.zeta", "2.alpha"]

@@ -113,3 +113,11 @@ def test_docstring_examples_hold():
     for found in (module, pipeline):
         result = doctest.testmod(found)
         assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_wrapped_stage_title_keeps_the_plus_between_its_operations():
+    """basic-resnet's stem: "conv 7×7, stride 2, padding 3 + BatchNorm" then "ReLU" read as "BatchNorm ReLU"."""
+    from explain.scenes.cnn import _lines
+
+    lines = [line.text for line in _lines(["conv 7×7, stride 2, padding 3", "BatchNorm", "ReLU"], 2.6)]  # manim drops the spaces
+    assert lines == ["conv7×7,stride2,", "padding3+BatchNorm", "+ReLU"]

@@ -137,3 +137,15 @@ def test_a_saved_trace_gives_the_same_numbers(googlenet, tmp_path):
     InceptionScene.check(loaded, {"module": "layer_3.2"})
     with pytest.raises(SceneInputError, match="record without a name filter"):
         InceptionScene.check(trace.select("*@*"), {})
+
+
+@pytest.mark.render
+def test_a_long_module_name_under_a_map_does_not_reach_the_next_column(tmp_path):
+    """inception-bn (tests/gallery.py): "inception3a.branch1.conv 16×8×8" ran under the y strip beside its map."""
+    from gallery import record
+
+    scene = play_through("inception", record("inception-bn")[1], tmp_path, options={"step": 1})
+    parts, labels = scene.figure[0], scene.figure[2]
+    y_strip = parts[3]
+    assert labels[3].get_left()[0] > y_strip.get_right()[0] + 0.1
+    assert labels[0].get_right()[0] < parts[1].get_left()[0] - 0.1

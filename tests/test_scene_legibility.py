@@ -120,3 +120,25 @@ def test_a_7x7_kernel_can_be_read_in_a_hall(tmp_path):
     weights = trace["conv1@weight"][scene.plan.channel, 0].flatten().tolist()
     assert all(abs(int(text) * unit - weight) <= unit / 2 + 1e-12 for text, weight in zip(grid.texts, weights))  # … the trace's, rounded
     assert all(step.total == pytest.approx(step.recorded, abs=1e-5) for step in scene.shown["conv_steps"])  # the sums are still the trace's
+
+
+@pytest.mark.render
+@pytest.mark.slow  # about 6 s
+def test_a_bidirectional_layers_figure_can_be_read_in_a_hall(tmp_path):
+    """tests/recurrent_gallery.py: a bidirectional layer's longer legend note pushed rnn-layers' colour key off the frame."""
+    from recurrent_gallery import record_gallery
+
+    problems = _run("rnn-layers", tmp_path, still=False, trace=record_gallery("bidirectional-lstm")).problems
+    assert not problems, "\n".join(dict.fromkeys(problems))
+
+
+@pytest.mark.render
+@pytest.mark.slow  # about 5 s
+def test_a_padded_windows_label_keeps_its_size(tmp_path):
+    """vgg-bn (tests/gallery.py): the label over the products of a window hanging over the edge,
+    'x[0, 14:17, −1:2] ⊙ w[5]', was shrunk to 13 px to fit over its grid; it takes two lines instead."""
+    from gallery import record
+
+    scene = _run("convolution", tmp_path, still=False, trace=record("vgg-bn")[1], options={"step": 4})
+    assert any(step.cols[0] < 0 for step in scene.shown["conv_steps"])  # a window over the padding is worked out
+    assert not scene.problems, "\n".join(dict.fromkeys(scene.problems))

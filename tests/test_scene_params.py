@@ -12,7 +12,18 @@ from explain import Trace, models
 from explain.draw.base import SceneInputError
 from scene_checks import assert_matches_reference, play_through, render_still
 from explain.figures.params import BYTES_PER_FLOAT, LayerArithmetic, arithmetic_cells, book_example
-from explain.scenes.params import STEPS, ParametersScene, arithmetic_lines, chosen_layer, layer_arithmetic, layer_table, parameter_layers
+from explain.scenes.params import (
+    STEPS,
+    ParametersScene,
+    arithmetic_lines,
+    chosen_layer,
+    conv_shares,
+    layer_arithmetic,
+    layer_table,
+    parameter_layers,
+    share_text,
+    unlisted_steps,
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +128,49 @@ def test_docstring_examples_hold():
 
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_a_functional_pooling_is_a_row_of_the_table():
+    """pytorch/examples' MNIST Net pools with F.max_pool2d: the table lists it, it does not crash."""
+    from gallery import record
+
+    model, trace = record("mnist-net")
+    rows, uncounted = layer_table(trace)
+    assert [(r.name, r.type) for r in rows] == [
+        ("conv1", "Conv2d"), ("conv2", "Conv2d"), (":max_pool2d", "F.max_pool2d"), ("fc1", "Linear"), ("fc2", "Linear")
+    ]
+    assert rows[2].parameters == 0 and rows[2].output_shape == (64, 12, 12)
+    assert sum(r.parameters for r in rows) == sum(p.numel() for p in model.parameters()) and uncounted == []
+    ParametersScene.check(trace, {"step": 5})  # the fifth step, the table, can be asked for
+
+
+def test_a_convolution_is_known_by_its_kind_not_its_class_name():
+    class Standardised(torch.nn.Conv2d):
+        pass
+
+    trace = explain.record(torch.nn.Sequential(Standardised(2, 4, 3), torch.nn.Flatten(), torch.nn.Linear(16, 3)), torch.zeros(1, 2, 4, 4))
+    rows, _ = layer_table(trace)
+    assert rows[0].type == "Standardised" and rows[0].is_convolution and not rows[1].is_convolution
+    assert conv_shares(rows)[0] == pytest.approx(76 / (76 + 51))
+    assert arithmetic_lines(rows[0])[0] == "one filter: 3×3×2 = 18 weights + 1 bias = 19"
+
+
+def test_the_table_names_the_steps_it_leaves_out_and_never_rounds_a_part_to_all():
+    from gallery import record
+
+    _, trace = record("basic-resnet")  # the 10-class fc holds 0.4% of the parameters
+    rows, uncounted = layer_table(trace)
+    assert share_text(conv_shares(rows)[0]) == "99.6%" and uncounted == ["BatchNorm2d"]
+    assert unlisted_steps(trace) == ["ReLU", "flatten"]
+    assert unlisted_steps(record("mnist-net")[1]) == ["relu", "dropout", "flatten", "log_softmax"]
+
+
+def test_a_model_without_convolutions_is_refused_in_one_line_naming_its_layers():
+    from recurrent_gallery import record_gallery
+
+    with pytest.raises(SceneInputError) as refused:
+        ParametersScene.check(record_gallery("word-lstm"), {})
+    assert str(refused.value) == (
+        "the parameters figure counts a CNN's layers and this trace has no Conv2d; "
+        "it has decoder (Linear), encoder (Embedding), lstm (LSTM)"
+    )

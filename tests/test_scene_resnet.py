@@ -160,3 +160,18 @@ def test_a_still_without_a_step_shows_the_models_own_last_step():
     Still.options = {"step": 3}
     run_steps(Still(), steps, still=2)
     assert ran == [2, 3]
+
+
+@pytest.mark.render
+@pytest.mark.parametrize("step", [2, 3])
+def test_the_colour_key_stays_clear_of_the_shortcut_arrow(tmp_path, step):
+    """basic-resnet (tests/gallery.py): the key's title ran into the arrow that brings s(x) up to the ⊕."""
+    from manim import config
+
+    from gallery import record
+
+    scene = play_through("resnet", record("basic-resnet")[1], tmp_path, options={"step": step})
+    top, legend = scene.figure[1], scene.figure[-1]
+    plus = top[3]
+    assert legend.get_left()[0] > plus.get_right()[0]  # right of the arrow up into ⊕, which runs at the ⊕'s x
+    assert legend.get_right()[0] < config.frame_width / 2 - 0.1

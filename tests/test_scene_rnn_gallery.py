@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+import explain
+
 from explain.draw.base import SceneInputError
 from explain.scenes.lstm import LSTMCellScene
 from explain.models import recipes
@@ -52,6 +54,7 @@ def test_a_bidirectional_layer_draws_the_chosen_direction(bidirectional):
     assert backward["directions"] == ["fwd", "bwd"] and backward["direction"] == "bwd"
     assert backward["h"][2] == pytest.approx(bidirectional["lstm.l1.bwd.h"][2, 0, :4].tolist())
     assert "backward" in unroll_captions(backward)[1][0]
+    assert "h<sub>t+1</sub>" in backward["equation"] and "t−1" not in backward["equation"]  # its state comes from t+1
     assert "h²<sub>t</sub>(bwd)" in layered_equation(layered_values(bidirectional))
     with pytest.raises(SceneInputError, match="forward direction.*rnn-unroll draws --direction bwd"):
         RNNLayersScene.check(bidirectional, {"direction": "bwd"})
@@ -91,3 +94,66 @@ def test_a_hand_written_rnn_cell_is_drawn_from_its_recorded_state():
 def test_gallery_stills_render(model, scene, options, tmp_path):
     torch.set_num_threads(1)
     assert render_still(scene, record_gallery(model), tmp_path, options=options).is_file()
+
+
+@pytest.mark.parametrize("name", ["word-lstm", "bidirectional-lstm", "handwritten-rnn", "probed-lstm-cell"])
+def test_every_described_module_has_a_kind_so_a_cnn_figure_refuses_plainly(name):
+    """A CNN scene on a recurrent trace says there is no convolution, not that the trace is 'from an older explain'."""
+    from explain.figures.convolution import convolution_plan
+    from explain.figures.errors import FigureError
+    from explain.figures.layers import kind
+
+    trace = record_gallery(name)
+    kinds = {module: kind(trace, module) for module in trace.meta["modules"]}
+    if "lstm" in kinds:
+        assert kinds["lstm"] == "recurrent"
+    if "" in kinds:
+        assert kinds[""] == "module"  # a hand-written cell is the user's own module
+    with pytest.raises(FigureError, match="the trace has no convolution"):
+        convolution_plan(trace)
+
+
+def test_a_recurrent_cell_module_is_of_kind_recurrent_cell():
+    from explain.figures.layers import kind
+
+    cell = torch.nn.GRUCell(3, 4)
+    with explain.record(cell) as trace:
+        cell(torch.zeros(1, 3))
+    assert kind(trace, "") == "recurrent_cell"
+
+
+def test_the_decoder_is_the_linear_layer_after_the_recurrent_module_whatever_its_class():
+    class Decoder(torch.nn.Linear):
+        pass
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.project, self.lstm, self.out = torch.nn.Linear(3, 4), torch.nn.LSTM(4, 5, num_layers=2), Decoder(5, 2)
+
+        def forward(self, x):
+            return self.out(self.lstm(self.project(x))[0])
+
+    class NoDecoder(torch.nn.Module):  # a Linear before the LSTM is no decoder of its h
+        def __init__(self):
+            super().__init__()
+            self.project, self.lstm = torch.nn.Linear(3, 4), torch.nn.LSTM(4, 5, num_layers=2)
+
+        def forward(self, x):
+            return self.lstm(self.project(x))[0]
+
+    torch.manual_seed(0)
+    x = torch.randn(4, 1, 3)
+    assert layered_values(explain.record(Net(), x))["decoder"] == "out"
+    values = layered_values(explain.record(NoDecoder(), x))
+    assert values["decoder"] is None and "project" not in layered_equation(values)
+
+
+@pytest.mark.render
+def test_the_korean_unrolled_figure_writes_its_equation_in_korean(word_lstm, tmp_path):
+    """The LSTM's step equation kept '(gates i, f, g, o from xₜ and hₜ₋₁)' in English under a Korean title."""
+    from scene_checks import play_through
+
+    scene = play_through("rnn-unroll", word_lstm, tmp_path, lang="ko")
+    shown = " ".join(m.original_text for m in scene.mobjects if hasattr(m, "original_text"))
+    assert "게이트 i, f, g, o ←" in shown and "gates" not in shown and " from " not in shown

@@ -84,11 +84,13 @@ def test_every_strip_drawn_is_the_trace(hello, tmp_path, lang):
 
 @pytest.mark.render
 def test_any_lstm_draws_without_tokens(tmp_path):
-    """A user's bidirectional two-layer LSTM, no characters: the forward direction of the top layer, tiles say '?'."""
+    """A user's bidirectional two-layer LSTM, no characters: the forward direction of the top layer, tiles
+    name their time steps (they said '?')."""
     torch.manual_seed(0)
     trace = explain.record(torch.nn.LSTM(4, 9, num_layers=2, bidirectional=True), torch.randn(5, 1, 4))
     scene = play_through("rnn-to-lstm", trace, tmp_path)
     assert scene.shown["layer"] == 1 and scene.shown["tokens"] == [None, None, None]
+    assert scene.shown["tiles"] == ["t=1", "t=2", "t=3"]
     assert scene.drawn["port c_out"] == pytest.approx(trace["l1.fwd.c"][3, 0, scene.shown["units"]].tolist())
 
 

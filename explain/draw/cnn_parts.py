@@ -156,9 +156,15 @@ def operation_text(text: str, lang: str) -> str:
     return text
 
 
-def label_under(mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1) -> Text:
-    """A small label centred under ``mobject``."""
-    return Text(text, font=font, font_size=size, color=color).next_to(mobject, DOWN, buff=buff)
+def label_under(
+    mobject, text: str, *, size: float = 16, color=theme.MUTED, font: str = theme.MONO_FONT, buff: float = 0.1, width: float | None = None
+):
+    """A small label centred under ``mobject``; one wider than ``width`` is broken at its last space
+    ("inception3a.branch1.conv" over "16×8×8"), so it does not reach into its neighbours."""
+    label = Text(text, font=font, font_size=size, color=color)
+    if width is not None and label.width > width and " " in text:
+        label = VGroup(*[Text(line, font=font, font_size=size, color=color) for line in text.rsplit(" ", 1)]).arrange(DOWN, buff=0.05)
+    return label.next_to(mobject, DOWN, buff=buff)
 
 
 def fit_width(mobject, width: float):
@@ -239,14 +245,16 @@ def run_steps(scene, steps: Sequence[Callable[[], None]], *, still: int | None =
         scene.pause()
 
 
-def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, example: str) -> str:
-    """The module ``options["module"]`` names among ``modules`` (default: the first), or one clear error.
+def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, example: str, found: str = "") -> str:
+    """The module ``options["module"]`` names among ``modules`` (default: the first), or one clear error
+    that says what the trace has instead (``found``).
 
     >>> chosen_module({}, ["layer_2.0", "layer_2.1"], scene="resnet", kind="residual blocks", example="layer_2.0@sum")
     'layer_2.0'
     """
     if not modules:
-        raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}')")
+        has = f"; this trace has {found}" if found else ""
+        raise SceneInputError(f"the {scene} scene needs a trace with {kind} (names like '{example}'){has}")
     name = str(options.get("module", modules[0]))
     if name not in modules:
         raise SceneInputError(f"module {name!r} is not one of this trace's {kind}; choose one of {names_or_none(modules)}")

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, ConvSpec, Op, description, ops_inside, parent, reads, receptive_field, shape_of
+from explain.figures.layers import POOLS, ConvSpec, Op, batch_norm_parameters, description, ops_inside, parent, reads, receptive_field, shape_of
 from explain.trace import Trace
 
 __all__ = ["Block", "StackVersusSingle", "conv_blocks", "equal_width_pair", "plain_stack_problem", "stack_versus_single"]
@@ -49,10 +49,13 @@ class Block:
         """Its other operations (BatchNorm, ReLU, dropout), once each, in order."""
         return list(dict.fromkeys(op.text for op in self.ops if op.spec is None and op.kind not in POOLS))
 
+    #: the learned γ and β of its BatchNorms
+    norm_parameters: int = 0
+
     @property
     def parameters(self) -> int:
-        """Parameters of its convolutions."""
-        return sum(conv.parameters for conv in self.convs)
+        """Parameters of its convolutions and BatchNorms."""
+        return sum(conv.parameters for conv in self.convs) + self.norm_parameters
 
 
 def _feature_chain(trace: Trace) -> list[Op]:
@@ -90,7 +93,8 @@ def conv_blocks(trace: Trace) -> list[Block]:
         source = reads(trace, ops[0].module)
         shape_out = shape_of(trace, output)
         shape_in = shape_of(trace, source) if source in trace else (ops[0].spec.in_channels if ops[0].spec else shape_out[0], *shape_out[1:])
-        blocks.append(Block(name, output, ops, shape_in, shape_out))
+        norms = sum(batch_norm_parameters(trace, op.module) for op in ops if op.kind == "batch_norm")
+        blocks.append(Block(name, output, ops, shape_in, shape_out, norms))
     if not blocks:
         raise FigureError("this trace records no convolution with a feature-map output (record a CNN on an image)")
     return blocks

@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from explain.figures.errors import FigureError, names_or_none
-from explain.figures.layers import POOLS, kind, reads, steps_in_order
+from explain.figures.layers import POOLS, description, kind, reads, steps_in_order
 from explain.figures.notes import Note
 from explain.figures.steps import Chain, steps_after
 from explain.figures.windows import (
@@ -34,6 +35,7 @@ from explain.figures.windows import (
     mixed_channel,
     pool_step,
 )
+from explain.pairs import pair
 from explain.trace import Trace
 
 __all__ = ["BLOCK", "ConvolutionPlan", "convolution_plan", "pool_after"]
@@ -75,10 +77,30 @@ def _channels_option(options: dict[str, Any]) -> int | None:
     return int(channels[0] if isinstance(channels, Sequence) else channels)
 
 
+def _winners(trace: Trace, pool: str, channel: int) -> np.ndarray | None:
+    """For a max-pooling, the input cell (flat index) each output cell took its maximum from; None for others."""
+    if kind(trace, pool) != "max_pool":
+        return None
+    facts = description(trace, pool)
+    source = trace[reads(trace, pool)][0, channel][None, None].double()
+    kernel = pair(facts["kernel"])
+    _, indices = torch.nn.functional.max_pool2d(
+        source, kernel, pair(facts.get("stride") or kernel), pair(facts.get("padding", 0)), pair(facts.get("dilation", 1)),
+        ceil_mode=bool(facts.get("ceil_mode")), return_indices=True,
+    )
+    return indices[0, 0].numpy()
+
+
 def _pool_cells(trace: Trace, pool: str, channel: int) -> list[tuple[int, int]]:
-    """Up to 2×2 neighbouring output cells of the pooling, where its output is largest."""
+    """Up to 2×2 neighbouring output cells of the pooling where its output is largest, among the
+    blocks whose max windows have the most different winners (overlapping windows often share one)."""
     pooled = trace[pool][0, channel].double().numpy()
-    row, col = busiest_block(pooled, 2, mixed=False)
+    winners = _winners(trace, pool, channel)
+    if winners is None or min(pooled.shape) < 2:
+        row, col = busiest_block(pooled, 2, mixed=False)
+    else:
+        blocks = [(r, c) for r in range(0, pooled.shape[0] - 1, 2) for c in range(0, pooled.shape[1] - 1, 2)]
+        row, col = max(blocks, key=lambda rc: (len(set(winners[rc[0] : rc[0] + 2, rc[1] : rc[1] + 2].ravel())), pooled[rc[0] : rc[0] + 2, rc[1] : rc[1] + 2].sum()))
     return [(r, c) for r in range(row, min(row + 2, pooled.shape[0])) for c in range(col, min(col + 2, pooled.shape[1]))]
 
 

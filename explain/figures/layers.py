@@ -40,8 +40,10 @@ __all__ = [
     "description",
     "geometry_text",
     "FUNCTION_KINDS",
+    "batch_norm_parameters",
     "is_function",
     "owner",
+    "in_execution_order",
     "inside",
     "kind",
     "leaf_outputs",
@@ -53,6 +55,7 @@ __all__ = [
     "reads",
     "readers",
     "receptive_field",
+    "recorded_structure",
     "shape_of",
 ]
 
@@ -138,6 +141,30 @@ def parent(name: str) -> str:
 def inside(name: str, prefix: str) -> bool:
     """True if ``name`` is module ``prefix`` or one of its submodules (every name is inside "")."""
     return not prefix or name == prefix or name.startswith(prefix + ".")
+
+
+def recorded_structure(trace: Trace) -> str:
+    """What this trace holds that a figure could draw, in a few words, for a figure that does not apply.
+
+    >>> import torch, explain
+    >>> recorded_structure(explain.record(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 5, 5)))
+    'convolutions 0, and no residual addition or concatenation'
+    >>> recorded_structure(explain.record(torch.nn.LSTM(2, 3), torch.zeros(4, 1, 2)))
+    'recurrent steps in the model itself (see rnn-unroll, lstm-cell)'
+    """
+    structure = trace.meta.get("structure", {})
+    joined = {what: [name for name, parts in structure.items() if parts.get("kind") == what] for what in ("residual", "concat")}
+    recurrent = [name or "the model itself" for name, facts in trace.meta.get("modules", {}).items() if "quantities" in facts]
+    found = []
+    if joined["residual"]:
+        found.append(f"residual blocks {names_or_none(joined['residual'], 3)} (see the resnet figure)")
+    if joined["concat"]:
+        found.append(f"concatenated branches {names_or_none(joined['concat'], 3)} (see the inception figure)")
+    if recurrent:
+        found.append(f"recurrent steps in {names_or_none(recurrent, 3)} (see rnn-unroll, lstm-cell)")
+    if not found:
+        found.append(f"convolutions {names_or_none(convolutions(trace), 3)}, and no residual addition or concatenation")
+    return "; ".join(found)
 
 
 def leaf_outputs(trace: Trace) -> list[str]:
@@ -277,9 +304,16 @@ def ops_inside(trace: Trace, names: list[str]) -> list[Op]:
     return ops
 
 
+def in_execution_order(trace: Trace, names) -> list[str]:
+    """``names`` in the order the trace recorded them (a saved trace keeps its metadata sorted by
+    name, so "features.10" would come before "features.3"); names it holds no value of go last."""
+    position = {name: index for index, name in enumerate(trace.names())}
+    return sorted(names, key=lambda name: position.get(name, len(position)))
+
+
 def convolutions(trace: Trace) -> list[str]:
     """Every 2-d convolution the recorder described, in execution order."""
-    return [name for name in trace.meta.get("modules", {}) if kind(trace, name) == "conv2d"]
+    return in_execution_order(trace, [name for name in trace.meta.get("modules", {}) if kind(trace, name) == "conv2d"])
 
 
 def conv_spec(trace: Trace, name: str) -> ConvSpec:
@@ -321,21 +355,35 @@ def linear_parameters(facts: Mapping[str, Any]) -> int:
 
 @dataclass(frozen=True)
 class ParameterCount:
-    """Parameters of a model's convolutions and fully connected layers, from the trace."""
+    """Parameters of a model's convolutions, fully connected layers and BatchNorms, from the trace."""
 
     conv: int
     linear: int
+    batch_norm: int = 0
 
     @property
     def total(self) -> int:
-        return self.conv + self.linear
+        return self.conv + self.linear + self.batch_norm
+
+
+def batch_norm_parameters(trace: Trace, name: str) -> int:
+    """The learned γ and β of BatchNorm ``name``: two per channel, none without affine parameters.
+
+    >>> import torch, explain
+    >>> tr = explain.record(torch.nn.Sequential(torch.nn.BatchNorm2d(3)).eval(), torch.zeros(1, 3, 2, 2))
+    >>> batch_norm_parameters(tr, "0")
+    6
+    """
+    facts = description(trace, name)
+    return 2 * int(facts["output_shape"][1]) if facts.get("affine", True) else 0
 
 
 def parameter_count(trace: Trace) -> ParameterCount:
-    """Parameters of every described Conv2d and Linear (each module counted once)."""
+    """Parameters of every described Conv2d, Linear and BatchNorm (each module counted once)."""
     modules = trace.meta.get("modules", {})
     linear = sum(linear_parameters(facts) for name, facts in modules.items() if kind(trace, name) == "linear")
-    return ParameterCount(sum(conv.parameters for conv in convs_under(trace)), linear)
+    norms = sum(batch_norm_parameters(trace, name) for name in modules if kind(trace, name) == "batch_norm")
+    return ParameterCount(sum(conv.parameters for conv in convs_under(trace)), linear, norms)
 
 
 def receptive_field(convs: list[ConvSpec]) -> int:

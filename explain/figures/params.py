@@ -48,6 +48,11 @@ class LayerArithmetic:
     output_shape: tuple[int, ...]  # without the batch axis
 
     @property
+    def is_convolution(self) -> bool:
+        """True for a convolution (its filters have a height, a width and input channels), whatever its class."""
+        return len(self.filter_shape) == 3
+
+    @property
     def weights_per_filter(self) -> int:
         return prod(self.filter_shape) if self.filters else 0
 

@@ -21,12 +21,14 @@ from typing import Any
 
 import torch
 
+from explain.figures.layers import kind
 from explain.indices import check_in_range, parse_index_list
 from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
 __all__ = [
     "check_indices",
+    "decoder_of",
     "layered_view",
     "chosen_direction",
     "describe_indices",
@@ -175,17 +177,39 @@ STEP_EQUATIONS = {
 }
 
 
-def step_equation(trace: Trace, module: str) -> str:
-    """The equation of one step of ``module``, by its recorded kind (Pango markup).
+def step_equation(trace: Trace, module: str, direction: str = "fwd") -> str:
+    """The equation of one step of ``module``, by its recorded kind (Pango markup); the backward
+    direction of a bidirectional layer reads the sequence from its end, so its state comes from t+1.
 
     >>> step_equation(Trace({"l0.fwd.z": torch.zeros(1), "l0.fwd.h": torch.zeros(1)}), "").startswith("h<sub>t</sub> = (1 − z")
+    True
+    >>> "z<sub>t</sub> ⊙ h<sub>t+1</sub>" in step_equation(Trace({"l0.bwd.z": torch.zeros(1), "l0.bwd.h": torch.zeros(1)}), "", "bwd")
     True
     """
     kind = kind_of(trace, module)
     config = trace.meta.get("modules", {}).get(module, {})
-    if kind == "rnn" and config.get("nonlinearity") == "relu":
-        return STEP_EQUATIONS["rnn-relu"]
-    return STEP_EQUATIONS[kind]
+    equation = STEP_EQUATIONS["rnn-relu" if kind == "rnn" and config.get("nonlinearity") == "relu" else kind]
+    return equation.replace("t−1", "t+1") if direction == "bwd" else equation
+
+
+def decoder_of(trace: Trace, module: str) -> str | None:
+    """The first Linear layer (by kind, whatever its class) that runs after recurrent ``module``,
+    the layer that turns its h into outputs; None if no Linear runs after it.
+
+    >>> import torch, explain
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.project, self.rnn, self.head = torch.nn.Linear(3, 4), torch.nn.RNN(4, 5), torch.nn.Linear(5, 2)
+    ...     def forward(self, x):
+    ...         return self.head(self.rnn(self.project(x))[0])
+    >>> decoder_of(explain.record(Net(), torch.zeros(6, 1, 3)), "rnn")
+    'head'
+    """
+    names = trace.names()
+    top = layers_of(trace, module)[-1]
+    outputs = [names.index(recurrent_name(module, top, "h", direction)) for direction in directions_of(trace, module, top)]
+    return next((name for name in names[max(outputs) + 1 :] if kind(trace, name) == "linear"), None)
 
 
 def step_noun(trace: Trace) -> tuple[str, str]:

@@ -25,7 +25,7 @@ What is recorded, for a module at qualified name ``q`` (the root's own output is
 - ``q@weight``, ``q@bias``: a convolution's kernel and bias; for a BatchNorm also
   ``q@running_mean``, ``q@running_var`` (copies, taken at its first call).
 - ``meta["modules"][q]``: its type, its ``kind`` (what it computes, found by isinstance: "conv2d",
-  "batch_norm", "activation", "max_pool", "dropout", "linear", … or "module" for containers and a
+  "batch_norm", "activation", "max_pool", "dropout", "linear", "recurrent", … or "module" for containers and a
   user's modules), output shape, ``inputs`` (for each tensor argument, the
   recorded name that produced it: a module, a function, ``@input.k``; None if unknown) and, for
   convs and pools, kernel, stride, padding, dilation, receptive field and jump (in input pixels;
@@ -558,6 +558,8 @@ class FeatureRecorder:
         if quantity not in known:
             known.append(quantity)
             self.recording.describe_module(cell, {"quantities": list(known), **facts})
+            # a cell written by hand is the user's own module, whether or not it was described as it ran
+            self.recording.trace.meta["modules"][cell].setdefault("kind", "module")
 
     def _cell_call(self, frame: _Frame) -> None:
         """Before a call with several tensor arguments: is the module given back what it returned?"""

@@ -67,6 +67,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from explain.recording import recurrent_dropout, recurrent_grads, recurrent_math
 from explain.recording.base import Installed, RecordingError
 from explain.recording.snapshots import same_bytes_as, snapshot
+from explain.recording.structure import kind_of
 
 __all__ = ["BATCH_CALLS", "install"]
 
@@ -672,6 +673,7 @@ class _LayersRecorder(_Recorder):
         module = self.module
         description = {
             "type": type(module).__name__,
+            "kind": kind_of(module),
             "mode": self.mode,
             "input_size": module.input_size,
             "hidden_size": module.hidden_size,
@@ -816,6 +818,7 @@ class _CellRecorder(_Recorder):
         module = self.module
         description = {
             "type": type(module).__name__,
+            "kind": kind_of(module),
             "mode": self.mode,
             "input_size": module.input_size,
             "hidden_size": module.hidden_size,

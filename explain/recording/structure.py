@@ -89,6 +89,8 @@ KINDS: tuple[tuple[type | tuple[type, ...], str], ...] = (
     (nn.Linear, "linear"),
     (nn.Flatten, "flatten"),
     (nn.Identity, "identity"),
+    (nn.RNNBase, "recurrent"),
+    (nn.RNNCellBase, "recurrent_cell"),
 )
 
 
