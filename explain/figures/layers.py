@@ -202,7 +202,8 @@ def geometry_text(facts: Mapping[str, Any]) -> str:
 
 def operation(trace: Trace, name: str) -> str:
     """What module ``name`` computes, in a few words: "conv 5×5", "max-pool 3×3, stride 2, padding 1",
-    "BatchNorm (eval: running statistics)", "ReLU", "dropout p=0.5 (eval: identity)", "linear 576→100".
+    "BatchNorm (eval: running statistics)", "ReLU", "dropout p=0.5 (eval: identity)", "linear 576→100",
+    "flatten (x.view)" for ``out.view(B, -1)`` in a forward.
 
     A module of kind "module" (a container or a user's module) is named by its type.
     """
@@ -223,7 +224,10 @@ def operation(trace: Trace, name: str) -> str:
     if what == "activation":
         return str(facts.get("function") or facts.get("op") or facts.get("type"))
     if is_function(name):
-        return f"{facts.get('op')}"
+        op = str(facts.get("op"))
+        if what == "flatten" and op != "flatten" and len(facts.get("output_shape", [])) == 2:
+            return f"flatten (x.{op})"  # out.view(B, -1): a flatten, written as the forward wrote it
+        return op
     if what == "linear":
         return f"linear {facts['in_features']}→{facts['out_features']}"
     return what if what in ("flatten", "identity") else str(facts.get("type", name))
