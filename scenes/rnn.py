@@ -316,6 +316,8 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
 ROW_Y = {"input": -2.3, "hidden1": -0.9, "hidden2": 0.5, "output": 1.85, "target": 2.7}
 COLUMN_X = [-2.8, 0.0, 2.8]
 INITIAL_X = -4.9
+#: where a row label may start (the frame's left edge is −7.1), and how wide a gradient norm's line may run right of its arrow
+LABEL_LEFT, NORM_ROOM = -6.9, 1.9
 #: the stretched chain shows at most this many steps of gradient norms
 STRETCH_STEPS = 30
 
@@ -447,7 +449,10 @@ class RNNLayersScene(TraceScene):
             "hidden1": f"{self.term('hidden')} 1",
             "input": self.term("input"),
         }
-        return VGroup(*[self.text(names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
+        labels = VGroup(*[self.text(names[row], size=22).move_to(RIGHT * -6.35 + UP * ROW_Y[row]) for row in names])
+        for label in labels:  # a long one ("output = h²") starts at the frame's margin instead of beyond it
+            label.shift(RIGHT * max(0.0, LABEL_LEFT - label.get_left()[0]))
+        return labels
 
     def _grid(self, values: dict[str, Any]) -> dict[str, Any]:
         lower, upper = values["layers"]
@@ -543,8 +548,10 @@ class RNNLayersScene(TraceScene):
             for column, step in enumerate(values["steps"]):
                 for layer, row in ((lower, "hidden1"), (upper, "hidden2")):
                     node = grid["nodes"][column][row]
-                    text = Text(f"‖∂L/∂h{subscript(step)}‖={values['grads'][layer][step]:.3g}", font=theme.FONT, font_size=16,
-                                color=theme.GRADIENT)
+                    norm, value = f"‖∂L/∂h{subscript(step)}‖", f"={values['grads'][layer][step]:.3g}"
+                    text = Text(norm + value, font=theme.FONT, font_size=16, color=theme.GRADIENT)
+                    if text.width > NORM_ROOM:  # a long number takes a second line, clear of the next column's W_ih
+                        text = Text(f"{norm}\n{value}", font=theme.FONT, font_size=16, color=theme.GRADIENT, line_spacing=0.8)
                     # below the backward arrow between the nodes, right of the one that runs down from this node
                     norms.add(text.next_to(node, DOWN, buff=0.16).align_to(node.get_center() + RIGHT * 0.32, LEFT))
         return {"arrows": arrows, "loss": loss, "norms": norms}

@@ -121,3 +121,10 @@ def test_the_stretch_is_the_last_sixteen_steps(book_trace):
 def test_docstring_examples_hold():
     result = doctest.testmod(gradients)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_one_models_gradients_are_refused_saying_what_the_figure_compares_and_where_one_model_is_drawn():
+    rnn = torch.nn.RNN(3, 4, num_layers=2)
+    trace = explain.record(rnn, torch.randn(5, 1, 3), grads=True)
+    with pytest.raises(MissingValues, match=r"needs an nn.LSTM with names like 'lstm.l0.fwd.grad_h'.*compares an RNN with an LSTM.*--recipe rnn-vs-lstm.*rnn-layers"):
+        gradient_values(trace)

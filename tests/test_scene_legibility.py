@@ -142,3 +142,30 @@ def test_a_padded_windows_label_keeps_its_size(tmp_path):
     scene = _run("convolution", tmp_path, still=False, trace=record("vgg-bn")[1], options={"step": 4})
     assert any(step.cols[0] < 0 for step in scene.shown["conv_steps"])  # a window over the padding is worked out
     assert not scene.problems, "\n".join(dict.fromkeys(scene.problems))
+
+
+@pytest.mark.render
+@pytest.mark.slow  # about 5 s
+def test_a_users_rnn_with_gradients_and_no_decoder_can_be_read_in_a_hall(tmp_path):
+    """A user's 2-layer nn.RNN recorded with the gradients recipe: its row label 'output = h²' ran
+    past the frame's left edge, and norms like '‖∂L/∂h₀‖=0.00959' ran under the next column's W_ih."""
+    import torch
+    from manim import Text
+
+    from explain.models import Example
+    from explain.models.recipes import run
+
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(3, 8, num_layers=2)
+    example = Example("mine", rnn, (torch.randn(12, 1, 3),), None, "a user RNN", False, loss=lambda out: out[0][-1].pow(2).sum())
+    scene = _run("rnn-layers", tmp_path, still=True, trace=run("gradients", example))
+    assert not scene.problems, "\n".join(dict.fromkeys(scene.problems))
+    texts = [m for m in scene.mobjects if isinstance(m, Text)] + [m for group in scene.mobjects for m in group.get_family() if isinstance(m, Text)]
+    norms = [t for t in dict.fromkeys(texts) if "‖∂L" in t.text]
+    others = [t for t in dict.fromkeys(texts) if "‖∂L" not in t.text and t.text.strip()]
+    assert len(norms) == 6
+    for norm in norms:
+        for other in others:
+            apart = (norm.get_right()[0] <= other.get_left()[0] or other.get_right()[0] <= norm.get_left()[0]
+                     or norm.get_top()[1] <= other.get_bottom()[1] or other.get_top()[1] <= norm.get_bottom()[1])
+            assert apart, f"{norm.text!r} overlaps {other.text!r}"

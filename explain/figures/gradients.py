@@ -127,8 +127,14 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     last :data:`STRETCH_STEPS`). Options: ``layer`` (default the top layer of each), ``batch`` (0).
     """
     options = options or {}
-    rnn = find_recurrent(trace, "grad_h", kind="rnn")
-    lstm = find_recurrent(trace, "grad_h", kind="lstm")
+    try:
+        rnn = find_recurrent(trace, "grad_h", kind="rnn")
+        lstm = find_recurrent(trace, "grad_h", kind="lstm")
+    except MissingValues as error:
+        raise MissingValues(
+            f"{error}. The figure compares an RNN with an LSTM on the same text (explain record --recipe rnn-vs-lstm "
+            "char-rnn); one model's gradients through time are drawn by rnn-layers (--recipe gradients)"
+        ) from None
     layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
     batch = int(options.get("batch") or 0)
     norms = {kind: grad_norms(trace, module, layers[module], batch=batch) for kind, module in (("rnn", rnn), ("lstm", lstm))}

@@ -127,7 +127,7 @@ def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *
     wanted = f"an nn.{kind.upper()} " if kind else "a recurrent module "
     how = " (record with grads=True)" if quantity.startswith("grad") else ""
     raise MissingValues(
-        f"{what} needs {wanted}with names like 'rnn.l0.fwd.{quantity}'{how}; "
+        f"{what} needs {wanted}with names like '{kind or 'rnn'}.l0.fwd.{quantity}'{how}; "
         f"this trace has {_some_names(trace)}"
     )
 
