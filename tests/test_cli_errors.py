@@ -102,7 +102,10 @@ def test_ctrl_c_stops_render_all_within_two_seconds(tmp_path):
     # videos, not stills: the whole run takes minutes, so Ctrl-C always lands while scenes are still queued
     # (with stills a loaded CI machine could finish every scene in the second before the signal)
     command = [sys.executable, "-m", "explain", "render", "--all", "--quality", "low", "--jobs", "2", "-o", str(out)]
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C reaches a foreground program: a suite started in the background (`cmd &`) ignores
+    # SIGINT, and the program would rightly inherit that
+    foreground = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
+    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=foreground)
     try:
         deadline = time.monotonic() + 240
         while not list(out.glob(f"{WORK_PREFIX}[0-9]*")) and time.monotonic() < deadline:  # a worker is rendering
