@@ -7,7 +7,7 @@
     >>> meta["digest"] = digest(meta, tensors)
     >>> path = write_atomically(folder / "t.safetensors", to_safetensors(tensors, meta))
     >>> stored = read_safetensors(path)
-    >>> stored.tensors["h"].shape, stored.metadata["explain"] == json.dumps(meta, sort_keys=True)
+    >>> stored.tensors["h"].shape, stored.metadata["explain"] == json.dumps(meta)
     (torch.Size([2, 3]), True)
 
 Reading opens only regular files (a FIFO, a device or a directory is refused at once, before any
@@ -306,10 +306,12 @@ def tensor_bytes(tensor: torch.Tensor) -> memoryview:
 
 
 def to_safetensors(tensors: Mapping[str, torch.Tensor], meta: Mapping[str, Any], key: str = "explain") -> bytes:
-    """The bytes of a safetensors file holding ``tensors``, with ``meta`` as JSON under ``key``."""
+    """The bytes of a safetensors file holding ``tensors``, with ``meta`` as JSON under ``key``, its
+    keys in the order they were recorded (``meta["modules"]`` in execution order; the digest sees
+    them sorted, :func:`canonical_meta`)."""
     from safetensors.torch import save
 
-    return save(dict(tensors), metadata={key: json.dumps(meta, sort_keys=True, ensure_ascii=False, allow_nan=False)})
+    return save(dict(tensors), metadata={key: json.dumps(meta, ensure_ascii=False, allow_nan=False)})
 
 
 def write_atomically(path: Path, data: bytes) -> Path:

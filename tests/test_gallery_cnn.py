@@ -323,8 +323,9 @@ def test_a_figure_that_does_not_apply_says_what_the_trace_has(recorded, scene, n
 
 
 def test_a_saved_trace_keeps_the_execution_order_of_its_layers(recorded, tmp_path):
-    """A trace file keeps its metadata sorted by name: vgg-bn's convolutions came back as features.0,
-    features.10, features.14, … and a head's Linear layers could come back out of order."""
+    """A trace file kept its metadata sorted by name: vgg-bn's convolutions came back as features.0,
+    features.10, features.14, … and a head's Linear layers could come back out of order. Files keep
+    the recorded order now; figures still order by execution for files saved before."""
     import explain
     from explain.figures.layers import convolutions
 
@@ -343,3 +344,4 @@ def test_a_saved_trace_keeps_the_execution_order_of_its_layers(recorded, tmp_pat
     loaded = explain.load(tmp_path / "two.safetensors")
     linears = [n for n in loaded.meta["modules"] if kind(loaded, n) == "linear"]
     assert in_execution_order(loaded, linears) == ["2.zeta", "2.alpha"]
+    assert list(loaded.meta["modules"]) == list(second_trace.meta["modules"])  # the file keeps the recorded order

@@ -309,8 +309,9 @@ def ops_inside(trace: Trace, names: list[str]) -> list[Op]:
 
 
 def in_execution_order(trace: Trace, names) -> list[str]:
-    """``names`` in the order the trace recorded them (a saved trace keeps its metadata sorted by
-    name, so "features.10" would come before "features.3"); names it holds no value of go last."""
+    """``names`` in the order the trace recorded them (a file saved before explain kept the
+    metadata's order has it sorted by name, "features.10" before "features.3"); names it holds no
+    value of go last."""
     position = {name: index for index, name in enumerate(trace.names())}
     return sorted(names, key=lambda name: position.get(name, len(position)))
 
