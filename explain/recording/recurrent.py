@@ -332,8 +332,10 @@ class _Recorder:
         batch, self._batch, self._handed = self._batch, [], {}
         if not batch:
             return
-        x, output, h0, c0, h_n, c_n = (None if column[0] is None else torch.cat(column, dim=-2) for column in _columns(batch))
-        together = _Call(x, h_n if output is None else output, h0, c0, h_n, c_n)
+        xs, outputs, h0s, c0s, h_ns, c_ns = zip(*batch)
+        x, h0, c0, h_n, c_n = map(_joined, (xs, h0s, c0s, h_ns, c_ns))
+        output = h_n if all(out is h for out, h in zip(outputs, h_ns)) else _joined(outputs)  # a cell's output is its h
+        together = _Call(x, output, h0, c0, h_n, c_n)
         together.split = (len(batch), batch[0][0].shape[-2])
         self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
@@ -346,12 +348,9 @@ class _Recorder:
         return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
 
 
-def _columns(batch: list[tuple]) -> list[tuple]:
-    """The kept calls' tensors by field; the output column is None when every output is the kept h (cells)."""
-    columns = list(zip(*batch))
-    if all(output is h for output, h in zip(columns[1], columns[4])):
-        columns[1] = (None,)
-    return columns
+def _joined(column: tuple) -> Tensor | None:
+    """One field of the kept calls, joined along the batch axis (None where the calls have none, e.g. c of a GRU)."""
+    return None if column[0] is None else torch.cat(column, dim=-2)
 
 
 def _kept(handed: dict[int, tuple], tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
