@@ -65,9 +65,7 @@ def chosen_channel(options: dict, channels: int) -> int | None:
     >>> chosen_channel({"channels": [40, 3]}, 16), chosen_channel({}, 16)
     (3, None)
     """
-    wanted = options.get("channels")
-    wanted = [wanted] if isinstance(wanted, int) else list(wanted or [])
-    return next((int(c) for c in wanted if 0 <= int(c) < channels), None)
+    return next((c for c in _wanted_channels(options) if 0 <= c < channels), None)
 
 
 def sheets_for(channels: int, smallest: int = 8, most: int = 6) -> int:
@@ -197,6 +195,12 @@ def millions(value: int, lang: str = "en") -> str:
     return f"{man:,}만" if not eok else f"{eok:,}억" + (f" {man:,}만" if man else "")
 
 
+def _wanted_channels(options: dict) -> list[int]:
+    """``options["channels"]`` as a list of channel numbers (one number, a list, or none)."""
+    wanted = options.get("channels")
+    return [int(c) for c in ([wanted] if isinstance(wanted, int) else list(wanted or []))]
+
+
 def check_channels(options: dict, most: int) -> None:
     """Refuse channel numbers that no map the scene can show has (``most``: the most channels of
     those maps); a channel some maps lack is shown where it exists.
@@ -208,9 +212,7 @@ def check_channels(options: dict, most: int) -> None:
     ...
     explain.figures.errors.FigureError: channel 99 is in none of the maps this scene shows (they have at most 64 channels, 0–63)
     """
-    wanted = options.get("channels")
-    wanted = [wanted] if isinstance(wanted, int) else list(wanted or [])
-    bad = [c for c in wanted if not 0 <= int(c) < most]
+    bad = [c for c in _wanted_channels(options) if not 0 <= c < most]
     if bad:
         raise SceneInputError(f"channel {bad[0]} is in none of the maps this scene shows (they have at most {most} channels, 0–{most - 1})")
 
