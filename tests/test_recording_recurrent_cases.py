@@ -222,6 +222,42 @@ def test_calls_from_a_thread_that_does_not_record_are_not_in_the_trace():
     assert trace["h"].shape == (1, 2, 4)
 
 
+def test_recordings_that_end_out_of_order_each_keep_their_own_calls():
+    cell = nn.LSTMCell(3, 4)
+    first, second = explain.record(cell), explain.record(cell)
+    xs = torch.randn(3, 2, 3)
+    both, alone = first.__enter__(), second.__enter__()
+    state = cell(xs[0])
+    first.__exit__(None, None, None)  # the first to open ends first (another thread could do this)
+    state = cell(xs[1], state)
+    state = cell(xs[2], state)
+    second.__exit__(None, None, None)
+    assert both["h"].shape == (1, 2, 4) and alone["h"].shape == (3, 2, 4)
+    assert torch.equal(alone["h"][-1], state[0].detach())
+    assert "forward" not in vars(cell)  # the module is left as it was found
+
+
+def test_an_instance_forward_set_before_the_recording_is_kept():
+    cell = nn.GRUCell(3, 4)
+    calls = []
+    plain_forward = cell.forward
+    cell.forward = lambda *args: calls.append(1) or plain_forward(*args)
+    with explain.record(cell) as trace:
+        cell(torch.randn(2, 3))
+    assert calls == [1] and trace["h"].shape == (1, 2, 4)
+    cell(torch.randn(2, 3))
+    assert calls == [1, 1]
+
+
+def test_a_hook_that_changes_the_output_of_a_one_step_call_is_caught():
+    cell = nn.LSTMCell(3, 4)
+    cell.register_forward_hook(lambda module, args, output: (output[0] + 0.01, output[1]))
+    with pytest.raises(RecordingError, match=r"h \(one-step calls 1–2 .*\): the recomputation differs .* by 0\.01"):
+        with explain.record(cell):
+            state = cell(torch.randn(2, 3))
+            cell(torch.randn(2, 3), state)
+
+
 def test_a_recording_cannot_be_opened_twice_at_once():
     recording = explain.record(nn.RNN(2, 3))
     with recording:

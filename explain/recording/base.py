@@ -6,9 +6,10 @@
 
 A recorder (listed in :mod:`explain.recording.registry`) is a module with
 ``install(recording, claimed) -> Installed``. It hooks the modules of ``recording.model`` it can
-record, except those in ``claimed`` (an earlier recorder's), registering every hook through
-``recording.owned(hook)`` so that it only runs for calls made by the thread that opened the
-recording; it returns the hook handles (anything with ``remove()``) and the modules it claims.
+record, except those in ``claimed`` (an earlier recorder's), registering every hook (or forward
+tap, :mod:`explain.recording.forward_taps`) through ``recording.owned(hook)`` so that it only runs
+for calls made by the thread that opened the recording; it returns the handles (anything with
+``remove()``) and the modules it claims.
 """
 
 from __future__ import annotations

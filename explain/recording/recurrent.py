@@ -31,7 +31,8 @@ What is recorded, for a module at qualified name ``q`` (``q.`` is omitted for th
   recomputation, so each gets the same gradients a single recording would.
 - Batch 0 records empty ``[T, 0, ·]`` tensors; what PyTorch refuses (e.g. T = 0) raises PyTorch's error.
 
-How: the module runs its own fused forward. A forward hook reads the input, the initial state and
+How: the module runs its own fused forward. A tap on its forward
+(:mod:`explain.recording.forward_taps`: cheaper than hooks) reads the input, the initial state and
 the output; the last layer's h is the output, lower layers' h come from PyTorch's fused kernel run
 one layer at a time (for a single step they are the module's h_n). Every gate of every step then
 follows from one large matrix product per layer and direction (:mod:`recurrent_math`).
@@ -66,6 +67,7 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from explain.recording import recurrent_dropout, recurrent_grads, recurrent_math
 from explain.recording.base import Installed, RecordingError
+from explain.recording.forward_taps import ForwardTap
 from explain.recording.snapshots import same_bytes_as, snapshot
 from explain.recording.structure import kind_of
 
@@ -96,9 +98,7 @@ def install(recording, claimed: set[nn.Module]) -> Installed:
         if recorder.mode is not None and not recorder.wanted():  # (an unknown forward is refused when called)
             continue
         recording.defer_to(recorder.flush)
-        pre, post = recording.owned(recorder.check), recording.owned(recorder.record)
-        installed.handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
-        installed.handles.append(module.register_forward_hook(post, with_kwargs=True))
+        installed.handles.append(ForwardTap.add(module, recording.owned(recorder.check), recording.owned(recorder.record)))
     return installed
 
 
@@ -133,6 +133,8 @@ def _share(output: Any, shared: _Shared) -> None:
 
 def _arguments(args: tuple, kwargs: dict) -> tuple[Any, Any]:
     """(input, hx) from a recurrent module's call, positional or by keyword."""
+    if not kwargs:
+        return args[0], args[1] if len(args) > 1 else None
     values = list(args) + [kwargs.get(key) for key in ("input", "hx")[len(args) :]]
     return values[0], values[1]
 
@@ -157,7 +159,7 @@ class _Recorder:
         self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
         self._unchanged: Callable[[list[Tensor]], bool] | None = None  # do the weights still hold those bytes?
-        self._handed: dict[int, tuple] = {}  # the last kept call's returned state: id → (tensor, version, copy)
+        self._handed: list[tuple] = []  # the last kept call's returned state: [(tensor, version, copy), …]
         self._checked: tuple | None = None  # the input signature last checked (see check)
 
     def _mode(self) -> str | None:
@@ -303,18 +305,18 @@ class _Recorder:
             self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
             batch = self._batch
         if not batch:
-            self._handed = {}
+            self._handed = []
             self._batch_weights = [snapshot(weight) for weight in self._weights()[1]]
             self._unchanged = same_bytes_as(self._batch_weights)
             for name, size in self._sizes().items():
                 if self.prefix + name not in self.recording.trace:  # reserved in execution order
                     self.recording.append_time(self.prefix + name, torch.empty(0, x.shape[-2], size, dtype=self.dtype))
         handed = self._handed
-        h0 = _kept(handed, h0, handed_in[0] if handed_in else None)
-        c0 = _kept(handed, c0, handed_in[1] if len(handed_in) > 1 else None)
+        h0 = _kept(handed, 0, h0, handed_in[0] if handed_in else None)
+        c0 = _kept(handed, 1, c0, handed_in[1] if len(handed_in) > 1 else None)
         kept_h, kept_c = h_n.clone(), None if c_n is None else c_n.clone()  # the caller may change its tensors
         batch.append((x.clone(), kept_h if output is h_n else output.clone(), h0, c0, kept_h, kept_c))
-        self._handed = {id(t): (t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c)) if t is not None}
+        self._handed = [(t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c))]
         if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
@@ -329,7 +331,7 @@ class _Recorder:
 
     def flush(self) -> None:
         """Recompute, verify and store the kept one-step calls, as one step of a batch of calls."""
-        batch, self._batch, self._handed = self._batch, [], {}
+        batch, self._batch, self._handed = self._batch, [], []
         if not batch:
             return
         xs, outputs, h0s, c0s, h_ns, c_ns = zip(*batch)
@@ -353,11 +355,13 @@ def _joined(column: tuple) -> Tensor | None:
     return None if column[0] is None else torch.cat(column, dim=-2)
 
 
-def _kept(handed: dict[int, tuple], tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
-    """The copy of a state the last call returned, if ``given`` is that tensor unchanged; else a copy of ``tensor``."""
-    entry = handed.get(id(given))
-    if entry is not None and entry[0] is given and given._version == entry[1]:
-        return entry[2]
+def _kept(handed: list[tuple], place: int, tensor: Tensor | None, given: Tensor | None) -> Tensor | None:
+    """The copy of the state the last call returned at ``place`` (0: h, 1: c), if ``given`` is that
+    tensor unchanged; else a copy of ``tensor``."""
+    if place < len(handed):
+        returned, version, copy = handed[place]
+        if returned is given and given._version == version:
+            return copy
     return None if tensor is None else tensor.clone()
 
 

@@ -170,7 +170,7 @@ def recompute(
     pre = gate_product(x, h, h0, weights, reverse, lengths)
     if mode == "LSTM":
         return _lstm(pre, c0, weights, reverse, pad)
-    pre = pre.tanh_() if mode == "RNN_TANH" else pre.relu_()
+    pre = tanh_from_sigmoid_(pre.mul_(2).sigmoid_()) if mode == "RNN_TANH" else pre.relu_()
     return {"h": pre}
 
 
@@ -220,13 +220,24 @@ def affine(rows: Tensor, weight: Tensor, bias: Tensor | None) -> Tensor:
     return out.view(*rows.shape[:2], weight.shape[0])
 
 
+def tanh_from_sigmoid_(sigmoid_of_double: Tensor) -> Tensor:
+    """tanh(x) = 2σ(2x) - 1, in place, from σ(2x): torch's CPU sigmoid is about three times faster
+    per element than its tanh, and the two agree within 1e-6 in float32.
+
+    >>> x = torch.linspace(-9, 9, 1001)
+    >>> bool((tanh_from_sigmoid_(torch.sigmoid(2 * x)) - torch.tanh(x)).abs().max() < 1e-6)
+    True
+    """
+    return sigmoid_of_double.mul_(2).sub_(1)
+
+
 def _lstm(pre, c0, weights, reverse, pad) -> dict[str, Tensor]:
     i, f, g, o = pre.unflatten(-1, (4, -1)).unbind(2)
-    g.mul_(2)  # tanh(x) = 2σ(2x) - 1: one sigmoid over all four gates
+    g.mul_(2)  # one sigmoid over all four gates
     pre.sigmoid_()
-    g.mul_(2).sub_(1)
+    tanh_from_sigmoid_(g)
     c = cell_states(i, f, g, c0, reverse, pad)
-    h = torch.tanh(c).mul_(o)
+    h = tanh_from_sigmoid_(torch.mul(c, 2).sigmoid_()).mul_(o)  # for the check (the trace keeps the module's h)
     if weights.w_hr is not None:
         h = torch.matmul(h, weights.w_hr.t())
     return {"i": i, "f": f, "g": g, "o": o, "c": c, "h": h}

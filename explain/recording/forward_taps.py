@@ -1,0 +1,115 @@
+"""Taps on a module's ``forward``: a check before each call and a look at its output after, at less
+cost than a pair of forward hooks.
+
+    >>> import torch
+    >>> cell = torch.nn.RNNCell(2, 3)
+    >>> seen = []
+    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape))
+    >>> _ = cell(torch.ones(1, 2))
+    >>> tap.remove()
+    >>> _ = cell(torch.ones(1, 2))
+    >>> seen, "forward" in vars(cell)
+    ([torch.Size([1, 3])], False)
+
+A module with any hook leaves ``nn.Module.__call__``'s fast path and pays for it at every call
+(~8 µs per call of an ``nn.LSTMCell`` here, 13 % of the call). A tap instead puts one callable in
+the instance's ``forward`` while taps are on it; the user's own hooks still run around it, so a
+check sees the input the module gets and a look sees the output its ``forward`` returned. Taps of
+several recordings (nested, or from other threads) share that callable; each look may replace the
+output (returning non-None), as a forward hook may.
+
+A module that already has forward hooks (its own or global ones) gets a pair of hooks instead, run
+after them: a hook may change the output the caller gets, and the look must see that output.
+
+    >>> _ = cell.register_forward_hook(lambda m, args, out: out * 2)
+    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape))
+    >>> "forward" in vars(cell), len(cell._forward_hooks)
+    (False, 2)
+    >>> tap.remove()
+    >>> len(cell._forward_hooks)
+    1
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from torch import nn
+from torch.nn.modules import module as module_hooks
+
+__all__ = ["ForwardTap"]
+
+Check = Callable[[nn.Module, tuple, dict], None]
+Look = Callable[[nn.Module, tuple, dict, Any], Any]
+
+_LOCK = threading.Lock()
+
+
+class _TappedForward:
+    """What a tapped module's instance ``forward`` is: the module's own forward between the taps."""
+
+    def __init__(self, module: nn.Module):
+        self.module = module
+        self.previous = vars(module).get("forward")  # an instance forward someone set before us
+        self.forward = self.previous or type(module).forward.__get__(module)
+        self.taps: tuple[ForwardTap, ...] = ()  # replaced, never changed in place: safe to iterate
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        taps, module = self.taps, self.module
+        for tap in taps:
+            tap.check(module, args, kwargs)
+        output = self.forward(*args, **kwargs)
+        for tap in taps:
+            replaced = tap.look(module, args, kwargs, output)
+            if replaced is not None:
+                output = replaced
+        return output
+
+
+class ForwardTap:
+    """One ``check`` (before the call) and ``look`` (after it) on a module; :meth:`remove` takes them off."""
+
+    def __init__(self, module: nn.Module, check: Check, look: Look):
+        self.module, self.check, self.look = module, check, look
+
+    @classmethod
+    def add(cls, module: nn.Module, check: Check, look: Look) -> ForwardTap | _Hooks:
+        if module._forward_hooks or module_hooks._global_forward_hooks:
+            return _Hooks(module, check, look)
+        tap = cls(module, check, look)
+        with _LOCK:
+            tapped = vars(module).get("forward")
+            if not isinstance(tapped, _TappedForward):
+                tapped = _TappedForward(module)
+                module.forward = tapped
+            tapped.taps = (*tapped.taps, tap)
+        return tap
+
+    def remove(self) -> None:
+        """Take this tap off; the last one leaves ``forward`` as it found it."""
+        with _LOCK:
+            tapped = vars(self.module).get("forward")
+            if not isinstance(tapped, _TappedForward) or self not in tapped.taps:
+                return  # removed already, or someone replaced forward since
+            tapped.taps = tuple(tap for tap in tapped.taps if tap is not self)
+            if not tapped.taps:
+                if tapped.previous is None:
+                    del self.module.forward
+                else:
+                    self.module.forward = tapped.previous
+
+
+class _Hooks:
+    """A check and a look as a forward pre-hook and a forward hook (see :meth:`ForwardTap.add`)."""
+
+    def __init__(self, module: nn.Module, check: Check, look: Look):
+        self.handles = [
+            module.register_forward_pre_hook(check, with_kwargs=True),
+            module.register_forward_hook(look, with_kwargs=True),
+        ]
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
