@@ -720,6 +720,7 @@ class _CellRecorder(_Recorder):
     """nn.LSTMCell / GRUCell / RNNCell: one step per call."""
 
     input_dims = (1, 2)
+    _description: dict | None = None  # this cell's entry in meta["modules"], once described
 
     def _mode(self) -> str | None:
         mode = _CELL_MODES.get(type(self.module).forward)
@@ -813,10 +814,10 @@ class _CellRecorder(_Recorder):
 
     def _describe(self, batch: int) -> None:
         """The cell's configuration in ``meta["modules"]``, described at its first call; later
-        calls update the counts."""
-        described = self.recording.trace.meta["modules"].get(self.name)
-        if described is not None and "calls" in described:
-            described.update(calls=self.calls, steps=self.steps, batch=batch)
+        calls update the counts (in the same dict: a loop of one-step calls pays three stores)."""
+        described = self._description
+        if described is not None:
+            described["calls"], described["steps"], described["batch"] = self.calls, self.steps, batch
             return
         module = self.module
         description = {
@@ -835,3 +836,4 @@ class _CellRecorder(_Recorder):
         if self.mode.startswith("RNN_"):
             description["nonlinearity"] = module.nonlinearity
         self.recording.describe_module(self.name, description)
+        self._description = self.recording.trace.meta["modules"][self.name]

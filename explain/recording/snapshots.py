@@ -70,23 +70,30 @@ def same_bytes_as(kept: Sequence[torch.Tensor]) -> Callable[[Sequence[torch.Tens
         (k, k.shape, k.dtype, k.device, k.data_ptr() if _MEMCMP and k.is_cpu and k.is_contiguous() else None, k.numel() * k.element_size())
         for k in kept
     ]
-    seen: list[tuple[Any, int, int]] = [(None, 0, 0)] * len(facts)  # per place: (tensor, version, address) that passed
+    # when every place passed by memcmp last time: per place (tensor, version, address, dtype, copy's address, size)
+    passed: list[tuple[Any, int, int, torch.dtype, int, int]] = []
 
     def unchanged(current: Sequence[torch.Tensor]) -> bool:
-        for place, (now, (copy, shape, dtype, device, pointer, size)) in enumerate(zip(current, facts, strict=True)):
-            last, version, address = seen[place]
-            if now is last and now._version == version and now.data_ptr() == address and now.dtype is dtype and now.is_contiguous():
+        if len(passed) == len(current):
+            for now, (last, version, address, dtype, pointer, size) in zip(current, passed):
+                if now is not last or now._version != version or now.data_ptr() != address or now.dtype is not dtype or not now.is_contiguous():
+                    break
                 if _MEMCMP(pointer, address, size):
                     return False
-                continue
+            else:
+                return True
+        passed.clear()
+        for now, (copy, shape, dtype, device, pointer, size) in zip(current, facts, strict=True):
             if now.shape != shape or now.dtype != dtype or now.device != device:
                 return False
             if pointer is not None and now.is_contiguous():
                 if _MEMCMP(pointer, now.data_ptr(), size):
                     return False
-                seen[place] = (now, now._version, now.data_ptr())
+                passed.append((now, now._version, now.data_ptr(), dtype, pointer, size))
             elif not torch.equal(copy, now):
                 return False
+        if len(passed) != len(facts):  # some place compared with torch.equal: no fast path
+            passed.clear()
         return True
 
     return unchanged
