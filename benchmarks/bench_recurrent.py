@@ -77,7 +77,7 @@ def stage_cases(module: torch.nn.LSTM, steps: int, batch: int) -> dict[str, Call
         "sigmoid over the four gates": lambda: pre.sigmoid_(),
         "g = 2σ(2a) - 1 (three passes over g)": lambda: g.mul_(2).mul_(2).sub_(1),
         "c_t = f_t c_(t-1) + i_t g_t": lambda: recurrent_math.cell_states(i, f, g, h0, reverse=False),
-        "tanh(c) · o as (2σ(2c) - 1) · o (for the check)": lambda: recurrent_math.tanh_from_sigmoid_(torch.mul(c, 2).sigmoid_()).mul_(o),
+        "tanh(c) · o (for the check)": lambda: recurrent_math.tanh(c).mul_(o),
         "the check: difference, min and max": lambda: torch.aminmax(c.sub(h)),
         "the copies the trace keeps (x, h)": lambda: (x.clone(), h.clone()),
     }
