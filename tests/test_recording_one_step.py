@@ -128,3 +128,38 @@ def test_long_loops_are_recomputed_in_batches_of_bounded_size(monkeypatch):
     assert whole.names() == in_batches.names()
     for name in whole.names():
         torch.testing.assert_close(in_batches[name], whole[name], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("kind", ["LSTMCell", "GRUCell"])
+def test_a_cell_gets_whatever_state_the_caller_hands_it_at_each_call(kind, seed):
+    """Random loops: the state handed on, none, a fresh one, the returned one changed in place, or
+    (LSTM) the returned h with another c; every recorded gate follows from the state that call got."""
+    generator = torch.Generator().manual_seed(seed)
+    cell = getattr(nn, kind)(3, 4)
+    lstm = kind == "LSTMCell"
+    batch = 1 + seed % 3
+    xs = torch.randn(12, batch, 3, generator=generator)
+    given_h, returned_h = [], []
+    with explain.record(cell) as trace:
+        state = None
+        for x in xs:
+            choice = int(torch.randint(0, 5, (1,), generator=generator))
+            if choice == 1 or state is None:
+                state = None
+            elif choice == 2:
+                state = tuple(torch.randn(batch, 4, generator=generator) for _ in range(2)) if lstm else torch.randn(batch, 4, generator=generator)
+            elif choice == 3:
+                with torch.no_grad():
+                    (state[0] if lstm else state).mul_(0.5)  # in place: the version changes
+            elif choice == 4 and lstm:
+                state = (state[0], torch.randn(batch, 4, generator=generator))
+            h_in = None if state is None else (state[0] if lstm else state)
+            given_h.append(torch.zeros(batch, 4) if h_in is None else h_in.detach().clone())
+            state = cell(x, state)
+            returned_h.append((state[0] if lstm else state).detach().clone())
+    assert torch.equal(trace["h"], torch.stack(returned_h))
+    weights = dict(cell.named_parameters())
+    gate = "i" if lstm else "r"
+    pre = xs @ weights["weight_ih"].T + weights["bias_ih"] + torch.stack(given_h) @ weights["weight_hh"].T + weights["bias_hh"]
+    torch.testing.assert_close(trace[gate], torch.sigmoid(pre[..., :4]).detach(), atol=1e-5, rtol=0)

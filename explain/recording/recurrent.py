@@ -156,10 +156,11 @@ class _Recorder:
         self.steps = 0
         self.dtype = torch.float32  # the module's, set when called
         self._wanted: list[bool] | None = None
-        self._batch: list[_Call] = []  # one-step calls not yet recomputed (see flush)
+        self._batch: list[tuple] = []  # one-step calls not yet recomputed (see flush), as each recorder keeps them
         self._batch_weights: list[Tensor] = []  # copies of the weights when the batch began
         self._unchanged: Callable[[list[Tensor]], bool] | None = None  # do the weights still hold those bytes?
-        self._handed: list[tuple] = []  # the last kept call's returned state: [(tensor, version, copy), …]
+        self._handed: list[tuple] = []  # the last kept call's returned state: [(tensor, version, …), …]
+        self._rows = 0  # batch rows of each call in the current batch
         self._checked: tuple | None = None  # the input signature last checked (see check)
 
     def _mode(self) -> str | None:
@@ -292,33 +293,27 @@ class _Recorder:
         """Recompute, verify and store one step of ``call.split`` calls × batch, with ``parameters``."""
         raise NotImplementedError
 
-    def _defer(
-        self, x: Tensor, output: Tensor, h0: Tensor, c0: Tensor | None, h_n: Tensor, c_n: Tensor | None,
-        handed_in: list[Tensor], handed_out: list[Tensor],
-    ) -> None:
-        """Keep a copy of a one-step call (its tensors as :class:`_Call` names them) for :meth:`flush`.
-        ``handed_in``: the state tensors the caller passed (h, c), ``handed_out``: those the module
-        returned; a state the caller hands on to the next call unchanged (same tensor, same
-        version) is not copied again."""
+    def _batch_for(self, rows: int) -> list:
+        """The batch a one-step call of ``rows`` batch rows joins: a new one when the batch size or
+        the weights changed (a training step?); a new batch copies the weights and reserves the
+        names, in execution order."""
         batch = self._batch
-        if batch and (x.shape[-2] != batch[0][0].shape[-2] or not self._same_weights()):
-            self.flush()  # a new batch size, or the weights changed (a training step?): a new batch
+        if batch and (rows != self._rows or not self._same_weights()):
+            self.flush()
             batch = self._batch
         if not batch:
+            self._rows = rows
             self._handed = []
             self._batch_weights = [snapshot(weight) for weight in self._weights()[1]]
             self._unchanged = same_bytes_as(self._batch_weights)
             for name, size in self._sizes().items():
-                if self.prefix + name not in self.recording.trace:  # reserved in execution order
-                    self.recording.append_time(self.prefix + name, torch.empty(0, x.shape[-2], size, dtype=self.dtype))
-        handed = self._handed
-        h0 = _kept(handed, 0, h0, handed_in[0] if handed_in else None)
-        c0 = _kept(handed, 1, c0, handed_in[1] if len(handed_in) > 1 else None)
-        kept_h, kept_c = h_n.clone(), None if c_n is None else c_n.clone()  # the caller may change its tensors
-        batch.append((x.clone(), kept_h if output is h_n else output.clone(), h0, c0, kept_h, kept_c))
-        self._handed = [(t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c))]
-        if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
-            self.flush()
+                if self.prefix + name not in self.recording.trace:
+                    self.recording.append_time(self.prefix + name, torch.empty(0, rows, size, dtype=self.dtype))
+        return batch
+
+    def _together(self, batch: list) -> _Call:
+        """The kept calls of ``batch`` as one step of calls × batch rows (``split`` set)."""
+        raise NotImplementedError
 
     def _same_weights(self) -> bool:
         """Are the weights still those the current batch started with? (Values are compared:
@@ -334,11 +329,7 @@ class _Recorder:
         batch, self._batch, self._handed = self._batch, [], []
         if not batch:
             return
-        xs, outputs, h0s, c0s, h_ns, c_ns = zip(*batch)
-        x, h0, c0, h_n, c_n = map(_joined, (xs, h0s, c0s, h_ns, c_ns))
-        output = h_n if all(out is h for out, h in zip(outputs, h_ns)) else _joined(outputs)  # a cell's output is its h
-        together = _Call(x, output, h0, c0, h_n, c_n)
-        together.split = (len(batch), batch[0][0].shape[-2])
+        together = self._together(batch)
         self.check_finite(together.x, [t for t in (together.h0, together.c0) if t is not None], self._split_label(together.split))
         with torch.no_grad():
             self._record_together(together, dict(zip(self._weights()[0], self._batch_weights)))
@@ -348,6 +339,10 @@ class _Recorder:
         if split is None or split[0] == 1:
             return ""
         return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
+
+
+#: a one-step call's given state that is the state the previous kept call returned (see _CellRecorder._keep)
+_CARRIED = object()
 
 
 def _joined(column: tuple) -> Tensor | None:
@@ -451,6 +446,32 @@ class _LayersRecorder(_Recorder):
         if self.tape is not None:
             output, replaced = self._with_gradients(value, hx, output, shared), True
         return output if replaced else None
+
+    def _defer(
+        self, x: Tensor, output: Tensor, h0: Tensor, c0: Tensor | None, h_n: Tensor, c_n: Tensor | None,
+        handed_in: list[Tensor], handed_out: list[Tensor],
+    ) -> None:
+        """Keep a copy of a one-step call (its tensors as :class:`_Call` names them) for :meth:`flush`.
+        ``handed_in``: the state tensors the caller passed (h, c), ``handed_out``: those the module
+        returned; a state the caller hands on to the next call unchanged (same tensor, same
+        version) is not copied again."""
+        batch = self._batch_for(x.shape[-2])
+        handed = self._handed
+        h0 = _kept(handed, 0, h0, handed_in[0] if handed_in else None)
+        c0 = _kept(handed, 1, c0, handed_in[1] if len(handed_in) > 1 else None)
+        kept_h, kept_c = h_n.clone(), None if c_n is None else c_n.clone()  # the caller may change its tensors
+        batch.append((x.clone(), kept_h if output is h_n else output.clone(), h0, c0, kept_h, kept_c))
+        self._handed = [(t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c))]
+        if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
+            self.flush()
+
+    def _together(self, batch: list) -> _Call:
+        xs, outputs, h0s, c0s, h_ns, c_ns = zip(*batch)
+        x, h0, c0, h_n, c_n = map(_joined, (xs, h0s, c0s, h_ns, c_ns))
+        output = h_n if all(out is h for out, h in zip(outputs, h_ns)) else _joined(outputs)
+        together = _Call(x, output, h0, c0, h_n, c_n)
+        together.split = (len(batch), self._rows)
+        return together
 
     def _record_now(self, call: _Call) -> None:
         self.flush()  # earlier one-step calls come first
@@ -742,24 +763,58 @@ class _CellRecorder(_Recorder):
 
     def record(self, module: nn.Module, args: tuple, kwargs: dict, output: Any) -> Any:
         value, hx = _arguments(args, kwargs)
-        unbatched = value.dim() == 1
-        batch = 1 if unbatched else value.shape[0]
-        if self._records():  # kept as rows [B, ·] (detached: the copies need no graph)
-            rows = (lambda t: t.detach().view(1, -1)) if unbatched else Tensor.detach  # noqa: E731
-            lstm = self.mode == "LSTM"
-            h, c = output if lstm else (output, None)
-            h0, c0 = hx if lstm and hx is not None else (hx, None)
-            h1 = rows(h)
-            h0 = torch.zeros_like(h1) if h0 is None else rows(h0)
-            c1 = None if c is None else rows(c)
-            if c1 is not None:
-                c0 = torch.zeros_like(c1) if c0 is None else rows(c0)
-            handed_in = [] if hx is None else list(hx) if lstm else [hx]
-            self._defer(rows(value), h1, h0, c0, h1, c1, handed_in, list(output) if lstm else [output])
+        batch = 1 if value.dim() == 1 else value.shape[0]
+        if self._records():
+            self._keep(value, hx, output, batch)
         self.calls += 1
         self.steps += 1
         self._describe(batch)
         return None if self.tape is None else self._with_gradients(value.reshape(batch, value.shape[-1]), hx, output)
+
+    def _keep(self, value: Tensor, hx: Any, output: Any, rows: int) -> None:
+        """Keep this call for :meth:`flush` as one row block ``[x | h | c]`` (one copy: the caller
+        may change its tensors) and the state it was given: :data:`_CARRIED` when that is the
+        state the last kept call returned, unchanged (its row has it), else a copy (None: zeros)."""
+        returned = output if self.mode == "LSTM" else (output,)
+        given = () if hx is None else hx if self.mode == "LSTM" else (hx,)
+        batch = self._batch_for(rows)
+        handed = self._handed
+        states = [
+            _CARRIED if place < len(handed) and state is handed[place][0] and state._version == handed[place][1] else state.detach().clone()
+            for place, state in enumerate(given)
+        ]
+        batch.append((torch.cat([value.detach(), *[state.detach() for state in returned]], -1), states))
+        self._handed = [(state, state._version) for state in returned]
+        if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
+            self.flush()
+
+    def _together(self, batch: list) -> _Call:
+        rows, size, hidden = self._rows, self.module.input_size, self.module.hidden_size
+        states = 2 if self.mode == "LSTM" else 1
+        joined = torch.cat([row for row, _ in batch]).view(len(batch) * rows, size + states * hidden)  # [calls × rows, in | h (| c)]
+        x, finals = joined[:, :size], [joined[:, size + k * hidden : size + (k + 1) * hidden] for k in range(states)]
+        starts = [self._starts(batch, place, final) for place, final in enumerate(finals)]
+        c0, c_n = (starts[1], finals[1]) if self.mode == "LSTM" else (None, None)
+        together = _Call(x, finals[0], starts[0], c0, finals[0], c_n)
+        together.split = (len(batch), rows)
+        return together
+
+    def _starts(self, batch: list, place: int, finals: Tensor) -> Tensor:
+        """The state (h: place 0, c: 1) each kept call started from, [calls × rows, H]: the previous
+        call's final state where it was carried over (runs of those are one slice), else its copy or zeros."""
+        rows, parts, run = self._rows, [], None  # run: first call of the current run of carried states
+        for index, (_, states) in enumerate(batch):
+            state = states[place] if place < len(states) else None
+            if state is _CARRIED:
+                run = index if run is None else run
+                continue
+            if run is not None:
+                parts.append(finals[(run - 1) * rows : (index - 1) * rows])
+                run = None
+            parts.append(finals.new_zeros(rows, finals.shape[-1]) if state is None else state.reshape(rows, finals.shape[-1]))
+        if run is not None:
+            parts.append(finals[(run - 1) * rows : (len(batch) - 1) * rows])
+        return torch.cat(parts)
 
     def _with_gradients(self, x: Tensor, hx: Any, output: Any) -> Any:
         """The cell's output, values unchanged, with gradients through this step's h (that of an
