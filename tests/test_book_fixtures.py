@@ -8,6 +8,10 @@ Tolerances: other CPUs (other BLAS kernels) reorder sums, so values allow rtol 1
 instead of the strict float32 defaults, and gradients, summed backwards through the steps
 in an order that differs between CPUs, a relative 1e-3 with an atol of 1e-6 (the gradients reach
 6.0; one CPU gave -5.4464e-05 where the fixture holds -5.4541e-05); a real change is far larger.
+The deep CNNs' last parts (after ~50 layers of ResNet-50, ~20 of GoogLeNet) and their scores
+allow a relative 1e-3 with an atol of 1e-4: an AMD EPYC with AVX2 kernels gave -0.588373 where the
+fixture, recorded on an Intel Xeon with AVX-512 kernels, holds -0.588451 (1.3e-4 relative). Their
+kernels are compared at the strict values: they are weights, not sums.
 """
 
 from pathlib import Path
@@ -18,7 +22,12 @@ import torch
 from explain import Trace, load, models
 from explain.testing import compare_traces
 
-CROSS_MACHINE = {"rtol": 1e-4, "atol": 1e-5, "tolerances": {"*.grad_h": (1e-3, 1e-6)}}
+DEEP = (1e-3, 1e-4)
+CROSS_MACHINE = {
+    "rtol": 1e-4,
+    "atol": 1e-5,
+    "tolerances": {"*.grad_h": (1e-3, 1e-6), "layer_5.2@*": DEEP, "layer_4.1@*": DEEP, "fc_layer*": DEEP},
+}
 
 
 def last_output(output):
