@@ -34,7 +34,7 @@ import torch
 import explain
 from explain.names import INPUT_PREFIX, NameFilter, name_matcher
 from explain.recording import registry
-from explain.recording.base import RecordingError
+from explain.recording.base import RecordingError, of_thread
 from explain.trace import Trace
 
 __all__ = ["INPUT_PREFIX", "Recording", "RecordingError", "record"]
@@ -113,13 +113,7 @@ class Recording:
 
     def owned(self, hook: Callable[..., Any]) -> Callable[..., Any]:
         """``hook`` for this recording's thread only: calls from other threads pass untouched."""
-
-        def hook_of_this_thread(*args: Any) -> Any:
-            if threading.get_ident() == self.thread:
-                return hook(*args)
-            return None
-
-        return hook_of_this_thread
+        return of_thread(hook, self.thread)
 
     def on_finish(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` when the recording ends (e.g. to compute gradients)."""

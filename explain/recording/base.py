@@ -3,20 +3,25 @@
     >>> installed = Installed()
     >>> installed.handles, installed.modules
     ([], set())
+    >>> of_thread(lambda value: value * 2, threading.get_ident())(21), of_thread(lambda value: value, -1)(21)
+    (42, None)
 
 A recorder (listed in :mod:`explain.recording.registry`) is a module with
 ``install(recording, claimed) -> Installed``. It hooks the modules of ``recording.model`` it can
-record, except those in ``claimed`` (an earlier recorder's), registering every hook (or forward
-tap, :mod:`explain.recording.forward_taps`) through ``recording.owned(hook)`` so that it only runs
-for calls made by the thread that opened the recording; it returns the handles (anything with
+record, except those in ``claimed`` (an earlier recorder's), registering every hook through ``recording.owned(hook)`` (a forward tap,
+:mod:`explain.recording.forward_taps`, with ``recording.thread``) so that it only runs for calls
+made by the thread that opened the recording; it returns the handles (anything with
 ``remove()``) and the modules it claims.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-__all__ = ["Installed", "RecordingError"]
+__all__ = ["Installed", "RecordingError", "of_thread"]
 
 
 class RecordingError(RuntimeError):
@@ -29,3 +34,14 @@ class Installed:
 
     handles: list = field(default_factory=list)
     modules: set = field(default_factory=set)
+
+
+def of_thread(hook: Callable[..., Any], thread: int) -> Callable[..., Any]:
+    """``hook`` for calls made by ``thread`` only: other threads' calls pass untouched (None)."""
+
+    def hook_of_this_thread(*args: Any) -> Any:
+        if threading.get_ident() == thread:
+            return hook(*args)
+        return None
+
+    return hook_of_this_thread

@@ -4,7 +4,8 @@ cost than a pair of forward hooks.
     >>> import torch
     >>> cell = torch.nn.RNNCell(2, 3)
     >>> seen = []
-    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape))
+    >>> this_thread = threading.get_ident()
+    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape), this_thread)
     >>> _ = cell(torch.ones(1, 2))
     >>> tap.remove()
     >>> _ = cell(torch.ones(1, 2))
@@ -15,14 +16,15 @@ A module with any hook leaves ``nn.Module.__call__``'s fast path and pays for it
 (~8 µs per call of an ``nn.LSTMCell`` here, 13 % of the call). A tap instead puts one callable in
 the instance's ``forward`` while taps are on it; the user's own hooks still run around it, so a
 check sees the input the module gets and a look sees the output its ``forward`` returned. Taps of
-several recordings (nested, or from other threads) share that callable; each look may replace the
-output (returning non-None), as a forward hook may.
+several recordings (nested, or from other threads) share that callable; a tap runs for calls from
+its own thread only, and each look may replace the output (returning non-None), as a forward hook
+may.
 
 A module that already has forward hooks (its own or global ones) gets a pair of hooks instead, run
 after them: a hook may change the output the caller gets, and the look must see that output.
 
     >>> _ = cell.register_forward_hook(lambda m, args, out: out * 2)
-    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape))
+    >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape), this_thread)
     >>> "forward" in vars(cell), len(cell._forward_hooks)
     (False, 2)
     >>> tap.remove()
@@ -38,6 +40,8 @@ from typing import Any
 
 from torch import nn
 from torch.nn.modules import module as module_hooks
+
+from explain.recording.base import of_thread
 
 __all__ = ["ForwardTap"]
 
@@ -57,28 +61,31 @@ class _TappedForward:
         self.taps: tuple[ForwardTap, ...] = ()  # replaced, never changed in place: safe to iterate
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        taps, module = self.taps, self.module
+        taps, module, thread = self.taps, self.module, threading.get_ident()
         for tap in taps:
-            tap.check(module, args, kwargs)
+            if tap.thread == thread:
+                tap.check(module, args, kwargs)
         output = self.forward(*args, **kwargs)
         for tap in taps:
-            replaced = tap.look(module, args, kwargs, output)
-            if replaced is not None:
-                output = replaced
+            if tap.thread == thread:
+                replaced = tap.look(module, args, kwargs, output)
+                if replaced is not None:
+                    output = replaced
         return output
 
 
 class ForwardTap:
-    """One ``check`` (before the call) and ``look`` (after it) on a module; :meth:`remove` takes them off."""
+    """One ``check`` (before a call) and ``look`` (after it) on a module, for calls from ``thread``;
+    :meth:`remove` takes them off."""
 
-    def __init__(self, module: nn.Module, check: Check, look: Look):
-        self.module, self.check, self.look = module, check, look
+    def __init__(self, module: nn.Module, check: Check, look: Look, thread: int):
+        self.module, self.check, self.look, self.thread = module, check, look, thread
 
     @classmethod
-    def add(cls, module: nn.Module, check: Check, look: Look) -> ForwardTap | _Hooks:
+    def add(cls, module: nn.Module, check: Check, look: Look, thread: int) -> ForwardTap | _Hooks:
         if module._forward_hooks or module_hooks._global_forward_hooks:
-            return _Hooks(module, check, look)
-        tap = cls(module, check, look)
+            return _Hooks(module, of_thread(check, thread), of_thread(look, thread))
+        tap = cls(module, check, look, thread)
         with _LOCK:
             tapped = vars(module).get("forward")
             if not isinstance(tapped, _TappedForward):

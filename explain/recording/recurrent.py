@@ -98,7 +98,7 @@ def install(recording, claimed: set[nn.Module]) -> Installed:
         if recorder.mode is not None and not recorder.wanted():  # (an unknown forward is refused when called)
             continue
         recording.defer_to(recorder.flush)
-        installed.handles.append(ForwardTap.add(module, recording.owned(recorder.check), recording.owned(recorder.record)))
+        installed.handles.append(ForwardTap.add(module, recorder.check, recorder.record, recording.thread))
     return installed
 
 
