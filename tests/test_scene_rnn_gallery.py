@@ -8,6 +8,7 @@ import torch
 import explain
 
 from explain.draw.base import SceneInputError
+from explain.figures.errors import MissingValues
 from explain.scenes.lstm import LSTMCellScene
 from explain.models import recipes
 from recurrent_gallery import record_gallery
@@ -157,3 +158,9 @@ def test_the_korean_unrolled_figure_writes_its_equation_in_korean(word_lstm, tmp
     scene = play_through("rnn-unroll", word_lstm, tmp_path, lang="ko")
     shown = " ".join(m.original_text for m in scene.mobjects if hasattr(m, "original_text"))
     assert "게이트 i, f, g, o ←" in shown and "gates" not in shown and " from " not in shown
+
+
+def test_a_cell_figure_tells_a_hand_written_cell_how_to_name_its_gates():
+    trace = record_gallery("handwritten-rnn")
+    with pytest.raises(MissingValues, match=r"needs an nn.LSTM \(or a hand-written cell that passes i, f, g, o, c, h through explain.Probe"):
+        LSTMCellScene.check(trace, {})

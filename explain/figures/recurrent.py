@@ -23,7 +23,7 @@ import torch
 
 from explain.figures.layers import kind
 from explain.indices import check_in_range, parse_index_list
-from explain.names import DIRECTIONS, recurrent_name, recurrent_parts
+from explain.names import CELL_QUANTITIES, DIRECTIONS, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
 __all__ = [
@@ -125,6 +125,8 @@ def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *
         if quantity in quantities and (kind is None or kind_of(trace, module) == kind):
             return module
     wanted = f"an nn.{kind.upper()} " if kind else "a recurrent module "
+    if kind in ("lstm", "gru") and not quantity.startswith("grad"):  # a hand-written cell can name its gates
+        wanted += f"(or a hand-written cell that passes {', '.join(CELL_QUANTITIES[kind])} through explain.Probe: see the README) "
     how = " (record with grads=True)" if quantity.startswith("grad") else ""
     raise MissingValues(
         f"{what} needs {wanted}with names like '{kind or 'rnn'}.l0.fwd.{quantity}'{how}; "
