@@ -8,7 +8,7 @@ import torch
 import explain
 
 from explain.draw.base import SceneInputError
-from explain.figures.errors import MissingValues
+from explain.figures.recurrent import MissingValues
 from explain.scenes.lstm import LSTMCellScene
 from explain.models import recipes
 from recurrent_gallery import record_gallery
