@@ -37,6 +37,7 @@ from explain.figures.recurrent import (
     grad_norms,
     hidden_states,
     decoder_of,
+    encoder_of,
     kind_of,
     layers_of,
     parse_indices,
@@ -293,6 +294,7 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
         "noun": step_noun(trace),
         "layer_count": len(layers),
         "decoder": decoder_of(trace, module),
+        "encoder": encoder_of(trace, module),
         "loss": trace.meta.get("loss"),
         "loss_function": trace.meta.get("loss_function"),
         "has_targets": bool(targets),
@@ -335,15 +337,18 @@ LAYER_STEPS = {
 WEIGHT_LABELS = {"W_ih": "W<sub>ih</sub>¹", "W_11": "W<sub>hh</sub>¹", "W_12": "W<sub>ih</sub>²", "W_22": "W<sub>hh</sub>²"}
 
 
-def layered_equation(values: dict[str, Any]) -> str:
-    """The two drawn layers' step equations and the output's (Pango markup), for the module's kind."""
+def layered_equation(values: dict[str, Any], input_word: str = "input") -> str:
+    """The two drawn layers' step equations and the output's (Pango markup), for the module's kind;
+    first, when the input row's tokens reach layer 1 through an embedding, what x is
+    (``input_word``: the input row's label)."""
     kind = values["kind"] if values.get("nonlinearity") != "relu" else "rnn-relu"
     first = LAYER_STEPS[kind].format(k="¹", below="x<sub>t</sub>")
     below = "[h¹<sub>t</sub>, h¹<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h¹<sub>t</sub>"
     second = LAYER_STEPS[kind].format(k="²", below=below)
     top = "[h²<sub>t</sub>, h²<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h²<sub>t</sub>"
     output = f"y<sub>t</sub> = {values['decoder']}({top})" if values["decoder"] and values["layer_count"] == 2 else ""
-    return "     ".join(part for part in (first, second, output) if part)
+    embedded = f"x<sub>t</sub> = {values['encoder']}({input_word}<sub>t</sub>)" if values.get("encoder") else ""
+    return "     ".join(part for part in (embedded, first, second, output) if part)
 
 
 def output_row(values: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
@@ -401,7 +406,7 @@ class RNNLayersScene(TraceScene):
         self.shown = values
         title = self.text("Layers over time, and backpropagation through time", "시간에 따른 층, 그리고 시간 역전파", size=30)
         self.add(title.to_edge(UP, buff=0.2).to_edge(LEFT, buff=0.4))
-        equation = self.text(layered_equation(values), size=17, markup=True)
+        equation = self.text(layered_equation(values, self.term("input")), size=17, markup=True)
         if equation.width > 13.4:
             equation.scale_to_fit_width(13.4)
         self.add(equation.next_to(title, DOWN, buff=0.08).align_to(title, LEFT))

@@ -42,6 +42,12 @@ def test_the_layered_figure_names_what_the_trace_has(word_lstm):
     assert "no gradients" in loss_text(values)[1][0]
 
 
+def test_tokens_that_reach_the_lstm_through_an_embedding_say_so(word_lstm, bidirectional):
+    """The input row shows words; layer 1 reads their embedding vectors, and the equation says which module made them."""
+    assert layered_equation(layered_values(word_lstm), "입력").startswith("x<sub>t</sub> = encoder(입력<sub>t</sub>)")
+    assert "x<sub>t</sub> =" not in layered_equation(layered_values(bidirectional))  # a series read as it is
+
+
 def test_a_gradient_recipe_names_its_loss():
     values = layered_values(recipes.run("gradients", "char-rnn", text="Beautiful"))
     assert values["has_targets"] and values["targets"][:3] == ["e", "a", "u"]

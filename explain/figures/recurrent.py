@@ -29,6 +29,7 @@ from explain.trace import Trace
 __all__ = [
     "check_indices",
     "decoder_of",
+    "encoder_of",
     "layered_view",
     "chosen_direction",
     "describe_indices",
@@ -212,6 +213,30 @@ def decoder_of(trace: Trace, module: str) -> str | None:
     top = layers_of(trace, module)[-1]
     outputs = [names.index(recurrent_name(module, top, "h", direction)) for direction in directions_of(trace, module, top)]
     return next((name for name in names[max(outputs) + 1 :] if kind(trace, name) == "linear"), None)
+
+
+def encoder_of(trace: Trace, module: str) -> str | None:
+    """The nn.Embedding whose recorded output is what recurrent ``module``'s first layer read as
+    x_t (the tokens' vectors), None if x did not come from an embedding (or was not recorded).
+
+    >>> import torch, explain
+    >>> class Net(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.embed, self.rnn = torch.nn.Embedding(10, 4), torch.nn.RNN(4, 5)
+    ...     def forward(self, tokens):
+    ...         return self.rnn(self.embed(tokens))[0]
+    >>> encoder_of(explain.record(Net(), torch.tensor([[1], [2]])), "rnn")
+    'embed'
+    """
+    x_name = recurrent_name(module, layers_of(trace, module)[0], "x", "fwd")
+    if x_name not in trace:
+        return None
+    x = trace[x_name]
+    for name, described in trace.meta.get("modules", {}).items():
+        if described.get("type") == "Embedding" and name in trace and trace[name].shape == x.shape and torch.equal(trace[name], x):
+            return name
+    return None
 
 
 def step_noun(trace: Trace) -> tuple[str, str]:
