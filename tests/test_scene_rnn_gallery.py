@@ -170,3 +170,13 @@ def test_a_cell_figure_tells_a_hand_written_cell_how_to_name_its_gates():
     trace = record_gallery("handwritten-rnn")
     with pytest.raises(MissingValues, match=r"needs an nn.LSTM \(or a hand-written cell that passes i, f, g, o, c, h through explain.Probe"):
         LSTMCellScene.check(trace, {})
+
+
+def test_a_probed_cell_says_its_values_came_through_probe_and_an_lstm_does_not(word_lstm):
+    from explain.draw.cell_scene import CellScene
+    from explain.figures.cells import cell_view
+    from explain.figures.recurrent import layered_view
+
+    assert cell_view(layered_view(record_gallery("probed-lstm-cell")), "lstm", {}).probed
+    assert not cell_view(word_lstm, "lstm", {}).probed
+    assert "explain.Probe" in CellScene.probed_note[0] and "explain.Probe" in CellScene.probed_note[1]

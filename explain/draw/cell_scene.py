@@ -68,6 +68,8 @@ class CellScene(TraceScene):
     still_caption: tuple[str, str] = ("", "")
     #: a muted note under the legend (where PyTorch differs from the figure's usual names)
     note: tuple[str, str] = ("", "")
+    #: the note for a hand-written cell whose values came through explain.Probe (its code, not these equations, made them)
+    probed_note = ("Values the cell's own code passed through explain.Probe.", "셀의 코드가 explain.Probe로 넘긴 값입니다.")
     #: the titles of the legend's bars: (sigmoid, tanh, state) in English and Korean
     legend_titles: tuple[tuple[str, str], ...] = ()
 
@@ -241,7 +243,7 @@ class CellScene(TraceScene):
             *[ScaleBar(scale, length=1.4).with_title(self.say(*title)) for scale, title in zip(scales, self.legend_titles)]
         ).arrange(RIGHT, buff=0.45)
         units = self.text(self.view.units_text("en"), self.view.units_text("ko"), size=17, color=theme.MUTED)
-        note = self.text(*self.note, size=17, color=theme.MUTED, markup=True)
+        note = self.text(*(self.probed_note if self.view.probed else self.note), size=17, color=theme.MUTED, markup=True)
         group = VGroup(bars, units, note).arrange(DOWN, aligned_edge=LEFT, buff=0.2)
         if group.width > 6.0:
             group.scale_to_fit_width(6.0)

@@ -70,6 +70,8 @@ class CellView:
     tokens: list[str | None]
     #: the vocabulary the layer's units line up with (the hello LSTM's top layer), else None
     vocabulary: list[str] | None = None
+    #: the values are a hand-written cell's, named through explain.Probe (not an nn.LSTM/GRU's)
+    probed: bool = False
 
     def name(self, quantity: str) -> str:
         """The trace name of ``quantity`` for this layer and direction."""
@@ -129,7 +131,8 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     tokens = _tokens(trace, length)
     vocabulary = _vocabulary(trace, size) if layer == layers[-1] else None
     labels = unit_labels(trace, size, units)
-    return CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary)
+    probed = trace.meta.get("modules", {}).get(module, {}).get("kind") not in ("recurrent", "recurrent_cell")
+    return CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary, probed)
 
 
 def erasing_step(trace: Trace, module: str, layer: int, direction: str, batch: int, units: list[int]) -> int:
