@@ -249,6 +249,24 @@ def test_an_instance_forward_set_before_the_recording_is_kept():
     assert calls == [1, 1]
 
 
+def test_a_copy_made_during_a_recording_is_a_plain_module_that_is_not_recorded():
+    import copy
+    import io
+
+    cell = nn.GRUCell(3, 4)
+    with explain.record(cell) as trace:
+        state = cell(torch.randn(2, 3))
+        copied = copy.deepcopy(cell)
+        saved = io.BytesIO()
+        torch.save(cell, saved)
+        saved.seek(0)
+        loaded = torch.load(saved, weights_only=False)
+        for other in (copied, loaded):
+            assert torch.equal(other(torch.zeros(2, 3), state), nn.GRUCell.forward(cell, torch.zeros(2, 3), state))
+        cell(torch.randn(2, 3), state)
+    assert trace["h"].shape == (2, 2, 4)  # the copies' calls are not in it
+
+
 def test_a_hook_that_changes_the_output_of_a_one_step_call_is_caught():
     cell = nn.LSTMCell(3, 4)
     cell.register_forward_hook(lambda module, args, output: (output[0] + 0.01, output[1]))

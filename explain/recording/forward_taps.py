@@ -22,6 +22,7 @@ may.
 
 A module that already has forward hooks (its own or global ones) gets a pair of hooks instead, run
 after them: a hook may change the output the caller gets, and the look must see that output.
+A copy of a tapped module (``copy.deepcopy``, pickling) has no taps.
 
     >>> _ = cell.register_forward_hook(lambda m, args, out: out * 2)
     >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape), this_thread)
@@ -72,6 +73,22 @@ class _TappedForward:
                 if replaced is not None:
                     output = replaced
         return output
+
+    def __reduce__(self) -> tuple:
+        """A copy of the module (``copy.deepcopy(model)``, ``torch.save(model)`` during a recording)
+        gets an untapped forward: its own class's, or the instance forward found before the taps."""
+        if self.previous is not None:
+            return _same, (self.previous,)
+        return _class_forward, (self.module,)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _class_forward(module: nn.Module) -> Callable[..., Any]:
+    """``module``'s forward as its class defines it (bound, for its instance ``forward``)."""
+    return type(module).forward.__get__(module)
 
 
 class ForwardTap:
