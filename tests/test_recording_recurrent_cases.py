@@ -251,11 +251,13 @@ def test_an_instance_forward_set_before_the_recording_is_kept():
 
 def test_a_copy_made_during_a_recording_is_a_plain_module_that_is_not_recorded():
     import copy
+    import inspect
     import io
 
     cell = nn.GRUCell(3, 4)
     with explain.record(cell) as trace:
         state = cell(torch.randn(2, 3))
+        assert list(inspect.signature(cell.forward).parameters) == ["input", "hx"]  # code that inspects forward still can
         copied = copy.deepcopy(cell)
         saved = io.BytesIO()
         torch.save(cell, saved)

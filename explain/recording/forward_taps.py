@@ -59,6 +59,7 @@ class _TappedForward:
         self.module = module
         self.previous = vars(module).get("forward")  # an instance forward someone set before us
         self.forward = self.previous or type(module).forward.__get__(module)
+        self.__wrapped__ = self.forward  # inspect.signature(module.forward) still sees the module's own
         self.taps: tuple[ForwardTap, ...] = ()  # replaced, never changed in place: safe to iterate
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
