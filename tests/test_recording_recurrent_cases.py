@@ -6,6 +6,8 @@ module out, two threads recording at once, nested recordings with gradients, bat
 
 from __future__ import annotations
 
+import functools
+import io
 import threading
 
 import pytest
@@ -267,6 +269,53 @@ def test_a_copy_made_during_a_recording_is_a_plain_module_that_is_not_recorded()
             assert torch.equal(other(torch.zeros(2, 3), state), nn.GRUCell.forward(cell, torch.zeros(2, 3), state))
         cell(torch.randn(2, 3), state)
     assert trace["h"].shape == (2, 2, 4)  # the copies' calls are not in it
+
+
+def test_a_forward_wrapped_or_replaced_during_a_recording_leaves_the_finished_trace_alone():
+    cell = nn.GRUCell(3, 4)
+    with explain.record(cell) as wrapped:
+        state = cell(torch.randn(2, 3))
+        inner = cell.forward
+        cell.forward = lambda *args: inner(*args)  # a library patching forward: still goes through the tap
+        state = cell(torch.randn(2, 3), state)
+    for _ in range(3):
+        cell(torch.randn(2, 3), state)
+    assert wrapped["h"].shape == (2, 2, 4)  # the calls after the recording are not in it
+    assert any("forward was replaced during the recording" in note for note in wrapped.meta["unseen"])  # (it cannot tell)
+    cell = nn.GRUCell(3, 4)
+    with explain.record(cell) as replaced:
+        cell(torch.randn(2, 3))
+        cell.forward = functools.partial(nn.GRUCell.forward, cell)  # around the tap: not seen, and said
+        cell(torch.randn(2, 3))
+    assert replaced["h"].shape == (1, 2, 4)
+    assert any("forward was replaced during the recording" in note for note in replaced.meta["unseen"])
+
+
+def test_unbatched_and_batched_calls_of_one_cell_share_a_loop():
+    cell = nn.GRUCell(3, 4)
+    with explain.record(cell) as trace:
+        h = cell(torch.randn(3))
+        h = cell(torch.randn(1, 3), h.unsqueeze(0))
+        h = cell(torch.randn(3), h[0])
+    assert trace["h"].shape == (3, 1, 4) and torch.equal(trace["h"][-1, 0], h.detach())
+
+
+def test_a_loop_under_inference_mode_is_recorded():
+    cell = nn.LSTMCell(3, 4)
+    with torch.inference_mode(), explain.record(cell) as trace:
+        state = None
+        for x in torch.randn(4, 2, 3):
+            state = cell(x, state)
+    assert trace["c"].shape == (4, 2, 4) and torch.equal(trace["h"][-1], state[0])
+
+
+def test_a_module_saved_during_a_recording_does_not_need_explain_to_load():
+    cell = nn.RNNCell(3, 4)
+    with explain.record(cell):
+        cell(torch.randn(2, 3))
+        saved = io.BytesIO()
+        torch.save(cell, saved)
+    assert b"explain" not in saved.getvalue()
 
 
 def test_a_hook_that_changes_the_output_of_a_one_step_call_is_caught():

@@ -48,6 +48,20 @@ def test_tokens_that_reach_the_lstm_through_an_embedding_say_so(word_lstm, bidir
     assert "x<sub>t</sub> =" not in layered_equation(layered_values(bidirectional))  # a series read as it is
 
 
+def test_a_batch_first_embedding_is_found_too():
+    from explain.figures.recurrent import encoder_of
+
+    class Tagger(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm = torch.nn.Embedding(20, 5), torch.nn.LSTM(5, 6, batch_first=True)
+
+        def forward(self, tokens):
+            return self.lstm(self.embed(tokens))[0]
+
+    assert encoder_of(explain.record(Tagger(), torch.randint(0, 20, (3, 7))), "lstm") == "embed"
+
+
 def test_a_gradient_recipe_names_its_loss():
     values = layered_values(recipes.run("gradients", "char-rnn", text="Beautiful"))
     assert values["has_targets"] and values["targets"][:3] == ["e", "a", "u"]
@@ -179,4 +193,6 @@ def test_a_probed_cell_says_its_values_came_through_probe_and_an_lstm_does_not(w
 
     assert cell_view(layered_view(record_gallery("probed-lstm-cell")), "lstm", {}).probed
     assert not cell_view(word_lstm, "lstm", {}).probed
+    hand_built = explain.Trace({name: torch.rand(3, 1, 4) for name in ("l0.fwd.i", "l0.fwd.f", "l0.fwd.g", "l0.fwd.o", "l0.fwd.c", "l0.fwd.h")})
+    assert not cell_view(hand_built, "lstm", {}).probed  # nothing says the values came through Probe
     assert "explain.Probe" in CellScene.probed_note[0] and "explain.Probe" in CellScene.probed_note[1]

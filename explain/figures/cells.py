@@ -131,7 +131,8 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     tokens = _tokens(trace, length)
     vocabulary = _vocabulary(trace, size) if layer == layers[-1] else None
     labels = unit_labels(trace, size, units)
-    probed = trace.meta.get("modules", {}).get(module, {}).get("kind") not in ("recurrent", "recurrent_cell")
+    described = trace.meta.get("modules", {}).get(module, {})
+    probed = "quantities" in described and described.get("kind") not in ("recurrent", "recurrent_cell")  # named by Probe
     return CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary, probed)
 
 

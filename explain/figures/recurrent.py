@@ -217,7 +217,8 @@ def decoder_of(trace: Trace, module: str) -> str | None:
 
 def encoder_of(trace: Trace, module: str) -> str | None:
     """The nn.Embedding whose recorded output is what recurrent ``module``'s first layer read as
-    x_t (the tokens' vectors), None if x did not come from an embedding (or was not recorded).
+    x_t (the tokens' vectors, time first or batch first, whole or one step per call), None if x
+    did not come from an embedding (or was not recorded).
 
     >>> import torch, explain
     >>> class Net(torch.nn.Module):
@@ -232,10 +233,12 @@ def encoder_of(trace: Trace, module: str) -> str | None:
     x_name = recurrent_name(module, layers_of(trace, module)[0], "x", "fwd")
     if x_name not in trace:
         return None
-    x = trace[x_name]
+    x = trace[x_name]  # [T, B, features]
+    readings = (x.flatten(), x.transpose(0, 1).flatten())  # as a time-first or a batch-first embedding holds them
     for name, described in trace.meta.get("modules", {}).items():
-        if described.get("type") == "Embedding" and name in trace and trace[name].shape == x.shape and torch.equal(trace[name], x):
-            return name
+        if described.get("type") == "Embedding" and name in trace and trace[name].numel() == x.numel():
+            if any(torch.equal(trace[name].flatten(), reading) for reading in readings):
+                return name
     return None
 
 

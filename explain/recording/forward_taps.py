@@ -22,7 +22,9 @@ may.
 
 A module that already has forward hooks (its own or global ones) gets a pair of hooks instead, run
 after them: a hook may change the output the caller gets, and the look must see that output.
-A copy of a tapped module (``copy.deepcopy``, pickling) has no taps.
+A deep copy of a tapped module (``copy.deepcopy``, pickling) has no taps. If someone replaces the
+tapped ``forward`` during a recording, the taps stop seeing the calls that do not go through it;
+``on_replaced`` says so when the tap is removed.
 
     >>> _ = cell.register_forward_hook(lambda m, args, out: out * 2)
     >>> tap = ForwardTap.add(cell, lambda m, args, kwargs: None, lambda m, args, kwargs, out: seen.append(out.shape), this_thread)
@@ -35,6 +37,7 @@ A copy of a tapped module (``copy.deepcopy``, pickling) has no taps.
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -76,54 +79,55 @@ class _TappedForward:
         return output
 
     def __reduce__(self) -> tuple:
-        """A copy of the module (``copy.deepcopy(model)``, ``torch.save(model)`` during a recording)
-        gets an untapped forward: its own class's, or the instance forward found before the taps."""
+        """A deep copy of the module (``copy.deepcopy(model)``, ``torch.save(model)`` during a
+        recording) gets an untapped forward: the instance forward found before the taps, or its
+        class's, read from the copy while its attributes are being restored (no reference to
+        explain is saved)."""
         if self.previous is not None:
-            return _same, (self.previous,)
-        return _class_forward, (self.module,)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _class_forward(module: nn.Module) -> Callable[..., Any]:
-    """``module``'s forward as its class defines it (bound, for its instance ``forward``)."""
-    return type(module).forward.__get__(module)
+            return copy.copy, (self.previous,)
+        return getattr, (self.module, "forward")
 
 
 class ForwardTap:
     """One ``check`` (before a call) and ``look`` (after it) on a module, for calls from ``thread``;
     :meth:`remove` takes them off."""
 
-    def __init__(self, module: nn.Module, check: Check, look: Look, thread: int):
-        self.module, self.check, self.look, self.thread = module, check, look, thread
+    def __init__(self, module: nn.Module, check: Check, look: Look, thread: int, on_replaced: Callable[[], None] | None):
+        self.module, self.check, self.look, self.thread, self.on_replaced = module, check, look, thread, on_replaced
+        self.tapped: _TappedForward | None = None  # the forward this tap is on
 
     @classmethod
-    def add(cls, module: nn.Module, check: Check, look: Look, thread: int) -> ForwardTap | _Hooks:
+    def add(
+        cls, module: nn.Module, check: Check, look: Look, thread: int, on_replaced: Callable[[], None] | None = None
+    ) -> ForwardTap | _Hooks:
         if module._forward_hooks or module_hooks._global_forward_hooks:
             return _Hooks(module, of_thread(check, thread), of_thread(look, thread))
-        tap = cls(module, check, look, thread)
+        tap = cls(module, check, look, thread, on_replaced)
         with _LOCK:
             tapped = vars(module).get("forward")
             if not isinstance(tapped, _TappedForward):
                 tapped = _TappedForward(module)
                 module.forward = tapped
             tapped.taps = (*tapped.taps, tap)
+            tap.tapped = tapped
         return tap
 
     def remove(self) -> None:
-        """Take this tap off; the last one leaves ``forward`` as it found it."""
+        """Take this tap off (also from a tapped forward someone has wrapped since); the last one
+        leaves ``forward`` as it found it, unless it was replaced meanwhile."""
         with _LOCK:
-            tapped = vars(self.module).get("forward")
-            if not isinstance(tapped, _TappedForward) or self not in tapped.taps:
-                return  # removed already, or someone replaced forward since
+            tapped, self.tapped = self.tapped, None
+            if tapped is None:
+                return  # removed already
             tapped.taps = tuple(tap for tap in tapped.taps if tap is not self)
-            if not tapped.taps:
+            replaced = vars(self.module).get("forward") is not tapped
+            if not tapped.taps and not replaced:
                 if tapped.previous is None:
                     del self.module.forward
                 else:
                     self.module.forward = tapped.previous
+        if replaced and self.on_replaced is not None:
+            self.on_replaced()
 
 
 class _Hooks:

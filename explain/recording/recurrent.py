@@ -98,7 +98,10 @@ def install(recording, claimed: set[nn.Module]) -> Installed:
         if recorder.mode is not None and not recorder.wanted():  # (an unknown forward is refused when called)
             continue
         recording.defer_to(recorder.flush)
-        installed.handles.append(ForwardTap.add(module, recorder.check, recorder.record, recording.thread))
+        replaced = f"{qualified_name or 'the model'}'s forward was replaced during the recording: calls that did not go through the recorded forward are not in the trace"
+        installed.handles.append(
+            ForwardTap.add(module, recorder.check, recorder.record, recording.thread, lambda note=replaced: recording.note_unseen(note))
+        )
     return installed
 
 
@@ -345,6 +348,12 @@ class _Recorder:
 _CARRIED = object()
 
 
+def _version(tensor: Tensor) -> int | None:
+    """``tensor``'s version counter; None for an inference tensor, which has none (made under
+    torch.inference_mode: a change in place cannot be seen, so such a state is copied, not carried)."""
+    return None if tensor.is_inference() else tensor._version
+
+
 def _joined(column: tuple) -> Tensor | None:
     """One field of the kept calls, joined along the batch axis (None where the calls have none, e.g. c of a GRU)."""
     return None if column[0] is None else torch.cat(column, dim=-2)
@@ -355,7 +364,7 @@ def _kept(handed: list[tuple], place: int, tensor: Tensor | None, given: Tensor 
     tensor unchanged; else a copy of ``tensor``."""
     if place < len(handed):
         returned, version, copy = handed[place]
-        if returned is given and given._version == version:
+        if returned is given and version is not None and _version(given) == version:
             return copy
     return None if tensor is None else tensor.clone()
 
@@ -461,7 +470,7 @@ class _LayersRecorder(_Recorder):
         c0 = _kept(handed, 1, c0, handed_in[1] if len(handed_in) > 1 else None)
         kept_h, kept_c = h_n.clone(), None if c_n is None else c_n.clone()  # the caller may change its tensors
         batch.append((x.clone(), kept_h if output is h_n else output.clone(), h0, c0, kept_h, kept_c))
-        self._handed = [(t, t._version, copy) for t, copy in zip(handed_out, (kept_h, kept_c))]
+        self._handed = [(t, _version(t), copy) for t, copy in zip(handed_out, (kept_h, kept_c))]
         if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
@@ -780,11 +789,13 @@ class _CellRecorder(_Recorder):
         batch = self._batch_for(rows)
         handed = self._handed
         states = [
-            _CARRIED if place < len(handed) and state is handed[place][0] and state._version == handed[place][1] else state.detach().clone()
+            _CARRIED if place < len(handed) and state is handed[place][0] and handed[place][1] is not None and _version(state) == handed[place][1]
+            else state.detach().clone()
             for place, state in enumerate(given)
         ]
-        batch.append((torch.cat([value.detach(), *[state.detach() for state in returned]], -1), states))
-        self._handed = [(state, state._version) for state in returned]
+        row = torch.cat([value.detach(), *[state.detach() for state in returned]], -1)
+        batch.append((row if value.dim() > 1 else row.view(1, -1), states))  # [rows, in | h (| c)], unbatched too
+        self._handed = [(state, _version(state)) for state in returned]
         if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
