@@ -789,13 +789,13 @@ class _CellRecorder(_Recorder):
         batch = self._batch_for(rows)
         handed = self._handed
         states = [
-            _CARRIED if place < len(handed) and state is handed[place][0] and handed[place][1] is not None and _version(state) == handed[place][1]
+            _CARRIED if place < len(handed) and state is handed[place][0] and state._version == handed[place][1]
             else state.detach().clone()
             for place, state in enumerate(given)
         ]
         row = torch.cat([value.detach(), *[state.detach() for state in returned]], -1)
         batch.append((row if value.dim() > 1 else row.view(1, -1), states))  # [rows, in | h (| c)], unbatched too
-        self._handed = [(state, _version(state)) for state in returned]
+        self._handed = [(state, state._version) for state in returned if not state.is_inference()]  # no version: never carried
         if len(batch) >= BATCH_CALLS:  # bounds the copies kept, and the memory of one flush
             self.flush()
 
