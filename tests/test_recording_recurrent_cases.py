@@ -327,6 +327,24 @@ def test_a_hook_that_changes_the_output_of_a_one_step_call_is_caught():
             cell(torch.randn(2, 3), state)
 
 
+def test_an_enclosing_recording_does_not_take_the_recorders_own_work_for_the_models():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin, self.cell = nn.Linear(3, 3), nn.GRUCell(3, 4)
+
+        def forward(self, x, h=None):
+            return self.cell(torch.relu(self.lin(x)), h)
+
+    model = Model()
+    with explain.record(model) as outer:
+        with explain.record(model.cell) as inner:  # its recorder gets hooks: the outer recording put its own on the cell
+            h = model(torch.randn(2, 3))
+            model(torch.randn(2, 3), h)
+    assert outer.names() == ["lin", ":relu", "cell.x", "cell.r", "cell.z", "cell.n", "cell.h"]
+    assert list(outer.meta["functions"]) == [":relu"] and inner["h"].shape == (2, 2, 4)
+
+
 def test_a_recording_cannot_be_opened_twice_at_once():
     recording = explain.record(nn.RNN(2, 3))
     with recording:

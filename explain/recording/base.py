@@ -5,6 +5,11 @@
     ([], set())
     >>> of_thread(lambda value: value * 2, threading.get_ident())(21), of_thread(lambda value: value, -1)(21)
     (42, None)
+    >>> from torch.overrides import TorchFunctionMode
+    >>> with TorchFunctionMode():
+    ...     with unobserved():
+    ...         torch._C._is_torch_function_mode_enabled()
+    False
 
 A recorder (listed in :mod:`explain.recording.registry`) is a module with
 ``install(recording, claimed) -> Installed``. It hooks the modules of ``recording.model`` it can
@@ -16,12 +21,15 @@ made by the thread that opened the recording; it returns the handles (anything w
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Installed", "RecordingError", "of_thread"]
+import torch
+
+__all__ = ["Installed", "RecordingError", "of_thread", "unobserved"]
 
 
 class RecordingError(RuntimeError):
@@ -45,3 +53,12 @@ def of_thread(hook: Callable[..., Any], thread: int) -> Callable[..., Any]:
         return None
 
     return hook_of_this_thread
+
+
+_NOTHING = contextlib.nullcontext()
+
+
+def unobserved() -> contextlib.AbstractContextManager:
+    """A context in which no torch function mode sees the tensor work done (a recorder's own work,
+    inside a forward another recording watches); nothing to do when no mode is on."""
+    return torch._C.DisableTorchFunction() if torch._C._is_torch_function_mode_enabled() else _NOTHING

@@ -17,8 +17,9 @@ A module with any hook leaves ``nn.Module.__call__``'s fast path and pays for it
 the instance's ``forward`` while taps are on it; the user's own hooks still run around it, so a
 check sees the input the module gets and a look sees the output its ``forward`` returned. Taps of
 several recordings (nested, or from other threads) share that callable; a tap runs for calls from
-its own thread only, and each look may replace the output (returning non-None), as a forward hook
-may.
+its own thread only, unseen by any torch function mode (an enclosing recording's capture mode must
+not take the recorder's own tensor work for the model's), and each look may replace the output
+(returning non-None), as a forward hook may.
 
 A module that already has forward hooks (its own or global ones) gets a pair of hooks instead, run
 after them: a hook may change the output the caller gets, and the look must see that output.
@@ -45,7 +46,7 @@ from typing import Any
 from torch import nn
 from torch.nn.modules import module as module_hooks
 
-from explain.recording.base import of_thread
+from explain.recording.base import of_thread, unobserved
 
 __all__ = ["ForwardTap"]
 
@@ -67,15 +68,17 @@ class _TappedForward:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         taps, module, thread = self.taps, self.module, threading.get_ident()
-        for tap in taps:
-            if tap.thread == thread:
-                tap.check(module, args, kwargs)
+        with unobserved():
+            for tap in taps:
+                if tap.thread == thread:
+                    tap.check(module, args, kwargs)
         output = self.forward(*args, **kwargs)
-        for tap in taps:
-            if tap.thread == thread:
-                replaced = tap.look(module, args, kwargs, output)
-                if replaced is not None:
-                    output = replaced
+        with unobserved():
+            for tap in taps:
+                if tap.thread == thread:
+                    replaced = tap.look(module, args, kwargs, output)
+                    if replaced is not None:
+                        output = replaced
         return output
 
     def __reduce__(self) -> tuple:
@@ -135,10 +138,18 @@ class _Hooks:
 
     def __init__(self, module: nn.Module, check: Check, look: Look):
         self.handles = [
-            module.register_forward_pre_hook(check, with_kwargs=True),
-            module.register_forward_hook(look, with_kwargs=True),
+            module.register_forward_pre_hook(_unobserved(check), with_kwargs=True),
+            module.register_forward_hook(_unobserved(look), with_kwargs=True),
         ]
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def _unobserved(hook: Callable[..., Any]) -> Callable[..., Any]:
+    def hook_unobserved(*args: Any) -> Any:
+        with unobserved():
+            return hook(*args)
+
+    return hook_unobserved
