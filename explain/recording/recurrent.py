@@ -256,7 +256,7 @@ class _Recorder:
             raise self.fail(
                 f"{what}: the recomputation differs from the module's own output by {worst:.3g}{where} "
                 f"(tolerance {allowed:.3g} for {str(self.dtype).removeprefix('torch.')}); the recording "
-                "cannot be trusted (a modified forward, hooks or weights changed in place?)"
+                "cannot be trusted (a modified forward, hooks, weights changed in place, or a state changed through .data between one-step calls?)"
             )
 
     def quantities(self) -> tuple[str, ...]:
