@@ -67,13 +67,13 @@ class _TappedForward:
         self.taps: tuple[ForwardTap, ...] = ()  # replaced, never changed in place: safe to iterate
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        taps, module, thread = self.taps, self.module, threading.get_ident()
-        with unobserved():
+        taps, module, thread, quiet = self.taps, self.module, threading.get_ident(), unobserved()
+        with quiet:
             for tap in taps:
                 if tap.thread == thread:
                     tap.check(module, args, kwargs)
         output = self.forward(*args, **kwargs)
-        with unobserved():
+        with quiet:  # (a context that can be entered again)
             for tap in taps:
                 if tap.thread == thread:
                     replaced = tap.look(module, args, kwargs, output)
