@@ -271,6 +271,21 @@ def test_a_copy_made_during_a_recording_is_a_plain_module_that_is_not_recorded()
     assert trace["h"].shape == (2, 2, 4)  # the copies' calls are not in it
 
 
+def test_a_deep_copy_of_a_model_made_during_a_recording_runs_unrecorded():
+    import copy
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Sequential(nn.Conv2d(2, 2, 3)))
+    cell = nn.GRUCell(3, 4)
+    cell.register_forward_hook(lambda module, args, output: None)  # the recorder gets hooks on it, which a copy carries
+    with explain.record(model) as trace, explain.record(cell) as cells:
+        model(torch.randn(1, 1, 8, 8))
+        cell(torch.randn(2, 3))
+        copied_model, copied_cell = copy.deepcopy(model), copy.deepcopy(cell)
+        copied_model(torch.randn(1, 1, 8, 8))
+        copied_cell(torch.randn(2, 3))
+    assert trace["0"].shape == (1, 2, 6, 6) and cells["h"].shape == (1, 2, 4)  # the copies' calls are in neither
+
+
 def test_a_forward_wrapped_or_replaced_during_a_recording_leaves_the_finished_trace_alone():
     cell = nn.GRUCell(3, 4)
     with explain.record(cell) as wrapped:

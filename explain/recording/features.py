@@ -285,15 +285,20 @@ class FeatureRecorder:
         self.stack.clear()
         self._leave()
 
+    # Each hook first asks whether ``module`` is one of the recorded model's: a copy of a module
+    # (copy.deepcopy during the recording) carries the same hooks, and its calls are not the model's.
+
     def suspend(self, module: nn.Module, args: tuple) -> None:
-        if self.mode_active:
+        if self.mode_active and id(module) in self.names:
             self.mode.__exit__(None, None, None)
 
     def resume(self, module: nn.Module, args: tuple, output: Any) -> None:
-        if self.mode_active:
+        if self.mode_active and id(module) in self.names:
             self.mode.__enter__()
 
     def before(self, module: nn.Module, args: tuple) -> None:
+        if id(module) not in self.names:
+            return
         with torch._C.DisableTorchFunction():  # the recorder's own tensor work is not the model's
             self._before(module, args)
         frame = self.stack[-1]
@@ -304,6 +309,8 @@ class FeatureRecorder:
             frame.quiet.__enter__()
 
     def after(self, module: nn.Module, args: tuple, output: Any) -> None:
+        if id(module) not in self.names:
+            return
         quiet = self.stack[-1].quiet if self.stack else None
         if quiet is not None:
             quiet.__exit__(None, None, None)

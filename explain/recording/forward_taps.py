@@ -138,8 +138,8 @@ class _Hooks:
 
     def __init__(self, module: nn.Module, check: Check, look: Look):
         self.handles = [
-            module.register_forward_pre_hook(_unobserved(check), with_kwargs=True),
-            module.register_forward_hook(_unobserved(look), with_kwargs=True),
+            module.register_forward_pre_hook(_unobserved(module, check), with_kwargs=True),
+            module.register_forward_hook(_unobserved(module, look), with_kwargs=True),
         ]
 
     def remove(self) -> None:
@@ -147,9 +147,14 @@ class _Hooks:
             handle.remove()
 
 
-def _unobserved(hook: Callable[..., Any]) -> Callable[..., Any]:
-    def hook_unobserved(*args: Any) -> Any:
+def _unobserved(target: nn.Module, hook: Callable[..., Any]) -> Callable[..., Any]:
+    """``hook`` unseen by torch function modes, for calls of ``target`` itself (a deep copy of the
+    module carries its hooks along, and the copy's calls are not the recorded module's)."""
+
+    def hook_unobserved(module: nn.Module, *args: Any) -> Any:
+        if module is not target:
+            return None
         with unobserved():
-            return hook(*args)
+            return hook(module, *args)
 
     return hook_unobserved
