@@ -13,10 +13,10 @@
 
 A recorder (listed in :mod:`explain.recording.registry`) is a module with
 ``install(recording, claimed) -> Installed``. It hooks the modules of ``recording.model`` it can
-record, except those in ``claimed`` (an earlier recorder's), registering every hook through ``recording.owned(hook)`` (a forward tap,
-:mod:`explain.recording.forward_taps`, with ``recording.thread``) so that it only runs for calls
-made by the thread that opened the recording; it returns the handles (anything with
-``remove()``) and the modules it claims.
+record, except those in ``claimed`` (an earlier recorder's), registering every hook through
+``recording.owned(hook)`` (a forward tap, :mod:`explain.recording.forward_taps`, with
+``recording.thread``) so that it only runs for calls made by the thread that opened the
+recording; it returns the handles (anything with ``remove()``) and the modules it claims.
 """
 
 from __future__ import annotations
