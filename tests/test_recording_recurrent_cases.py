@@ -286,6 +286,37 @@ def test_a_deep_copy_of_a_model_made_during_a_recording_runs_unrecorded():
     assert trace["0"].shape == (1, 2, 6, 6) and cells["h"].shape == (1, 2, 4)  # the copies' calls are in neither
 
 
+def test_a_model_saved_or_copied_during_a_recording_loads_without_explain_and_lets_the_trace_go(tmp_path):
+    import copy
+    import gc
+    import subprocess
+    import sys
+    import weakref
+
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.GRUCell(3, 4))
+    model[2].register_forward_hook(lambda module, args, output: None)  # the cell gets hooks, not a tap
+    with explain.record(model) as trace:
+        model[0](torch.randn(1, 1, 5, 5))
+        model[2](torch.randn(2, 3))
+        torch.save(model[:2], tmp_path / "model.pt")  # a checkpoint, with the recorder's hooks on
+        copied, shallow = copy.deepcopy(model), copy.copy(model[0])
+        shallow(torch.randn(1, 1, 5, 5))  # shares the conv's hooks: ignored, it is not the model's conv
+    assert trace["0"].shape == (1, 2, 3, 3)
+    finished = weakref.ref(trace)
+    del trace
+    gc.collect()
+    assert finished() is None  # the copy's hooks do not keep the recording alive
+    assert copied[2](torch.randn(2, 3)).shape == (2, 4) and copied[0](torch.randn(1, 1, 5, 5)).shape == (1, 2, 3, 3)
+    load = (
+        "import sys, torch; sys.modules['explain'] = None; "  # importing explain would fail
+        f"m = torch.load({str(tmp_path / 'model.pt')!r}, weights_only=False); "
+        "print(m(torch.ones(1, 1, 5, 5)).shape)"
+    )
+    loaded = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, timeout=120)
+    assert loaded.returncode == 0, loaded.stderr
+    assert loaded.stdout.strip() == "torch.Size([1, 2, 3, 3])"
+
+
 def test_a_forward_wrapped_or_replaced_during_a_recording_leaves_the_finished_trace_alone():
     cell = nn.GRUCell(3, 4)
     with explain.record(cell) as wrapped:

@@ -29,7 +29,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["Installed", "RecordingError", "of_thread", "unobserved"]
+__all__ = ["Installed", "ModuleHook", "RecordingError", "of_thread", "unobserved"]
 
 
 class RecordingError(RuntimeError):
@@ -44,15 +44,39 @@ class Installed:
     modules: set = field(default_factory=set)
 
 
-def of_thread(hook: Callable[..., Any], thread: int) -> Callable[..., Any]:
-    """``hook`` for calls made by ``thread`` only: other threads' calls pass untouched (None)."""
+class ModuleHook:
+    """A recorder's hook on a model's module. A copy of the module made while the hook is on it
+    (``copy.deepcopy(model)``, ``torch.save(model)``) gets, in its place, a hook that does nothing
+    and refers to nothing: the copy neither keeps the recording alive nor needs explain to load
+    (``None.__init__`` takes any arguments and returns None).
 
-    def hook_of_this_thread(*args: Any) -> Any:
-        if threading.get_ident() == thread:
-            return hook(*args)
+        >>> import copy, pickle
+        >>> hook = of_thread(lambda *args: "seen", threading.get_ident())
+        >>> hook(1, 2), copy.deepcopy(hook)(1, 2), pickle.loads(pickle.dumps(hook))(1, 2)
+        ('seen', None, None)
+    """
+
+    __slots__ = ()
+
+    def __reduce__(self) -> tuple:
+        return getattr, (None, "__init__")
+
+
+class _OfThread(ModuleHook):
+    __slots__ = ("hook", "thread")
+
+    def __init__(self, hook: Callable[..., Any], thread: int):
+        self.hook, self.thread = hook, thread
+
+    def __call__(self, *args: Any) -> Any:
+        if threading.get_ident() == self.thread:
+            return self.hook(*args)
         return None
 
-    return hook_of_this_thread
+
+def of_thread(hook: Callable[..., Any], thread: int) -> Callable[..., Any]:
+    """``hook`` for calls made by ``thread`` only: other threads' calls pass untouched (None)."""
+    return _OfThread(hook, thread)
 
 
 _NOTHING = contextlib.nullcontext()

@@ -285,8 +285,9 @@ class FeatureRecorder:
         self.stack.clear()
         self._leave()
 
-    # Each hook first asks whether ``module`` is one of the recorded model's: a copy of a module
-    # (copy.deepcopy during the recording) carries the same hooks, and its calls are not the model's.
+    # Each hook first asks whether ``module`` is one of the recorded model's: a shallow copy of a
+    # module (copy.copy) shares its hooks, and its calls are not the model's (a deep copy gets hooks
+    # that do nothing, base.ModuleHook).
 
     def suspend(self, module: nn.Module, args: tuple) -> None:
         if self.mode_active and id(module) in self.names:

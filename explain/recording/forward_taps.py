@@ -46,7 +46,7 @@ from typing import Any
 from torch import nn
 from torch.nn.modules import module as module_hooks
 
-from explain.recording.base import of_thread, unobserved
+from explain.recording.base import ModuleHook, of_thread, unobserved
 
 __all__ = ["ForwardTap"]
 
@@ -138,8 +138,8 @@ class _Hooks:
 
     def __init__(self, module: nn.Module, check: Check, look: Look):
         self.handles = [
-            module.register_forward_pre_hook(_unobserved(module, check), with_kwargs=True),
-            module.register_forward_hook(_unobserved(module, look), with_kwargs=True),
+            module.register_forward_pre_hook(_Unobserved(module, check), with_kwargs=True),
+            module.register_forward_hook(_Unobserved(module, look), with_kwargs=True),
         ]
 
     def remove(self) -> None:
@@ -147,14 +147,18 @@ class _Hooks:
             handle.remove()
 
 
-def _unobserved(target: nn.Module, hook: Callable[..., Any]) -> Callable[..., Any]:
-    """``hook`` unseen by torch function modes, for calls of ``target`` itself (a deep copy of the
-    module carries its hooks along, and the copy's calls are not the recorded module's)."""
+class _Unobserved(ModuleHook):
+    """``hook`` unseen by torch function modes, for calls of ``target`` itself (a shallow copy,
+    ``copy.copy(module)``, shares the module's hooks, and the copy's calls are not the recorded
+    module's)."""
 
-    def hook_unobserved(module: nn.Module, *args: Any) -> Any:
-        if module is not target:
+    __slots__ = ("target", "hook")
+
+    def __init__(self, target: nn.Module, hook: Callable[..., Any]):
+        self.target, self.hook = target, hook
+
+    def __call__(self, module: nn.Module, *args: Any) -> Any:
+        if module is not self.target:
             return None
         with unobserved():
-            return hook(module, *args)
-
-    return hook_unobserved
+            return self.hook(module, *args)
