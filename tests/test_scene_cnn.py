@@ -10,8 +10,10 @@ import torch
 
 import explain
 from explain import Trace, models
+from explain.errors import UsageError
 from explain.figures.errors import FigureError as SceneInputError
 from explain.figures.pipeline import pipeline_stages, prediction
+from explain.render import render_scene
 from scene_checks import assert_matches_reference, play_through, render_still
 from explain.scenes.cnn import shown_channels, stage_title
 
@@ -40,6 +42,24 @@ def test_prediction_is_the_models(mnist):
     assert found.scores == pytest.approx(scores.tolist(), abs=1e-6)
     assert sum(found.probabilities) == pytest.approx(1.0)
     assert found.probabilities == pytest.approx(torch.softmax(scores.double(), 0).tolist(), abs=1e-6)
+
+
+def test_an_output_the_trace_does_not_explain_is_said_in_a_note(mnist):
+    _, recorded = mnist
+    trace = Trace(dict(recorded.items()), recorded.meta, recorded.output * 2)  # as if forward doubled the scores unrecorded
+    found = prediction(trace, pipeline_stages(trace))
+    assert found.scores == pytest.approx(recorded["fc_layer.2"][0].tolist())  # the recorded scores, not the output
+    assert "fc_layer.2's scores into its output" in found.note.en
+
+
+def test_a_trace_holding_nan_is_refused_in_one_line_naming_where(tmp_path):
+    model = models.load("mnist-cnn").model
+    image = torch.rand(1, 1, 28, 28)
+    image[0, 0, 3, 4] = float("nan")
+    path = tmp_path / "nan.safetensors"
+    explain.record(model, image).save(path)
+    with pytest.raises(UsageError, match=r"holds NaN, first in @input\.0 at \[0, 0, 3, 4\] \(and in \d+ more: layer\.0"):
+        render_scene("cnn-pipeline", path, still=True, out_dir=tmp_path)
 
 
 def test_channel_choice():

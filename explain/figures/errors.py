@@ -10,9 +10,11 @@ Its message is one line that names what was found and what would work.
 
 from __future__ import annotations
 
+import torch
+
 from explain.errors import ExplainError
 
-__all__ = ["FigureError", "names_or_none"]
+__all__ = ["FigureError", "names_or_none", "refuse_nan"]
 
 
 class FigureError(ExplainError):
@@ -30,3 +32,27 @@ def names_or_none(names, most: int = 8) -> str:
         return "none"
     shown = ", ".join(names[:most])
     return shown if len(names) <= most else f"{shown} … ({len(names)} in all)"
+
+
+def refuse_nan(trace) -> None:
+    """Raise a :class:`FigureError` if a tensor of ``trace`` holds NaN, naming the first one in
+    recording order, where, and how many more do: NaN has no value to draw or colour, and a
+    figure's checks (a window's maximum against the recorded one) cannot hold. A recording keeps
+    NaN as the model computed it; the scenes refuse it.
+
+    >>> from explain.trace import Trace
+    >>> trace = Trace({"@input.0": torch.tensor([1.0, float("nan")]), "conv": torch.ones(2), "relu": torch.tensor([float("nan")])})
+    >>> refuse_nan(trace)
+    Traceback (most recent call last):
+    ...
+    explain.figures.errors.FigureError: the trace holds NaN, first in @input.0 at [1] (and in 1 more: relu); a figure cannot draw NaN: record the model on an input without NaN
+    """
+    holding = [name for name, tensor in trace.items() if tensor.is_floating_point() and bool(torch.isnan(tensor).any())]
+    if not holding:
+        return
+    first = trace[holding[0]]
+    index = [int(i) for i in torch.unravel_index(torch.isnan(first).flatten().nonzero()[0, 0], first.shape)]
+    more = f" (and in {len(holding) - 1} more: {names_or_none(holding[1:], most=4)})" if len(holding) > 1 else ""
+    raise FigureError(
+        f"the trace holds NaN, first in {holding[0]} at {index}{more}; a figure cannot draw NaN: record the model on an input without NaN"
+    )

@@ -273,9 +273,9 @@ def prediction(trace: Trace, stages: list[Stage], lang: str = "en") -> Predictio
     note = None
     output = trace.output
     if isinstance(output, torch.Tensor) and (output.shape != trace[stages[-1].name].shape or not torch.equal(output.detach().cpu(), trace[stages[-1].name])):
-        model, scores = trace.meta.get("model", "the model"), stages[-1].name
+        model, last = trace.meta.get("model", "the model"), stages[-1].name
         note = Note(
-            f"{model}.forward turns {scores}'s scores into its output with operations this trace does not record",
-            f"{model}.forward는 {scores}의 점수를 이 기록에 없는 연산으로 출력으로 바꿉니다",
+            f"{model}.forward turns {last}'s scores into its output with operations this trace does not record",
+            f"{model}.forward는 {last}의 점수를 이 기록에 없는 연산으로 출력으로 바꿉니다",
         )
     return Prediction(scores.tolist(), torch.softmax(scores, 0).tolist(), ranking, labels, names is not None, note)
