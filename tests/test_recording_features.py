@@ -14,6 +14,7 @@ from explain.models.googlenet import GoogLeNet
 from explain.models.recurrent import CharRNN
 from explain.models.resnet import ResNet
 from explain.models.vgg import VGG
+from explain.recording.base import RecordingError
 
 
 def hooked_outputs(model: nn.Module, *inputs) -> dict[str, torch.Tensor]:
@@ -224,13 +225,14 @@ def test_an_addition_whose_body_ends_in_a_function_is_a_residual_of_that_functio
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_torchscript_parts_are_said_unseen_and_the_rest_recorded():
+def test_torchscript_parts_are_said_unseen_and_the_rest_recorded_and_a_whole_torchscript_model_refused():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), torch.jit.script(nn.Sequential(nn.ReLU(), nn.Conv2d(2, 2, 1))), nn.Flatten())
     trace = record(model, torch.rand(1, 1, 5, 5))
     assert "0" in trace and "2" in trace and "1" not in trace
     assert any("1 is TorchScript" in message for message in trace.meta["unseen"])
-    scripted = record(torch.jit.script(nn.Conv2d(1, 1, 1)), torch.rand(1, 1, 2, 2))
-    assert "the model is TorchScript" in scripted.meta["unseen"][0]
+    for whole in (torch.jit.script(nn.Conv2d(1, 1, 1)), torch.jit.trace(nn.Conv2d(1, 1, 1), torch.rand(1, 1, 2, 2))):
+        with pytest.raises(RecordingError, match="the model is TorchScript .* record the nn.Module it was made from"):
+            record(whole, torch.rand(1, 1, 2, 2))  # nothing inside it could be recorded
 
 
 def test_a_functional_pool_in_forward_is_recorded_and_counted_in_receptive_fields():

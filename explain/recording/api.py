@@ -58,6 +58,11 @@ class Recording:
     ):
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"explain.record needs a torch.nn.Module, got {type(model).__name__}")
+        if isinstance(model, torch.jit.ScriptModule):  # (a TorchScript part of a model is said unseen)
+            raise RecordingError(
+                "the model is TorchScript (torch.jit.script or torch.jit.trace): its forward runs compiled code "
+                "that no hook sees, so nothing inside it can be recorded; record the nn.Module it was made from"
+            )
         self.model = model
         self.wants = name_matcher(names)
         self.grads = grads

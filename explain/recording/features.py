@@ -268,7 +268,7 @@ class FeatureRecorder:
             seen_modules.add(id(module))
             if isinstance(module, torch.jit.ScriptModule):  # TorchScript refuses hooks
                 seen_modules.update(id(inner) for inner in module.modules())
-                self.recording.note_unseen(f"{name or 'the model'} is TorchScript, which cannot be hooked: its insides are not recorded")
+                self.recording.note_unseen(f"{name} is TorchScript, which cannot be hooked: its insides are not recorded")
                 continue
             if id(module) in self.skip_ids:  # another installer's module: run it (and its hooks) unobserved
                 if module is not self.recording.model:  # (nothing is observed around the root)
