@@ -220,7 +220,9 @@ class ResNetScene(TraceScene):
         self.shown[block.name] = values
         channel = values["channel"]
         height = 1.35
-        x_map = StackedMap(self.trace[f"{block.name}@x"][0].numpy(), height=height)
+        # an identity shortcut adds x itself: x shows the channel the sum does; a projection mixes
+        # x's channels, so x shows its strongest one, named under it
+        x_map = StackedMap(self.trace[f"{block.name}@x"][0].numpy(), channel=None if block.shortcut else channel, height=height)
         parts = {
             part: StackedMap(self.trace[f"{block.name}@{part}"][0].numpy(), channel=channel, height=height)
             for part in ("fx", "shortcut", "sum")
@@ -237,7 +239,7 @@ class ResNetScene(TraceScene):
         shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
         parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
         labels = VGroup(
-            label_under(x_map, f"x {format_shape(block.shapes['x'])}", size=15),
+            label_under(x_map, f"x {format_shape(block.shapes['x'])}" + (self.say(f", channel {x_map.channel}", f", 채널 {x_map.channel}") if block.shortcut else ""), size=15),
             label_under(parts["fx"], f"F(x) {format_shape(block.shapes['fx'])}", size=15),
             label_under(parts["sum"], f"F(x) + s(x) {format_shape(block.shapes['sum'])}", size=15),
             label_under(parts["shortcut"], f"s(x) {format_shape(block.shapes['shortcut'])}", size=15),

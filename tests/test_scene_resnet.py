@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -103,6 +104,19 @@ def test_another_resnet_is_described_as_it_runs(tmp_path):
     assert observed_quirks(trace, grouped) == [("no batch-norm", "배치 정규화가 없습니다")]
     scene = play_through("resnet", trace, tmp_path)
     assert scene.shown["1.0"]["fx"] + scene.shown["1.0"]["shortcut"] == pytest.approx(scene.shown["1.0"]["sum"], abs=1e-5)
+
+
+def test_x_is_drawn_at_the_channel_of_the_sum_when_the_shortcut_is_identity(tmp_path):
+    import explain
+    from explain.draw.cnn_parts import StackedMap
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3, 1, 1), torch.nn.Sequential(_Block(8, down=True), _Block(8)))
+    trace = explain.record(model.eval(), torch.randn(1, 3, 16, 16))
+    scene = play_through("resnet", trace, tmp_path, options={"module": "1.1", "channels": [3], "step": 2})
+    maps = [part for part in scene.figure.get_family() if isinstance(part, StackedMap)]
+    drawn = {name: next(m.channel for m in maps if np.array_equal(m.tensor, trace[f"1.1@{name}"][0].numpy())) for name in ("x", "fx", "sum")}
+    assert drawn == {"x": 3, "fx": 3, "sum": 3}  # s(x) = x: the channel added is the one shown
 
 
 def test_wrong_module_is_one_clear_error(resnet):
