@@ -239,7 +239,7 @@ class ResNetScene(TraceScene):
         shortcut_box.move_to([body.get_x(), top.get_bottom()[1] - 1.2, 0])
         parts["shortcut"].move_to([parts["fx"].get_x(), shortcut_box.get_y(), 0])
         labels = VGroup(
-            label_under(x_map, f"x {format_shape(block.shapes['x'])}" + (self.say(f", channel {x_map.channel}", f", 채널 {x_map.channel}") if block.shortcut else ""), size=15),
+            label_under(x_map, f"x {format_shape(block.shapes['x'])}" + (self.say(f"\nchannel {x_map.channel}", f"\n채널 {x_map.channel}") if block.shortcut else ""), size=15),
             label_under(parts["fx"], f"F(x) {format_shape(block.shapes['fx'])}", size=15),
             label_under(parts["sum"], f"F(x) + s(x) {format_shape(block.shapes['sum'])}", size=15),
             label_under(parts["shortcut"], f"s(x) {format_shape(block.shapes['shortcut'])}", size=15),

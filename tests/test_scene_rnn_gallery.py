@@ -186,6 +186,39 @@ def test_a_cell_figure_tells_a_hand_written_cell_how_to_name_its_gates():
         LSTMCellScene.check(trace, {})
 
 
+def lstm_values_built_by_hand(steps: int = 3, units: int = 4, coupled: bool = False) -> explain.Trace:
+    """Gates and states of an LSTM layer written out by hand: PyTorch's equations, or with coupled
+    gates (iₜ = 1 − fₜ, hₜ = oₜ ⊙ Cₜ), a variant the cell figures do not draw."""
+    i, f, g, o = torch.rand(steps, 1, units), torch.rand(steps, 1, units), torch.rand(steps, 1, units) * 2 - 1, torch.rand(steps, 1, units)
+    i = 1 - f if coupled else i
+    c = torch.zeros(steps, 1, units)
+    for t in range(steps):
+        c[t] = (f[t] * c[t - 1] if t else 0) + i[t] * g[t]
+    h = o * c if coupled else o * torch.tanh(c)
+    return explain.Trace({f"l0.fwd.{q}": value for q, value in zip("ifgoch", (i, f, g, o, c, h))})
+
+
+def test_a_hand_written_cell_that_computes_otherwise_is_refused_by_the_cell_figures():
+    from explain.figures.cells import cell_view
+    from explain.figures.recurrent import MissingValues
+
+    with pytest.raises(MissingValues, match=r"draws PyTorch's equation hₜ = oₜ ⊙ tanh\(Cₜ\), which the recorded values do not follow \(t = \d, unit \d"):
+        cell_view(lstm_values_built_by_hand(coupled=True), "lstm", {})
+    unit = lstm_values_built_by_hand()
+    unit["l0.fwd.c"][2, 0, 1] += 0.01  # one value off at t = 2: Cₜ no longer follows from Cₜ₋₁
+    with pytest.raises(MissingValues, match=r"Cₜ = fₜ ⊙ Cₜ₋₁ \+ iₜ ⊙ C̃ₜ, which the recorded values do not follow \(t = 2, unit 1"):
+        cell_view(unit, "lstm", {})
+
+
+def test_an_lstm_with_projections_is_refused_by_the_cell_figures_and_pointed_to_the_chain_figures():
+    from explain.figures.cells import cell_view
+    from explain.figures.recurrent import MissingValues
+
+    trace = explain.record(torch.nn.LSTM(3, 6, proj_size=2), torch.randn(4, 1, 3))
+    with pytest.raises(MissingValues, match=r"projects it \(proj_size=2: hₜ = W_hr·\(oₜ ⊙ tanh\(Cₜ\)\), 2 values from 6 cell units\); rnn-unroll"):
+        cell_view(trace, "lstm", {})
+
+
 def test_a_probed_cell_says_its_values_came_through_probe_and_an_lstm_does_not(word_lstm):
     from explain.draw.cell_scene import CellScene
     from explain.figures.cells import cell_view
@@ -193,6 +226,5 @@ def test_a_probed_cell_says_its_values_came_through_probe_and_an_lstm_does_not(w
 
     assert cell_view(layered_view(record_gallery("probed-lstm-cell")), "lstm", {}).probed
     assert not cell_view(word_lstm, "lstm", {}).probed
-    hand_built = explain.Trace({name: torch.rand(3, 1, 4) for name in ("l0.fwd.i", "l0.fwd.f", "l0.fwd.g", "l0.fwd.o", "l0.fwd.c", "l0.fwd.h")})
-    assert not cell_view(hand_built, "lstm", {}).probed  # nothing says the values came through Probe
+    assert not cell_view(lstm_values_built_by_hand(), "lstm", {}).probed  # nothing says the values came through Probe
     assert "explain.Probe" in CellScene.probed_note[0] and "explain.Probe" in CellScene.probed_note[1]

@@ -3,11 +3,11 @@
     >>> import torch
     >>> from explain import Trace
     >>> parts = {q: torch.full((4, 1, 2), 0.5) for q in "ifgo"}
-    >>> c = torch.arange(8.).reshape(4, 1, 2)
-    >>> tr = Trace({**{f"l0.fwd.{q}": v for q, v in parts.items()}, "l0.fwd.c": c, "l0.fwd.h": -c})
+    >>> c = torch.tensor([[0.25, 1.25], [0.375, 0.875], [0.4375, 0.6875], [0.46875, 0.59375]]).reshape(4, 1, 2)  # Cₜ = 0.5·Cₜ₋₁ + 0.5·0.5
+    >>> tr = Trace({**{f"l0.fwd.{q}": v for q, v in parts.items()}, "l0.fwd.c": c, "l0.fwd.h": 0.5 * torch.tanh(c)})
     >>> v = line_values(tr, {"steps": "2-3"})
-    >>> v["steps"], v["units"], v["c"][1], v["h"][3], v["cell"]
-    ([2, 3], [0, 1], [2.0, 3.0], [-6.0, -7.0], 3)
+    >>> v["steps"], v["units"], v["c"][1], [round(h, 3) for h in v["h"][3]], v["cell"]
+    ([2, 3], [0, 1], [0.375, 0.875], [0.219, 0.266], 3)
     >>> strongest_units(torch.tensor([[0.1, -0.9, 0.3], [0.0, 0.2, 0.8]]), 2)
     [1, 2]
 
