@@ -23,6 +23,8 @@ __all__ = ["INTERRUPTED", "build_parser", "main", "run"]
 
 #: the exit status after Ctrl-C (128 + SIGINT), as shells report it
 INTERRUPTED = 130
+#: the exit status after the reader of stdout went away (128 + SIGPIPE, as the shell reports a program it killed)
+BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"explain {args.command}: interrupted", file=sys.stderr)
         return INTERRUPTED
+    except BrokenPipeError:  # the reader left (explain show FILE | head): stop quietly, as a program killed by SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (Python flushes stdout again at exit)
+        return BROKEN_PIPE
 
 
 def run() -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from explain.cli import main
 from explain.render import CACHE_FILE, WORK_PREFIX
@@ -131,3 +132,15 @@ def test_ctrl_c_stops_render_all_within_two_seconds(tmp_path):
     assert finished == sorted(cache), (finished, cache)  # every render file is finished and in the cache
     for name in finished:
         assert os.path.getsize(out / name) > 0
+
+
+def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path):
+    import explain
+    from explain.cli import BROKEN_PIPE
+
+    path = tmp_path / "t.safetensors"
+    explain.Trace({"x": torch.zeros(2)}).save(path)
+    shown = subprocess.Popen([sys.executable, "-m", "explain", "show", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    shown.stdout.close()  # as `explain show FILE | head` when head has read enough (here: before the first line)
+    error = shown.stderr.read().decode()
+    assert shown.wait(timeout=120) == BROKEN_PIPE and error == ""

@@ -87,3 +87,40 @@ def test_a_factory_that_returns_the_wrong_thing(tmp_path, capsys):
     assert "must return (model, inputs)" in capsys.readouterr().err
     assert main(["record", f"{source}:nope", "-o", str(tmp_path / "x.safetensors")]) == 2
     assert "has no function 'nope'" in capsys.readouterr().err
+
+
+def test_a_factory_may_return_a_packed_sequence_as_its_input(tmp_path):
+    source = tmp_path / "packed.py"
+    source.write_text(
+        "import torch\n"
+        "from torch.nn.utils.rnn import pack_padded_sequence\n"
+        "def build():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.GRU(3, 4), pack_padded_sequence(torch.randn(5, 2, 3), [5, 3])\n"
+    )
+    out = tmp_path / "packed.safetensors"
+    assert main(["record", f"{source}:build", "-o", str(out)]) == 0  # not its four fields as four arguments
+    assert explain.load(out)["l0.fwd.h"].shape == (5, 2, 4)
+
+
+def test_what_a_users_model_or_factory_raises_is_one_line_naming_their_line(tmp_path, capsys):
+    source = tmp_path / "broken.py"
+    source.write_text(
+        "import torch\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = torch.nn.Linear(4, 2)\n"
+        "    def forward(self, x):\n"
+        "        return self.fc(x.flatten(1))\n"
+        "def build():\n"
+        "    return Net(), torch.rand(1, 3, 3)\n"
+        "def fails():\n"
+        "    raise ValueError('no data here')\n"
+    )
+    assert main(["record", f"{source}:build", "-o", str(tmp_path / "x.safetensors")]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "build: the model raised RuntimeError at broken.py:7 (forward): mat1 and mat2 shapes cannot be multiplied" in error
+    assert "\n" not in error
+    assert main(["record", f"{source}:fails", "-o", str(tmp_path / "x.safetensors")]) == 2
+    assert "fails: fails() raised ValueError at broken.py:11 (fails): no data here" in capsys.readouterr().err

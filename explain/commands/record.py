@@ -12,8 +12,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import sys
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ from explain.commands.checks import int_range, output_file
 from explain.errors import UsageError
 from explain.models.catalogue import Example
 from explain.models.recipes import RECIPES
+from explain.recording.base import RecordingError
 from explain.trace import Trace
 
 __all__ = ["list_models", "read_image", "record_command", "register", "show_command"]
@@ -80,7 +84,8 @@ def record_command(args) -> int:
             trace = made.record(names=args.filter)
         else:
             model, inputs = made
-            trace = explain.record(model, *inputs, names=args.filter)
+            with _users_code(args.model, "the model"):
+                trace = explain.record(model, *inputs, names=args.filter)
     elif args.recipe not in (None, "book"):
         trace = _run_recipe(args, args.model)
     else:
@@ -189,10 +194,26 @@ def _from_factory(spec: str) -> "tuple[torch.nn.Module, tuple] | Example":
     factory = getattr(module, factory_name, None)
     if not callable(factory):
         raise UsageError(f"{file} has no function {factory_name!r}")
-    made = factory()
+    with _users_code(spec, f"{factory_name}()"):
+        made = factory()
     if isinstance(made, Example):
         return made
     if not (isinstance(made, tuple) and len(made) == 2 and isinstance(made[0], torch.nn.Module)):
         raise UsageError(f"{spec} must return (model, inputs) or an explain.models.Example, got {type(made).__name__}")
     model, inputs = made
-    return model, inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    return model, inputs if type(inputs) in (tuple, list) else (inputs,)  # a PackedSequence (a named tuple) is one input
+
+
+@contextlib.contextmanager
+def _users_code(spec: str, who: str) -> Iterator[None]:
+    """Say in one line what the user's factory or model raised, and the line of their file that did
+    (explain's own errors pass through as they are)."""
+    try:
+        yield
+    except (UsageError, RecordingError, KeyboardInterrupt):
+        raise
+    except Exception as error:
+        file = str(Path(spec.rpartition(":")[0]).resolve())
+        theirs = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == file]
+        where = f" at {Path(file).name}:{theirs[-1].lineno} ({theirs[-1].name})" if theirs else ""
+        raise UsageError(f"{spec}: {who} raised {type(error).__name__}{where}: {error}") from None
