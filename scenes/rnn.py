@@ -36,6 +36,7 @@ from explain.figures.recurrent import (
     find_recurrent,
     grad_norms,
     hidden_states,
+    decoded_steps,
     decoder_of,
     encoder_of,
     kind_of,
@@ -49,7 +50,7 @@ from explain.figures.recurrent import (
 )
 from explain.draw.graphs import LogBars
 from explain.draw.strip import ScaleBar, ValueStrip, show_token
-from explain.glossary import term
+from explain.glossary import term, with_particle
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
@@ -287,13 +288,16 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     tokens = step_labels(trace, total_steps) if trace.meta.get("tokens") else [f"x{subscript(t)}" for t in range(total_steps)]
     targets = [str(target) for target in trace.meta.get("targets") or []]
     has_grads = all(recurrent_name(module, layer, "grad_h", direction) in trace for layer in (lower, upper))
+    decoder = decoder_of(trace, module)
     return {
         "kind": kind_of(trace, module),
         "direction": direction,
         "directions": directions_of(trace, module, lower),
         "noun": step_noun(trace),
         "layer_count": len(layers),
-        "decoder": decoder_of(trace, module),
+        "decoder": decoder,
+        # the steps whose h² the decoder reads (None: every step; a classifier: the last one)
+        "outputs": decoded_steps(trace, module, decoder, batch) if decoder and len(layers) == 2 else None,
         "encoder": encoder_of(trace, module),
         "loss": trace.meta.get("loss"),
         "loss_function": trace.meta.get("loss_function"),
@@ -347,6 +351,9 @@ def layered_equation(values: dict[str, Any], input_word: str = "input") -> str:
     second = LAYER_STEPS[kind].format(k="²", below=below)
     top = "[h²<sub>t</sub>, h²<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h²<sub>t</sub>"
     output = f"y<sub>t</sub> = {values['decoder']}({top})" if values["decoder"] and values["layer_count"] == 2 else ""
+    if output and values.get("outputs") is not None:  # one output per sequence
+        read = [top.replace("<sub>t</sub>", subscript(t)) for t in values["outputs"]]
+        output = f"y = {values['decoder']}({read[0]})" if len(read) == 1 else f"y = {values['decoder']}(…h²…)"
     embedded = f"x<sub>t</sub> = {values['encoder']}({input_word}<sub>t</sub>)" if values.get("encoder") else ""
     return "     ".join(part for part in (embedded, first, second, output) if part)
 
@@ -358,6 +365,24 @@ def output_row(values: dict[str, Any]) -> tuple[tuple[str, str], str | None]:
     if values["decoder"]:
         return ("output", "출력"), "W_ho"
     return ("output = h²", "출력 = h²"), None
+
+
+def has_output(values: dict[str, Any], step: int) -> bool:
+    """Is there an output at ``step``: a decoder reading that step's h² (every step's, unless the
+    decoder reads one per sequence), or h² itself when no decoder follows?"""
+    return values.get("outputs") is None or step in values["outputs"]
+
+
+def outputs_note(values: dict[str, Any]) -> tuple[str, str] | None:
+    """One line on where the outputs are when the decoder reads one per sequence (None otherwise)."""
+    read = values.get("outputs")
+    if read is None:
+        return None
+    decoder = values["decoder"]
+    if not read:
+        return f"{decoder} reads a value\ncomputed from h², not\none step's h²", f"{with_particle(decoder, '는')} h²으로 계산한\n값을 읽습니다\n(한 단계의 h²이 아님)"
+    steps = ", ".join(map(str, read))
+    return f"{decoder} reads h² at\nt = {steps} only", f"{with_particle(decoder, '는')} t = {steps}의\nh²만 읽습니다"
 
 
 def loss_text(values: dict[str, Any]) -> tuple[str, tuple[str, str]]:
@@ -377,9 +402,12 @@ def layers_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
     noun_en, noun_ko = values["noun"]
     top_en, top_ko = output_row(values)[0]
     targets = (f"Targets are the next {noun_en}s; e", f"목표는 다음 {noun_ko}이고, ") if values["has_targets"] else ("E", "")
+    first = values["steps"][0]
+    top_en, top_ko = (f" → {top_en}", f" → {top_ko}") if has_output(values, first) else ("", "")
     return [
-        (f"At t = 0: input → hidden 1 → hidden 2 → {top_en}; the initial state is 0.",
-         f"t = 0에서는 입력 → 은닉 1 → 은닉 2 → {top_ko} 순서로 계산하고, 초기 상태는 0입니다."),
+        (f"At t = {first}: input → hidden 1 → hidden 2{top_en}; " + ("the initial state is 0." if first == 0 else f"the state comes from t = {first - 1}."),
+         f"t = {first}에서는 입력 → 은닉 1 → 은닉 2{top_ko} 순서로 계산하고, "
+         + ("초기 상태는 0입니다." if first == 0 else f"상태는 t = {first - 1}에서 옵니다.")),
         ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
          "t = 1에서 은닉 1은 입력(t = 1)과 은닉 1(t = 0)을 합칩니다."),
         (f"{targets[0]}very edge of a kind shares one weight.",
@@ -412,7 +440,7 @@ class RNNLayersScene(TraceScene):
         self.add(equation.next_to(title, DOWN, buff=0.08).align_to(title, LEFT))
         captions = layers_captions(values)
         rows = self._row_labels(values)
-        grid = self._grid(values)
+        grid = self.grid = self._grid(values)  # (kept: what each column drew)
         legend = self._legend(values)
         backward = self._backward(grid, values)
         if self.is_still:
@@ -424,14 +452,14 @@ class RNNLayersScene(TraceScene):
 
         caption = fitted_caption(self, *captions[0])
         self.play(FadeIn(rows), FadeIn(grid["initial"]), FadeIn(grid["headers"][0]), FadeIn(caption), run_time=0.5)
-        for name in ("input", "hidden1", "hidden2", "output"):
+        for name in grid["nodes"][0]:  # input, hidden 1, hidden 2 (and the output, where there is one)
             self.play(*[FadeIn(edge) for edge in grid["edges_in"][0][name]], FadeIn(grid["nodes"][0][name]), run_time=0.35)
         self.pause()
         for column in range(1, len(values["steps"])):
             if column == 1:
                 self.play(recaption(self, caption, *captions[1]), run_time=0.3)
             self.play(FadeIn(grid["headers"][column]), run_time=0.2)
-            for name in ("input", "hidden1", "hidden2", "output"):
+            for name in grid["nodes"][column]:
                 self.play(*[FadeIn(edge) for edge in grid["edges_in"][column][name]], FadeIn(grid["nodes"][column][name]),
                           run_time=0.3 if column == 1 else 0.15)
             self.pause()
@@ -462,12 +490,14 @@ class RNNLayersScene(TraceScene):
     def _grid(self, values: dict[str, Any]) -> dict[str, Any]:
         lower, upper = values["layers"]
         output_weight = output_row(values)[1]
+        before = values["steps"][0] - 1  # the state the first drawn step reads: zeros at t = 0, else the step before's
         initial = {
-            row: ModuleBox("0", width=0.6, height=0.5, size=22, fill=theme.BACKGROUND).move_to(RIGHT * INITIAL_X + UP * ROW_Y[row])
-            for row in ("hidden1", "hidden2")
+            row: ModuleBox("0" if before < 0 else f"h{mark}{subscript(before)}", width=0.6 if before < 0 else 0.8, height=0.5, size=22,
+                           fill=theme.BACKGROUND).move_to(RIGHT * INITIAL_X + UP * ROW_Y[row])
+            for row, mark in (("hidden1", "¹"), ("hidden2", "²"))
         }
-        grid: dict[str, Any] = {"initial": VGroup(*initial.values(), self.text("h = 0", "h = 0", size=18, color=theme.MUTED)
-                                                  .next_to(initial["hidden1"], DOWN, buff=0.15)),
+        start = self.text("h = 0", "h = 0", size=18, color=theme.MUTED) if before < 0 else self.text(f"t = {before}", f"t = {before}", size=18, color=theme.MUTED)
+        grid: dict[str, Any] = {"initial": VGroup(*initial.values(), start.next_to(initial["hidden1"], DOWN, buff=0.15)),
                                 "nodes": [], "edges_in": [], "headers": VGroup(), "targets": VGroup(), "weights": VGroup(),
                                 "edges": {"W_ih": [], "W_11": [], "W_12": [], "W_22": [], "W_ho": []}}
         previous = dict(initial)
@@ -477,15 +507,16 @@ class RNNLayersScene(TraceScene):
                 "input": TokenTile(token, side=0.55).move_to(RIGHT * x + UP * ROW_Y["input"]),
                 "hidden1": self._state_node(values["h"][lower][column]).move_to(RIGHT * x + UP * ROW_Y["hidden1"]),
                 "hidden2": self._state_node(values["h"][upper][column]).move_to(RIGHT * x + UP * ROW_Y["hidden2"]),
-                "output": ModuleBox(f"{'y' if output_weight else 'h²'}{subscript(step)}", width=0.8, height=0.5, size=22,
-                                    fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["output"]),
             }
             edges = {
                 "input": [],
                 "hidden1": [("W_ih", link(nodes["input"], nodes["hidden1"])), ("W_11", link(previous["hidden1"], nodes["hidden1"]))],
                 "hidden2": [("W_12", link(nodes["hidden1"], nodes["hidden2"])), ("W_22", link(previous["hidden2"], nodes["hidden2"]))],
-                "output": [("W_ho", link(nodes["hidden2"], nodes["output"]))],
             }
+            if has_output(values, step):
+                nodes["output"] = ModuleBox(f"{'y' if output_weight else 'h²'}{subscript(step)}", width=0.8, height=0.5, size=22,
+                                            fill=theme.LAYER_FILL).move_to(RIGHT * x + UP * ROW_Y["output"])
+                edges["output"] = [("W_ho", link(nodes["hidden2"], nodes["output"]))]
             for row_edges in edges.values():
                 for weight, arrow in row_edges:
                     grid["edges"][weight].append(arrow)
@@ -527,6 +558,8 @@ class RNNLayersScene(TraceScene):
         if len(values["directions"]) > 1:
             english, korean = DIRECTION_WORDS[values["direction"]]
             note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
+        if outputs_note(values):
+            note += "\n" + self.say(*outputs_note(values))
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
         legend = VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)

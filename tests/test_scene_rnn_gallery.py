@@ -228,3 +228,30 @@ def test_a_probed_cell_says_its_values_came_through_probe_and_an_lstm_does_not(w
     assert not cell_view(word_lstm, "lstm", {}).probed
     assert not cell_view(lstm_values_built_by_hand(), "lstm", {}).probed  # nothing says the values came through Probe
     assert "explain.Probe" in CellScene.probed_note[0] and "explain.Probe" in CellScene.probed_note[1]
+
+
+class _Classifier(torch.nn.Module):
+    """Many to one: a 2-layer GRU whose last step alone goes through the head (out[:, -1])."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru, self.fc = torch.nn.GRU(3, 5, num_layers=2, batch_first=True), torch.nn.Linear(5, 2)
+
+    def forward(self, x):
+        return self.fc(self.gru(x)[0][:, -1])
+
+
+def test_a_many_to_one_model_has_its_output_only_at_the_step_its_head_reads(tmp_path):
+    from explain.scenes.rnn import layers_captions
+    from scene_checks import play_through
+
+    torch.manual_seed(0)
+    trace = explain.record(_Classifier().eval(), torch.randn(2, 6, 3))
+    first = layered_values(trace, {})
+    assert first["outputs"] == [5] and "y = fc(h²₅)" in layered_equation(first)
+    assert "→ hidden 2;" in layers_captions(first)[0][0]  # no output at t = 0
+    scene = play_through("rnn-layers", trace, tmp_path, options={"steps": [3, 4, 5]})
+    assert [("output" in nodes) for nodes in scene.grid["nodes"]] == [False, False, True]
+    assert layers_captions(scene.shown)[0][0] == "At t = 3: input → hidden 1 → hidden 2; the state comes from t = 2."
+    per_step = explain.record(torch.nn.Sequential(torch.nn.GRU(3, 5, num_layers=2)), torch.randn(4, 1, 3))
+    assert layered_values(per_step, {})["outputs"] is None  # no head: h² is the output at every step

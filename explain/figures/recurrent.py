@@ -28,6 +28,7 @@ from explain.trace import Trace
 
 __all__ = [
     "check_indices",
+    "decoded_steps",
     "decoder_of",
     "encoder_of",
     "layered_view",
@@ -213,6 +214,36 @@ def decoder_of(trace: Trace, module: str) -> str | None:
     top = layers_of(trace, module)[-1]
     outputs = [names.index(recurrent_name(module, top, "h", direction)) for direction in directions_of(trace, module, top)]
     return next((name for name in names[max(outputs) + 1 :] if kind(trace, name) == "linear"), None)
+
+
+def decoded_steps(trace: Trace, module: str, decoder: str, batch: int = 0) -> list[int] | None:
+    """The steps whose top-layer hₜ (forward direction) ``decoder`` reads: None when it reads every
+    step (one output row per step and batch item), else the steps whose hₜ of item ``batch`` is a
+    row of the decoder's recorded input, value for value (a classifier's ``out[:, -1]`` or
+    ``h_n[-1]``: the last step; none when it reads something computed from them, e.g. a mean).
+
+    >>> import torch, explain
+    >>> class Classifier(torch.nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.gru, self.fc = torch.nn.GRU(3, 4, num_layers=2, batch_first=True), torch.nn.Linear(4, 2)
+    ...     def forward(self, x):
+    ...         return self.fc(self.gru(x)[0][:, -1])
+    >>> trace = explain.record(Classifier(), torch.randn(2, 5, 3))
+    >>> decoded_steps(trace, "gru", "fc"), decoded_steps(trace, "gru", "fc", batch=1)
+    ([4], [4])
+    """
+    h = trace[recurrent_name(module, layers_of(trace, module)[-1], "h", "fwd")]  # [T, B, H]
+    steps, batches, size = h.shape[0], h.shape[1], h.shape[-1]
+    calls = [decoder]  # its later calls in the same pass (a loop inside forward) are decoder#1, decoder#2, …
+    while f"{decoder}#{len(calls)}" in trace:
+        calls.append(f"{decoder}#{len(calls)}")
+    if sum(trace[call].numel() // max(1, trace[call].shape[-1]) for call in calls) >= steps * batches:
+        return None
+    described = trace.meta.get("modules", {})
+    read = [trace[name] for call in calls for name in (described.get(call, {}).get("inputs") or [])[:1] if isinstance(name, str) and name in trace]
+    rows = [value.reshape(-1, value.shape[-1])[:, :size] for value in read if value.numel() and value.shape[-1] >= size]
+    return [t for t in range(steps) if any(bool((row == h[t, batch]).all(dim=1).any()) for row in rows)]
 
 
 def encoder_of(trace: Trace, module: str) -> str | None:
