@@ -107,7 +107,9 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
         raise MissingValues(f"layer {layer} is not in the trace; {module or 'the module'} has layers {layers}")
     direction = chosen_direction(trace, module, layer, options.get("direction"))
     total_steps = steps_of(trace, module, layer, direction=direction)
-    steps = parse_indices(options.get("steps"), list(range(min(5, total_steps))), what="steps")
+    # by default the steps where the direction starts: the first ones forward, the last ones backward
+    first_steps = list(range(min(5, total_steps))) if direction == "fwd" else list(range(max(0, total_steps - 5), total_steps))
+    steps = parse_indices(options.get("steps"), first_steps, what="steps")
     units_total = int(trace[recurrent_name(module, layer, "h", direction)].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(10, units_total))), what="units")
     if len(steps) > MAX_STEPS:
@@ -117,7 +119,8 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     h = hidden_states(trace, module, layer, steps=steps, units=units, batch=int(options.get("batch") or 0), direction=direction)
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {
-        "module": module, "layer": layer, "steps": steps, "units": units, "units_total": units_total, "tokens": tokens, "h": h,
+        "module": module, "layer": layer, "steps": steps, "total_steps": total_steps, "units": units, "units_total": units_total,
+        "tokens": tokens, "h": h,
         "kind": kind_of(trace, module), "equation": step_equation(trace, module, direction), "noun": step_noun(trace),
         "direction": direction, "directions": directions_of(trace, module, layer),
     }
@@ -177,7 +180,7 @@ class RNNUnrollScene(TraceScene):
 
         rolled = self._rolled().move_to(LEFT * 5.55 + DOWN * 0.6)
         equals = Text("=", font=theme.FONT, font_size=48, color=theme.INK).move_to(LEFT * 4.1 + DOWN * 0.6)
-        chain = self._chain(values)
+        chain = self.chain = self._chain(values)  # (kept: what the chain drew)
         legend = self._legend(values).next_to(rolled, DOWN, buff=0.3)
         if self.is_still:
             self.add(rolled, equals, legend, fitted_caption(self, *captions[-1]), *chain.values())
@@ -191,6 +194,7 @@ class RNNUnrollScene(TraceScene):
             *[FadeIn(VGroup(box, arrow)) for box, arrow in zip(chain["boxes"], chain["inputs"])],
             *[FadeIn(tile) for tile in chain["tiles"]],
             *[GrowArrow(arrow) for arrow in chain["links"]],
+            FadeIn(chain["entry"]),
             recaption(self, caption, *captions[1]),
             run_time=0.8,
         )
@@ -237,13 +241,32 @@ class RNNUnrollScene(TraceScene):
             parts["strips"].add(VGroup(strip, h_label))
         for before, after in zip(parts["boxes"], parts["boxes"][1:]):
             parts["links"].add(link(before, after) if values["direction"] == "fwd" else link(after, before))
+        parts["entry"] = self._entry(values, parts["boxes"])
         return parts
+
+    def _entry(self, values: dict[str, Any], boxes: VGroup) -> VGroup:
+        """The state arriving from a step that is not drawn (steps after the direction's start), else nothing."""
+        forward = values["direction"] == "fwd"
+        entered = values["steps"][0] if forward else values["steps"][-1]
+        before = entered - 1 if forward else entered + 1
+        if not 0 <= before < values["total_steps"]:
+            return VGroup()
+        box = boxes[0] if forward else boxes[-1]
+        side = box.get_left() if forward else box.get_right()
+        arrow = arrow_between(side + (LEFT if forward else RIGHT) * 0.75, side)
+        state = f"h{subscript(before)}" + (f", c{subscript(before)}" if values["kind"] == "lstm" else "")
+        return VGroup(arrow, Text(state, font=theme.FONT, font_size=20, color=theme.MUTED).next_to(arrow, UP, buff=0.08))
 
     def _legend(self, values: dict[str, Any]) -> VGroup:
         layer_note = self.say(
             f"layer {values['layer']}, units {describe_indices(values['units'], values['units_total'])}",
             f"층 {values['layer']}, 유닛 {describe_indices(values['units'], values['units_total'], 'ko')}",
         )
+        if len(values["steps"]) < values["total_steps"]:
+            layer_note += "\n" + self.say(
+                f"steps {describe_indices(values['steps'], values['total_steps'])}",
+                f"단계 {describe_indices(values['steps'], values['total_steps'], 'ko')}",
+            )
         note = Text(layer_note, font=theme.FONT, font_size=18, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.8).with_title("hₜ: −1 → 1")
         return VGroup(bar, note).arrange(DOWN, buff=0.12)

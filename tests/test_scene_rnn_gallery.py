@@ -73,7 +73,9 @@ def test_a_gradient_recipe_names_its_loss():
 def test_a_bidirectional_layer_draws_the_chosen_direction(bidirectional):
     backward = unroll_values(bidirectional, {"direction": "bwd", "units": "0-3"})
     assert backward["directions"] == ["fwd", "bwd"] and backward["direction"] == "bwd"
-    assert backward["h"][2] == pytest.approx(bidirectional["lstm.l1.bwd.h"][2, 0, :4].tolist())
+    total = bidirectional["lstm.l1.bwd.h"].shape[0]
+    assert backward["steps"] == list(range(total - 5, total)) and total > 5  # by default, where the backward direction starts
+    assert backward["h"][2] == pytest.approx(bidirectional["lstm.l1.bwd.h"][total - 3, 0, :4].tolist())
     assert "backward" in unroll_captions(backward)[1][0]
     assert "h<sub>t+1</sub>" in backward["equation"] and "t−1" not in backward["equation"]  # its state comes from t+1
     assert "h²<sub>t</sub>(bwd)" in layered_equation(layered_values(bidirectional))
@@ -255,3 +257,12 @@ def test_a_many_to_one_model_has_its_output_only_at_the_step_its_head_reads(tmp_
     assert layers_captions(scene.shown)[0][0] == "At t = 3: input → hidden 1 → hidden 2; the state comes from t = 2."
     per_step = explain.record(torch.nn.Sequential(torch.nn.GRU(3, 5, num_layers=2)), torch.randn(4, 1, 3))
     assert layered_values(per_step, {})["outputs"] is None  # no head: h² is the output at every step
+
+
+def test_an_unrolled_chain_that_starts_after_t_0_shows_the_state_arriving(word_lstm, tmp_path):
+    from scene_checks import play_through
+
+    later = play_through("rnn-unroll", word_lstm, tmp_path, options={"steps": "2-4"})
+    arrow, label = later.chain["entry"]
+    assert label.text == "h₁,c₁" and 0 <= later.chain["boxes"][0].get_left()[0] - arrow.get_end()[0] < 0.2  # into the first box
+    assert len(play_through("rnn-unroll", word_lstm, tmp_path, options={"steps": "0-2"}).chain["entry"]) == 0  # t = 0 starts from zeros
