@@ -141,3 +141,14 @@ def test_a_wrapped_stage_title_keeps_the_plus_between_its_operations():
 
     lines = [line.text for line in _lines(["conv 7×7, stride 2, padding 3", "BatchNorm", "ReLU"], 2.6)]  # manim drops the spaces
     assert lines == ["conv7×7,stride2,", "padding3+BatchNorm", "+ReLU"]
+
+
+def test_a_one_dimensional_cnn_is_told_that_only_2d_convolutions_are_drawn():
+    from explain.figures.convolution import convolution_plan
+
+    net = torch.nn.Sequential(torch.nn.Conv1d(2, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 8, 3))
+    trace = explain.record(net, torch.randn(1, 2, 10))
+    expected = r"only 2-D convolutions \(nn.Conv2d over \[B, C, H, W\]\) are drawn, and this trace has 0 \(Conv1d, output of 3 dimensions\)"
+    for figure in (pipeline_stages, convolution_plan):
+        with pytest.raises(SceneInputError, match=expected):
+            figure(trace)

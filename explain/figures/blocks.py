@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from explain.figures.errors import FigureError, names_or_none
+from explain.figures.errors import FigureError, names_or_none, not_2d
 from explain.figures.layers import POOLS, ConvSpec, Op, batch_norm_parameters, description, ops_inside, parent, reads, receptive_field, shape_of
 from explain.trace import Trace
 
@@ -96,7 +96,7 @@ def conv_blocks(trace: Trace) -> list[Block]:
         norms = sum(batch_norm_parameters(trace, op.module) for op in ops if op.kind == "batch_norm")
         blocks.append(Block(name, output, ops, shape_in, shape_out, norms))
     if not blocks:
-        raise FigureError("this trace records no convolution with a feature-map output (record a CNN on an image)")
+        raise FigureError(f"this trace records no convolution with a feature-map output{not_2d(trace) or ' (record a CNN on an image)'}")
     return blocks
 
 

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from explain.figures.errors import FigureError, names_or_none
+from explain.figures.errors import FigureError, names_or_none, not_2d
 from explain.figures.layers import POOLS, description, kind, reads, steps_in_order
 from explain.figures.notes import Note
 from explain.figures.steps import Chain, steps_after
@@ -110,7 +110,12 @@ def convolution_plan(trace: Trace, options: dict[str, Any] | None = None) -> Con
     possible = convolutions_with_input(trace)
     conv = options.get("module") or (possible[0] if possible else None)
     if conv is None:
-        raise FigureError("the trace has no convolution with its kernel and its input (record a CNN without a name filter: explain record mnist-cnn)")
+        other = not_2d(trace)
+        raise FigureError(
+            f"the trace has no convolution with its kernel and its input{other}"
+            if other
+            else "the trace has no convolution with its kernel and its input (record a CNN without a name filter: explain record mnist-cnn)"
+        )
     if conv not in possible:
         raise FigureError(f"{conv!r} is not a convolution whose kernel and input this trace holds; choose one of {names_or_none(possible)}")
     out = trace[conv][0].double().numpy()

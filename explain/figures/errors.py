@@ -14,7 +14,7 @@ import torch
 
 from explain.errors import ExplainError
 
-__all__ = ["FigureError", "names_or_none", "refuse_nan"]
+__all__ = ["FigureError", "names_or_none", "not_2d", "refuse_nan"]
 
 
 class FigureError(ExplainError):
@@ -56,3 +56,23 @@ def refuse_nan(trace) -> None:
     raise FigureError(
         f"the trace holds NaN, first in {holding[0]} at {index}{more}; a figure cannot draw NaN: record the model on an input without NaN"
     )
+
+
+def not_2d(trace) -> str:
+    """What a figure of 2-D convolutions adds to its refusal when the trace's convolutions are of
+    other dimensions (an ``nn.Conv1d`` over a signal, an ``nn.Conv3d`` over a video), else "".
+
+    >>> from explain.trace import Trace
+    >>> trace = Trace({"c1": torch.zeros(1, 4, 30)}, meta={"modules": {"c1": {"kind": "conv", "type": "Conv1d"}}})
+    >>> not_2d(trace)
+    '; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has c1 (Conv1d, output of 3 dimensions)'
+    """
+    modules = trace.meta.get("modules", {})
+    others = [
+        f"{name} ({described.get('type')}, output of {trace[name].dim()} dimensions)"
+        for name, described in modules.items()
+        if described.get("kind") == "conv" and name in trace and trace[name].dim() != 4
+    ]
+    if not others:
+        return ""
+    return f"; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has {names_or_none(others, most=3)}"

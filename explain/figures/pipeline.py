@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from explain.figures.errors import FigureError
+from explain.figures.errors import FigureError, not_2d
 from explain.figures.notes import Note
 from explain.figures.layers import (
     INPUT,
@@ -174,7 +174,8 @@ def pipeline_stages(trace: Trace) -> list[Stage]:
         raise FigureError(f"the trace has no model input {INPUT!r} (record the CNN with explain.record(model, image))")
     names = steps_in_order(trace)
     if not any(len(trace[n].shape) == 4 for n in names):
-        raise FigureError("the trace has no feature maps ([B, C, H, W] module outputs): is it a CNN's recording?")
+        why = not_2d(trace) or ": is it a CNN's recording?"
+        raise FigureError(f"the trace has no feature maps ([B, C, H, W] module outputs){why}")
     deepest = max(_depth(trace, n) for n in names)
     chosen = _stages_at(trace, 1)
     if chosen is None:
