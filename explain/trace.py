@@ -35,6 +35,10 @@ _META_KEY = "explain"
 HALF_TOLERANCE = (2.0**-11, 2.0**-25)
 
 
+#: the columns of :meth:`Trace.summary`
+SUMMARY_HEADER = ("name", "shape", "dtype", "min", "mean", "max", "not finite")
+
+
 class Trace(Mapping):
     """Names → tensors in execution order, with JSON-able ``meta`` and the model's ``output``.
 
@@ -209,7 +213,8 @@ class Trace(Mapping):
 
     # -- display -------------------------------------------------------------------------------
 
-    def _rows(self) -> list[tuple[str, str, str, str, str, str]]:
+    def _rows(self) -> list[tuple[str, ...]]:
+        """name, shape, dtype, min / mean / max of the finite values, and how many are not finite."""
         rows = []
         for name, tensor in self._all_current().items():
             values = tensor.detach().float()
@@ -219,16 +224,22 @@ class Trace(Mapping):
             else:
                 stats = ("-", "-", "-")
             shape = "×".join(str(s) for s in tensor.shape) or "scalar"
-            rows.append((name, shape, str(tensor.dtype).removeprefix("torch."), *stats))
+            nans, infinite = int(torch.isnan(values).sum()), int(torch.isinf(values).sum())
+            unusual = ", ".join(text for count, text in ((nans, f"{nans} NaN"), (infinite, f"{infinite} ±inf")) if count)
+            rows.append((name, shape, str(tensor.dtype).removeprefix("torch."), *stats, unusual))
         return rows
 
     def summary(self) -> str:
-        """A table of every name with its shape, dtype and min/mean/max.
+        """A table of every name with its shape, dtype, min/mean/max of its finite values, and how
+        many values are NaN or infinite.
 
-        >>> print(Trace({"x": torch.tensor([1., 3.])}).summary().splitlines()[2])
+        >>> print(Trace({"x": torch.tensor([1., 3.]), "y": torch.tensor([1., float("nan")])}).summary())
+        name  shape  dtype    min  mean  max  not finite
+        ----  -----  -------  ---  ----  ---  ----------
         x     2      float32  1    2     3
+        y     2      float32  1    1     1    1 NaN
         """
-        header = ("name", "shape", "dtype", "min", "mean", "max")
+        header = SUMMARY_HEADER
         rows = [header, *self._rows()]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
@@ -239,7 +250,7 @@ class Trace(Mapping):
         return f"Trace({len(self)} tensors: {', '.join(list(self._tensors)[:4])}{', …' if len(self) > 4 else ''})"
 
     def _repr_html_(self) -> str:
-        header = ("name", "shape", "dtype", "min", "mean", "max")
+        header = SUMMARY_HEADER
         head = "".join(f"<th>{h}</th>" for h in header)
         body = "".join(
             "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in self._rows()

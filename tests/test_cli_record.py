@@ -124,3 +124,19 @@ def test_what_a_users_model_or_factory_raises_is_one_line_naming_their_line(tmp_
     assert "\n" not in error
     assert main(["record", f"{source}:fails", "-o", str(tmp_path / "x.safetensors")]) == 2
     assert "fails: fails() raised ValueError at broken.py:11 (fails): no data here" in capsys.readouterr().err
+
+
+def test_a_recording_that_holds_nan_is_written_with_a_warning_naming_where(tmp_path, capsys):
+    source = tmp_path / "nan_net.py"
+    source.write_text(
+        "import torch\n"
+        "def build():\n"
+        "    image = torch.rand(1, 1, 6, 6)\n"
+        "    image[0, 0, 2, 3] = float('nan')\n"
+        "    return torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU()), image\n"
+    )
+    out = tmp_path / "nan.safetensors"
+    assert main(["record", f"{source}:build", "-o", str(out)]) == 0  # kept as the model computed it
+    assert "warning: the trace holds NaN, first in @input.0 at [0, 0, 2, 3]" in capsys.readouterr().err
+    assert main(["show", str(out)]) == 0
+    assert any(line.startswith("@input.0") and line.endswith("1 NaN") for line in capsys.readouterr().out.splitlines())

@@ -106,12 +106,15 @@ def test_select_by_layer_direction_time_units_and_batch():
 def test_summary_and_html_list_every_name_with_shape_and_range():
     trace = sample()
     lines = trace.summary().splitlines()
-    assert lines[0].split() == ["name", "shape", "dtype", "min", "mean", "max"]
+    assert lines[0].split() == ["name", "shape", "dtype", "min", "mean", "max", "not", "finite"]
     assert len(lines) == 2 + len(trace)
     assert any(line.startswith("lstm.valid") and "4×2" in line and "bool" in line for line in lines)
     html = trace._repr_html_()
     assert html.count("<tr>") == 1 + len(trace) and "bfloat16" in html
     assert "lstm.l0.fwd.h" in repr(trace)
+    odd = Trace({"x": torch.tensor([float("nan"), 2.0, float("-inf"), float("nan")])})
+    assert odd.summary().splitlines()[2].split() == ["x", "4", "float32", "2", "2", "2", "2", "NaN,", "1", "±inf"]
+    assert "<td>2 NaN, 1 ±inf</td>" in odd._repr_html_()
 
 
 # -- the file ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import torch
 
 from explain.commands.checks import int_range, output_file
 from explain.errors import UsageError
+from explain.figures.errors import FigureError, refuse_nan
 from explain.models.catalogue import Example
 from explain.models.recipes import RECIPES
 from explain.recording.base import RecordingError
@@ -95,6 +96,10 @@ def record_command(args) -> int:
     except ValueError as error:  # a value beyond float16's range
         raise UsageError(f"--half: {error}") from None
     print(f"wrote {len(trace)} tensors to {path}")
+    try:
+        refuse_nan(trace)
+    except FigureError as error:  # kept as the model computed it; said now, not first at render time
+        print(f"explain record: warning: {error}", file=sys.stderr)
     return 0
 
 
