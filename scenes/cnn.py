@@ -32,6 +32,7 @@ from explain.draw.cnn_parts import check_channels, chosen_step, fit_width, next_
 from explain.draw.fades import transition
 from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, map_scale
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
+from explain.figures.notes import batch_note
 from explain.figures.pipeline import Stage, gaps_line, pipeline_stages, prediction, sizes_text
 from explain.glossary import with_particle
 from explain.trace import Trace
@@ -184,7 +185,7 @@ class CNNPipelineScene(TraceScene):
         self.shown["prediction"] = self.prediction
         sizes = sizes_text(self.stages)
         title = fit_width(self.text(f"A CNN stage by stage: {sizes}", f"단계별로 본 CNN: {sizes}", size=28), 13.4).to_edge(UP, buff=0.25)
-        notes = [line for line in (gaps_line(self.stages), self.prediction.note) if line]
+        notes = [line for line in (gaps_line(self.stages), self.prediction.note, batch_note(self.trace)) if line]
         self.shown["notes"] = notes
         note_lines = VGroup(*[fit_width(Text(line.text(self.lang), font=theme.FONT, font_size=TEXT_SIZE, color=theme.MUTED), 13.2) for line in notes])
         note_lines.arrange(DOWN, buff=0.06).next_to(title, DOWN, buff=0.1)

@@ -152,3 +152,11 @@ def test_a_one_dimensional_cnn_is_told_that_only_2d_convolutions_are_drawn():
     for figure in (pipeline_stages, convolution_plan):
         with pytest.raises(SceneInputError, match=expected):
             figure(trace)
+
+
+def test_a_batch_says_which_image_the_maps_are(tmp_path):
+    model = models.load("mnist-cnn").model
+    scene = play_through("cnn-pipeline", explain.record(model, torch.rand(3, 1, 28, 28)), tmp_path)
+    assert [note.en for note in scene.shown["notes"]] == ["image 0 of the batch of 3"]
+    single = play_through("cnn-pipeline", explain.record(model, torch.rand(1, 1, 28, 28)), tmp_path)
+    assert single.shown["notes"] == []

@@ -27,6 +27,7 @@ from explain.draw import theme
 from explain.draw.base import SceneInputError
 from explain.draw.feature_maps import FeatureMap
 from explain.figures.errors import names_or_none
+from explain.figures.notes import batch_note
 from explain.figures.notes import weights_note as weights_lines
 from explain.glossary import term
 
@@ -265,8 +266,9 @@ def chosen_module(options: dict, modules: list[str], *, scene: str, kind: str, e
 
 def weights_note(scene) -> VGroup | None:
     """A small note in the top-right corner about the recorded model's weights (:func:`explain.figures.notes.weights_note`):
-    untrained, or the held-out accuracy the trained weights reached beside chance."""
-    lines = weights_lines(scene.trace.meta)
+    untrained, or the held-out accuracy the trained weights reached beside chance; and which image
+    of a batch the maps are (:func:`explain.figures.notes.batch_note`)."""
+    lines = [*weights_lines(scene.trace.meta), *filter(None, [batch_note(scene.trace)])]
     if not lines:
         return None
     note = VGroup(*[Text(line.text(scene.lang), font=theme.FONT, font_size=16, color=theme.MUTED) for line in lines])

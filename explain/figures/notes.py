@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-__all__ = ["Note", "weights_note"]
+__all__ = ["batch_note", "Note", "weights_note"]
 
 
 class Note(NamedTuple):
@@ -48,3 +48,19 @@ def weights_note(meta: dict) -> tuple[Note, ...]:
         Note(f"{model}, trained: {accuracy:.1f} %", f"{model}, 학습 후 시험 정확도"),
         Note(f"held out (chance: {chance:.0f} %)", f"{accuracy:.1f} % (무작위 추측: {chance:.0f} %)"),
     )
+
+
+def batch_note(trace) -> Note | None:
+    """Which input a CNN figure draws when the model read a batch: the first (batch item 0), said
+    so; None for a single image.
+
+    >>> import torch
+    >>> from explain.trace import Trace
+    >>> batch_note(Trace({"@input.0": torch.zeros(4, 1, 8, 8)})).en, batch_note(Trace({"@input.0": torch.zeros(1, 1, 8, 8)}))
+    ('image 0 of the batch of 4', None)
+    """
+    model_input = trace.get("@input.0")
+    if model_input is None or model_input.dim() < 2 or model_input.shape[0] < 2:
+        return None
+    count = int(model_input.shape[0])
+    return Note(f"image 0 of the batch of {count}", f"배치 {count}개 중 0번 이미지")
