@@ -150,3 +150,12 @@ def test_every_step_plays_and_the_stretch_shows_the_recorded_norms(rnn_and_lstm,
     scene = play_through("vanishing-gradient", rnn_and_lstm, tmp_path, lang="ko")
     assert scene.shown["stretch"] == list(range(len(TEXT) - 1 - 16, len(TEXT) - 1))
     assert scene.shown["relative"]["rnn"][-1] == 1.0
+
+
+def test_step_labels_of_a_long_chain_never_touch():
+    from explain.draw.graphs import LogBars
+
+    values = [10.0**-k for k in range(20, 0, -1)]
+    chart = LogBars([("RNN", values, "#8E44AD"), ("LSTM", values, "#1F5FA8")], labels=[f"t={t}" for t in range(20)], width=10.5)
+    shown = list(chart.step_labels)
+    assert 1 < len(shown) < 20 and all(left.get_right()[0] + 0.05 < right.get_left()[0] for left, right in zip(shown, shown[1:]))

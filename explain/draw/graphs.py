@@ -44,7 +44,8 @@ def _decade_label(power: int) -> str:
 class LogBars(VGroup):
     """Grouped bars per step, one colour per series, on a log10 axis with decade ticks.
 
-    Step labels are thinned to about 40 (``label_every``); keep ``steps`` to a few dozen bars.
+    Step labels are thinned to about 40, and to as many as fit side by side (``label_every``);
+    keep ``steps`` to a few dozen bars.
     """
 
     def __init__(
@@ -96,11 +97,13 @@ class LogBars(VGroup):
                 group.add(bar)
             self.bars.add(group)
         self.step_labels = VGroup()
-        label_every = label_every or max(1, math.ceil(steps / 40))
         if labels is not None:
-            for step, label in enumerate(labels):
+            texts = [Text(show_token(str(label)), font=theme.MONO_FONT, font_size=16, color=theme.MUTED) for label in labels]
+            # every label_every-th step is labelled: at most about 40, and never so close that two touch
+            widest = max((text.width for text in texts), default=0.0)
+            label_every = label_every or max(1, math.ceil(steps / 40), math.ceil((widest + 0.12) / slot))
+            for step, text in enumerate(texts):
                 if step % label_every == 0:
-                    text = Text(show_token(str(label)), font=theme.MONO_FONT, font_size=16, color=theme.MUTED)
                     self.step_labels.add(text.move_to(RIGHT * (slot * (step + 0.5)) + DOWN * 0.2))
         self.legend = VGroup(
             *[
