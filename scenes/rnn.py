@@ -345,8 +345,8 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
 ROW_Y = {"input": -2.3, "hidden1": -0.9, "hidden2": 0.5, "output": 1.85, "target": 2.7}
 COLUMN_X = [-2.8, 0.0, 2.8]
 INITIAL_X = -4.9
-#: where a row label may start (the frame's left edge is −7.1), and how wide a gradient norm's line may run right of its arrow
-LABEL_LEFT, NORM_ROOM = -6.9, 1.9
+#: where a row label may start (the frame's left edge is −7.1)
+LABEL_LEFT = -6.9
 #: the stretched chain shows at most this many steps of gradient norms
 STRETCH_STEPS = 30
 
@@ -610,9 +610,8 @@ class RNNLayersScene(TraceScene):
                 for layer, row in ((lower, "hidden1"), (upper, "hidden2")):
                     node = grid["nodes"][column][row]
                     norm, value = f"‖∂L/∂h{subscript(step)}‖", f"={values['grads'][layer][step]:.3g}"
-                    text = Text(norm + value, font=theme.FONT, font_size=16, color=theme.GRADIENT)
-                    if text.width > NORM_ROOM:  # a long number takes a second line, clear of the next column's W_ih
-                        text = Text(f"{norm}\n{value}", font=theme.FONT, font_size=16, color=theme.GRADIENT, line_spacing=0.8)
+                    # the number on a second line, always: one line runs into the next column's W_ih when it is long
+                    text = Text(f"{norm}\n{value}", font=theme.FONT, font_size=16, color=theme.GRADIENT, line_spacing=0.8)
                     # below the backward arrow between the nodes, right of the one that runs down from this node
                     norms.add(text.next_to(node, DOWN, buff=0.16).align_to(node.get_center() + RIGHT * 0.32, LEFT))
         return {"arrows": arrows, "loss": loss, "norms": norms}
