@@ -266,3 +266,10 @@ def test_an_unrolled_chain_that_starts_after_t_0_shows_the_state_arriving(word_l
     arrow, label = later.chain["entry"]
     assert label.text == "h₁,c₁" and 0 <= later.chain["boxes"][0].get_left()[0] - arrow.get_end()[0] < 0.2  # into the first box
     assert len(play_through("rnn-unroll", word_lstm, tmp_path, options={"steps": "0-2"}).chain["entry"]) == 0  # t = 0 starts from zeros
+
+
+def test_a_cell_figure_asked_for_another_kind_of_module_names_the_figure_that_draws_it(word_lstm):
+    from explain.figures.cells import cell_view
+
+    with pytest.raises(MissingValues, match=r"needs an nn.GRU .*; in this trace lstm is an LSTM \(drawn by lstm-cell\)"):
+        cell_view(word_lstm, "gru", {})

@@ -130,10 +130,19 @@ def find_recurrent(trace: Trace, quantity: str = "h", kind: str | None = None, *
     if kind in ("lstm", "gru") and not quantity.startswith("grad"):  # a hand-written cell can name its gates
         wanted += f"(or a hand-written cell that passes {', '.join(CELL_QUANTITIES[kind])} through explain.Probe: see the README) "
     how = " (record with grads=True)" if quantity.startswith("grad") else ""
+    others = [(module, kind_of(trace, module)) for module, quantities in recurrent_quantities(trace).items() if "h" in quantities]
+    if kind is not None and others and all(other != kind for _, other in others):  # another kind of module: which figure draws it
+        found = ", ".join(f"{module or 'the model'} is {_KIND_ARTICLES[other]} (drawn by {_KIND_SCENES[other]})" for module, other in others)
+        raise MissingValues(f"{what} needs {wanted}with names like '{kind}.l0.fwd.{quantity}'; in this trace {found}")
     raise MissingValues(
         f"{what} needs {wanted}with names like '{kind or 'rnn'}.l0.fwd.{quantity}'{how}; "
         f"this trace has {_some_names(trace)}"
     )
+
+
+#: each kind of recurrent module as a sentence names it, and the scene that draws its step
+_KIND_ARTICLES = {"lstm": "an LSTM", "gru": "a GRU", "rnn": "an RNN"}
+_KIND_SCENES = {"lstm": "lstm-cell", "gru": "gru-cell", "rnn": "rnn-unroll"}
 
 
 def layers_of(trace: Trace, module: str, quantity: str = "h") -> list[int]:
