@@ -224,6 +224,11 @@ def test_an_addition_whose_body_ends_in_a_function_is_a_residual_of_that_functio
     assert torch.equal(trace["@sum"], trace[":add"]) and "unseen" not in trace.meta
 
 
+def test_a_model_on_the_meta_device_is_refused_saying_it_has_no_values():
+    with pytest.raises(RecordingError, match="on the meta device: its tensors have shapes but no values"):
+        record(nn.Conv2d(1, 2, 3, device="meta"), torch.rand(1, 1, 5, 5, device="meta"))
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_torchscript_parts_are_said_unseen_and_the_rest_recorded_and_a_whole_torchscript_model_refused():
     model = nn.Sequential(nn.Conv2d(1, 2, 3), torch.jit.script(nn.Sequential(nn.ReLU(), nn.Conv2d(2, 2, 1))), nn.Flatten())

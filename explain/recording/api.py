@@ -25,6 +25,7 @@ records every call made inside it.
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -58,6 +59,11 @@ class Recording:
     ):
         if not isinstance(model, torch.nn.Module):
             raise TypeError(f"explain.record needs a torch.nn.Module, got {type(model).__name__}")
+        if any(tensor.is_meta for tensor in itertools.chain(model.parameters(), model.buffers())):
+            raise RecordingError(
+                "the model is on the meta device: its tensors have shapes but no values, and a recording is of values; "
+                "load or initialise its weights on a real device (e.g. model.to_empty(device='cpu'), then load_state_dict)"
+            )
         if isinstance(model, torch.jit.ScriptModule):  # (a TorchScript part of a model is said unseen)
             raise RecordingError(
                 "the model is TorchScript (torch.jit.script or torch.jit.trace): its forward runs compiled code "
