@@ -133,7 +133,9 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     except MissingValues as error:
         raise MissingValues(
             f"{error}. The figure compares an RNN with an LSTM on the same text (explain record --recipe rnn-vs-lstm "
-            "char-rnn); one model's gradients through time are drawn by rnn-layers (--recipe gradients)"
+            "char-rnn, or your own: one module holding an nn.RNN and an nn.LSTM that read the same sequence, "
+            "recorded with explain.record(both, x, grads=True)); one model's gradients through time are drawn by "
+            "rnn-layers (--recipe gradients)"
         ) from None
     layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
     batch = int(options.get("batch") or 0)
