@@ -133,8 +133,8 @@ def gradient_values(trace: Trace, options: dict[str, Any] | None = None) -> dict
     except MissingValues as error:
         raise MissingValues(
             f"{error}. The figure compares an RNN with an LSTM on the same text (explain record --recipe rnn-vs-lstm "
-            "char-rnn, or your own: one module holding an nn.RNN and an nn.LSTM that read the same sequence, "
-            "recorded with explain.record(both, x, grads=True)); one model's gradients through time are drawn by "
+            "char-rnn, or your own: one module holding an nn.RNN and an nn.LSTM that read the same sequence and whose "
+            "output adds both heads, recorded with explain.record(both, x, grads=True)); one model's gradients through time are drawn by "
             "rnn-layers (--recipe gradients)"
         ) from None
     layers = {module: _layer(trace, module, options) for module in (rnn, lstm)}
