@@ -128,3 +128,21 @@ def test_one_models_gradients_are_refused_saying_what_the_figure_compares_and_wh
     trace = explain.record(rnn, torch.randn(5, 1, 3), grads=True)
     with pytest.raises(MissingValues, match=r"needs an nn.LSTM with names like 'lstm.l0.fwd.grad_h'.*compares an RNN with an LSTM.*--recipe rnn-vs-lstm.*rnn-layers"):
         gradient_values(trace)
+
+
+class _Both(torch.nn.Module):
+    """One's own pair, as the figure's refusal describes it: an RNN and an LSTM on one sequence, both heads added."""
+
+    def __init__(self):
+        super().__init__()
+        self.simple, self.gated = torch.nn.RNN(3, 6), torch.nn.LSTM(3, 6)
+        self.head_simple, self.head_gated = torch.nn.Linear(6, 2), torch.nn.Linear(6, 2)
+
+    def forward(self, x):
+        return self.head_simple(self.simple(x)[0][-1]) + self.head_gated(self.gated(x)[0][-1])
+
+
+def test_ones_own_rnn_and_lstm_recorded_together_with_gradients_drive_the_figure():
+    torch.manual_seed(0)
+    values = gradient_values(explain.record(_Both().eval(), torch.randn(8, 1, 3), grads=True))
+    assert len(values["norms"]["rnn"]) == len(values["norms"]["lstm"]) == 8 and values["relative"]["lstm"][-1] == 1.0
