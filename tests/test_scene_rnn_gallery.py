@@ -273,3 +273,23 @@ def test_a_cell_figure_asked_for_another_kind_of_module_names_the_figure_that_dr
 
     with pytest.raises(MissingValues, match=r"needs an nn.GRU .*; in this trace lstm is an LSTM \(drawn by lstm-cell\)"):
         cell_view(word_lstm, "gru", {})
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_the_cell_equations_hold_for_packed_sequences_of_different_lengths_with_given_states(kind):
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    from explain.figures.cells import cell_view
+
+    torch.manual_seed(0)
+    module = torch.nn.LSTM(3, 4, bidirectional=True) if kind == "lstm" else torch.nn.GRU(3, 4, bidirectional=True)
+    state = (torch.randn(2, 2, 4), torch.randn(2, 2, 4)) if kind == "lstm" else torch.randn(2, 2, 4)
+    trace = explain.record(module, pack_padded_sequence(torch.randn(6, 2, 3), [6, 3]), state)
+    for batch in (0, 1):  # item 1's backward chain starts at its own last step, t = 2, from the given state
+        for direction in ("fwd", "bwd"):
+            assert cell_view(trace, kind, {"batch": batch, "direction": direction}).batch == batch
+    if kind == "lstm":  # the state drawn entering that step is the one given, not the padding after it
+        from explain.figures.cells import lstm_step_values
+
+        view = cell_view(trace, "lstm", {"batch": 1, "direction": "bwd", "steps": [2]})
+        assert lstm_step_values(trace, view, 2)["c_prev"] == pytest.approx(state[1][1, 1].tolist(), abs=1e-5)

@@ -174,10 +174,14 @@ def _check_equations(trace: Trace, kind: str, module: str, layer: int, direction
     dtype = trace[recurrent_name(module, layer, "h", direction)].dtype
     allowed = max(1e-4, 50 * torch.finfo(dtype).eps) if dtype.is_floating_point else 1e-4
     length = next(iter(values.values())).shape[0]
+    valid = _valid(trace, module)
+    real = [True] * length if valid is None else [bool(v) for v in valid[:, batch]]
     for t in range(length) if direction == "fwd" else range(length - 1, -1, -1):
-        before = t - 1 if direction == "fwd" else t + 1
+        if not real[t]:
+            continue
+        before = t - 1 if direction == "fwd" else t + 1  # a backward chain starts at its sequence's own last step
         step = {q: v[t] for q, v in values.items()}
-        previous = {q: v[before] for q, v in values.items()} if 0 <= before < length else None
+        previous = {q: v[before] for q, v in values.items()} if 0 <= before < length and real[before] else None
         for quantity, equation, compute in _EQUATIONS[kind]:
             expected = compute(step, previous)
             if expected is None:
@@ -249,7 +253,7 @@ def _vocabulary(trace: Trace, size: int) -> list | None:
 def lstm_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:
     """Every strip of LSTM step ``t`` for the view's units: c_prev, f, i, g, c, o, h."""
     i, f, g, o, c, h = (_row(trace, view, q, t) for q in ("i", "f", "g", "o", "c", "h"))
-    before = view.previous(t)
+    before = _previous(trace, view, t)
     c_prev = _row(trace, view, "c", before) if before is not None else (c - i * g) / f
     values = {"c_prev": c_prev, "f": f, "i": i, "g": g, "c": c, "o": o, "h": h}
     return {part: values[part][view.units].tolist() for part in LSTM_PARTS}
@@ -258,7 +262,7 @@ def lstm_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[flo
 def gru_step_values(trace: Trace, view: CellView, t: int) -> dict[str, list[float]]:
     """Every strip of GRU step ``t`` for the view's units: h_prev, r, z, n, h."""
     r, z, n, h = (_row(trace, view, q, t) for q in ("r", "z", "n", "h"))
-    before = view.previous(t)
+    before = _previous(trace, view, t)
     h_prev = _row(trace, view, "h", before) if before is not None else (h - (1 - z) * n) / z
     values = {"h_prev": h_prev, "r": r, "z": z, "n": n, "h": h}
     return {part: values[part][view.units].tolist() for part in GRU_PARTS}
@@ -274,6 +278,21 @@ def symmetric_range(rows: list[list[float]], *, at_least: float = 1.0) -> tuple[
     half_steps = -(-largest // 0.5)
     m = max(at_least, half_steps * 0.5)
     return (-m, m)
+
+
+def _valid(trace: Trace, module: str) -> torch.Tensor | None:
+    """[T, B]: which steps are real for packed input (padding is not a step), else None."""
+    return trace.get(f"{module}.valid" if module else "valid")
+
+
+def _previous(trace: Trace, view: CellView, t: int) -> int | None:
+    """The step whose state step ``t`` read, None where it read the initial state (also a packed
+    sequence's backward start, at its own last step: the step after it is padding)."""
+    before = view.previous(t)
+    valid = _valid(trace, view.module)
+    if before is None or (valid is not None and not bool(valid[before, view.batch])):
+        return None
+    return before
 
 
 def _row(trace: Trace, view: CellView, quantity: str, t: int) -> torch.Tensor:
