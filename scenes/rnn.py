@@ -30,6 +30,7 @@ from explain.draw.chain import ModuleBox, TokenTile, arrow_between, link, self_l
 from explain.names import recurrent_name
 from explain.figures.recurrent import (
     MissingValues,
+    check_indices,
     describe_indices,
     chosen_direction,
     directions_of,
@@ -106,7 +107,8 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
     if layer not in layers:
         raise MissingValues(f"layer {layer} is not in the trace; {module or 'the module'} has layers {layers}")
     direction = chosen_direction(trace, module, layer, options.get("direction"))
-    total_steps = steps_of(trace, module, layer, direction=direction)
+    batch = int(options.get("batch") or 0)
+    total_steps = steps_of(trace, module, layer, direction=direction, batch=batch)  # a packed sequence's own length
     # by default the steps where the direction starts: the first ones forward, the last ones backward
     first_steps = list(range(min(5, total_steps))) if direction == "fwd" else list(range(max(0, total_steps - 5), total_steps))
     steps = parse_indices(options.get("steps"), first_steps, what="steps")
@@ -116,7 +118,8 @@ def unroll_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[s
         raise MissingValues(f"at most {MAX_STEPS} steps fit on screen, got {len(steps)}")
     if len(units) > MAX_UNITS:
         raise MissingValues(f"at most {MAX_UNITS} units fit on screen, got {len(units)}")
-    h = hidden_states(trace, module, layer, steps=steps, units=units, batch=int(options.get("batch") or 0), direction=direction)
+    check_indices(total_steps, steps, "time step", f"batch item {batch}")
+    h = hidden_states(trace, module, layer, steps=steps, units=units, batch=batch, direction=direction)
     tokens = [step_labels(trace, 1, offset=t)[0] for t in steps]
     return {
         "module": module, "layer": layer, "steps": steps, "total_steps": total_steps, "units": units, "units_total": units_total,
@@ -296,15 +299,16 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
     direction = chosen_direction(trace, module, lower, options.get("direction"))
     if direction == "bwd":
         raise MissingValues("rnn-layers draws the forward direction (its state flows left to right); rnn-unroll draws --direction bwd")
-    total_steps = steps_of(trace, module, lower, direction=direction)
+    batch = int(options.get("batch") or 0)
+    total_steps = steps_of(trace, module, lower, direction=direction, batch=batch)  # a packed sequence's own length
     steps = parse_indices(options.get("steps"), list(range(min(3, total_steps))), what="steps")
+    check_indices(total_steps, steps, "time step", f"batch item {batch}")
     if len(steps) > 3:
         raise MissingValues(f"at most 3 steps fit on screen, got {len(steps)}")
     units_total = int(trace[recurrent_name(module, lower, "h", direction)].shape[-1])
     units = parse_indices(options.get("units"), list(range(min(6, units_total))), what="units")
     if len(units) > 8:
         raise MissingValues(f"at most 8 units fit on screen, got {len(units)}")
-    batch = int(options.get("batch") or 0)
     h = {
         layer: hidden_states(trace, module, layer, steps=steps, units=units, batch=batch, direction=direction) for layer in (lower, upper)
     }

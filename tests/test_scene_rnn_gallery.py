@@ -293,3 +293,14 @@ def test_the_cell_equations_hold_for_packed_sequences_of_different_lengths_with_
 
         view = cell_view(trace, "lstm", {"batch": 1, "direction": "bwd", "steps": [2]})
         assert lstm_step_values(trace, view, 2)["c_prev"] == pytest.approx(state[1][1, 1].tolist(), abs=1e-5)
+
+
+def test_the_chain_figures_draw_a_packed_sequence_only_as_long_as_it_is():
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    torch.manual_seed(0)
+    trace = explain.record(torch.nn.GRU(3, 4, num_layers=2, bidirectional=True), pack_padded_sequence(torch.randn(7, 2, 3), [7, 3]))
+    assert unroll_values(trace, {"batch": 1})["steps"] == [0, 1, 2] and unroll_values(trace, {"batch": 0})["steps"] == [0, 1, 2, 3, 4]
+    assert unroll_values(trace, {"batch": 1, "direction": "bwd"})["steps"] == [0, 1, 2]  # its backward chain starts at t = 2
+    with pytest.raises(MissingValues, match="time step 3 is out of range: batch item 1 has 3"):
+        layered_values(trace, {"batch": 1, "steps": "1-3"})  # t = 3 is padding, not a step of item 1

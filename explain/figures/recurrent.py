@@ -157,9 +157,20 @@ def layers_of(trace: Trace, module: str, quantity: str = "h") -> list[int]:
     )
 
 
-def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h", direction: str = "fwd") -> int:
-    """How many time steps ``module``'s layer recorded."""
-    return int(_tensor(trace, module, layer, quantity, direction).shape[0])
+def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h", direction: str = "fwd", batch: int | None = None) -> int:
+    """How many time steps ``module``'s layer recorded; with ``batch``, how many of them are that
+    batch item's own (a packed sequence's length: the steps after it are padding).
+
+    >>> trace = Trace({"rnn.l0.fwd.h": torch.zeros(4, 2, 3), "rnn.valid": torch.tensor([[1, 1], [1, 1], [1, 0], [1, 0]]).bool()})
+    >>> steps_of(trace, "rnn"), steps_of(trace, "rnn", batch=1)
+    (4, 2)
+    """
+    total = int(_tensor(trace, module, layer, quantity, direction).shape[0])
+    valid = trace.get(f"{module}.valid" if module else "valid")
+    if batch is None or valid is None:
+        return total
+    check_indices(int(valid.shape[1]), [batch], "batch item")
+    return int(valid[:, batch].sum())
 
 
 def directions_of(trace: Trace, module: str, layer: int) -> list[str]:
