@@ -293,6 +293,7 @@ def test_the_cell_equations_hold_for_packed_sequences_of_different_lengths_with_
 
         view = cell_view(trace, "lstm", {"batch": 1, "direction": "bwd", "steps": [2]})
         assert lstm_step_values(trace, view, 2)["c_prev"] == pytest.approx(state[1][1, 1].tolist(), abs=1e-5)
+        assert max(cell_view(trace, "lstm", {"batch": 1}).steps) <= 2  # its own 3 steps, not the padding after them
 
 
 def test_the_chain_figures_draw_a_packed_sequence_only_as_long_as_it_is():

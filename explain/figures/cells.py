@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from explain.figures.recurrent import MissingValues, check_indices, describe_indices, find_recurrent
+from explain.figures.recurrent import MissingValues, check_indices, describe_indices, find_recurrent, steps_of
 from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
@@ -113,7 +113,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     if missing:
         raise MissingValues(f"{figure} needs {', '.join(recurrent_name(module, layer, q, direction) for q in missing)}")
     h = trace[recurrent_name(module, layer, "h", direction)]
-    length, batches, size = int(h.shape[0]), int(h.shape[1]), int(h.shape[-1])
+    batches, size = int(h.shape[1]), int(h.shape[-1])
     cells = int(trace[recurrent_name(module, layer, "c", direction)].shape[-1]) if kind == "lstm" else size
     if cells != size:
         raise MissingValues(
@@ -123,6 +123,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     batch = int(options.get("batch") or 0)
     check_indices(batches, [batch], "batch item")
     _check_equations(trace, kind, module, layer, direction, batch, figure)
+    length = steps_of(trace, module, layer, direction=direction, batch=batch)  # a packed sequence's own length
     order = list(range(length)) if direction == "fwd" else list(range(length - 1, -1, -1))
     units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
     check_indices(size, units, "unit")
@@ -132,7 +133,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
         steps = [int(t) for t in options["steps"]]
         check_indices(length, steps, "time step")
     else:  # the LSTM starts where its forget gate visibly erases something
-        first = erasing_step(trace, module, layer, direction, batch, units) if kind == "lstm" else order[0]
+        first = erasing_step(trace, module, layer, direction, batch, units, length) if kind == "lstm" else order[0]
         start = order.index(first)
         steps = order[start : start + DEFAULT_STEP_COUNT]
     tokens = _tokens(trace, length)
@@ -196,10 +197,11 @@ def _check_equations(trace: Trace, kind: str, module: str, layer: int, direction
                 )
 
 
-def erasing_step(trace: Trace, module: str, layer: int, direction: str, batch: int, units: list[int]) -> int:
+def erasing_step(trace: Trace, module: str, layer: int, direction: str, batch: int, units: list[int], length: int | None = None) -> int:
     """The step whose forget gate erases the most cell state among ``units``: the largest
     (1 − fₜ) · |cₜ₋₁| of a unit, over the steps that follow a recorded step (the first step's
-    state is the initial one, zero in the book).
+    state is the initial one, zero in the book), among the first ``length`` steps (a packed
+    sequence's own; None: all).
 
     >>> import torch
     >>> f = torch.tensor([[[1.0]], [[0.9]], [[0.1]], [[0.5]]])
@@ -208,8 +210,8 @@ def erasing_step(trace: Trace, module: str, layer: int, direction: str, batch: i
     >>> erasing_step(trace, "", 0, "fwd", 0, [0])       # (1 − 0.1) · |1.0| at t = 2
     2
     """
-    f = trace[recurrent_name(module, layer, "f", direction)][:, batch, units].detach().double()
-    c = trace[recurrent_name(module, layer, "c", direction)][:, batch, units].detach().double()
+    f = trace[recurrent_name(module, layer, "f", direction)][:length, batch, units].detach().double()  # (a packed item's own steps)
+    c = trace[recurrent_name(module, layer, "c", direction)][:length, batch, units].detach().double()
     if f.shape[0] < 2:
         return 0
     if direction == "fwd":
