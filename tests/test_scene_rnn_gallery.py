@@ -189,8 +189,8 @@ def test_a_cell_figure_tells_a_hand_written_cell_how_to_name_its_gates():
 
 
 def lstm_values_built_by_hand(steps: int = 3, units: int = 4, coupled: bool = False) -> explain.Trace:
-    """Gates and states of an LSTM layer written out by hand: PyTorch's equations, or with coupled
-    gates (iₜ = 1 − fₜ, hₜ = oₜ ⊙ Cₜ), a variant the cell figures do not draw."""
+    """Gates and states of an LSTM layer written out by hand: PyTorch's equations, or a variant with
+    coupled gates (iₜ = 1 − fₜ, which still follows them) and hₜ = oₜ ⊙ Cₜ (which does not)."""
     i, f, g, o = torch.rand(steps, 1, units), torch.rand(steps, 1, units), torch.rand(steps, 1, units) * 2 - 1, torch.rand(steps, 1, units)
     i = 1 - f if coupled else i
     c = torch.zeros(steps, 1, units)
@@ -305,3 +305,30 @@ def test_the_chain_figures_draw_a_packed_sequence_only_as_long_as_it_is():
     assert unroll_values(trace, {"batch": 1, "direction": "bwd"})["steps"] == [0, 1, 2]  # its backward chain starts at t = 2
     with pytest.raises(MissingValues, match="time step 3 is out of range: batch item 1 has 3"):
         layered_values(trace, {"batch": 1, "steps": "1-3"})  # t = 3 is padding, not a step of item 1
+
+
+@pytest.mark.parametrize("model, kind", [("hello-lstm", "lstm"), ("char-gru", "gru")])
+def test_the_cell_equations_hold_for_a_book_trace_saved_in_half_precision(model, kind, tmp_path):
+    from explain import models
+    from explain.figures.cells import cell_view
+
+    path = models.load(model).record().save(tmp_path / "half.safetensors", dtype=torch.float16)
+    assert cell_view(explain.load(path), kind, {}).steps  # float16's rounding is allowed, not taken for another convention
+
+
+def test_a_state_reset_between_calls_is_refused_only_where_it_is_drawn():
+    from explain.figures.cells import cell_view
+
+    torch.manual_seed(0)
+    cell = torch.nn.LSTMCell(3, 4)
+    with explain.record(cell) as trace:
+        for sentence in range(2):  # two sentences, each from a zero state
+            state = None
+            for x in torch.randn(4, 1, 3):
+                state = cell(x, state)
+    from explain.figures.recurrent import layered_view
+
+    trace = layered_view(trace)
+    assert cell_view(trace, "lstm", {"steps": [0, 1, 2, 3]}).steps == [0, 1, 2, 3]
+    with pytest.raises(MissingValues, match=r"t = 4, .*or a state changed between calls"):
+        cell_view(trace, "lstm", {"steps": [3, 4, 5]})

@@ -122,7 +122,6 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
         )
     batch = int(options.get("batch") or 0)
     check_indices(batches, [batch], "batch item")
-    _check_equations(trace, kind, module, layer, direction, batch, figure)
     length = steps_of(trace, module, layer, direction=direction, batch=batch)  # a packed sequence's own length
     order = list(range(length)) if direction == "fwd" else list(range(length - 1, -1, -1))
     units = [int(u) for u in options.get("units") or range(min(DEFAULT_UNIT_COUNT, size))]
@@ -141,59 +140,66 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     labels = unit_labels(trace, size, units)
     described = trace.meta.get("modules", {}).get(module, {})
     probed = "quantities" in described and described.get("kind") not in ("recurrent", "recurrent_cell")  # named by Probe
-    return CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary, probed)
+    view = CellView(module, layer, direction, batch, steps, units, labels, size, len(layers), tokens, vocabulary, probed)
+    _check_equations(trace, kind, view, figure)
+    return view
 
 
-#: what each cell figure draws, as (the quantity it produces, the equation, how to compute it from
-#: the step's recorded values and the previous step's ``before``; None where the step needs none)
+#: what each cell figure draws: (the quantity a step produces, the equation, and its terms from the
+#: step's recorded values and the previous step's ``before``; None where the step needs none)
 _EQUATIONS: dict[str, list[tuple[str, str, Any]]] = {
     "lstm": [
-        ("c", "Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ", lambda v, before: None if before is None else v["f"] * before["c"] + v["i"] * v["g"]),
-        ("h", "hₜ = oₜ ⊙ tanh(Cₜ)", lambda v, before: v["o"] * torch.tanh(v["c"])),
+        ("c", "Cₜ = fₜ ⊙ Cₜ₋₁ + iₜ ⊙ C̃ₜ", lambda v, before: None if before is None else [v["f"] * before["c"], v["i"] * v["g"]]),
+        ("h", "hₜ = oₜ ⊙ tanh(Cₜ)", lambda v, before: [v["o"] * torch.tanh(v["c"])]),
     ],
-    "gru": [("h", "hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁", lambda v, before: None if before is None else (1 - v["z"]) * v["n"] + v["z"] * before["h"])],
+    "gru": [("h", "hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁", lambda v, before: None if before is None else [(1 - v["z"]) * v["n"], v["z"] * before["h"]])],
 }
 
 
-def _check_equations(trace: Trace, kind: str, module: str, layer: int, direction: str, batch: int, figure: str) -> None:
+def _check_equations(trace: Trace, kind: str, view: CellView, figure: str) -> None:
     """Raise :class:`MissingValues` unless the recorded values follow the equations the figure
-    draws (PyTorch's), at every step of ``batch``: true of nn.LSTM/GRU and their cells by
-    construction, and what a hand-written cell named through explain.Probe must show (a GRU
-    written hₜ = (1 − zₜ)·hₜ₋₁ + zₜ·nₜ, or an LSTM with coupled gates, computes something else, and
-    the state before its first step could not be solved from these equations either).
+    draws (PyTorch's) at the steps it draws, and at the first step that has a previous one (so
+    that a cell's convention is checked even when only t = 0 is drawn): true of nn.LSTM/GRU and
+    their cells by construction, and what a hand-written cell named through explain.Probe must
+    show. A GRU written hₜ = (1 − zₜ)·hₜ₋₁ + zₜ·nₜ, or an LSTM whose hₜ = oₜ ⊙ Cₜ, computes
+    something else (and the state before its first step could not be solved from these
+    equations either); so does a loop whose state was changed between two drawn steps. Each
+    value is allowed the rounding of the precision it was stored in (a file saved with
+    ``--half`` holds float16 values).
 
     >>> t = torch.tensor
     >>> gru = Trace({"l0.fwd.r": t([[[0.5]], [[0.5]]]), "l0.fwd.z": t([[[0.5]], [[0.25]]]), "l0.fwd.n": t([[[0.2]], [[0.4]]]), "l0.fwd.h": t([[[0.1]], [[0.325]]])})
-    >>> _check_equations(gru, "gru", "", 0, "fwd", 0, "the GRU cell figure")     # 0.75 · 0.4 + 0.25 · 0.1
-    >>> gru["l0.fwd.h"] = t([[[0.1]], [[0.175]]])                                   # 0.25 · 0.4 + 0.75 · 0.1
-    >>> _check_equations(gru, "gru", "", 0, "fwd", 0, "the GRU cell figure")
+    >>> view = CellView("", 0, "fwd", 0, [0], [0], ["0"], 1, 1, [None, None])
+    >>> _check_equations(gru, "gru", view, "the GRU cell figure")     # 0.75 · 0.4 + 0.25 · 0.1
+    >>> gru["l0.fwd.h"] = t([[[0.1]], [[0.175]]])                      # 0.25 · 0.4 + 0.75 · 0.1
+    >>> _check_equations(gru, "gru", view, "the GRU cell figure")
     Traceback (most recent call last):
     ...
-    explain.figures.recurrent.MissingValues: the GRU cell figure draws PyTorch's equation hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁, which the recorded values do not follow (t = 1, unit 0: hₜ is 0.175, the equation gives 0.325); a cell that computes otherwise cannot be drawn with it
+    explain.figures.recurrent.MissingValues: the GRU cell figure draws PyTorch's equation hₜ = (1 − zₜ) ⊙ nₜ + zₜ ⊙ hₜ₋₁, which the recorded values do not follow (t = 1, unit 0: hₜ is 0.175, the equation gives 0.325): a cell that computes otherwise, or a state changed between calls, cannot be drawn with it
     """
-    values = {q: trace[recurrent_name(module, layer, q, direction)][:, batch].detach().double() for q in CELL_QUANTITIES[kind]}
-    dtype = trace[recurrent_name(module, layer, "h", direction)].dtype
-    allowed = max(1e-4, 50 * torch.finfo(dtype).eps) if dtype.is_floating_point else 1e-4
-    length = next(iter(values.values())).shape[0]
-    valid = _valid(trace, module)
-    real = [True] * length if valid is None else [bool(v) for v in valid[:, batch]]
-    for t in range(length) if direction == "fwd" else range(length - 1, -1, -1):
-        if not real[t]:
-            continue
-        before = t - 1 if direction == "fwd" else t + 1  # a backward chain starts at its sequence's own last step
+    names = {q: view.name(q) for q in CELL_QUANTITIES[kind]}
+    values = {q: trace[name][:, view.batch].detach().double() for q, name in names.items()}
+    halved = trace.meta.get("half") or {}  # names saved in float16 (explain record --half)
+    eps = max(torch.finfo(torch.float16 if name in halved else trace[name].dtype).eps for name in names.values())
+    allowed = max(1e-4, 8 * eps)
+    order = list(range(len(view.tokens))) if view.direction == "fwd" else list(range(len(view.tokens) - 1, -1, -1))
+    checked = sorted(set(view.steps) | set(order[1:2]))
+    for t in checked:
+        before = _previous(trace, view, t)
         step = {q: v[t] for q, v in values.items()}
-        previous = {q: v[before] for q, v in values.items()} if 0 <= before < length and real[before] else None
+        previous = None if before is None else {q: v[before] for q, v in values.items()}
         for quantity, equation, compute in _EQUATIONS[kind]:
-            expected = compute(step, previous)
-            if expected is None:
+            terms = compute(step, previous)
+            if terms is None:
                 continue
-            deviation = (step[quantity] - expected).abs() / (1 + expected.abs())
+            expected = sum(terms)
+            deviation = (step[quantity] - expected).abs() / (1 + sum(term.abs() for term in terms))
             if not bool((deviation <= allowed).all()):  # also NaN
                 unit = int(deviation.nan_to_num(float("inf")).argmax())
                 raise MissingValues(
                     f"{figure} draws PyTorch's equation {equation}, which the recorded values do not follow "
                     f"(t = {t}, unit {unit}: {equation.partition(' =')[0]} is {float(step[quantity][unit]):.4g}, the equation gives "
-                    f"{float(expected[unit]):.4g}); a cell that computes otherwise cannot be drawn with it"
+                    f"{float(expected[unit]):.4g}): a cell that computes otherwise, or a state changed between calls, cannot be drawn with it"
                 )
 
 
