@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import select
 import sys
 
 from explain import __version__
@@ -55,16 +56,31 @@ def main(argv: list[str] | None = None) -> int:
     from explain.recording.api import RecordingError
 
     try:
-        return int(args.handler(args) or 0)
+        status = int(args.handler(args) or 0)
+        sys.stdout.flush()  # a reader that left early shows here, not in Python's flush at exit
+        return status
     except (ExplainError, RecordingError, FileNotFoundError) as error:
         print(f"explain {args.command}: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"explain {args.command}: interrupted", file=sys.stderr)
         return INTERRUPTED
-    except BrokenPipeError:  # the reader left (explain show FILE | head): stop quietly, as a program killed by SIGPIPE
+    except BrokenPipeError:
+        if not _reader_left():  # another pipe broke: not the user's choice, say so
+            raise
+        # the reader of stdout left (explain show FILE | head): stop quietly, as a program killed by SIGPIPE
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (Python flushes stdout again at exit)
         return BROKEN_PIPE
+
+
+def _reader_left() -> bool:
+    """Has the reader of stdout closed its end of the pipe? (poll reports an error on ours)"""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(event & (select.POLLERR | select.POLLHUP) for _, event in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows) or no file behind stdout: assume so
+        return True
 
 
 def run() -> None:

@@ -134,13 +134,16 @@ def test_ctrl_c_stops_render_all_within_two_seconds(tmp_path):
         assert os.path.getsize(out / name) > 0
 
 
-def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path):
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_a_reader_that_leaves_early_ends_the_output_quietly(tmp_path, unbuffered):
     import explain
     from explain.cli import BROKEN_PIPE
 
     path = tmp_path / "t.safetensors"
     explain.Trace({"x": torch.zeros(2)}).save(path)
-    shown = subprocess.Popen([sys.executable, "-m", "explain", "show", str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}  # buffered, the output is written when Python flushes it
+    command = [sys.executable, "-m", "explain", "show", str(path)]
+    shown = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     shown.stdout.close()  # as `explain show FILE | head` when head has read enough (here: before the first line)
     error = shown.stderr.read().decode()
     assert shown.wait(timeout=120) == BROKEN_PIPE and error == ""
