@@ -325,6 +325,13 @@ def layered_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[
         "decoder": decoder,
         # the steps whose h² the decoder reads (None: every step; a classifier: the last one)
         "outputs": decoded_steps(trace, module, decoder, batch) if decoder and len(layers) == 2 else None,
+        # a bidirectional classifier's backward half (cat(h_n[-2], h_n[-1]) reads its first step)
+        "outputs_bwd": decoded_steps(trace, module, decoder, batch, "bwd") if decoder and len(layers) == 2 and len(directions_of(trace, module, upper)) > 1 else None,
+        # is the decoder's input in the trace (else where it reads from cannot be seen)?
+        "decoder_input_seen": bool(decoder) and any(
+            isinstance(name, str) and name in trace for name in (trace.meta.get("modules", {}).get(decoder, {}).get("inputs") or [])[:1]
+        ),
+        "total_steps": total_steps,
         "encoder": encoder_of(trace, module),
         "loss": trace.meta.get("loss"),
         "loss_function": trace.meta.get("loss_function"),
@@ -378,9 +385,14 @@ def layered_equation(values: dict[str, Any], input_word: str = "input") -> str:
     second = LAYER_STEPS[kind].format(k="²", below=below)
     top = "[h²<sub>t</sub>, h²<sub>t</sub>(bwd)]" if len(values["directions"]) > 1 else "h²<sub>t</sub>"
     output = f"y<sub>t</sub> = {values['decoder']}({top})" if values["decoder"] and values["layer_count"] == 2 else ""
-    if output and values.get("outputs") is not None:  # one output per sequence
-        read = [top.replace("<sub>t</sub>", subscript(t)) for t in values["outputs"]]
-        output = f"y = {values['decoder']}({read[0]})" if len(read) == 1 else f"y = {values['decoder']}(…h²…)"
+    read = values.get("outputs")
+    if output and read is not None and len(read) <= 1:  # one output per sequence
+        backward = values.get("outputs_bwd") or []
+        if len(read) == 1 and len(values["directions"]) > 1:
+            top = f"[h²{subscript(read[0])}, " + (f"h²{subscript(backward[0])}(bwd)]" if len(backward) == 1 else "h²(bwd)]")
+        elif len(read) == 1:
+            top = f"h²{subscript(read[0])}"
+        output = f"y = {values['decoder']}({top if read else '…'})"
     embedded = f"x<sub>t</sub> = {values['encoder']}({input_word}<sub>t</sub>)" if values.get("encoder") else ""
     return "     ".join(part for part in (embedded, first, second, output) if part)
 
@@ -406,10 +418,17 @@ def outputs_note(values: dict[str, Any]) -> tuple[str, str] | None:
     if read is None:
         return None
     decoder = values["decoder"]
+    if not read and not values.get("decoder_input_seen"):
+        return f"{decoder}: one output per\nsequence; its input is\nnot in this trace", f"{with_particle(decoder, '는')} 시퀀스마다\n출력을 하나 냅니다\n(입력은 기록에 없습니다)"
     if not read:
-        return f"{decoder} reads a value\ncomputed from h², not\none step's h²", f"{with_particle(decoder, '는')} h²으로 계산한\n값을 읽습니다\n(한 단계의 h²이 아님)"
-    steps = ", ".join(map(str, read))
-    return f"{decoder} reads h² at\nt = {steps} only", f"{with_particle(decoder, '는')} t = {steps}의\nh²만 읽습니다"
+        return f"{decoder} reads a value\ncomputed from h², not\none step's h²", f"{with_particle(decoder, '는')} h²으로 계산한\n값을 읽습니다(어느 한\n단계의 h²이 아닙니다)"
+    if len(read) > 2 and read == list(range(read[0], read[-1] + 1)):
+        steps = f"{read[0]}–{read[-1]}"
+    else:
+        steps = ", ".join(map(str, read[:3])) + (", …" if len(read) > 3 else "")
+    backward = values.get("outputs_bwd") or []
+    both = (f" (bwd: t = {backward[0]})", f" (역방향: t = {backward[0]})") if len(backward) == 1 else ("", "")  # where that direction ends
+    return f"{decoder} reads h² at\nt = {steps}{both[0]} only", f"{with_particle(decoder, '는')} t = {steps}{both[1]}의\nh²만 읽습니다"
 
 
 def loss_text(values: dict[str, Any]) -> tuple[str, tuple[str, str]]:
@@ -430,13 +449,14 @@ def layers_captions(values: dict[str, Any]) -> list[tuple[str, str]]:
     top_en, top_ko = output_row(values)[0]
     targets = (f"Targets are the next {noun_en}s; e", f"목표는 다음 {noun_ko}이고, ") if values["has_targets"] else ("E", "")
     first = values["steps"][0]
+    second = values["steps"][1] if len(values["steps"]) > 1 else first + 1
     top_en, top_ko = (f" → {top_en}", f" → {top_ko}") if has_output(values, first) else ("", "")
     return [
         (f"At t = {first}: input → hidden 1 → hidden 2{top_en}; " + ("the initial state is 0." if first == 0 else f"the state comes from t = {first - 1}."),
          f"t = {first}에서는 입력 → 은닉 1 → 은닉 2{top_ko} 순서로 계산하고, "
-         + ("초기 상태는 0입니다." if first == 0 else f"상태는 t = {first - 1}에서 옵니다.")),
-        ("At t = 1, hidden 1 combines input(t=1) and hidden 1(t=0).",
-         "t = 1에서 은닉 1은 입력(t = 1)과 은닉 1(t = 0)을 합칩니다."),
+         + ("초기 상태는 0입니다." if first == 0 else f"이전 상태는 t = {first - 1}에서 넘어옵니다.")),
+        (f"At t = {second}, hidden 1 combines input(t={second}) and hidden 1(t={second - 1}).",
+         f"t = {second}에서 은닉 1은 입력과 이전 은닉 1을 합칩니다(입력: t = {second}, 은닉 1: t = {second - 1})."),
         (f"{targets[0]}very edge of a kind shares one weight.",
          f"{targets[1]}같은 종류의 연결은 모두 같은 가중치를 씁니다."),
         ("Backpropagation through time: ∂L/∂W sums over t; each term reaches back to t = 0.",

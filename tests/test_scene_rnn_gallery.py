@@ -332,3 +332,39 @@ def test_a_state_reset_between_calls_is_refused_only_where_it_is_drawn():
     assert cell_view(trace, "lstm", {"steps": [0, 1, 2, 3]}).steps == [0, 1, 2, 3]
     with pytest.raises(MissingValues, match=r"t = 4, .*or a state changed between calls"):
         cell_view(trace, "lstm", {"steps": [3, 4, 5]})
+
+
+class _LanguageModelHead(torch.nn.Module):
+    """A head on every step but the last (out[:-1]: each step predicts the next token)."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.fc = torch.nn.GRU(3, 4, num_layers=2), torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.rnn(x)[0][:-1])
+
+
+class _BidirectionalClassifier(torch.nn.Module):
+    """torch's usual bidirectional classifier: the last layer's final states of both directions, joined."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn, self.fc = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True), torch.nn.Linear(8, 2)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.fc(torch.cat([h[-2], h[-1]], 1))
+
+
+def test_heads_that_read_some_steps_are_drawn_and_said_as_they_read():
+    from explain.scenes.rnn import outputs_note
+
+    torch.manual_seed(0)
+    every_but_last = layered_values(explain.record(_LanguageModelHead().eval(), torch.randn(10, 1, 3)), {})
+    assert every_but_last["outputs"] == list(range(9)) and "y<sub>t</sub> = fc(h²<sub>t</sub>)" in layered_equation(every_but_last)
+    assert outputs_note(every_but_last)[0] == "fc reads h² at\nt = 0–8 only"
+    both = layered_values(explain.record(_BidirectionalClassifier().eval(), torch.randn(10, 1, 3)), {})
+    assert "y = fc([h²₉, h²₀(bwd)])" in layered_equation(both)  # the backward half ends at t = 0
+    filtered = layered_values(explain.record(_Classifier().eval(), torch.randn(2, 6, 3), names=["gru*", "fc"]), {})
+    assert filtered["outputs"] == [] and "its input is\nnot in this trace" in outputs_note(filtered)[0]

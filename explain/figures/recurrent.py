@@ -236,11 +236,14 @@ def decoder_of(trace: Trace, module: str) -> str | None:
     return next((name for name in names[max(outputs) + 1 :] if kind(trace, name) == "linear"), None)
 
 
-def decoded_steps(trace: Trace, module: str, decoder: str, batch: int = 0) -> list[int] | None:
-    """The steps whose top-layer hₜ (forward direction) ``decoder`` reads: None when it reads every
-    step (one output row per step and batch item), else the steps whose hₜ of item ``batch`` is a
-    row of the decoder's recorded input, value for value (a classifier's ``out[:, -1]`` or
-    ``h_n[-1]``: the last step; none when it reads something computed from them, e.g. a mean).
+def decoded_steps(trace: Trace, module: str, decoder: str, batch: int = 0, direction: str = "fwd") -> list[int] | None:
+    """The steps whose top-layer hₜ (of ``direction``) ``decoder`` reads: None when it reads every
+    step (one output row per step and batch item, or per real step of a packed batch), else the
+    steps whose hₜ of item ``batch`` is a row of the decoder's recorded input, value for value (a
+    classifier's ``out[:, -1]`` or ``h_n[-1]``: the last step; a bidirectional one's
+    ``cat(h_n[-2], h_n[-1])``: the last forward step and the first backward one). Empty when no
+    step is seen: the decoder reads something computed from them (e.g. a mean), or its input is
+    not in the trace (a name filter).
 
     >>> import torch, explain
     >>> class Classifier(torch.nn.Module):
@@ -253,16 +256,19 @@ def decoded_steps(trace: Trace, module: str, decoder: str, batch: int = 0) -> li
     >>> decoded_steps(trace, "gru", "fc"), decoded_steps(trace, "gru", "fc", batch=1)
     ([4], [4])
     """
-    h = trace[recurrent_name(module, layers_of(trace, module)[-1], "h", "fwd")]  # [T, B, H]
+    h = trace[recurrent_name(module, layers_of(trace, module)[-1], "h", direction)]  # [T, B, H]
     steps, batches, size = h.shape[0], h.shape[1], h.shape[-1]
+    valid = trace.get(f"{module}.valid" if module else "valid")
+    every = steps * batches if valid is None else int(valid.sum())  # rows a per-step decoder gives
     calls = [decoder]  # its later calls in the same pass (a loop inside forward) are decoder#1, decoder#2, …
     while f"{decoder}#{len(calls)}" in trace:
         calls.append(f"{decoder}#{len(calls)}")
-    if sum(trace[call].numel() // max(1, trace[call].shape[-1]) for call in calls) >= steps * batches:
+    if sum(trace[call].numel() // max(1, trace[call].shape[-1]) for call in calls) >= every:
         return None
     described = trace.meta.get("modules", {})
     read = [trace[name] for call in calls for name in (described.get(call, {}).get("inputs") or [])[:1] if isinstance(name, str) and name in trace]
-    rows = [value.reshape(-1, value.shape[-1])[:, :size] for value in read if value.numel() and value.shape[-1] >= size]
+    offset = 0 if direction == "fwd" else size  # the backward half follows the forward one
+    rows = [value.reshape(-1, value.shape[-1])[:, offset : offset + size] for value in read if value.numel() and value.shape[-1] >= offset + size]
     return [t for t in range(steps) if any(bool((row == h[t, batch]).all(dim=1).any()) for row in rows)]
 
 
