@@ -38,7 +38,6 @@ from typing import Any
 
 from explain import reveal_assets
 from explain.errors import UsageError
-from explain.figures.errors import refuse_nan
 from explain.figures.recurrent import layered_view
 from explain.trace import Trace, load
 
@@ -158,7 +157,6 @@ def render_scene(
     check_options(name, scene_class, options)
     trace = resolve_trace(spec, trace)
     try:
-        refuse_nan(trace)
         scene_class.check(layered_view(trace), options)
     except ValueError as error:  # check() raises ValueErrors that say what to change
         raise UsageError(f"{name}: {error}") from None

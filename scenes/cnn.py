@@ -34,6 +34,7 @@ from explain.draw.feature_maps import FeatureMap, FeatureMapGrid, format_shape, 
 from explain.draw.strip import ScaleBar, ValueStrip, format_value
 from explain.figures.notes import batch_note
 from explain.figures.pipeline import Stage, gaps_line, pipeline_stages, prediction, sizes_text
+from explain.figures.errors import refuse_nan
 from explain.glossary import with_particle
 from explain.trace import Trace
 from explain.scenes import SceneSpec
@@ -174,6 +175,7 @@ class CNNPipelineScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        refuse_nan(trace)
         stages = pipeline_stages(trace)
         chosen_step(options, len(stages))  # a step per stage
         check_channels(options, max((stage.shape[0] for stage in stages if stage.kind == "maps"), default=1))

@@ -37,6 +37,7 @@ from explain.figures.convolution import BLOCK, ConvolutionPlan, convolution_plan
 from explain.figures.layers import conv_spec, operation
 from explain.figures.steps import Step
 from explain.figures.windows import ConvStep, conv_input, conv_step, distinguishing_digits, pool_formula, recorded_input, window_text
+from explain.figures.errors import refuse_nan
 from explain.trace import Trace
 from explain.scenes import SceneSpec
 
@@ -109,6 +110,7 @@ class ConvolutionScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        refuse_nan(trace)
         chosen_step(options, len(cls.parts(convolution_plan(trace, options))))
 
     def construct(self) -> None:

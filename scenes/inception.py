@@ -36,7 +36,7 @@ from explain.draw.fades import appear
 from explain.draw.feature_maps import FeatureMapGrid, channels_label, format_shape
 from explain.draw.layers import LayerBox
 from explain.draw.strip import ValueStrip
-from explain.figures.errors import names_or_none
+from explain.figures.errors import names_or_none, refuse_nan
 from explain.glossary import with_particle
 from explain.figures.layers import POOLS, recorded_structure
 from explain.figures.inception import Inception, concat_modules, inception, unrecorded_in
@@ -115,6 +115,7 @@ class InceptionScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        refuse_nan(trace)
         wanted = options.get("channels", DEFAULT_CHANNELS)
         count = wanted if isinstance(wanted, int) else len(list(wanted))
         if not 1 <= count <= MAX_CHANNELS or (not isinstance(wanted, int) and min(wanted) < 0):

@@ -44,6 +44,7 @@ from explain.draw.layers import LayerBox
 from explain.draw.strip import format_value
 from explain.glossary import term, with_particle
 from explain.figures.layers import recorded_structure
+from explain.figures.errors import refuse_nan
 from explain.figures.residual import (
     Residual,
     addition_at,
@@ -101,6 +102,7 @@ class ResNetScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        refuse_nan(trace)
         chosen_step(options, len(STEPS))
         name = cls.chosen_block(trace, options)
         try:

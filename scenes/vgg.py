@@ -40,7 +40,7 @@ from explain.draw.fades import animating, appear
 from explain.draw.feature_maps import FeatureMap, format_shape
 from explain.draw.layers import LayerBox
 from explain.figures.blocks import Block, conv_blocks, equal_width_pair, plain_stack_problem, stack_versus_single
-from explain.figures.errors import names_or_none
+from explain.figures.errors import names_or_none, refuse_nan
 from explain.figures.layers import INPUT, ConvSpec, in_execution_order, kind, ops_inside, parameter_count, receptive_field
 from explain.glossary import term
 from explain.figures.windows import recorded_input
@@ -79,6 +79,7 @@ class VGGScene(TraceScene):
 
     @classmethod
     def check(cls, trace: Trace, options: dict) -> None:
+        refuse_nan(trace)
         chosen_step(options, len(STEPS))
         if INPUT not in trace:
             raise SceneInputError("the vgg scene needs the input image in the trace (record with explain.record(model, image))")

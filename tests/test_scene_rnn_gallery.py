@@ -368,3 +368,26 @@ def test_heads_that_read_some_steps_are_drawn_and_said_as_they_read():
     assert "y = fc([h²₉, h²₀(bwd)])" in layered_equation(both)  # the backward half ends at t = 0
     filtered = layered_values(explain.record(_Classifier().eval(), torch.randn(2, 6, 3), names=["gru*", "fc"]), {})
     assert filtered["outputs"] == [] and "its input is\nnot in this trace" in outputs_note(filtered)[0]
+
+
+class _LSTMBesideNaN(torch.nn.Module):
+    """An LSTM whose states are finite beside a part that computes NaN (as a -inf attention mask can)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(3, 4)
+
+    def forward(self, x):
+        return self.lstm(x)[0], torch.log(-x.abs() - 1)
+
+
+def test_a_recurrent_figure_draws_finite_states_beside_nan_elsewhere_and_a_cnn_figure_refuses_nan():
+    from explain.figures.errors import FigureError
+    from explain.scenes.cnn import CNNPipelineScene
+
+    trace = explain.record(_LSTMBesideNaN(), torch.randn(5, 1, 3))
+    assert bool(trace[":log"].isnan().all())
+    RNNUnrollScene.check(trace, {})
+    LSTMCellScene.check(trace, {})
+    with pytest.raises(FigureError, match=r"holds NaN, first in :log"):
+        CNNPipelineScene.check(trace, {})

@@ -38,7 +38,8 @@ def refuse_nan(trace) -> None:
     """Raise a :class:`FigureError` if a tensor of ``trace`` holds NaN, naming the first one in
     recording order, where, and how many more do: NaN has no value to draw or colour, and a
     figure's checks (a window's maximum against the recorded one) cannot hold. A recording keeps
-    NaN as the model computed it; the scenes refuse it.
+    NaN as the model computed it; the CNN scenes refuse it (the recurrent ones draw recorded gates
+    and states, which a recording verifies finite).
 
     >>> from explain.trace import Trace
     >>> trace = Trace({"@input.0": torch.tensor([1.0, float("nan")]), "conv": torch.ones(2), "relu": torch.tensor([float("nan")])})
