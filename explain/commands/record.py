@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import os
 import sys
 import traceback
 from collections.abc import Iterator
@@ -209,16 +210,23 @@ def _from_factory(spec: str) -> "tuple[torch.nn.Module, tuple] | Example":
     return model, inputs if type(inputs) in (tuple, list) else (inputs,)  # a PackedSequence (a named tuple) is one input
 
 
+#: where explain's own code lies (an error raised there is not the user's)
+_PACKAGE = os.path.realpath(Path(__file__).parents[1]) + os.sep
+
+
 @contextlib.contextmanager
 def _users_code(spec: str, who: str) -> Iterator[None]:
-    """Say in one line what the user's factory or model raised, and the line of their file that did
-    (explain's own errors pass through as they are)."""
+    """Say in one line what the user's factory or model raised, and the line of their file it
+    passed through (an error that did not come through their file, explain's own, passes as it is)."""
     try:
         yield
     except (UsageError, RecordingError, KeyboardInterrupt):
         raise
     except Exception as error:
-        file = str(Path(spec.rpartition(":")[0]).resolve())
-        theirs = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == file]
-        where = f" at {Path(file).name}:{theirs[-1].lineno} ({theirs[-1].name})" if theirs else ""
+        file = os.path.realpath(spec.rpartition(":")[0])
+        frames = traceback.extract_tb(error.__traceback__)
+        theirs = [frame for frame in frames if os.path.realpath(frame.filename) == file]
+        if not theirs or os.path.realpath(frames[-1].filename).startswith(_PACKAGE):  # explain's own error: its traceback matters
+            raise
+        where = f" at {Path(file).name}:{theirs[-1].lineno} ({theirs[-1].name})"
         raise UsageError(f"{spec}: {who} raised {type(error).__name__}{where}: {error}") from None
