@@ -152,6 +152,10 @@ def test_a_one_dimensional_cnn_is_told_that_only_2d_convolutions_are_drawn():
     for figure in (pipeline_stages, convolution_plan):
         with pytest.raises(SceneInputError, match=expected):
             figure(trace)
+    unbatched = explain.record(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU()), torch.randn(1, 6, 6))
+    for figure in (pipeline_stages, convolution_plan):  # convolution_plan raised IndexError
+        with pytest.raises(SceneInputError, match=r"0 was called without a batch dimension \(C×H×W\): record the model on image.unsqueeze\(0\)"):
+            figure(unbatched)
 
 
 def test_a_batch_says_which_image_the_maps_are(tmp_path):

@@ -61,7 +61,8 @@ def refuse_nan(trace) -> None:
 
 def not_2d(trace) -> str:
     """What a figure of 2-D convolutions adds to its refusal when the trace's convolutions are of
-    other dimensions (an ``nn.Conv1d`` over a signal, an ``nn.Conv3d`` over a video), else "".
+    other dimensions (an ``nn.Conv1d`` over a signal, an ``nn.Conv3d`` over a video) or were called
+    on one unbatched image, else "".
 
     >>> from explain.trace import Trace
     >>> trace = Trace({"c1": torch.zeros(1, 4, 30)}, meta={"modules": {"c1": {"kind": "conv", "type": "Conv1d"}}})
@@ -69,11 +70,13 @@ def not_2d(trace) -> str:
     '; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has c1 (Conv1d, output of 3 dimensions)'
     """
     modules = trace.meta.get("modules", {})
-    others = [
-        f"{name} ({described.get('type')}, output of {trace[name].dim()} dimensions)"
-        for name, described in modules.items()
-        if described.get("kind") == "conv" and name in trace and trace[name].dim() != 4
-    ]
+    convs = [(name, described.get("type")) for name, described in modules.items() if described.get("kind") in ("conv", "conv2d") and name in trace]
+    if any(trace[name].dim() == 4 for name, _ in convs):
+        return ""
+    unbatched = [name for name, kind in convs if kind == "Conv2d" and trace[name].dim() == 3]
+    if unbatched:
+        return f"; {unbatched[0]} was called without a batch dimension (C×H×W): record the model on image.unsqueeze(0)"
+    others = [f"{name} ({kind}, output of {trace[name].dim()} dimensions)" for name, kind in convs]
     if not others:
         return ""
     return f"; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has {names_or_none(others, most=3)}"

@@ -324,5 +324,7 @@ def informative_positions(trace: Trace, conv: str, count: int) -> list[tuple[int
 
 
 def convolutions_with_input(trace: Trace) -> list[str]:
-    """Convolutions whose kernel and input the trace holds (those a convolution figure can work out)."""
-    return [name for name in convolutions(trace) if f"{name}@weight" in trace and name in trace and reads(trace, name) in trace]
+    """2-D convolutions of a batch whose kernel and input the trace holds (those a convolution figure can work out)."""
+    return [
+        name for name in convolutions(trace) if f"{name}@weight" in trace and name in trace and trace[name].dim() == 4 and reads(trace, name) in trace
+    ]
