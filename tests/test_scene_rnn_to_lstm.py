@@ -107,3 +107,9 @@ def test_still_matches_reference(seeded, tmp_path, lang, step):
     options = {} if step is None else {"step": step}
     png = render_still("rnn-to-lstm", seeded, tmp_path, lang=lang, options=options)
     assert_matches_reference(png, "rnn-to-lstm" + ("" if lang == "en" else f"-{lang}") + ("" if step is None else f"-step{step}"))
+
+
+def test_a_refusal_names_this_figure():
+    gru = explain.record(torch.nn.GRU(3, 4), torch.randn(4, 1, 3))
+    with pytest.raises(MissingValues, match=r"^figure 4 \(from RNN to LSTM\) needs an nn.LSTM"):
+        line_values(gru)

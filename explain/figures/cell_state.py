@@ -33,6 +33,8 @@ __all__ = ["DEFAULT_STEPS", "DEFAULT_UNITS", "MAX_STEPS", "line_values", "strong
 DEFAULT_STEPS = [1, 2, 3]
 #: copies of the cell that fit across the frame
 MAX_STEPS = 3
+#: how refusals name this figure
+FIGURE = "figure 4 (from RNN to LSTM)"
 #: units shown on the lines when none are chosen
 DEFAULT_UNITS = 6
 
@@ -47,7 +49,7 @@ def line_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     ``chosen_units`` is True when the units were picked by size.
     """
     options = dict(options or {})
-    probe = cell_view(trace, "lstm", {**options, "steps": [0], "units": [0]})
+    probe = cell_view(trace, "lstm", {**options, "steps": [0], "units": [0]}, FIGURE)
     length = len(probe.tokens)
     if length < 2:
         raise MissingValues(f"figure 4 needs at least 2 recorded steps (a state handed on); the trace has {length}")
@@ -64,7 +66,7 @@ def line_values(trace: Trace, options: dict[str, Any] | None = None) -> dict[str
     full = {q: trace[probe.name(q)][:, probe.batch].detach().double() for q in ("c", "h")}
     strongest = strongest_units(torch.cat([full["c"][on_lines], full["h"][on_lines]]), DEFAULT_UNITS)
     units = parse_indices(options.get("units"), strongest, what="units")
-    view = cell_view(trace, "lstm", {**options, "steps": on_lines, "units": units})
+    view = cell_view(trace, "lstm", {**options, "steps": on_lines, "units": units}, FIGURE)
     rows = {q: full[q][:, view.units] for q in full}
     lines = {q: {t: rows[q][t].tolist() for t in view.steps} for q in rows}
     return {

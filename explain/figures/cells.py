@@ -91,7 +91,7 @@ class CellView:
         return before if 0 <= before < len(self.tokens) else None
 
 
-def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
+def cell_view(trace: Trace, kind: str, options: dict[str, Any], figure: str | None = None) -> CellView:
     """The view a cell scene draws, from ``options`` (layer, direction, batch, steps, units).
 
     Defaults: the last layer, forward, batch item 0, four steps (an LSTM's from the step whose forget
@@ -99,7 +99,7 @@ def cell_view(trace: Trace, kind: str, options: dict[str, Any]) -> CellView:
     of a smaller layer). Raises :class:`MissingValues` with one actionable line for a trace
     without such a module or for an option out of range.
     """
-    figure = f"the {kind.upper()} cell figure"
+    figure = figure or f"the {kind.upper()} cell figure"  # (how refusals name the figure asking)
     module = find_recurrent(trace, CELL_QUANTITIES[kind][0], kind=kind, what=figure)
     direction = options.get("direction") or "fwd"
     layers = _layers(trace, module, direction)

@@ -149,6 +149,8 @@ def recorded_structure(trace: Trace) -> str:
     >>> import torch, explain
     >>> recorded_structure(explain.record(torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3)), torch.zeros(1, 1, 5, 5)))
     'convolutions 0, and no residual addition or concatenation'
+    >>> recorded_structure(explain.record(torch.nn.Linear(2, 3), torch.zeros(1, 2)))
+    'no convolution, residual addition or concatenation'
     >>> recorded_structure(explain.record(torch.nn.LSTM(2, 3), torch.zeros(4, 1, 2)))
     'recurrent steps in the model itself (see rnn-unroll, lstm-cell)'
     """
@@ -163,7 +165,8 @@ def recorded_structure(trace: Trace) -> str:
     if recurrent:
         found.append(f"recurrent steps in {names_or_none(recurrent, 3)} (see rnn-unroll, lstm-cell)")
     if not found:
-        found.append(f"convolutions {names_or_none(convolutions(trace), 3)}, and no residual addition or concatenation")
+        convs = convolutions(trace)
+        found.append(f"convolutions {names_or_none(convs, 3)}, and no residual addition or concatenation" if convs else "no convolution, residual addition or concatenation")
     return "; ".join(found)
 
 
