@@ -21,7 +21,7 @@ from typing import Any
 
 import torch
 
-from explain.figures.recurrent import MissingValues, check_indices, describe_indices, find_recurrent, steps_of
+from explain.figures.recurrent import MissingValues, check_indices, describe_indices, find_recurrent, steps_of, valid_steps
 from explain.names import CELL_QUANTITIES, recurrent_name, recurrent_parts
 from explain.trace import Trace
 
@@ -288,16 +288,11 @@ def symmetric_range(rows: list[list[float]], *, at_least: float = 1.0) -> tuple[
     return (-m, m)
 
 
-def _valid(trace: Trace, module: str) -> torch.Tensor | None:
-    """[T, B]: which steps are real for packed input (padding is not a step), else None."""
-    return trace.get(f"{module}.valid" if module else "valid")
-
-
 def _previous(trace: Trace, view: CellView, t: int) -> int | None:
     """The step whose state step ``t`` read, None where it read the initial state (also a packed
     sequence's backward start, at its own last step: the step after it is padding)."""
     before = view.previous(t)
-    valid = _valid(trace, view.module)
+    valid = valid_steps(trace, view.module)
     if before is None or (valid is not None and not bool(valid[before, view.batch])):
         return None
     return before

@@ -50,6 +50,7 @@ __all__ = [
     "step_noun",
     "steps_of",
     "subscript",
+    "valid_steps",
 ]
 
 #: quantities that identify each recurrent kind (an RNN has only x and h)
@@ -157,6 +158,16 @@ def layers_of(trace: Trace, module: str, quantity: str = "h") -> list[int]:
     )
 
 
+def valid_steps(trace: Trace, module: str) -> torch.Tensor | None:
+    """[T, B] bool: which steps of ``module`` are real, recorded for packed input (the steps after a
+    shorter sequence's end are padding); None when every step is real.
+
+    >>> valid_steps(Trace({"rnn.valid": torch.tensor([[True], [False]])}), "rnn").tolist(), valid_steps(Trace({}), "")
+    ([[True], [False]], None)
+    """
+    return trace.get(f"{module}.valid" if module else "valid")
+
+
 def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h", direction: str = "fwd", batch: int | None = None) -> int:
     """How many time steps ``module``'s layer recorded; with ``batch``, how many of them are that
     batch item's own (a packed sequence's length: the steps after it are padding).
@@ -166,7 +177,7 @@ def steps_of(trace: Trace, module: str, layer: int = 0, quantity: str = "h", dir
     (4, 2)
     """
     total = int(_tensor(trace, module, layer, quantity, direction).shape[0])
-    valid = trace.get(f"{module}.valid" if module else "valid")
+    valid = valid_steps(trace, module)
     if batch is None or valid is None:
         return total
     check_indices(int(valid.shape[1]), [batch], "batch item")
@@ -258,7 +269,7 @@ def decoded_steps(trace: Trace, module: str, decoder: str, batch: int = 0, direc
     """
     h = trace[recurrent_name(module, layers_of(trace, module)[-1], "h", direction)]  # [T, B, H]
     steps, batches, size = h.shape[0], h.shape[1], h.shape[-1]
-    valid = trace.get(f"{module}.valid" if module else "valid")
+    valid = valid_steps(trace, module)
     every = steps * batches if valid is None else int(valid.sum())  # rows a per-step decoder gives
     calls = [decoder]  # its later calls in the same pass (a loop inside forward) are decoder#1, decoder#2, …
     while f"{decoder}#{len(calls)}" in trace:
