@@ -70,13 +70,13 @@ def not_2d(trace) -> str:
     '; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has c1 (Conv1d, output of 3 dimensions)'
     """
     modules = trace.meta.get("modules", {})
-    convs = [(name, described.get("type")) for name, described in modules.items() if described.get("kind") in ("conv", "conv2d") and name in trace]
-    if any(trace[name].dim() == 4 for name, _ in convs):
+    convs = {name: described for name, described in modules.items() if described.get("kind") in ("conv", "conv2d") and name in trace}
+    if any(trace[name].dim() == 4 for name in convs):
         return ""
-    unbatched = [name for name, kind in convs if kind == "Conv2d" and trace[name].dim() == 3]
+    unbatched = [name for name, described in convs.items() if described["kind"] == "conv2d" and trace[name].dim() == 3]  # (kind: by isinstance)
     if unbatched:
         return f"; {unbatched[0]} was called without a batch dimension (C×H×W): record the model on image.unsqueeze(0)"
-    others = [f"{name} ({kind}, output of {trace[name].dim()} dimensions)" for name, kind in convs]
+    others = [f"{name} ({described.get('type')}, output of {trace[name].dim()} dimensions)" for name, described in convs.items()]
     if not others:
         return ""
     return f"; only 2-D convolutions (nn.Conv2d over [B, C, H, W]) are drawn, and this trace has {names_or_none(others, most=3)}"
