@@ -605,8 +605,9 @@ class RNNLayersScene(TraceScene):
         if len(values["directions"]) > 1:
             english, korean = DIRECTION_WORDS[values["direction"]]
             note += self.say(f"\n{english} of 2 directions", f"\n양방향 중 {korean}")
-        if outputs_note(values):
-            note += "\n" + self.say(*outputs_note(values))
+        where_read = outputs_note(values)
+        if where_read:
+            note += "\n" + self.say(*where_read)
         text = Text(note, font=theme.FONT, font_size=16, color=theme.MUTED, line_spacing=0.8)
         bar = ScaleBar("tanh", length=1.6).with_title("hₜ: −1 → 1")
         legend = VGroup(bar, text).arrange(DOWN, buff=0.15).move_to(RIGHT * 6.05 + DOWN * 1.9)
