@@ -56,6 +56,7 @@ runs as if nothing recorded it.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,9 +99,8 @@ def install(recording, claimed: set[nn.Module]) -> Installed:
         if recorder.mode is not None and not recorder.wanted():  # (an unknown forward is refused when called)
             continue
         recording.defer_to(recorder.flush)
-        replaced = f"{qualified_name or 'the model'}'s forward was replaced during the recording: calls that did not go through the recorded forward are not in the trace"
         installed.handles.append(
-            ForwardTap.add(module, recorder.check, recorder.record, recording.thread, lambda note=replaced: recording.note_unseen(note))
+            ForwardTap.add(module, recorder.check, recorder.record, recording.thread, functools.partial(_note_replaced, recording, qualified_name))
         )
     return installed
 
@@ -342,6 +342,13 @@ class _Recorder:
         if split is None or split[0] == 1:
             return ""
         return f" (one-step calls 1–{split[0]} taken together: row = call × {split[1]} + batch)"
+
+
+def _note_replaced(recording, name: str) -> None:
+    """Say in the trace that ``name``'s forward was replaced while it was recorded (see ForwardTap.remove)."""
+    recording.note_unseen(
+        f"{name or 'the model'}'s forward was replaced during the recording: calls that did not go through the recorded forward are not in the trace"
+    )
 
 
 #: a one-step call's given state that is the state the previous kept call returned (see _CellRecorder._keep)
